@@ -1,0 +1,88 @@
+#include "app/cli.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace fasten {
+
+Result<Args> Args::Parse(const std::string& command, int argc, char** argv, int start,
+                         const std::vector<FlagSpec>& specs) {
+  Args args;
+  bool only_positionals = false;
+  for (int i = start; i < argc; ++i) {
+    std::string a = argv[i];
+    if (only_positionals || a.size() < 2 || a[0] != '-' || a == "-") {
+      args.positionals_.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_positionals = true;
+      continue;
+    }
+    if (a == "-h") a = "--help";
+    if (a.rfind("--", 0) != 0) {
+      return InvalidArgumentError("unknown option '" + a + "' for '" + command +
+                                  "' (see fasten-mcp " + command + " --help)");
+    }
+    std::string name = a.substr(2), value;
+    bool has_inline = false;
+    size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_inline = true;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& s : specs) {
+      if (name == s.name) spec = &s;
+    }
+    if (name == "help") {
+      args.values_["help"] = "";
+      continue;
+    }
+    if (!spec) {
+      return InvalidArgumentError("unknown option '--" + name + "' for '" + command +
+                                  "' (see fasten-mcp " + command + " --help)");
+    }
+    if (spec->takes_value && !has_inline) {
+      if (i + 1 >= argc) {
+        return InvalidArgumentError("option '--" + name + "' needs a value (see fasten-mcp " +
+                                    command + " --help)");
+      }
+      value = argv[++i];
+    } else if (!spec->takes_value && has_inline) {
+      return InvalidArgumentError("option '--" + name + "' takes no value");
+    }
+    args.values_[name] = value;
+  }
+  return args;
+}
+
+std::optional<std::string> Args::Get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status Args::GetInt(const std::string& name, int64_t lo, int64_t hi,
+                    std::optional<int64_t>* out) const {
+  out->reset();
+  auto v = Get(name);
+  if (!v) return Status::Ok();
+  int64_t n = 0;
+  auto r = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (r.ec != std::errc() || r.ptr != v->data() + v->size() || n < lo || n > hi) {
+    return InvalidArgumentError("--" + name + " must be an integer from " + std::to_string(lo) +
+                                " to " + std::to_string(hi) + ", got '" + *v + "'");
+  }
+  *out = n;
+  return Status::Ok();
+}
+
+std::optional<std::string> Env::Get(const std::string& name) const {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace fasten

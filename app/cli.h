@@ -1,0 +1,44 @@
+// Command-line parsing for the fasten-mcp subcommands: --flag VALUE, --flag=VALUE, boolean
+// flags and positionals. Unknown flags are errors that name the command's help.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace fasten {
+
+struct FlagSpec {
+  const char* name;  // without the leading "--"
+  bool takes_value;
+};
+
+class Args {
+ public:
+  // Parses argv[start..argc). `command` names the subcommand in error messages.
+  static Result<Args> Parse(const std::string& command, int argc, char** argv, int start,
+                            const std::vector<FlagSpec>& specs);
+
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  std::optional<std::string> Get(const std::string& name) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+  // Parses an integer flag within [lo, hi]; InvalidArgument naming the flag otherwise.
+  Status GetInt(const std::string& name, int64_t lo, int64_t hi, std::optional<int64_t>* out) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positionals_;
+};
+
+// The process environment, read in one place (app/). Tests pass their own.
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual std::optional<std::string> Get(const std::string& name) const;
+};
+
+}  // namespace fasten

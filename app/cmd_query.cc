@@ -1,0 +1,324 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "app/store_config.h"
+#include "tools/row_json.h"
+#include "tools/trace.h"
+#include "util/base64.h"
+#include "validator/canonical.h"
+#include "validator/chain.h"
+#include "validator/digest.h"
+#include "validator/sha256.h"
+
+namespace fasten {
+
+const char kQueryHelp[] = R"(Usage: fasten-mcp query audit|sys|api [filters] [--limit N] [--cursor C] [--json]
+                        [--store DSN] [--sys-store DSN] [--api-store DSN]
+
+Lists rows of one stream, newest first, with bound-parameter filters. Audit rows show their
+monotonic_seq, node, hash and row-hash status; sys/api rows show their seq and content digest
+(content-addressed, not chained).
+
+Filters (exact match):
+  audit:  --request-id --code --domain --actor --target --node --service --severity --tenant
+  sys:    --request-id --level --event --service --tenant
+  api:    --request-id --method --path --status --tenant
+  all:    --since T --until T   (RFC 3339, or now, now-15m, now-2h, now-7d; inclusive)
+Paging:
+  --limit N    rows per page (default 20, 1..1000)
+  --cursor C   continue from the cursor printed by the previous page
+Output:
+  --json       machine-readable page on stdout
+Stores: --store DSN (default $FASTEN_AUDIT_DSN); stream tables default to the same SQLite file
+(api_log, syslog), or --sys-store / --api-store ($FASTEN_SYSLOG_DSN, $FASTEN_API_DSN).
+)";
+
+const char kTraceHelp[] = R"(Usage: fasten-mcp trace REQUEST_ID [--tenant T] [--limit N] [--json] [--store DSN]
+                        [--sys-store DSN] [--api-store DSN]
+
+Shows the audit, sys and api rows of one request on one timeline (oldest first), with per-stream
+counts and truncation flags. A stream without a store is reported, never shown as empty.
+
+Options:
+  --tenant T   only rows of tenant T (audit tenant_id; sys/api payload tenant_id)
+  --limit N    rows per stream (default 200, 1..1000)
+  --json       machine-readable trace on stdout
+)";
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kSeverities[] = {"debug", "info", "warn", "error", "critical"};
+
+std::string Short(const std::string& hash) { return hash.size() > 12 ? hash.substr(0, 12) + "…" : hash; }
+
+std::string EncodeStreamCursor(int64_t seq) { return Base64UrlEncode("s1:" + std::to_string(seq)); }
+
+std::optional<int64_t> DecodeStreamCursor(const std::string& text) {
+  auto raw = Base64UrlDecode(text);
+  if (!raw || raw->rfind("s1:", 0) != 0) return std::nullopt;
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(raw->substr(3), &used);
+    if (used != raw->size() - 3) return std::nullopt;
+    return v;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+int Fail(CommandIo& io, const char* cmd, const Status& st) {
+  io.err << "fasten-mcp " << cmd << ": " << st.message() << "\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunQuery(int argc, char** argv, CommandIo io) {
+  std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
+  for (const char* f : {"request-id", "code", "domain", "actor", "target", "node", "service",
+                        "severity", "tenant", "level", "event", "method", "path", "status",
+                        "since", "until", "limit", "cursor"}) {
+    specs.push_back({f, true});
+  }
+  specs.push_back({"json", false});
+  Result<Args> args = Args::Parse("query", argc, argv, 2, specs);
+  if (!args.ok()) return Fail(io, "query", args.status());
+  if (args->Has("help")) {
+    io.out << kQueryHelp;
+    return kExitOk;
+  }
+  if (args->positionals().size() != 1) {
+    return Fail(io, "query", InvalidArgumentError("name one stream: audit, sys or api (see "
+                                                  "fasten-mcp query --help)"));
+  }
+  const std::string stream = args->positionals()[0];
+  if (stream != "audit" && stream != "sys" && stream != "api") {
+    return Fail(io, "query", InvalidArgumentError("unknown stream '" + stream +
+                                                  "': use audit, sys or api"));
+  }
+  // Flags that do not belong to the chosen stream are mistakes, not silent no-ops.
+  const std::vector<std::string> allowed =
+      stream == "audit"
+          ? std::vector<std::string>{"request-id", "code", "domain", "actor", "target", "node",
+                                     "service", "severity", "tenant"}
+          : stream == "sys"
+                ? std::vector<std::string>{"request-id", "level", "event", "service", "tenant"}
+                : std::vector<std::string>{"request-id", "method", "path", "status", "tenant"};
+  for (const char* f : {"request-id", "code", "domain", "actor", "target", "node", "service",
+                        "severity", "tenant", "level", "event", "method", "path", "status"}) {
+    if (args->Has(f) && std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
+      return Fail(io, "query", InvalidArgumentError("--" + std::string(f) +
+                                                    " does not apply to the " + stream +
+                                                    " stream (see fasten-mcp query --help)"));
+    }
+  }
+  std::optional<int64_t> limit, status;
+  Status st = args->GetInt("limit", 1, 1000, &limit);
+  if (st.ok()) st = args->GetInt("status", 100, 599, &status);
+  if (!st.ok()) return Fail(io, "query", st);
+  std::optional<Micros> since, until;
+  const Micros now = NowMicros();
+  for (auto [flag, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (auto v = args->Get(flag)) {
+      std::string error;
+      *target = ParseTimeBound(*v, now, &error);
+      if (!*target) return Fail(io, "query", InvalidArgumentError("--" + std::string(flag) + ": " + error));
+    }
+  }
+  if (since && until && *since > *until) {
+    return Fail(io, "query", InvalidArgumentError("--since is after --until"));
+  }
+  if (auto sev = args->Get("severity")) {
+    if (std::find(std::begin(kSeverities), std::end(kSeverities), *sev) == std::end(kSeverities)) {
+      return Fail(io, "query", InvalidArgumentError("--severity must be one of debug, info, "
+                                                    "warn, error, critical; got '" + *sev + "'"));
+    }
+  }
+  OpenStores stores;
+  st = OpenStoresFromArgs(*args, io.env, stream != "audit", &stores);
+  if (!st.ok()) return Fail(io, "query", st);
+  const bool want_json = args->Has("json");
+  json page_json = {{"stream", stream}};
+  page_json["window"] = {{"since", since ? json(CanonicalTimestamp(*since)) : json(nullptr)},
+                         {"until", until ? json(CanonicalTimestamp(*until)) : json(nullptr)}};
+
+  if (stream == "audit") {
+    AuditQuery q;
+    q.request_id = args->Get("request-id");
+    q.code = args->Get("code");
+    q.domain = args->Get("domain");
+    q.actor = args->Get("actor");
+    q.target = args->Get("target");
+    q.source_node_id = args->Get("node");
+    q.service_id = args->Get("service");
+    q.severity = args->Get("severity");
+    q.tenant_id = args->Get("tenant");
+    q.since = since;
+    q.until = until;
+    q.limit = static_cast<int>(limit.value_or(20));
+    if (auto c = args->Get("cursor")) {
+      q.after = AuditKey::Decode(*c);
+      if (!q.after) {
+        return Fail(io, "query", InvalidArgumentError("--cursor is not an audit cursor printed "
+                                                      "by a previous 'query audit' page"));
+      }
+    }
+    AuditPage page;
+    st = stores.audit->Query(q, &page);
+    if (!st.ok()) return Fail(io, "query", st);
+    RowChecker checker;
+    json rows = json::array();
+    for (const AuditRow& r : page.rows) {
+      RowCheck c = checker.Check(r);
+      if (want_json) {
+        rows.push_back(AuditRowJson(r, &c));
+        continue;
+      }
+      io.out << (r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp) << "  "
+             << r.source_node_id << " #" << r.monotonic_seq << "  " << AuditRowSummary(r)
+             << "  req=" << r.request_id << "  tenant=" << (r.tenant_id.null ? "-" : r.tenant_id.value)
+             << "  [" << c.Summary() << "] hash " << Short(r.hash) << "\n";
+    }
+    page_json["rows"] = rows;
+    page_json["count"] = page.rows.size();
+    page_json["total_matched"] = page.total_matched;
+    page_json["total_is_lower_bound"] = page.total_is_lower_bound;
+    page_json["truncated"] = page.has_more;
+    page_json["next_cursor"] = page.next ? json(page.next->Encode()) : json(nullptr);
+  } else {
+    StreamReader* reader = stream == "sys" ? stores.sys.get() : stores.api.get();
+    if (!reader) {
+      const std::string& why = stream == "sys" ? stores.sys_missing_why : stores.api_missing_why;
+      return Fail(io, "query", NotFoundError("the " + stream + " stream has no store: " + why));
+    }
+    StreamQuery q;
+    q.request_id = args->Get("request-id");
+    q.level = args->Get("level");
+    q.event = args->Get("event");
+    q.service_id = args->Get("service");
+    q.method = args->Get("method");
+    q.path = args->Get("path");
+    q.status = status;
+    q.tenant_id = args->Get("tenant");
+    q.since = since;
+    q.until = until;
+    q.limit = static_cast<int>(limit.value_or(20));
+    if (auto c = args->Get("cursor")) {
+      q.before_seq = DecodeStreamCursor(*c);
+      if (!q.before_seq) {
+        return Fail(io, "query", InvalidArgumentError("--cursor is not a " + stream +
+                                                      " cursor printed by a previous page"));
+      }
+    }
+    StreamPage page;
+    st = reader->Query(q, &page);
+    if (!st.ok()) return Fail(io, "query", st);
+    Canonicalizer canon;
+    Sha256 sha;
+    json rows = json::array();
+    for (const StreamRow& r : page.rows) {
+      ContentDigest d = StreamContentDigest(r.payload, &canon, &sha);
+      if (want_json) {
+        rows.push_back(StreamRowJson(r, d));
+        continue;
+      }
+      io.out << (r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp) << "  "
+             << stream << " #" << r.seq << "  " << StreamRowSummary(r) << "  req=" << r.request_id
+             << "  digest " << Short(d.hex) << "\n";
+    }
+    page_json["rows"] = rows;
+    page_json["count"] = page.rows.size();
+    page_json["total_matched"] = page.total_matched;
+    page_json["total_is_lower_bound"] = page.total_is_lower_bound;
+    page_json["truncated"] = page.has_more;
+    page_json["next_cursor"] =
+        page.next_before_seq ? json(EncodeStreamCursor(*page.next_before_seq)) : json(nullptr);
+    page_json["digest_kind"] = kStreamDigestLabel;
+  }
+  if (want_json) {
+    io.out << DumpJson(page_json, 2) << "\n";
+    return kExitOk;
+  }
+  const int64_t count = page_json["count"].get<int64_t>();
+  const int64_t total = page_json["total_matched"].get<int64_t>();
+  if (count == 0) {
+    io.out << "no " << stream << " rows match (check the filters and the time window)\n";
+  } else {
+    io.out << count << " row(s) shown, newest first; " << (page_json["total_is_lower_bound"].get<bool>() ? "more than " : "")
+           << total << " match\n";
+  }
+  if (!page_json["next_cursor"].is_null()) {
+    io.out << "next page: --cursor " << page_json["next_cursor"].get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunTrace(int argc, char** argv, CommandIo io) {
+  std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
+  specs.push_back({"tenant", true});
+  specs.push_back({"limit", true});
+  specs.push_back({"json", false});
+  Result<Args> args = Args::Parse("trace", argc, argv, 2, specs);
+  if (!args.ok()) return Fail(io, "trace", args.status());
+  if (args->Has("help")) {
+    io.out << kTraceHelp;
+    return kExitOk;
+  }
+  if (args->positionals().size() != 1 || args->positionals()[0].empty()) {
+    return Fail(io, "trace", InvalidArgumentError("give exactly one REQUEST_ID (see fasten-mcp "
+                                                  "trace --help)"));
+  }
+  std::optional<int64_t> limit;
+  Status st = args->GetInt("limit", 1, 1000, &limit);
+  if (!st.ok()) return Fail(io, "trace", st);
+  OpenStores stores;
+  st = OpenStoresFromArgs(*args, io.env, true, &stores);
+  if (!st.ok()) return Fail(io, "trace", st);
+  TraceSources src{stores.audit.get(), stores.sys.get(), stores.api.get(), stores.sys_missing_why,
+                   stores.api_missing_why};
+  TraceOptions o;
+  o.request_id = args->positionals()[0];
+  o.tenant_id = args->Get("tenant");
+  o.limit_per_stream = static_cast<int>(limit.value_or(200));
+  json trace;
+  st = BuildTrace(src, o, &trace);
+  if (!st.ok()) return Fail(io, "trace", st);
+  if (args->Has("json")) {
+    io.out << DumpJson(trace, 2) << "\n";
+    return kExitOk;
+  }
+  const json& tl = trace["timeline"];
+  if (tl.empty()) {
+    io.out << "no rows for request " << o.request_id << "\n";
+  }
+  for (const json& e : tl) {
+    const json& row = e["row"];
+    std::string stream = e["stream"].get<std::string>();
+    io.out << e["t"].get<std::string>() << "  " << stream << std::string(6 - stream.size(), ' ')
+           << e["summary"].get<std::string>();
+    if (stream == "audit") {
+      io.out << "  [" << row["source_node_id"].get<std::string>() << " #"
+             << row["monotonic_seq"].get<int64_t>() << " " << Short(row["hash"].get<std::string>())
+             << " " << row["chain"]["status"].get<std::string>() << "]";
+    } else {
+      io.out << "  [" << stream << " #" << row["seq"].get<int64_t>() << " digest "
+             << Short(row["digest"].get<std::string>()) << "]";
+    }
+    io.out << "\n";
+  }
+  io.out << "counts:";
+  for (const char* s : {"audit", "sys", "api"}) {
+    io.out << " " << s << "=" << (trace["counts"][s].is_null() ? std::string("n/a") : DumpJson(trace["counts"][s]));
+    if (trace["truncated"].contains(s) && trace["truncated"][s].get<bool>()) io.out << " (truncated)";
+  }
+  io.out << "\n";
+  if (trace.contains("errors")) {
+    for (const auto& [s, msg] : trace["errors"].items()) io.out << "note: " << s << ": " << msg.get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace fasten

@@ -1,0 +1,300 @@
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "app/store_config.h"
+#include "store/ndjson_source.h"
+#include "tools/row_json.h"
+#include "validator/chain.h"
+
+namespace fasten {
+
+const char kVerifyHelp[] = R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N] [--from-seq N]
+                         [--to-seq N] [--json] [--no-progress]
+
+Verifies fasten audit hash chains byte-for-byte as the fasten SDKs compute them (canonical forms
+"1" and "2", labelled legacy fallbacks), in one streaming pass with constant memory. Prints a
+per-node report in the style of CloudTrail validate-logs: N/M rows valid, unsealed rows (counted,
+never verified), the first break with its seq and exact reason, and each node's tip (seq, hash).
+Tail truncation cannot be detected without an external anchor: record the tips out of band.
+
+Options:
+  --store DSN       the audit store (default: $FASTEN_AUDIT_DSN), e.g. sqlite:///demo.db,
+                    sqlite:////abs/path.db, sqlite:///x.db?table=fasten_audit
+  --ndjson FILE     verify the SDK's NDJSON stdout capture instead ('-' reads stdin)
+  --node N          only this source_node_id
+  --from-seq N      window start (its first link is checked against the row below it)
+  --to-seq N        window end
+  --json            machine-readable report on stdout
+  --no-progress     no progress lines on stderr (printed every second on long runs)
+
+Exit status: 0 every chain intact, 1 a break was found, 2 usage or I/O error.
+)";
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class Progress {
+ public:
+  Progress(std::ostream& err, bool enabled, int64_t total)
+      : err_(err), enabled_(enabled), total_(total), start_(Clock::now()), last_(start_) {}
+
+  void Tick(int64_t rows) {
+    if (!enabled_ || (rows & 4095) != 0) return;
+    auto now = Clock::now();
+    if (now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    err_ << "verify: " << rows << (total_ > 0 ? "/" + std::to_string(total_) : "") << " rows";
+    if (total_ > 0) err_ << " (" << (100 * rows / total_) << "%)";
+    err_ << ", " << static_cast<int64_t>(rows / secs) << " rows/s\n" << std::flush;
+  }
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  int64_t total_;
+  Clock::time_point start_, last_;
+};
+
+json NodeJson(const NodeReport& n) {
+  json j = {{"source_node_id", n.source_node_id},
+            {"ok", n.ok},
+            {"total_rows", n.total_rows},
+            {"sealed", n.sealed},
+            {"verified", n.verified},
+            {"verified_fallback", n.verified_fallback},
+            {"valid", n.valid()},
+            {"unsealed", n.unsealed},
+            {"invalid", n.invalid},
+            {"failures", n.failures},
+            {"first_break_at", nullptr},
+            {"reason", nullptr},
+            {"tip", nullptr},
+            {"seq_range", {n.first_seq, n.last_seq}},
+            {"seq_gaps", n.seq_gaps},
+            {"links_skipped", n.links_skipped},
+            {"null_commitments", n.null_commitments},
+            {"redacted", n.redacted},
+            {"notes", n.notes}};
+  if (n.first_break) {
+    j["first_break_at"] = n.first_break->seq;
+    j["first_break_id"] = n.first_break->id;
+    j["reason"] = n.first_break->reason;
+    j["category"] = n.first_break->category;
+    if (!n.first_break->note.empty()) j["note"] = n.first_break->note;
+    j["classification"] = n.classification;
+  }
+  if (n.tip_seq) j["tip"] = {{"seq", *n.tip_seq}, {"hash", n.tip_hash}};
+  return j;
+}
+
+std::string FailureList(const std::map<std::string, int64_t>& failures) {
+  std::string s;
+  for (const auto& [cat, count] : failures) {
+    s += (s.empty() ? "" : ", ") + cat + ": " + std::to_string(count);
+  }
+  return s;
+}
+
+void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& out) {
+  out << "Verified " << source << "\n";
+  size_t width = 8;
+  for (const auto& n : r.nodes) width = std::max(width, n.source_node_id.size());
+  for (const auto& n : r.nodes) {
+    out << "  " << n.source_node_id << std::string(width - n.source_node_id.size() + 2, ' ');
+    out << (n.ok ? "ok    " : "FAIL  ") << n.valid() << "/" << n.sealed << " rows valid";
+    for (const auto& [label, count] : n.verified_fallback) {
+      out << " (" << count << " under legacy fallback " << label << ")";
+    }
+    if (n.unsealed) out << ", " << n.unsealed << " unsealed (not verified)";
+    if (n.tip_seq) out << "; tip seq " << *n.tip_seq << " " << n.tip_hash;
+    out << "\n";
+    if (n.first_break) {
+      out << "      first break at seq " << n.first_break->seq << ": " << n.first_break->reason
+          << " [" << n.classification << "]";
+      if (!n.first_break->note.empty()) out << " (" << n.first_break->note << ")";
+      out << "\n      failures: " << FailureList(n.failures) << "\n";
+    }
+    if (n.seq_gaps) out << "      note: " << n.seq_gaps << " seq(s) missing between rows\n";
+    if (n.redacted) out << "      note: " << n.redacted << " redacted row(s) (detail removed, commitment kept)\n";
+    for (const auto& note : n.notes) out << "      note: " << note << "\n";
+  }
+  out << (r.ok ? "Result: OK" : "Result: FAIL") << " - " << r.valid << "/" << r.sealed
+      << " sealed rows valid";
+  if (r.invalid) {
+    std::map<std::string, int64_t> all;
+    for (const auto& n : r.nodes) {
+      for (const auto& [cat, c] : n.failures) all[cat] += c;
+    }
+    out << ", " << r.invalid << " invalid (" << FailureList(all) << ")";
+  }
+  out << ", " << r.unsealed << " unsealed, " << r.nodes.size() << " node(s)\n";
+  out << "Upstream verdict (fasten verify_chain): ok=" << (r.upstream.ok ? "true" : "false");
+  if (r.upstream.first_break_at) {
+    out << " first_break_at=" << *r.upstream.first_break_at << " reason=\"" << *r.upstream.reason
+        << "\"";
+  }
+  out << "\nNote: " << r.caveat << "\n";
+}
+
+}  // namespace
+
+int RunVerify(int argc, char** argv, CommandIo io) {
+  std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
+  for (FlagSpec f : {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
+                     FlagSpec{"to-seq", true}, FlagSpec{"json", false},
+                     FlagSpec{"no-progress", false}}) {
+    specs.push_back(f);
+  }
+  Result<Args> args = Args::Parse("verify", argc, argv, 2, specs);
+  auto usage = [&](const Status& st) {
+    io.err << "fasten-mcp verify: " << st.message() << "\n";
+    return kExitUsage;
+  };
+  if (!args.ok()) return usage(args.status());
+  if (args->Has("help")) {
+    io.out << kVerifyHelp;
+    return kExitOk;
+  }
+  if (!args->positionals().empty()) {
+    return usage(InvalidArgumentError("unexpected argument '" + args->positionals()[0] +
+                                      "' (see fasten-mcp verify --help)"));
+  }
+  std::optional<int64_t> from_seq, to_seq;
+  Status st = args->GetInt("from-seq", 1, INT64_MAX, &from_seq);
+  if (st.ok()) st = args->GetInt("to-seq", 1, INT64_MAX, &to_seq);
+  if (!st.ok()) return usage(st);
+  const bool want_json = args->Has("json");
+  const bool ndjson = args->Has("ndjson");
+  if (ndjson && args->Has("store")) {
+    return usage(InvalidArgumentError("give either --store or --ndjson, not both"));
+  }
+  if (ndjson && (from_seq || to_seq)) {
+    return usage(InvalidArgumentError("--from-seq/--to-seq apply to --store only"));
+  }
+
+  VerifyReport report;
+  json extra = json::object();
+  std::string source;
+  int64_t rows = 0;
+  double seconds = 0;
+  NdjsonStats nd;
+  if (ndjson) {
+    std::string path = *args->Get("ndjson");
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+      file.open(path, std::ios::binary);
+      if (!file) return usage(NotFoundError("cannot open NDJSON file " + path));
+      in = &file;
+    }
+    source = "NDJSON " + (path == "-" ? std::string("stdin") : path);
+    ChainVerifier verifier;
+    Progress progress(io.err, !args->Has("no-progress"), 0);
+    NdjsonOptions options;
+    options.source_node_id = args->Get("node");
+    st = ReadNdjsonAudit(
+        *in, options,
+        [&](const AuditRow& row) {
+          verifier.Add(row);
+          progress.Tick(++rows);
+        },
+        [&](const std::string& node) { verifier.AddDetachedUnsealed(node); }, &nd);
+    if (!st.ok()) return usage(st);
+    report = verifier.Finish();
+    seconds = progress.Seconds();
+    extra["ndjson"] = {{"lines", nd.lines},
+                       {"audit_lines", nd.audit_lines},
+                       {"other_shapes", nd.other_shapes},
+                       {"superseded_phase1", nd.superseded},
+                       {"malformed", nd.malformed},
+                       {"malformed_examples", nd.malformed_examples}};
+    if (nd.malformed > 0) report.ok = false;
+  } else {
+    OpenStores stores;
+    st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/false, &stores);
+    if (!st.ok()) return usage(st);
+    AuditReader* reader = stores.audit.get();
+    const WriterProfile& p = reader->profile();
+    source = reader->dsn().Display() + " (table " + p.table + ", writer profile: " + p.guess + ")";
+    int64_t total = 0;
+    if (!reader->CountRows(&total).ok()) total = 0;
+    ChainVerifier::Options options;
+    Status lookup_status;
+    if (from_seq) {
+      options.predecessor = [&](const std::string& node, int64_t seq) {
+        std::optional<Predecessor> pred;
+        Status s = reader->FindPredecessor(node, seq, &pred);
+        if (!s.ok() && lookup_status.ok()) lookup_status = s;
+        return pred;
+      };
+    }
+    ChainVerifier verifier(std::move(options));
+    Progress progress(io.err, !args->Has("no-progress"), total);
+    ScanRange range;
+    range.source_node_id = args->Get("node");
+    range.from_seq = from_seq;
+    range.to_seq = to_seq;
+    st = reader->Scan(range, [&](const AuditRow& row) {
+      verifier.Add(row);
+      progress.Tick(++rows);
+      return true;
+    });
+    if (st.ok()) st = lookup_status;
+    if (!st.ok()) {
+      io.err << "fasten-mcp verify: could not complete after " << rows
+             << " rows: " << st.ToString() << "\n";
+      return kExitUsage;
+    }
+    report = verifier.Finish();
+    seconds = progress.Seconds();
+    extra["store"] = reader->dsn().Display();
+    extra["profile"] = {{"table", p.table}, {"guess", p.guess}, {"missing_columns", p.missing}};
+    if (range.source_node_id && report.nodes.empty()) {
+      io.err << "fasten-mcp verify: no rows for node '" << *range.source_node_id << "'\n";
+    }
+  }
+
+  if (want_json) {
+    json j = {{"ok", report.ok}, {"nodes", json::array()}};
+    for (const auto& n : report.nodes) j["nodes"].push_back(NodeJson(n));
+    j["summary"] = {{"total_rows", report.total_rows}, {"sealed", report.sealed},
+                    {"valid", report.valid},           {"invalid", report.invalid},
+                    {"unsealed", report.unsealed}};
+    j["upstream"] = {{"ok", report.upstream.ok},
+                     {"total_rows", report.upstream.total_rows},
+                     {"first_break_at", report.upstream.first_break_at
+                                            ? json(*report.upstream.first_break_at)
+                                            : json(nullptr)},
+                     {"reason", report.upstream.reason ? json(*report.upstream.reason)
+                                                       : json(nullptr)}};
+    j["caveat"] = report.caveat;
+    j["stats"] = {{"rows_scanned", rows},
+                  {"seconds", seconds},
+                  {"rows_per_sec", seconds > 0 ? rows / seconds : 0.0},
+                  {"bytes_hashed", report.bytes_hashed}};
+    j.update(extra);
+    io.out << DumpJson(j, 2) << "\n";
+  } else {
+    PrintHuman(report, source, io.out);
+    if (nd.malformed > 0) {
+      io.out << "NDJSON: " << nd.malformed << " malformed line(s) could not be verified:";
+      for (const auto& e : nd.malformed_examples) io.out << "\n  " << e;
+      io.out << "\n";
+    }
+    if (ndjson && nd.superseded > 0) {
+      io.out << "NDJSON: " << nd.superseded
+             << " phase-1 line(s) superseded by their sealed line\n";
+    }
+    io.out << "Scanned " << rows << " rows in " << seconds << " s\n";
+  }
+  return report.ok ? kExitOk : kExitFinding;
+}
+
+}  // namespace fasten

@@ -1,0 +1,31 @@
+// The fasten-mcp subcommands. Each returns the process exit status:
+// 0 success, 1 a finding (a chain break), 2 usage or I/O error.
+#pragma once
+
+#include <iosfwd>
+
+#include "app/cli.h"
+
+namespace fasten {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFinding = 1;
+inline constexpr int kExitUsage = 2;
+
+struct CommandIo {
+  std::ostream& out;
+  std::ostream& err;
+  const Env& env;
+};
+
+int RunDemo(int argc, char** argv, CommandIo io);
+int RunVerify(int argc, char** argv, CommandIo io);
+int RunQuery(int argc, char** argv, CommandIo io);
+int RunTrace(int argc, char** argv, CommandIo io);
+
+extern const char kDemoHelp[];
+extern const char kVerifyHelp[];
+extern const char kQueryHelp[];
+extern const char kTraceHelp[];
+
+}  // namespace fasten

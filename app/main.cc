@@ -1,0 +1,77 @@
+// fasten-mcp: reads fasten audit stores, verifies their hash chains, and answers queries.
+#include <iostream>
+#include <string>
+
+#include "app/commands.h"
+
+namespace {
+
+constexpr char kVersion[] = "fasten-mcp 0.1.0";
+
+constexpr char kHelp[] = R"(fasten-mcp - read and verify fasten audit stores
+
+Usage: fasten-mcp COMMAND [options]
+
+Commands:
+  demo      write a realistic demo store (SQLite), optionally tampered
+  verify    verify audit hash chains byte-for-byte like the fasten SDKs
+  query     list audit, sys or api rows with filters and paging
+  trace     one request's audit, sys and api rows on one timeline
+  help      show help for a command (fasten-mcp help verify)
+
+Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
+with ?table=NAME to pick a table; FASTEN_AUDIT_DSN, FASTEN_SYSLOG_DSN and FASTEN_API_DSN are
+read when --store, --sys-store and --api-store are not given. fasten-mcp never writes to a store.
+
+Options:
+  -h, --help     show this help
+  --version      show the version
+
+Exit status: 0 success, 1 a finding (verify found a break), 2 usage or I/O error.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fasten;
+  std::ios::sync_with_stdio(false);
+  Env env;
+  CommandIo io{std::cout, std::cerr, env};
+  if (argc < 2) {
+    std::cerr << kHelp;
+    return kExitUsage;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help") {
+    std::cout << kHelp;
+    return kExitOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << kVersion << "\n";
+    return kExitOk;
+  }
+  if (cmd == "help") {
+    std::string topic = argc > 2 ? argv[2] : "";
+    if (topic.empty()) std::cout << kHelp;
+    else if (topic == "demo") std::cout << kDemoHelp;
+    else if (topic == "verify") std::cout << kVerifyHelp;
+    else if (topic == "query") std::cout << kQueryHelp;
+    else if (topic == "trace") std::cout << kTraceHelp;
+    else {
+      std::cerr << "fasten-mcp: no help for unknown command '" << topic << "'\n";
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
+  int rc;
+  if (cmd == "demo") rc = RunDemo(argc, argv, io);
+  else if (cmd == "verify") rc = RunVerify(argc, argv, io);
+  else if (cmd == "query") rc = RunQuery(argc, argv, io);
+  else if (cmd == "trace") rc = RunTrace(argc, argv, io);
+  else {
+    std::cerr << "fasten-mcp: unknown command '" << cmd << "' (see fasten-mcp --help)\n";
+    return kExitUsage;
+  }
+  std::cout.flush();
+  return rc;
+}

@@ -1,0 +1,39 @@
+// Store locations as the fasten SDK spells them (substrate.md §1.2-§1.4).
+//
+//   sqlite:///relative/path.db?table=NAME&wal=true   relative to the working directory
+//   sqlite:////absolute/path.db                      four slashes: absolute
+//   postgres://user@host/db?table=schema.name        (also postgresql://)
+// A bare path with no scheme is accepted as a SQLite file. Table names are validated with the
+// SDK's identifier rules before they ever reach SQL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace fasten {
+
+struct Dsn {
+  enum class Kind { kSqlite, kPostgres };
+  Kind kind = Kind::kSqlite;
+  std::string raw;                   // as given
+  std::string path;                  // SQLite: absolute path, resolved against the cwd
+  std::string conninfo;              // Postgres: the URL without fasten's own parameters
+  std::optional<std::string> table;  // ?table=
+  bool wal = true;                   // ?wal= (informational: fasten-mcp never changes it)
+
+  // "sqlite:////abs/path.db" or the Postgres URL without credentials.
+  std::string Display() const;
+};
+
+// Parses and validates a DSN. Errors say what was expected.
+Result<Dsn> ParseDsn(std::string_view text);
+
+// ^[A-Za-z_][A-Za-z0-9_]*$
+bool IsValidSqliteTableName(std::string_view name);
+// ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$
+bool IsValidPostgresTableName(std::string_view name);
+
+}  // namespace fasten

@@ -1,0 +1,135 @@
+// Read-only access to a fasten store: the audit table and the sys/api stream tables.
+//
+// AuditReader and StreamReader are abstract; Open() picks the backend from the DSN's scheme
+// (SQLite now; Postgres behind the same interface). No caller ever sees a sqlite3 or libpq type.
+// Readers never write: SQLite is opened with SQLITE_OPEN_READONLY and `PRAGMA query_only`, so
+// they are safe while the application keeps writing in WAL mode.
+//
+// Every filter value is a bound parameter; table names are validated identifiers (dsn.h).
+// A reader is not thread-safe: use one per thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/dsn.h"
+#include "store/row.h"
+#include "util/status.h"
+
+namespace fasten {
+
+// What introspection found: which writer variant made the table (substrate.md §2.4-§2.5).
+struct WriterProfile {
+  std::string table;
+  bool table_fallback = false;           // the default was absent; fasten_audit was used
+  std::vector<std::string> missing;      // columns absent and defaulted
+  std::string timestamp_type;            // declared type of `timestamp` (TEXT, TIMESTAMPTZ)
+  std::string guess;                     // e.g. "python-newest", "spec-ddl", "cpp-header"
+};
+
+// The position of a row in list order: newest first. The order is (19-character second prefix of
+// the stored timestamp DESC, parsed instant DESC, monotonic_seq DESC, source_node_id ASC, id ASC).
+// For UTC spellings the prefix order equals instant order, so this is instant order; keeping the
+// prefix first lets SQL use the timestamp index and stays a total order for any stored text.
+struct AuditKey {
+  std::string ts_prefix;
+  Micros ts_us = 0;
+  int64_t seq = 0;
+  std::string node;
+  std::string id;
+
+  static AuditKey Of(const AuditRow& row);
+  // True when `a` comes before `b` in list order.
+  static bool Before(const AuditKey& a, const AuditKey& b);
+  // Compact text form, and its parser (for cursors).
+  std::string Encode() const;
+  static std::optional<AuditKey> Decode(std::string_view text);
+};
+
+// Filters for audit list queries. Unset optionals do not filter. Time bounds are inclusive.
+struct AuditQuery {
+  std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
+      severity, tenant_id;
+  std::optional<Micros> since, until;
+  std::optional<AuditKey> after;  // cursor: rows strictly after this key
+  int limit = 20;
+  int count_cap = 10000;  // count matches up to this many; 0 skips counting
+};
+
+struct AuditPage {
+  std::vector<AuditRow> rows;
+  bool has_more = false;
+  std::optional<AuditKey> next;  // key of the last row when has_more
+  int64_t total_matched = -1;    // -1 when not counted
+  bool total_is_lower_bound = false;
+};
+
+// A seq range of one node or of all nodes, for verification scans.
+struct ScanRange {
+  std::optional<std::string> source_node_id;
+  std::optional<int64_t> from_seq, to_seq;  // inclusive
+};
+
+class AuditReader {
+ public:
+  virtual ~AuditReader() = default;
+
+  // Opens the audit table named by the DSN (default audit_log, then fasten_audit).
+  static Status Open(const Dsn& dsn, std::unique_ptr<AuditReader>* out);
+
+  virtual const Dsn& dsn() const = 0;
+  virtual const WriterProfile& profile() const = 0;
+
+  // Streams rows in (monotonic_seq, source_node_id, id) order. `on_row` returns false to stop.
+  // The row reference is only valid during the call.
+  virtual Status Scan(const ScanRange& range,
+                      const std::function<bool(const AuditRow&)>& on_row) = 0;
+
+  // One page of rows in list order (see AuditKey).
+  virtual Status Query(const AuditQuery& query, AuditPage* page) = 0;
+
+  // The highest sealed row of `node` with seq < `seq`, or nullopt.
+  virtual Status FindPredecessor(const std::string& node, int64_t seq,
+                                 std::optional<Predecessor>* out) = 0;
+
+  // The number of rows in the table (for progress reports).
+  virtual Status CountRows(int64_t* out) = 0;
+};
+
+struct StreamQuery {
+  std::optional<std::string> request_id, level, event, service_id, method, path, tenant_id;
+  std::optional<int64_t> status;
+  std::optional<Micros> since, until;
+  std::optional<int64_t> before_seq;  // cursor: rows with seq < before_seq
+  int limit = 20;
+  int count_cap = 10000;
+};
+
+struct StreamPage {
+  std::vector<StreamRow> rows;  // seq DESC
+  bool has_more = false;
+  std::optional<int64_t> next_before_seq;
+  int64_t total_matched = -1;
+  bool total_is_lower_bound = false;
+};
+
+class StreamReader {
+ public:
+  virtual ~StreamReader() = default;
+
+  // Opens the stream table named by the DSN (default api_log / syslog). NotFound when the
+  // table does not exist.
+  static Status Open(const Dsn& dsn, StreamKind kind, std::unique_ptr<StreamReader>* out);
+
+  virtual const Dsn& dsn() const = 0;
+  virtual StreamKind kind() const = 0;
+  virtual const std::string& table() const = 0;
+  // Rows in seq DESC order. A tenant filter matches the payload's "tenant_id"; rows without one
+  // never match it.
+  virtual Status Query(const StreamQuery& query, StreamPage* page) = 0;
+};
+
+}  // namespace fasten

@@ -1,0 +1,682 @@
+// SQLite backend of AuditReader and StreamReader.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <unordered_map>
+
+#include "store/reader.h"
+#include "util/handles.h"
+
+namespace fasten {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Connection and statements.
+
+Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
+  std::string msg = context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xFF) {
+    case SQLITE_CORRUPT: return DataLossError(msg + " (the database file is corrupt)");
+    case SQLITE_NOTADB:
+      return FailedPreconditionError(msg + " (the file is not a SQLite database)");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_PROTOCOL: return UnavailableError(msg);
+    case SQLITE_INTERRUPT: return CancelledError(msg);
+    default: return InternalError(msg);
+  }
+}
+
+struct Param {
+  bool is_int = false;
+  int64_t i = 0;
+  std::string s;
+  static Param Int(int64_t v) { return Param{true, v, {}}; }
+  static Param Text(std::string v) { return Param{false, 0, std::move(v)}; }
+};
+
+class Connection {
+ public:
+  Status Open(const Dsn& dsn) {
+    dsn_ = dsn;
+    struct stat st;
+    if (stat(dsn.path.c_str(), &st) != 0) {
+      return NotFoundError("store file " + dsn.path + " does not exist (from DSN '" + dsn.raw +
+                           "'; relative paths resolve against the working directory, use "
+                           "sqlite:////absolute/path for an absolute path)");
+    }
+    if (!S_ISREG(st.st_mode)) return FailedPreconditionError(dsn.path + " is not a regular file");
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(dsn.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) return SqliteStatus(raw, rc, "cannot open " + dsn.path);
+    sqlite3_busy_timeout(db_.get(), 5000);
+    sqlite3_extended_result_codes(db_.get(), 1);
+    // query_only refuses any write; the page cache is bounded so scans run in constant memory.
+    FASTEN_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));
+    FASTEN_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));
+    return Status::Ok();
+  }
+
+  Status Exec(const char* sql) {
+    int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteStatus(db_.get(), rc, dsn_.path);
+    return Status::Ok();
+  }
+
+  // Returns a reset statement for `sql`, prepared once per connection.
+  Status Prepare(const std::string& sql, sqlite3_stmt** out) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      if (cache_.size() > 64) cache_.clear();
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        return SqliteStatus(db_.get(), rc, "query on " + dsn_.path + " failed");
+      }
+      it = cache_.emplace(sql, SqliteStmt(raw)).first;
+    }
+    sqlite3_reset(it->second.get());
+    sqlite3_clear_bindings(it->second.get());
+    *out = it->second.get();
+    return Status::Ok();
+  }
+
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Param>& params) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      int rc = params[i].is_int
+                   ? sqlite3_bind_int64(stmt, idx, params[i].i)
+                   : sqlite3_bind_text(stmt, idx, params[i].s.data(),
+                                       static_cast<int>(params[i].s.size()), SQLITE_TRANSIENT);
+      if (rc != SQLITE_OK) return SqliteStatus(db_.get(), rc, "bind");
+    }
+    return Status::Ok();
+  }
+
+  // Steps; *row is true while a row is available.
+  Status Step(sqlite3_stmt* stmt, bool* row) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      *row = true;
+      return Status::Ok();
+    }
+    *row = false;
+    if (rc == SQLITE_DONE) return Status::Ok();
+    Status st = SqliteStatus(db_.get(), rc, "reading " + dsn_.path);
+    sqlite3_reset(stmt);
+    return st;
+  }
+
+  bool TableExists(const std::string& name) {
+    sqlite3_stmt* stmt;
+    if (!Prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?", &stmt)
+             .ok()) {
+      return false;
+    }
+    if (!Bind(stmt, {Param::Text(name)}).ok()) return false;
+    bool row = false;
+    return Step(stmt, &row).ok() && row;
+  }
+
+  std::vector<std::string> Tables() {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt;
+    if (!Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", &stmt).ok())
+      return out;
+    bool row = false;
+    while (Step(stmt, &row).ok() && row) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    return out;
+  }
+
+  // Column name -> declared type, in table order.
+  Status Columns(const std::string& table, std::vector<std::pair<std::string, std::string>>* out) {
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(Prepare("PRAGMA table_info(" + table + ")", &stmt));
+    bool row = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(Step(stmt, &row));
+      if (!row) break;
+      auto text = [&](int i) {
+        const unsigned char* t = sqlite3_column_text(stmt, i);
+        return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+      };
+      out->emplace_back(text(1), text(2));
+    }
+    return Status::Ok();
+  }
+
+  const Dsn& dsn() const { return dsn_; }
+
+ private:
+  Dsn dsn_;
+  SqliteHandle db_;
+  std::unordered_map<std::string, SqliteStmt> cache_;
+};
+
+std::string_view ColumnText(sqlite3_stmt* stmt, int i) {
+  const unsigned char* t = sqlite3_column_text(stmt, i);
+  if (!t) return {};
+  return std::string_view(reinterpret_cast<const char*>(t),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
+}
+
+std::string JoinTables(const std::vector<std::string>& tables) {
+  if (tables.empty()) return "(none)";
+  std::string s;
+  for (const auto& t : tables) s += (s.empty() ? "" : ", ") + t;
+  return s;
+}
+
+// Time-window bounds pushed into SQL over a TEXT column at whole-second resolution (§3.1 rule 5).
+void AddWindow(const std::string& column, std::optional<Micros> since, std::optional<Micros> until,
+               std::string* where, std::vector<Param>* params) {
+  if (since) {
+    *where += " AND " + column + " >= ?";
+    params->push_back(Param::Text(SecondPrefix(*since)));
+  }
+  if (until) {
+    Micros next = (*until / 1000000 + (*until % 1000000 < 0 ? 0 : 1)) * 1000000;
+    *where += " AND " + column + " < ?";
+    params->push_back(Param::Text(SecondPrefix(next)));
+  }
+}
+
+bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micros> until) {
+  if (!since && !until) return true;
+  if (!ok) return false;
+  return (!since || t >= *since) && (!until || t <= *until);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit.
+
+enum AuditCol {
+  kId, kOriginId, kSeq, kTimestamp, kCode, kAction, kSeverity, kServiceId, kNode, kTenant, kActor,
+  kActorKind, kTarget, kCategory, kDomain, kMethod, kRequestId, kDetail, kPii, kShippedAt,
+  kWireVersion, kHash, kPrevHash, kFormId, kSalt, kCommitment, kNumAuditCols
+};
+constexpr const char* kAuditColNames[kNumAuditCols] = {
+    "id", "origin_id", "monotonic_seq", "timestamp", "code", "action", "severity", "service_id",
+    "source_node_id", "tenant_id", "actor", "actor_kind", "target", "category", "domain",
+    "method", "request_id", "detail", "pii_in_detail", "shipped_at", "wire_version", "hash",
+    "prev_hash", "canonical_form_id", "detail_salt", "detail_commitment"};
+
+bool RequiredAuditCol(int c) { return c <= kDetail && c != kTenant; }
+
+class SqliteAuditReader final : public AuditReader {
+ public:
+  Status Init(const Dsn& dsn) {
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn));
+    if (dsn.table) {
+      table_ = *dsn.table;
+      if (!conn_.TableExists(table_)) {
+        return NotFoundError("audit table '" + table_ + "' not found in " + dsn.path +
+                             " (tables present: " + JoinTables(conn_.Tables()) + ")");
+      }
+    } else if (conn_.TableExists("audit_log")) {
+      table_ = "audit_log";
+    } else if (conn_.TableExists("fasten_audit")) {
+      table_ = "fasten_audit";
+      profile_.table_fallback = true;
+    } else {
+      std::vector<std::string> tables = conn_.Tables();
+      return NotFoundError("no audit table in " + dsn.path +
+                           ": neither 'audit_log' nor 'fasten_audit' exists (tables present: " +
+                           JoinTables(tables) + "); name it with ?table=NAME in the DSN");
+    }
+    profile_.table = table_;
+    std::vector<std::pair<std::string, std::string>> cols;
+    FASTEN_RETURN_IF_ERROR(conn_.Columns(table_, &cols));
+    bool present[kNumAuditCols] = {};
+    for (const auto& [name, type] : cols) {
+      for (int c = 0; c < kNumAuditCols; ++c) {
+        if (name == kAuditColNames[c]) {
+          present[c] = true;
+          if (c == kTimestamp) profile_.timestamp_type = type;
+        }
+      }
+    }
+    std::string missing_required;
+    for (int c = 0; c < kNumAuditCols; ++c) {
+      if (present[c]) {
+        select_.push_back(c);
+        select_list_ += std::string(select_list_.empty() ? "" : ", ") + kAuditColNames[c];
+      } else if (RequiredAuditCol(c)) {
+        missing_required += std::string(missing_required.empty() ? "" : ", ") + kAuditColNames[c];
+      } else {
+        profile_.missing.push_back(kAuditColNames[c]);
+      }
+    }
+    if (!missing_required.empty()) {
+      return FailedPreconditionError("table '" + table_ + "' in " + dsn.path +
+                                     " is not a fasten audit table: missing column(s) " +
+                                     missing_required);
+    }
+    has_hash_ = present[kHash];
+    auto missing = [&](int c) { return !present[c]; };
+    if (missing(kHash) && missing(kPrevHash)) profile_.guess = "cpp-header (no hash columns: rows are unsealed)";
+    else if (missing(kPii) && missing(kWireVersion)) profile_.guess = "python-sqlite-store";
+    else if (!missing(kSalt)) profile_.guess = "spec-ddl, migrated for form 2";
+    else if (missing(kFormId)) profile_.guess = "older-go (no canonical_form_id)";
+    else profile_.guess = "spec-ddl";
+    return Status::Ok();
+  }
+
+  const Dsn& dsn() const override { return conn_.dsn(); }
+  const WriterProfile& profile() const override { return profile_; }
+
+  Status Scan(const ScanRange& range,
+              const std::function<bool(const AuditRow&)>& on_row) override {
+    std::string where = " WHERE 1=1";
+    std::vector<Param> params;
+    if (range.source_node_id) {
+      where += " AND source_node_id = ?";
+      params.push_back(Param::Text(*range.source_node_id));
+    }
+    if (range.from_seq) {
+      where += " AND monotonic_seq >= ?";
+      params.push_back(Param::Int(*range.from_seq));
+    }
+    if (range.to_seq) {
+      where += " AND monotonic_seq <= ?";
+      params.push_back(Param::Int(*range.to_seq));
+    }
+    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
+                      " ORDER BY monotonic_seq, source_node_id, id";
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    AuditRow row;
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      ReadRow(stmt, &row);
+      if (!on_row(row)) {
+        sqlite3_reset(stmt);
+        break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Query(const AuditQuery& q, AuditPage* page) override {
+    *page = AuditPage();
+    std::string where = " WHERE 1=1";
+    std::vector<Param> params;
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      where += std::string(" AND ") + col + " = ?";
+      params.push_back(Param::Text(*v));
+    };
+    eq("request_id", q.request_id);
+    eq("code", q.code);
+    eq("domain", q.domain);
+    eq("actor", q.actor);
+    eq("target", q.target);
+    eq("source_node_id", q.source_node_id);
+    eq("service_id", q.service_id);
+    eq("severity", q.severity);
+    if (q.tenant_id) {
+      if (std::find(profile_.missing.begin(), profile_.missing.end(), "tenant_id") !=
+          profile_.missing.end()) {
+        where += " AND 0";  // no tenant column: no row belongs to any tenant
+      } else {
+        eq("tenant_id", q.tenant_id);
+      }
+    }
+    AddWindow("timestamp", q.since, q.until, &where, &params);
+    std::vector<Param> count_params = params;
+    std::string count_where = where;
+    if (q.after) {
+      // Rows after the cursor have a second prefix <= the cursor's prefix.
+      where += " AND timestamp < ?";
+      params.push_back(Param::Text(q.after->ts_prefix + "\xF4\x8F\xBF\xBF"));
+    }
+    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
+                      " ORDER BY timestamp DESC, monotonic_seq DESC";
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
+    std::vector<AuditRow> candidates;
+    std::string boundary;  // second prefix of the (limit+1)-th candidate
+    AuditRow row;
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      ReadRow(stmt, &row);
+      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+      if (candidates.size() > limit && row.timestamp.compare(0, 19, boundary) != 0) break;
+      if (q.after && !AuditKey::Before(*q.after, AuditKey::Of(row))) continue;
+      candidates.push_back(row);
+      if (candidates.size() == limit + 1) boundary = row.timestamp.substr(0, 19);
+    }
+    sqlite3_reset(stmt);
+    std::sort(candidates.begin(), candidates.end(), [](const AuditRow& a, const AuditRow& b) {
+      return AuditKey::Before(AuditKey::Of(a), AuditKey::Of(b));
+    });
+    page->has_more = candidates.size() > limit;
+    if (page->has_more) candidates.resize(limit);
+    page->rows = std::move(candidates);
+    if (page->has_more) page->next = AuditKey::Of(page->rows.back());
+    if (q.count_cap > 0) {
+      std::string count_sql = "SELECT timestamp FROM " + table_ + count_where + " LIMIT ?";
+      count_params.push_back(Param::Int(q.count_cap + 1));
+      FASTEN_RETURN_IF_ERROR(conn_.Prepare(count_sql, &stmt));
+      FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, count_params));
+      int64_t n = 0, seen = 0;
+      while (true) {
+        FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+        if (!more) break;
+        ++seen;
+        Micros t = 0;
+        bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
+        if (InWindow(ok, t, q.since, q.until)) ++n;
+      }
+      page->total_matched = n;
+      page->total_is_lower_bound = seen > q.count_cap;
+    }
+    return Status::Ok();
+  }
+
+  Status FindPredecessor(const std::string& node, int64_t seq,
+                         std::optional<Predecessor>* out) override {
+    out->reset();
+    if (!has_hash_) return Status::Ok();
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT id, monotonic_seq, hash FROM " + table_ +
+            " WHERE source_node_id = ? AND monotonic_seq < ? AND hash != '' "
+            "ORDER BY monotonic_seq DESC, id DESC LIMIT 1",
+        &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Text(node), Param::Int(seq)}));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) {
+      *out = Predecessor{sqlite3_column_int64(stmt, 1), std::string(ColumnText(stmt, 0)),
+                         std::string(ColumnText(stmt, 2))};
+    }
+    sqlite3_reset(stmt);
+    return Status::Ok();
+  }
+
+  Status CountRows(int64_t* out) override {
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT count(*) FROM " + table_, &stmt));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    *out = row ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    return Status::Ok();
+  }
+
+ private:
+  void ReadRow(sqlite3_stmt* stmt, AuditRow* row) {
+    row->warnings.clear();
+    // Defaults for the columns this writer does not create (§2.5).
+    row->tenant_id.SetNull();
+    row->pii_in_detail = 0;
+    row->shipped_at.SetNull();
+    row->wire_version.assign("1");
+    row->hash.clear();
+    row->prev_hash.assign("genesis");
+    row->canonical_form_id.assign("1");
+    row->detail_salt.SetNull();
+    row->detail_commitment.SetNull();
+    for (size_t i = 0; i < select_.size(); ++i) {
+      const int idx = static_cast<int>(i);
+      const bool is_null = sqlite3_column_type(stmt, idx) == SQLITE_NULL;
+      std::string_view text = ColumnText(stmt, idx);
+      auto set = [&](std::string* s) { s->assign(text.data(), text.size()); };
+      auto set_nullable = [&](NullableText* s) {
+        if (is_null) s->SetNull();
+        else s->Set(text);
+      };
+      switch (select_[i]) {
+        case kId: set(&row->id); break;
+        case kOriginId: set(&row->origin_id); break;
+        case kSeq:
+          if (sqlite3_column_type(stmt, idx) == SQLITE_INTEGER) {
+            row->monotonic_seq = sqlite3_column_int64(stmt, idx);
+          } else {
+            auto r = std::from_chars(text.data(), text.data() + text.size(), row->monotonic_seq);
+            if (is_null || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
+              row->monotonic_seq = 0;
+              row->warnings.push_back("monotonic_seq is not an integer: '" + std::string(text) +
+                                      "'");
+            }
+          }
+          break;
+        case kTimestamp: set(&row->timestamp); break;
+        case kCode: set(&row->code); break;
+        case kAction: set(&row->action); break;
+        case kSeverity: set(&row->severity); break;
+        case kServiceId: set(&row->service_id); break;
+        case kNode: set(&row->source_node_id); break;
+        case kTenant: set_nullable(&row->tenant_id); break;
+        case kActor: set(&row->actor); break;
+        case kActorKind: set(&row->actor_kind); break;
+        case kTarget: set(&row->target); break;
+        case kCategory: set(&row->category); break;
+        case kDomain: set(&row->domain); break;
+        case kMethod: set(&row->method); break;
+        case kRequestId: set(&row->request_id); break;
+        case kDetail: set_nullable(&row->detail); break;
+        case kPii: row->pii_in_detail = static_cast<int>(sqlite3_column_int64(stmt, idx)); break;
+        case kShippedAt: set_nullable(&row->shipped_at); break;
+        case kWireVersion:
+          set(&row->wire_version);
+          if (row->wire_version.empty()) row->wire_version.assign("1");
+          break;
+        case kHash: set(&row->hash); break;
+        case kPrevHash:
+          if (is_null) row->prev_hash.assign("genesis");
+          else set(&row->prev_hash);
+          break;
+        case kFormId:
+          if (is_null) row->canonical_form_id.assign("1");
+          else set(&row->canonical_form_id);
+          break;
+        case kSalt: set_nullable(&row->detail_salt); break;
+        case kCommitment: set_nullable(&row->detail_commitment); break;
+      }
+    }
+    row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
+    if (!row->timestamp_ok) {
+      row->warnings.push_back("unparseable timestamp '" + row->timestamp + "'");
+    }
+    row->shipped_at_ok =
+        !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
+    row->from_timestamptz = false;
+  }
+
+  Connection conn_;
+  std::string table_;
+  WriterProfile profile_;
+  std::vector<int> select_;
+  std::string select_list_;
+  bool has_hash_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Streams.
+
+class SqliteStreamReader final : public StreamReader {
+ public:
+  Status Init(const Dsn& dsn, StreamKind kind) {
+    kind_ = kind;
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn));
+    table_ = dsn.table ? *dsn.table : (kind == StreamKind::kApi ? "api_log" : "syslog");
+    if (!conn_.TableExists(table_)) {
+      return NotFoundError(std::string(StreamName(kind)) + " stream table '" + table_ +
+                           "' not found in " + dsn.path + " (tables present: " +
+                           JoinTables(conn_.Tables()) + ")");
+    }
+    std::vector<std::pair<std::string, std::string>> cols;
+    FASTEN_RETURN_IF_ERROR(conn_.Columns(table_, &cols));
+    for (const auto& [name, type] : cols) columns_.push_back(name);
+    if (!Has("seq") || !Has("payload")) {
+      return FailedPreconditionError("table '" + table_ + "' in " + dsn.path +
+                                     " is not a fasten stream table (needs seq and payload)");
+    }
+    for (const char* c : {"request_id", "timestamp", "level", "service_id", "event", "method",
+                          "path", "status"}) {
+      if (Has(c)) select_ += std::string(", ") + c;
+      else select_ += ", NULL";
+    }
+    return Status::Ok();
+  }
+
+  const Dsn& dsn() const override { return conn_.dsn(); }
+  StreamKind kind() const override { return kind_; }
+  const std::string& table() const override { return table_; }
+
+  Status Query(const StreamQuery& q, StreamPage* page) override {
+    *page = StreamPage();
+    std::string where = " WHERE 1=1";
+    std::vector<Param> params;
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      if (!Has(col)) {
+        where += " AND 0";
+        return;
+      }
+      where += std::string(" AND ") + col + " = ?";
+      params.push_back(Param::Text(*v));
+    };
+    eq("request_id", q.request_id);
+    eq("level", q.level);
+    eq("event", q.event);
+    eq("service_id", q.service_id);
+    eq("method", q.method);
+    eq("path", q.path);
+    if (q.status) {
+      if (Has("status")) {
+        where += " AND CAST(status AS INTEGER) = ?";
+        params.push_back(Param::Int(*q.status));
+      } else {
+        where += " AND 0";
+      }
+    }
+    if (q.tenant_id) {
+      // Payload tenant; rows without it (or with a payload that is not JSON) never match.
+      where +=
+          " AND (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.tenant_id') END) = ?";
+      params.push_back(Param::Text(*q.tenant_id));
+    }
+    if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, &where, &params);
+    std::vector<Param> count_params = params;
+    std::string count_where = where;
+    if (q.before_seq) {
+      where += " AND seq < ?";
+      params.push_back(Param::Int(*q.before_seq));
+    }
+    std::string sql = "SELECT seq, payload" + select_ + " FROM " + table_ + where +
+                      " ORDER BY seq DESC";
+    sqlite3_stmt* stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      StreamRow row;
+      ReadRow(stmt, &row);
+      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+      if (page->rows.size() == limit) {
+        page->has_more = true;
+        break;
+      }
+      page->rows.push_back(std::move(row));
+    }
+    sqlite3_reset(stmt);
+    if (page->has_more) page->next_before_seq = page->rows.back().seq;
+    if (q.count_cap > 0) {
+      std::string count_sql = std::string("SELECT ") + (Has("timestamp") ? "timestamp" : "NULL") +
+                              " FROM " + table_ + count_where + " LIMIT ?";
+      count_params.push_back(Param::Int(q.count_cap + 1));
+      FASTEN_RETURN_IF_ERROR(conn_.Prepare(count_sql, &stmt));
+      FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, count_params));
+      int64_t n = 0, seen = 0;
+      while (true) {
+        FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+        if (!more) break;
+        ++seen;
+        Micros t = 0;
+        bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
+        if (InWindow(ok, t, q.since, q.until)) ++n;
+      }
+      page->total_matched = n;
+      page->total_is_lower_bound = seen > q.count_cap;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool Has(const std::string& c) const {
+    return std::find(columns_.begin(), columns_.end(), c) != columns_.end();
+  }
+
+  void ReadRow(sqlite3_stmt* stmt, StreamRow* row) {
+    row->kind = kind_;
+    row->seq = sqlite3_column_int64(stmt, 0);
+    row->payload.assign(ColumnText(stmt, 1));
+    row->request_id.assign(ColumnText(stmt, 2));
+    row->timestamp.assign(ColumnText(stmt, 3));
+    row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
+    row->level.assign(ColumnText(stmt, 4));
+    row->service_id.assign(ColumnText(stmt, 5));
+    row->event.assign(ColumnText(stmt, 6));
+    row->method.assign(ColumnText(stmt, 7));
+    row->path.assign(ColumnText(stmt, 8));
+    row->has_status = sqlite3_column_type(stmt, 9) != SQLITE_NULL;
+    row->status = row->has_status ? sqlite3_column_int64(stmt, 9) : 0;
+  }
+
+  Connection conn_;
+  StreamKind kind_ = StreamKind::kSys;
+  std::string table_;
+  std::vector<std::string> columns_;
+  std::string select_;
+};
+
+}  // namespace
+
+Status AuditReader::Open(const Dsn& dsn, std::unique_ptr<AuditReader>* out) {
+  if (dsn.kind != Dsn::Kind::kSqlite) {
+    return FailedPreconditionError("Postgres stores are not supported in this build yet ('" +
+                                   dsn.Display() + "')");
+  }
+  auto reader = std::make_unique<SqliteAuditReader>();
+  FASTEN_RETURN_IF_ERROR(reader->Init(dsn));
+  *out = std::move(reader);
+  return Status::Ok();
+}
+
+Status StreamReader::Open(const Dsn& dsn, StreamKind kind, std::unique_ptr<StreamReader>* out) {
+  if (dsn.kind != Dsn::Kind::kSqlite) {
+    return FailedPreconditionError("Postgres stores are not supported in this build yet ('" +
+                                   dsn.Display() + "')");
+  }
+  auto reader = std::make_unique<SqliteStreamReader>();
+  FASTEN_RETURN_IF_ERROR(reader->Init(dsn, kind));
+  *out = std::move(reader);
+  return Status::Ok();
+}
+
+}  // namespace fasten

@@ -1,0 +1,201 @@
+#include "store/timestamp.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace fasten {
+namespace {
+
+constexpr Micros kMicrosPerSecond = 1000000;
+constexpr Micros kMicrosPerDay = 86400 * kMicrosPerSecond;
+
+// Days since 1970-01-01 for a proleptic Gregorian date (era-based arithmetic).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned DaysInMonth(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* value) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *value = v;
+  return true;
+}
+
+// Splits an instant into civil fields.
+struct Civil {
+  int64_t year;
+  unsigned month, day, hour, minute, second;
+  int64_t micros;
+};
+
+Civil ToCivil(Micros t) {
+  int64_t days = t / kMicrosPerDay;
+  Micros rem = t % kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --days;
+  }
+  Civil c;
+  CivilFromDays(days, &c.year, &c.month, &c.day);
+  int64_t secs = rem / kMicrosPerSecond;
+  c.micros = rem % kMicrosPerSecond;
+  c.hour = static_cast<unsigned>(secs / 3600);
+  c.minute = static_cast<unsigned>((secs / 60) % 60);
+  c.second = static_cast<unsigned>(secs % 60);
+  return c;
+}
+
+void AppendSeconds(const Civil& c, std::string* out) {
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u",
+                        static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute,
+                        c.second);
+  out->append(buf, static_cast<size_t>(n));
+}
+
+void AppendMicros(int64_t micros, std::string* out) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(micros));
+  out->append(buf, 7);
+}
+
+}  // namespace
+
+bool ParseTimestamp(std::string_view s, Micros* out) {
+  int year, month, day, hour, minute, second;
+  if (!Digits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &month) ||
+      s[7] != '-' || !Digits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !Digits(s, 11, 2, &hour) || s[13] != ':' || !Digits(s, 14, 2, &minute) || s[16] != ':' ||
+      !Digits(s, 17, 2, &second)) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > static_cast<int>(DaysInMonth(year, month)) ||
+      hour > 23 || minute > 59 || second > 59) {
+    return false;
+  }
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return false;
+    for (size_t i = digits; i < 6; ++i) micros *= 10;
+  }
+  int64_t offset_seconds = 0;
+  if (pos < s.size()) {
+    char c = s[pos];
+    if ((c == 'Z' || c == 'z') && pos + 1 == s.size()) {
+      pos = s.size();
+    } else if (c == '+' || c == '-') {
+      int oh = 0, om = 0;
+      size_t rest = s.size() - pos - 1;
+      if (rest == 5 && s[pos + 3] == ':' && Digits(s, pos + 1, 2, &oh) &&
+          Digits(s, pos + 4, 2, &om)) {
+      } else if (rest == 4 && Digits(s, pos + 1, 2, &oh) && Digits(s, pos + 3, 2, &om)) {
+      } else if (rest == 2 && Digits(s, pos + 1, 2, &oh)) {
+      } else {
+        return false;
+      }
+      if (oh > 23 || om > 59) return false;
+      offset_seconds = (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
+    } else {
+      return false;
+    }
+  }
+  int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  *out = secs * kMicrosPerSecond + micros;
+  return true;
+}
+
+void AppendCanonicalTimestamp(Micros t, std::string* out) {
+  Civil c = ToCivil(t);
+  AppendSeconds(c, out);
+  AppendMicros(c.micros, out);
+  out->push_back('Z');
+}
+
+std::string CanonicalTimestamp(Micros t) {
+  std::string s;
+  AppendCanonicalTimestamp(t, &s);
+  return s;
+}
+
+void AppendIsoformatTimestamp(Micros t, std::string* out) {
+  Civil c = ToCivil(t);
+  AppendSeconds(c, out);
+  if (c.micros != 0) AppendMicros(c.micros, out);
+  out->append("+00:00");
+}
+
+std::string SecondPrefix(Micros t) {
+  std::string s;
+  AppendSeconds(ToCivil(t), &s);
+  return s;
+}
+
+std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error) {
+  Micros t;
+  if (ParseTimestamp(text, &t)) return t;
+  if (text == "now") return now;
+  if (text.size() >= 6 && text.substr(0, 4) == "now-") {
+    std::string_view num = text.substr(4, text.size() - 5);
+    char unit = text.back();
+    int64_t n = 0;
+    bool ok = !num.empty() && num.size() <= 9;
+    for (char c : num) {
+      if (c < '0' || c > '9') ok = false;
+      n = n * 10 + (c - '0');
+    }
+    int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+    if (ok && scale != 0) return now - n * scale * kMicrosPerSecond;
+  }
+  if (error) {
+    *error = "'" + std::string(text) +
+             "' is not a time: use RFC 3339 (2026-08-21T10:00:00Z), 'now', or a relative time "
+             "such as now-15m, now-1h, now-7d";
+  }
+  return std::nullopt;
+}
+
+Micros NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace fasten

@@ -1,0 +1,42 @@
+// Timestamps as fasten writers spell them, parsed to one instant.
+//
+// An instant is an int64 count of microseconds since 1970-01-01T00:00:00Z. Accepted spellings
+// (substrate.md §3.1): YYYY-MM-DDTHH:MM:SS (a space may stand for the T), an optional fraction of
+// 1-9 digits, then Z, +00:00, another ±HH:MM (or ±HHMM, ±HH) offset, or nothing (meaning UTC).
+// Fractions are TRUNCATED to microseconds, never rounded (Go's hash truncates nanoseconds).
+// Thread-safe (no state).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fasten {
+
+using Micros = int64_t;
+
+// Parses any accepted spelling. Returns false for anything else (the caller keeps the raw text).
+bool ParseTimestamp(std::string_view text, Micros* out);
+
+// Appends the canonical wire spelling YYYY-MM-DDTHH:MM:SS.ffffffZ (always six digits, Z).
+void AppendCanonicalTimestamp(Micros t, std::string* out);
+std::string CanonicalTimestamp(Micros t);
+
+// Appends CPython datetime.isoformat() of the UTC instant: YYYY-MM-DDTHH:MM:SS+00:00 when the
+// microseconds are zero, else YYYY-MM-DDTHH:MM:SS.ffffff+00:00.
+void AppendIsoformatTimestamp(Micros t, std::string* out);
+
+// Parses a user-supplied time bound: an accepted timestamp spelling, "now", or "now-<N><unit>"
+// with unit s, m, h or d (e.g. now-15m, now-7d). `now` is the reference instant.
+// Returns nullopt and fills *error (saying what is accepted) when the text is neither.
+std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error);
+
+// Current wall-clock time.
+Micros NowMicros();
+
+// The 19-character whole-second prefix YYYY-MM-DDTHH:MM:SS of an instant (used to push time
+// windows into SQL over TEXT columns, substrate.md §3.1 rule 5).
+std::string SecondPrefix(Micros t);
+
+}  // namespace fasten

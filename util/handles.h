@@ -1,0 +1,27 @@
+// Owning wrappers for C handles: each C handle gets a std::unique_ptr with its deleter.
+// A raw handle never leaves the .cc that opened it.
+#pragma once
+
+#include <memory>
+
+struct sqlite3;
+struct sqlite3_stmt;
+struct evp_md_ctx_st;
+
+namespace fasten {
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const;
+};
+struct SqliteFinalizer {
+  void operator()(sqlite3_stmt* stmt) const;
+};
+struct EvpMdCtxFree {
+  void operator()(evp_md_ctx_st* ctx) const;
+};
+
+using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
+using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
+using EvpMdCtx = std::unique_ptr<evp_md_ctx_st, EvpMdCtxFree>;
+
+}  // namespace fasten
