@@ -41,6 +41,21 @@ struct Param {
   static Param Text(std::string v) { return Param{false, 0, std::move(v)}; }
 };
 
+// Resets a cached statement when the scope ends. A statement left mid-iteration would keep its
+// read transaction open and pin an old WAL snapshot: new rows would never become visible.
+class ScopedReset {
+ public:
+  explicit ScopedReset(sqlite3_stmt*& stmt) : stmt_(stmt) {}
+  ~ScopedReset() {
+    if (stmt_) sqlite3_reset(stmt_);
+  }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  sqlite3_stmt*& stmt_;
+};
+
 class Connection {
  public:
   Status Open(const Dsn& dsn) {
@@ -118,7 +133,8 @@ class Connection {
   }
 
   bool TableExists(const std::string& name) {
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     if (!Prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?", &stmt)
              .ok()) {
       return false;
@@ -130,7 +146,8 @@ class Connection {
 
   std::vector<std::string> Tables() {
     std::vector<std::string> out;
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     if (!Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", &stmt).ok())
       return out;
     bool row = false;
@@ -142,7 +159,8 @@ class Connection {
 
   // Column name -> declared type, in table order.
   Status Columns(const std::string& table, std::vector<std::pair<std::string, std::string>>* out) {
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(Prepare("PRAGMA table_info(" + table + ")", &stmt));
     bool row = false;
     while (true) {
@@ -295,7 +313,8 @@ class SqliteAuditReader final : public AuditReader {
     }
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
                       " ORDER BY monotonic_seq, source_node_id, id";
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     AuditRow row;
@@ -347,7 +366,8 @@ class SqliteAuditReader final : public AuditReader {
     }
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
                       " ORDER BY timestamp DESC, monotonic_seq DESC";
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));
@@ -397,7 +417,8 @@ class SqliteAuditReader final : public AuditReader {
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT id, monotonic_seq, hash FROM " + table_ +
             " WHERE source_node_id = ? AND monotonic_seq < ? AND hash != '' "
@@ -415,7 +436,8 @@ class SqliteAuditReader final : public AuditReader {
   }
 
   Status CountRows(int64_t* out) override {
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT count(*) FROM " + table_, &stmt));
     bool row = false;
     FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
@@ -587,7 +609,8 @@ class SqliteStreamReader final : public StreamReader {
     }
     std::string sql = "SELECT seq, payload" + select_ + " FROM " + table_ + where +
                       " ORDER BY seq DESC";
-    sqlite3_stmt* stmt;
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));

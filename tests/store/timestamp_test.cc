@@ -1,0 +1,72 @@
+#include "store/timestamp.h"
+
+#include <gtest/gtest.h>
+
+namespace fasten {
+namespace {
+
+Micros P(const char* s) {
+  Micros t = 0;
+  EXPECT_TRUE(ParseTimestamp(s, &t)) << s;
+  return t;
+}
+
+TEST(Timestamp, EverySdkSpellingOfOneInstantAgrees) {
+  const Micros t = P("2026-08-21T10:00:00.123456Z");
+  EXPECT_EQ(P("2026-08-21T10:00:00.123456+00:00"), t);
+  EXPECT_EQ(P("2026-08-21T10:00:00.123456789Z"), t);  // Go nanoseconds, truncated
+  EXPECT_EQ(P("2026-08-21T12:00:00.123456+02:00"), t);
+  EXPECT_EQ(P("2026-08-21T05:30:00.123456-04:30"), t);
+  EXPECT_EQ(P("2026-08-21 10:00:00.123456"), t);     // naive = UTC, space separator
+  EXPECT_EQ(P("2026-08-21T10:00:00.123Z") + 456, t);  // Rust milliseconds
+  EXPECT_EQ(P("2026-08-21T10:00:00+00:00"), P("2026-08-21T10:00:00"));
+}
+
+TEST(Timestamp, TruncatesNeverRounds) {
+  EXPECT_EQ(P("2026-08-21T10:00:00.9999999Z") % 1000000, 999999);
+  EXPECT_EQ(P("2026-08-21T10:00:00.0000009Z") % 1000000, 0);
+}
+
+TEST(Timestamp, RendersCanonicalAndIsoformat) {
+  std::string s;
+  AppendIsoformatTimestamp(P("2026-06-15T10:30:45Z"), &s);
+  EXPECT_EQ(s, "2026-06-15T10:30:45+00:00");
+  s.clear();
+  AppendIsoformatTimestamp(P("2026-06-15T10:30:45.12Z"), &s);
+  EXPECT_EQ(s, "2026-06-15T10:30:45.120000+00:00");
+  EXPECT_EQ(CanonicalTimestamp(P("2026-06-15T10:30:45Z")), "2026-06-15T10:30:45.000000Z");
+  EXPECT_EQ(CanonicalTimestamp(P("1969-12-31T23:59:59.5Z")), "1969-12-31T23:59:59.500000Z");
+  EXPECT_EQ(CanonicalTimestamp(P("2024-02-29T00:00:00Z")), "2024-02-29T00:00:00.000000Z");
+}
+
+TEST(Timestamp, RejectsWhatNoWriterProduces) {
+  Micros t;
+  for (const char* bad :
+       {"", "2026-08-21", "2026-08-21T10:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+        "2025-02-29T00:00:00Z", "2026-08-21T24:00:00Z", "2026-08-21T10:00:00.Z",
+        "2026-08-21T10:00:00.1234567890Z", "2026-08-21T10:00:00ZZ", "2026-08-21T10:00:00+25:00",
+        "2026-08-21T10:00:00 junk", "yesterday", "2026-08-21T10:00:60Z"}) {
+    EXPECT_FALSE(ParseTimestamp(bad, &t)) << bad;
+  }
+}
+
+TEST(Timestamp, TimeBoundsAcceptRelativeTimes) {
+  const Micros now = P("2026-11-23T12:00:00Z");
+  std::string error;
+  EXPECT_EQ(*ParseTimeBound("now", now, &error), now);
+  EXPECT_EQ(*ParseTimeBound("now-15m", now, &error), P("2026-11-23T11:45:00Z"));
+  EXPECT_EQ(*ParseTimeBound("now-2h", now, &error), P("2026-11-23T10:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("now-7d", now, &error), P("2026-11-16T12:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2026-01-01T00:00:00Z", now, &error), P("2026-01-01T00:00:00Z"));
+  for (const char* bad : {"now-", "now-5", "now-5w", "now+5m", "tomorrow", "now-x1h"}) {
+    EXPECT_FALSE(ParseTimeBound(bad, now, &error).has_value()) << bad;
+    EXPECT_NE(error.find("now-15m"), std::string::npos);
+  }
+}
+
+TEST(Timestamp, SecondPrefixIsTheNineteenCharacterPrefix) {
+  EXPECT_EQ(SecondPrefix(P("2026-08-21T10:00:07.5Z")), "2026-08-21T10:00:07");
+}
+
+}  // namespace
+}  // namespace fasten

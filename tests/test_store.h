@@ -1,0 +1,48 @@
+// Test fixtures: sealed rows and throwaway SQLite stores in each writer's layout.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/row.h"
+
+namespace fasten::testing {
+
+// A temporary directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A plausible unsealed row of `node` at `seq` (timestamp seq seconds after 2026-06-15T10:00Z).
+AuditRow MakeRow(const std::string& node, int64_t seq, const std::string& form = "1");
+
+// Seals `row` as the SDK would: prev_hash, then (form 2) salt and commitment, then hash.
+void Seal(AuditRow* row, const std::string& prev_hash);
+
+// A sealed chain of `n` rows on `node`, alternating forms when `mixed`.
+std::vector<AuditRow> Chain(const std::string& node, int n, bool mixed = false);
+
+// Runs SQL on a (created if missing) SQLite file; aborts the test on error.
+void ExecSql(const std::string& path, const std::string& sql);
+
+// DDL of each writer variant (substrate.md §2.4), for table `t`.
+std::string SpecDdl(const std::string& t);           // 24 columns, + salt/commitment when form2
+std::string PythonNewestDdl(const std::string& t);   // no pii_in_detail, no wire_version
+std::string CppHeaderDdl(const std::string& t);      // 20 columns, no hash columns
+std::string OlderGoDdl(const std::string& t);        // no canonical_form_id, prev_hash DEFAULT ''
+
+// Inserts rows into a table, writing only the columns the table has.
+void InsertRows(const std::string& path, const std::string& table,
+                const std::vector<AuditRow>& rows);
+
+// SQL-quotes a value ('it''s').
+std::string Quote(const std::string& s);
+
+}  // namespace fasten::testing
