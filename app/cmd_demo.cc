@@ -6,7 +6,8 @@
 
 namespace fasten {
 
-const char kDemoHelp[] = R"(Usage: fasten-mcp demo --out PATH [--tamper] [--seed N] [--audit-rows N] [--force]
+const char kDemoHelp[] =
+    R"(Usage: fasten-mcp demo --out PATH [--tamper] [--seed N] [--audit-rows N] [--force]
 
 Writes a realistic fasten demo store (SQLite): audit_log sealed exactly as the fasten SDKs seal
 (form "1" and form "2" rows, four nodes with different writers, one redacted row, unsealed rows

@@ -13,7 +13,8 @@
 
 namespace fasten {
 
-const char kQueryHelp[] = R"(Usage: fasten-mcp query audit|sys|api [filters] [--limit N] [--cursor C] [--json]
+const char kQueryHelp[] =
+    R"(Usage: fasten-mcp query audit|sys|api [filters] [--limit N] [--cursor C] [--json]
                         [--store DSN] [--sys-store DSN] [--api-store DSN]
 
 Lists rows of one stream, newest first, with bound-parameter filters. Audit rows show their
@@ -34,7 +35,8 @@ Stores: --store DSN (default $FASTEN_AUDIT_DSN); stream tables default to the sa
 (api_log, syslog), or --sys-store / --api-store ($FASTEN_SYSLOG_DSN, $FASTEN_API_DSN).
 )";
 
-const char kTraceHelp[] = R"(Usage: fasten-mcp trace REQUEST_ID [--tenant T] [--limit N] [--json] [--store DSN]
+const char kTraceHelp[] =
+    R"(Usage: fasten-mcp trace REQUEST_ID [--tenant T] [--limit N] [--json] [--store DSN]
                         [--sys-store DSN] [--api-store DSN]
 
 Shows the audit, sys and api rows of one request on one timeline (oldest first), with per-stream
@@ -52,9 +54,13 @@ using nlohmann::json;
 
 constexpr const char* kSeverities[] = {"debug", "info", "warn", "error", "critical"};
 
-std::string Short(const std::string& hash) { return hash.size() > 12 ? hash.substr(0, 12) + "…" : hash; }
+std::string Short(const std::string& hash) {
+  return hash.size() > 12 ? hash.substr(0, 12) + "…" : hash;
+}
 
-std::string EncodeStreamCursor(int64_t seq) { return Base64UrlEncode("s1:" + std::to_string(seq)); }
+std::string EncodeStreamCursor(int64_t seq) {
+  return Base64UrlEncode("s1:" + std::to_string(seq));
+}
 
 std::optional<int64_t> DecodeStreamCursor(const std::string& text) {
   auto raw = Base64UrlDecode(text);
@@ -78,9 +84,9 @@ int Fail(CommandIo& io, const char* cmd, const Status& st) {
 
 int RunQuery(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (const char* f : {"request-id", "code", "domain", "actor", "target", "node", "service",
-                        "severity", "tenant", "level", "event", "method", "path", "status",
-                        "since", "until", "limit", "cursor"}) {
+  for (const char* f :
+       {"request-id", "code", "domain", "actor", "target", "node", "service", "severity", "tenant",
+        "level", "event", "method", "path", "status", "since", "until", "limit", "cursor"}) {
     specs.push_back({f, true});
   }
   specs.push_back({"json", false});
@@ -91,28 +97,29 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     return kExitOk;
   }
   if (args->positionals().size() != 1) {
-    return Fail(io, "query", InvalidArgumentError("name one stream: audit, sys or api (see "
-                                                  "fasten-mcp query --help)"));
+    return Fail(io, "query",
+                InvalidArgumentError("name one stream: audit, sys or api (see "
+                                     "fasten-mcp query --help)"));
   }
   const std::string stream = args->positionals()[0];
   if (stream != "audit" && stream != "sys" && stream != "api") {
-    return Fail(io, "query", InvalidArgumentError("unknown stream '" + stream +
-                                                  "': use audit, sys or api"));
+    return Fail(io, "query",
+                InvalidArgumentError("unknown stream '" + stream + "': use audit, sys or api"));
   }
   // Flags that do not belong to the chosen stream are mistakes, not silent no-ops.
   const std::vector<std::string> allowed =
       stream == "audit"
-          ? std::vector<std::string>{"request-id", "code", "domain", "actor", "target", "node",
-                                     "service", "severity", "tenant"}
-          : stream == "sys"
-                ? std::vector<std::string>{"request-id", "level", "event", "service", "tenant"}
-                : std::vector<std::string>{"request-id", "method", "path", "status", "tenant"};
+          ? std::vector<std::string>{"request-id", "code",    "domain",   "actor", "target",
+                                     "node",       "service", "severity", "tenant"}
+      : stream == "sys"
+          ? std::vector<std::string>{"request-id", "level", "event", "service", "tenant"}
+          : std::vector<std::string>{"request-id", "method", "path", "status", "tenant"};
   for (const char* f : {"request-id", "code", "domain", "actor", "target", "node", "service",
                         "severity", "tenant", "level", "event", "method", "path", "status"}) {
     if (args->Has(f) && std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
-      return Fail(io, "query", InvalidArgumentError("--" + std::string(f) +
-                                                    " does not apply to the " + stream +
-                                                    " stream (see fasten-mcp query --help)"));
+      return Fail(io, "query",
+                  InvalidArgumentError("--" + std::string(f) + " does not apply to the " + stream +
+                                       " stream (see fasten-mcp query --help)"));
     }
   }
   std::optional<int64_t> limit, status;
@@ -125,7 +132,8 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     if (auto v = args->Get(flag)) {
       std::string error;
       *target = ParseTimeBound(*v, now, &error);
-      if (!*target) return Fail(io, "query", InvalidArgumentError("--" + std::string(flag) + ": " + error));
+      if (!*target)
+        return Fail(io, "query", InvalidArgumentError("--" + std::string(flag) + ": " + error));
     }
   }
   if (since && until && *since > *until) {
@@ -133,8 +141,10 @@ int RunQuery(int argc, char** argv, CommandIo io) {
   }
   if (auto sev = args->Get("severity")) {
     if (std::find(std::begin(kSeverities), std::end(kSeverities), *sev) == std::end(kSeverities)) {
-      return Fail(io, "query", InvalidArgumentError("--severity must be one of debug, info, "
-                                                    "warn, error, critical; got '" + *sev + "'"));
+      return Fail(io, "query",
+                  InvalidArgumentError("--severity must be one of debug, info, "
+                                       "warn, error, critical; got '" +
+                                       *sev + "'"));
     }
   }
   OpenStores stores;
@@ -162,8 +172,9 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     if (auto c = args->Get("cursor")) {
       q.after = AuditKey::Decode(*c);
       if (!q.after) {
-        return Fail(io, "query", InvalidArgumentError("--cursor is not an audit cursor printed "
-                                                      "by a previous 'query audit' page"));
+        return Fail(io, "query",
+                    InvalidArgumentError("--cursor is not an audit cursor printed "
+                                         "by a previous 'query audit' page"));
       }
     }
     AuditPage page;
@@ -179,8 +190,9 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       }
       io.out << (r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp) << "  "
              << r.source_node_id << " #" << r.monotonic_seq << "  " << AuditRowSummary(r)
-             << "  req=" << r.request_id << "  tenant=" << (r.tenant_id.null ? "-" : r.tenant_id.value)
-             << "  [" << c.Summary() << "] hash " << Short(r.hash) << "\n";
+             << "  req=" << r.request_id
+             << "  tenant=" << (r.tenant_id.null ? "-" : r.tenant_id.value) << "  [" << c.Summary()
+             << "] hash " << Short(r.hash) << "\n";
     }
     page_json["rows"] = rows;
     page_json["count"] = page.rows.size();
@@ -209,8 +221,9 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     if (auto c = args->Get("cursor")) {
       q.before_seq = DecodeStreamCursor(*c);
       if (!q.before_seq) {
-        return Fail(io, "query", InvalidArgumentError("--cursor is not a " + stream +
-                                                      " cursor printed by a previous page"));
+        return Fail(io, "query",
+                    InvalidArgumentError("--cursor is not a " + stream +
+                                         " cursor printed by a previous page"));
       }
     }
     StreamPage page;
@@ -247,8 +260,9 @@ int RunQuery(int argc, char** argv, CommandIo io) {
   if (count == 0) {
     io.out << "no " << stream << " rows match (check the filters and the time window)\n";
   } else {
-    io.out << count << " row(s) shown, newest first; " << (page_json["total_is_lower_bound"].get<bool>() ? "more than " : "")
-           << total << " match\n";
+    io.out << count << " row(s) shown, newest first; "
+           << (page_json["total_is_lower_bound"].get<bool>() ? "more than " : "") << total
+           << " match\n";
   }
   if (!page_json["next_cursor"].is_null()) {
     io.out << "next page: --cursor " << page_json["next_cursor"].get<std::string>() << "\n";
@@ -268,8 +282,9 @@ int RunTrace(int argc, char** argv, CommandIo io) {
     return kExitOk;
   }
   if (args->positionals().size() != 1 || args->positionals()[0].empty()) {
-    return Fail(io, "trace", InvalidArgumentError("give exactly one REQUEST_ID (see fasten-mcp "
-                                                  "trace --help)"));
+    return Fail(io, "trace",
+                InvalidArgumentError("give exactly one REQUEST_ID (see fasten-mcp "
+                                     "trace --help)"));
   }
   std::optional<int64_t> limit;
   Status st = args->GetInt("limit", 1, 1000, &limit);
@@ -311,12 +326,15 @@ int RunTrace(int argc, char** argv, CommandIo io) {
   }
   io.out << "counts:";
   for (const char* s : {"audit", "sys", "api"}) {
-    io.out << " " << s << "=" << (trace["counts"][s].is_null() ? std::string("n/a") : DumpJson(trace["counts"][s]));
-    if (trace["truncated"].contains(s) && trace["truncated"][s].get<bool>()) io.out << " (truncated)";
+    io.out << " " << s << "="
+           << (trace["counts"][s].is_null() ? std::string("n/a") : DumpJson(trace["counts"][s]));
+    if (trace["truncated"].contains(s) && trace["truncated"][s].get<bool>())
+      io.out << " (truncated)";
   }
   io.out << "\n";
   if (trace.contains("errors")) {
-    for (const auto& [s, msg] : trace["errors"].items()) io.out << "note: " << s << ": " << msg.get<std::string>() << "\n";
+    for (const auto& [s, msg] : trace["errors"].items())
+      io.out << "note: " << s << ": " << msg.get<std::string>() << "\n";
   }
   return kExitOk;
 }

@@ -11,7 +11,8 @@
 
 namespace fasten {
 
-const char kVerifyHelp[] = R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N] [--from-seq N]
+const char kVerifyHelp[] =
+    R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N] [--from-seq N]
                          [--to-seq N] [--json] [--no-progress]
 
 Verifies fasten audit hash chains byte-for-byte as the fasten SDKs compute them (canonical forms
@@ -122,7 +123,8 @@ void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& 
       out << "\n      failures: " << FailureList(n.failures) << "\n";
     }
     if (n.seq_gaps) out << "      note: " << n.seq_gaps << " seq(s) missing between rows\n";
-    if (n.redacted) out << "      note: " << n.redacted << " redacted row(s) (detail removed, commitment kept)\n";
+    if (n.redacted)
+      out << "      note: " << n.redacted << " redacted row(s) (detail removed, commitment kept)\n";
     for (const auto& note : n.notes) out << "      note: " << note << "\n";
   }
   out << (r.ok ? "Result: OK" : "Result: FAIL") << " - " << r.valid << "/" << r.sealed
@@ -147,9 +149,9 @@ void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& 
 
 int RunVerify(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f : {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
-                     FlagSpec{"to-seq", true}, FlagSpec{"json", false},
-                     FlagSpec{"no-progress", false}}) {
+  for (FlagSpec f :
+       {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
+        FlagSpec{"to-seq", true}, FlagSpec{"json", false}, FlagSpec{"no-progress", false}}) {
     specs.push_back(f);
   }
   Result<Args> args = Args::Parse("verify", argc, argv, 2, specs);
@@ -248,8 +250,8 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     });
     if (st.ok()) st = lookup_status;
     if (!st.ok()) {
-      io.err << "fasten-mcp verify: could not complete after " << rows
-             << " rows: " << st.ToString() << "\n";
+      io.err << "fasten-mcp verify: could not complete after " << rows << " rows: " << st.ToString()
+             << "\n";
       return kExitUsage;
     }
     report = verifier.Finish();
@@ -264,16 +266,17 @@ int RunVerify(int argc, char** argv, CommandIo io) {
   if (want_json) {
     json j = {{"ok", report.ok}, {"nodes", json::array()}};
     for (const auto& n : report.nodes) j["nodes"].push_back(NodeJson(n));
-    j["summary"] = {{"total_rows", report.total_rows}, {"sealed", report.sealed},
-                    {"valid", report.valid},           {"invalid", report.invalid},
+    j["summary"] = {{"total_rows", report.total_rows},
+                    {"sealed", report.sealed},
+                    {"valid", report.valid},
+                    {"invalid", report.invalid},
                     {"unsealed", report.unsealed}};
-    j["upstream"] = {{"ok", report.upstream.ok},
-                     {"total_rows", report.upstream.total_rows},
-                     {"first_break_at", report.upstream.first_break_at
-                                            ? json(*report.upstream.first_break_at)
-                                            : json(nullptr)},
-                     {"reason", report.upstream.reason ? json(*report.upstream.reason)
-                                                       : json(nullptr)}};
+    j["upstream"] = {
+        {"ok", report.upstream.ok},
+        {"total_rows", report.upstream.total_rows},
+        {"first_break_at",
+         report.upstream.first_break_at ? json(*report.upstream.first_break_at) : json(nullptr)},
+        {"reason", report.upstream.reason ? json(*report.upstream.reason) : json(nullptr)}};
     j["caveat"] = report.caveat;
     j["stats"] = {{"rows_scanned", rows},
                   {"seconds", seconds},
@@ -289,8 +292,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
       io.out << "\n";
     }
     if (ndjson && nd.superseded > 0) {
-      io.out << "NDJSON: " << nd.superseded
-             << " phase-1 line(s) superseded by their sealed line\n";
+      io.out << "NDJSON: " << nd.superseded << " phase-1 line(s) superseded by their sealed line\n";
     }
     io.out << "Scanned " << rows << " rows in " << seconds << " s\n";
   }

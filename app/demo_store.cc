@@ -80,11 +80,21 @@ void AppendGoString(const std::string& s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       case '<':
       case '>':
       case '&':
@@ -129,12 +139,17 @@ class Detail {
     std::string out = "{";
     for (size_t i = 0; i < items.size(); ++i) {
       if (i) out += python ? ", " : ",";
-      if (python) AppendCanonicalString(items[i].key, EscapeStyle::kPython, &out);
-      else AppendGoString(items[i].key, &out);
+      if (python)
+        AppendCanonicalString(items[i].key, EscapeStyle::kPython, &out);
+      else
+        AppendGoString(items[i].key, &out);
       out += python ? ": " : ":";
-      if (!items[i].is_string) out += items[i].value;
-      else if (python) AppendCanonicalString(items[i].value, EscapeStyle::kPython, &out);
-      else AppendGoString(items[i].value, &out);
+      if (!items[i].is_string)
+        out += items[i].value;
+      else if (python)
+        AppendCanonicalString(items[i].value, EscapeStyle::kPython, &out);
+      else
+        AppendGoString(items[i].value, &out);
     }
     return out + "}";
   }
@@ -150,13 +165,17 @@ class Detail {
 std::string StoredTimestamp(Writer w, Micros t, Rng* rng) {
   std::string s;
   switch (w) {
-    case Writer::kPythonNew: AppendCanonicalTimestamp(t, &s); return s;
-    case Writer::kPythonOld: AppendIsoformatTimestamp(t, &s); return s;
+    case Writer::kPythonNew:
+      AppendCanonicalTimestamp(t, &s);
+      return s;
+    case Writer::kPythonOld:
+      AppendIsoformatTimestamp(t, &s);
+      return s;
     case Writer::kGo: {
       // RFC3339Nano: nanoseconds, trailing zeros stripped (the hash truncates to micros).
       s = SecondPrefix(t);
-      int64_t nanos = (((t % 1000000) + 1000000) % 1000000) * 1000 +
-                      static_cast<int64_t>(rng->Below(1000));
+      int64_t nanos =
+          (((t % 1000000) + 1000000) % 1000000) * 1000 + static_cast<int64_t>(rng->Below(1000));
       if (nanos != 0) {
         char buf[16];
         std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(nanos));
@@ -236,8 +255,8 @@ class StoreWriter {
 
   Status Open(const std::string& path) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) return Error("cannot create " + path);
     FASTEN_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"));
@@ -254,10 +273,10 @@ class StoreWriter {
         "INSERT INTO api_log (request_id, timestamp, service_id, method, path, status, payload) "
         "VALUES (?,?,?,?,?,?,?)",
         &api_stmt_));
-    FASTEN_RETURN_IF_ERROR(Prepare(
-        "INSERT INTO syslog (request_id, timestamp, level, service_id, event, payload) "
-        "VALUES (?,?,?,?,?,?)",
-        &sys_stmt_));
+    FASTEN_RETURN_IF_ERROR(
+        Prepare("INSERT INTO syslog (request_id, timestamp, level, service_id, event, payload) "
+                "VALUES (?,?,?,?,?,?)",
+                &sys_stmt_));
     return Status::Ok();
   }
 
@@ -345,8 +364,13 @@ class StoreWriter {
     std::string ts = CanonicalTimestamp(t);
     // Python's write_api spelling: json.dumps with default separators.
     Detail p;
-    p.Str("method", method).Str("path", path).Int("status", status).Tok("duration_ms", duration_ms)
-        .Str("request_id", request_id).Str("timestamp", ts).Str("service_id", service);
+    p.Str("method", method)
+        .Str("path", path)
+        .Int("status", status)
+        .Tok("duration_ms", duration_ms)
+        .Str("request_id", request_id)
+        .Str("timestamp", ts)
+        .Str("service_id", service);
     if (!tenant.empty()) p.Str("tenant_id", tenant);
     sqlite3_stmt* st = api_stmt_.get();
     sqlite3_reset(st);
@@ -367,8 +391,12 @@ class StoreWriter {
     std::string ts = CanonicalTimestamp(t);
     // Go's LogSys spelling: compact, sorted keys.
     Detail p = extra;
-    p.Str("level", level).Str("event", event).Str("timestamp", ts).Str("request_id", request_id)
-        .Str("service_id", service).Str("message", message);
+    p.Str("level", level)
+        .Str("event", event)
+        .Str("timestamp", ts)
+        .Str("request_id", request_id)
+        .Str("service_id", service)
+        .Str("message", message);
     if (!tenant.empty()) p.Str("tenant_id", tenant);
     sqlite3_stmt* st = sys_stmt_.get();
     sqlite3_reset(st);
@@ -409,8 +437,10 @@ class StoreWriter {
     sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static void BindNullable(sqlite3_stmt* st, int i, const NullableText& v) {
-    if (v.null) sqlite3_bind_null(st, i);
-    else BindText(st, i, v.value);
+    if (v.null)
+      sqlite3_bind_null(st, i);
+    else
+      BindText(st, i, v.value);
   }
   Status Step(sqlite3_stmt* st) {
     if (sqlite3_step(st) != SQLITE_DONE) return Error("demo store insert");
@@ -473,9 +503,14 @@ std::string Money(Rng& rng) {
   // Python floats as json.dumps spells them: 12.5, 75.0, 199.99.
   int64_t cents = 500 + static_cast<int64_t>(rng.Below(30000));
   char buf[32];
-  if (cents % 100 == 0) std::snprintf(buf, sizeof buf, "%lld.0", static_cast<long long>(cents / 100));
-  else if (cents % 10 == 0) std::snprintf(buf, sizeof buf, "%lld.%lld", static_cast<long long>(cents / 100), static_cast<long long>((cents % 100) / 10));
-  else std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100), static_cast<long long>(cents % 100));
+  if (cents % 100 == 0)
+    std::snprintf(buf, sizeof buf, "%lld.0", static_cast<long long>(cents / 100));
+  else if (cents % 10 == 0)
+    std::snprintf(buf, sizeof buf, "%lld.%lld", static_cast<long long>(cents / 100),
+                  static_cast<long long>((cents % 100) / 10));
+  else
+    std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100),
+                  static_cast<long long>(cents % 100));
   return buf;
 }
 
@@ -528,13 +563,15 @@ class Scenarios {
       a.category = "order";
       a.domain = "sales";
       a.method = "http";
-      a.detail.Str("order_id", order).Str("error", "stock reservation timed out").Int("http_status", 500);
+      a.detail.Str("order_id", order)
+          .Str("error", "stock reservation timed out")
+          .Int("http_status", 500);
       return w_->Audit(a).status();
     }
     const std::string amount = Money(rng_);
     const std::string currency = rng_.Pick(kCurrencies);
-    FASTEN_RETURN_IF_ERROR(w_->Api(t, rid, tenant, "checkout-api", "POST", "/v1/orders", 201,
-                                   Millis(rng_, 30, 180)));
+    FASTEN_RETURN_IF_ERROR(
+        w_->Api(t, rid, tenant, "checkout-api", "POST", "/v1/orders", 201, Millis(rng_, 30, 180)));
     AuditSpec a = Spec(t + 2 * kMs, node, "checkout-api", tenant, rid);
     a.code = "ORDER_PLACED";
     a.action = "create";
@@ -544,8 +581,10 @@ class Scenarios {
     a.category = "order";
     a.domain = "sales";
     a.method = "http";
-    a.detail.Str("order_id", order).Int("items", 1 + static_cast<int64_t>(rng_.Below(5)))
-        .Tok("total", amount).Str("currency", currency);
+    a.detail.Str("order_id", order)
+        .Int("items", 1 + static_cast<int64_t>(rng_.Below(5)))
+        .Tok("total", amount)
+        .Str("currency", currency);
     FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
     FASTEN_RETURN_IF_ERROR(w_->Sys(t + 5 * kMs, rid, tenant, "checkout-api", "info",
                                    "order_created", "order " + order + " created"));
@@ -599,7 +638,9 @@ class Scenarios {
     a.category = "telemetry";
     a.domain = "iot";
     a.method = "mqtt";
-    a.detail.Str("topic", device + "/temp").Int("qos", 1).Int("messages", 1 + static_cast<int64_t>(rng_.Below(40)));
+    a.detail.Str("topic", device + "/temp")
+        .Int("qos", 1)
+        .Int("messages", 1 + static_cast<int64_t>(rng_.Below(40)));
     FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
     if (rng_.Chance(0.3)) {
       return w_->Sys(t + kMs, rid, tenant, "iot-gateway", "debug", "mqtt_batch_received",
@@ -610,8 +651,8 @@ class Scenarios {
 
   Status ConfigRead(Micros t, const std::string& rid, const std::string& tenant,
                     const std::string& user) {
-    FASTEN_RETURN_IF_ERROR(w_->Api(t, rid, tenant, "config-service", "GET", "/v1/config/mqtt",
-                                   200, Millis(rng_, 3, 25)));
+    FASTEN_RETURN_IF_ERROR(w_->Api(t, rid, tenant, "config-service", "GET", "/v1/config/mqtt", 200,
+                                   Millis(rng_, 3, 25)));
     AuditSpec a = Spec(t + kMs, "core-1", "config-service", tenant, rid);
     a.code = "CONFIG_READ";
     a.action = "read";
@@ -648,7 +689,8 @@ class Scenarios {
     a.category = "report";
     a.domain = "sales";
     a.method = "http";
-    a.detail.Str("format", "csv").Int("rows", static_cast<int64_t>(rng_.Below(5000)))
+    a.detail.Str("format", "csv")
+        .Int("rows", static_cast<int64_t>(rng_.Below(5000)))
         .Str("customer", rng_.Chance(0.5) ? "José Müller GmbH" : "Åsa & Søn AB");
     return w_->Audit(a).status();
   }
@@ -668,7 +710,9 @@ class Scenarios {
     a.category = "payment";
     a.domain = "billing";
     a.method = "http";
-    a.detail.Str("refund_id", "rf_5T2x9").Tok("amount", "75.0").Str("currency", "EUR")
+    a.detail.Str("refund_id", "rf_5T2x9")
+        .Tok("amount", "75.0")
+        .Str("currency", "EUR")
         .Str("reason", "damaged item");
     FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
     FASTEN_RETURN_IF_ERROR(w_->Sys(t + 10 * kMs, rid, tenant, "payments-worker", "info",
@@ -691,8 +735,12 @@ class Scenarios {
     r.target = "order/" + order;
     r.category = "payment";
     r.domain = "billing";
-    r.detail.Str("refund_id", "rf_5T2x9").Tok("amount", "75.0").Str("currency", "EUR")
-        .Str("reason", "stripe_webhook_502").Int("stripe_status", 502).Int("attempts", 3);
+    r.detail.Str("refund_id", "rf_5T2x9")
+        .Tok("amount", "75.0")
+        .Str("currency", "EUR")
+        .Str("reason", "stripe_webhook_502")
+        .Int("stripe_status", 502)
+        .Int("attempts", 3);
     Result<AuditRow> rolled = w_->Audit(r);
     if (!rolled.ok()) return rolled.status();
     refund_rollback_ = *rolled;
@@ -705,8 +753,8 @@ class Scenarios {
     const Micros change = day_ + (9 * 3600 + 14 * 60 + 7) * kSec + 311 * kMs;
     const std::string tenant = "globex";
     auto config = [&](Micros t, const std::string& rid, int old_qos, int new_qos) -> Status {
-      FASTEN_RETURN_IF_ERROR(w_->Api(t, rid, tenant, "config-service", "PATCH",
-                                     "/v1/config/mqtt", 200, "14.9"));
+      FASTEN_RETURN_IF_ERROR(
+          w_->Api(t, rid, tenant, "config-service", "PATCH", "/v1/config/mqtt", 200, "14.9"));
       AuditSpec a = Spec(t + 2 * kMs, "core-1", "config-service", tenant, rid);
       a.code = "CONFIG_NODE_UPDATED";
       a.action = "update";
@@ -717,7 +765,9 @@ class Scenarios {
       a.category = "config";
       a.domain = "platform";
       a.method = "http";
-      a.detail.Str("key", "mqtt.qos").Int("old", old_qos).Int("new", new_qos)
+      a.detail.Str("key", "mqtt.qos")
+          .Int("old", old_qos)
+          .Int("new", new_qos)
           .Str("node", "mqtt-bridge-1");
       FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
       return w_->Sys(t + 5 * kMs, rid, tenant, "config-service", "info", "config_applied",
@@ -728,8 +778,8 @@ class Scenarios {
       Micros t = change + (60 + i * 39) * kSec + static_cast<Micros>(rng_.Below(900)) * kMs;
       const std::string device = rng_.Pick(kDevices);
       const std::string rid = "bg-iot-gateway-" + rng_.Hex(8);
-      FASTEN_RETURN_IF_ERROR(w_->Sys(t, rid, tenant, "iot-gateway", "warn",
-                                     "mqtt_message_dropped", "broker queue full at QoS 0",
+      FASTEN_RETURN_IF_ERROR(w_->Sys(t, rid, tenant, "iot-gateway", "warn", "mqtt_message_dropped",
+                                     "broker queue full at QoS 0",
                                      Detail().Str("topic", device + "/temp").Int("qos", 0)));
       if (i % 3 == 0) {
         AuditSpec a = Spec(t + kMs, "core-1", "iot-gateway", tenant, rid);
@@ -741,7 +791,8 @@ class Scenarios {
         a.category = "telemetry";
         a.domain = "iot";
         a.method = "mqtt";
-        a.detail.Str("topic", device + "/temp").Int("qos", 0)
+        a.detail.Str("topic", device + "/temp")
+            .Int("qos", 0)
             .Int("lost", 5 + static_cast<int64_t>(rng_.Below(60)));
         FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
       }
@@ -766,8 +817,8 @@ class Scenarios {
     a.redact = true;
     Result<AuditRow> row = w_->Audit(a);
     if (!row.ok()) return row.status();
-    AuditSpec e = Spec(t + 3 * 3600 * kSec, "edge-eu-1", "checkout-api", "acme",
-                       "sched-" + rng_.Hex(8));
+    AuditSpec e =
+        Spec(t + 3 * 3600 * kSec, "edge-eu-1", "checkout-api", "acme", "sched-" + rng_.Hex(8));
     e.code = "AUDIT_ROW_REDACTED";
     e.action = "redact";
     e.actor = "retention-job";

@@ -22,10 +22,10 @@
 namespace fasten {
 
 struct DemoOptions {
-  std::string path;          // output file (written to a temporary file, then renamed)
+  std::string path;  // output file (written to a temporary file, then renamed)
   uint64_t seed = 42;
-  int64_t audit_rows = 6000; // approximate; at least this many audit rows
-  bool tamper = false;       // alter one stored row after sealing
+  int64_t audit_rows = 6000;  // approximate; at least this many audit rows
+  bool tamper = false;        // alter one stored row after sealing
   bool overwrite = false;
 };
 

@@ -52,11 +52,16 @@ int main(int argc, char** argv) {
   }
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
-    if (topic.empty()) std::cout << kHelp;
-    else if (topic == "demo") std::cout << kDemoHelp;
-    else if (topic == "verify") std::cout << kVerifyHelp;
-    else if (topic == "query") std::cout << kQueryHelp;
-    else if (topic == "trace") std::cout << kTraceHelp;
+    if (topic.empty())
+      std::cout << kHelp;
+    else if (topic == "demo")
+      std::cout << kDemoHelp;
+    else if (topic == "verify")
+      std::cout << kVerifyHelp;
+    else if (topic == "query")
+      std::cout << kQueryHelp;
+    else if (topic == "trace")
+      std::cout << kTraceHelp;
     else {
       std::cerr << "fasten-mcp: no help for unknown command '" << topic << "'\n";
       return kExitUsage;
@@ -64,10 +69,14 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   int rc;
-  if (cmd == "demo") rc = RunDemo(argc, argv, io);
-  else if (cmd == "verify") rc = RunVerify(argc, argv, io);
-  else if (cmd == "query") rc = RunQuery(argc, argv, io);
-  else if (cmd == "trace") rc = RunTrace(argc, argv, io);
+  if (cmd == "demo")
+    rc = RunDemo(argc, argv, io);
+  else if (cmd == "verify")
+    rc = RunVerify(argc, argv, io);
+  else if (cmd == "query")
+    rc = RunQuery(argc, argv, io);
+  else if (cmd == "trace")
+    rc = RunTrace(argc, argv, io);
   else {
     std::cerr << "fasten-mcp: unknown command '" << cmd << "' (see fasten-mcp --help)\n";
     return kExitUsage;

@@ -43,10 +43,10 @@ Status OpenStoresFromArgs(const Args& args, const Env& env, bool need_streams, O
     }
     return Status::Ok();
   };
-  FASTEN_RETURN_IF_ERROR(
-      open_stream("sys-store", "FASTEN_SYSLOG_DSN", StreamKind::kSys, &out->sys, &out->sys_missing_why));
-  FASTEN_RETURN_IF_ERROR(
-      open_stream("api-store", "FASTEN_API_DSN", StreamKind::kApi, &out->api, &out->api_missing_why));
+  FASTEN_RETURN_IF_ERROR(open_stream("sys-store", "FASTEN_SYSLOG_DSN", StreamKind::kSys, &out->sys,
+                                     &out->sys_missing_why));
+  FASTEN_RETURN_IF_ERROR(open_stream("api-store", "FASTEN_API_DSN", StreamKind::kApi, &out->api,
+                                     &out->api_missing_why));
   return Status::Ok();
 }
 

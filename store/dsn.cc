@@ -71,7 +71,9 @@ Status ApplyQuery(std::string_view query, Dsn* dsn, std::string* rest) {
 
 }  // namespace
 
-bool IsValidSqliteTableName(std::string_view name) { return IsIdent(name); }
+bool IsValidSqliteTableName(std::string_view name) {
+  return IsIdent(name);
+}
 
 bool IsValidPostgresTableName(std::string_view name) {
   size_t dot = name.find('.');
@@ -91,9 +93,9 @@ std::string Dsn::Display() const {
     size_t colon = shown.find(':', scheme + 3);
     if (colon != std::string::npos && colon < at) shown.erase(colon, at - colon);
   }
-  return shown + (table ? std::string(shown.find('?') == std::string::npos ? "?" : "&") +
-                              "table=" + *table
-                        : "");
+  return shown +
+         (table ? std::string(shown.find('?') == std::string::npos ? "?" : "&") + "table=" + *table
+                : "");
 }
 
 Result<Dsn> ParseDsn(std::string_view text) {
@@ -130,7 +132,8 @@ Result<Dsn> ParseDsn(std::string_view text) {
   } else {
     path = PercentDecode(head);  // a bare file path
   }
-  if (path.empty()) return InvalidArgumentError("SQLite DSN '" + std::string(text) + "' has no path");
+  if (path.empty())
+    return InvalidArgumentError("SQLite DSN '" + std::string(text) + "' has no path");
   FASTEN_RETURN_IF_ERROR(ApplyQuery(query, &dsn, &rest));
   if (dsn.table && !IsValidSqliteTableName(*dsn.table)) {
     return InvalidArgumentError("invalid table name '" + *dsn.table +

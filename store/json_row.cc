@@ -34,8 +34,8 @@ bool NullableValue(std::string_view raw, NullableText* out) {
 
 void ParseRowTimestamps(AuditRow* row) {
   row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
-  row->shipped_at_ok = !row->shipped_at.null && ParseTimestamp(row->shipped_at.value,
-                                                               &row->shipped_at_us);
+  row->shipped_at_ok =
+      !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
 }
 
 Status AuditRowFromJson(std::string_view text, AuditRow* row) {
@@ -50,32 +50,57 @@ Status AuditRowFromJson(std::string_view text, AuditRow* row) {
     bool ok = true;
     std::string* text_field = nullptr;
     NullableText* nullable = nullptr;
-    if (k == "id") text_field = &row->id;
-    else if (k == "origin_id") text_field = &row->origin_id;
-    else if (k == "timestamp") text_field = &row->timestamp;
-    else if (k == "code") text_field = &row->code;
-    else if (k == "action") text_field = &row->action;
-    else if (k == "severity") text_field = &row->severity;
-    else if (k == "service_id") text_field = &row->service_id;
-    else if (k == "source_node_id") text_field = &row->source_node_id;
-    else if (k == "actor") text_field = &row->actor;
-    else if (k == "actor_kind") text_field = &row->actor_kind;
-    else if (k == "target") text_field = &row->target;
-    else if (k == "category") text_field = &row->category;
-    else if (k == "domain") text_field = &row->domain;
-    else if (k == "method") text_field = &row->method;
-    else if (k == "request_id") text_field = &row->request_id;
-    else if (k == "wire_version") text_field = &row->wire_version;
-    else if (k == "hash") text_field = &row->hash;
-    else if (k == "prev_hash") text_field = &row->prev_hash;
-    else if (k == "canonical_form_id") text_field = &row->canonical_form_id;
-    else if (k == "tenant_id") nullable = &row->tenant_id;
-    else if (k == "shipped_at") nullable = &row->shipped_at;
-    else if (k == "detail_salt") nullable = &row->detail_salt;
-    else if (k == "detail_commitment") nullable = &row->detail_commitment;
+    if (k == "id")
+      text_field = &row->id;
+    else if (k == "origin_id")
+      text_field = &row->origin_id;
+    else if (k == "timestamp")
+      text_field = &row->timestamp;
+    else if (k == "code")
+      text_field = &row->code;
+    else if (k == "action")
+      text_field = &row->action;
+    else if (k == "severity")
+      text_field = &row->severity;
+    else if (k == "service_id")
+      text_field = &row->service_id;
+    else if (k == "source_node_id")
+      text_field = &row->source_node_id;
+    else if (k == "actor")
+      text_field = &row->actor;
+    else if (k == "actor_kind")
+      text_field = &row->actor_kind;
+    else if (k == "target")
+      text_field = &row->target;
+    else if (k == "category")
+      text_field = &row->category;
+    else if (k == "domain")
+      text_field = &row->domain;
+    else if (k == "method")
+      text_field = &row->method;
+    else if (k == "request_id")
+      text_field = &row->request_id;
+    else if (k == "wire_version")
+      text_field = &row->wire_version;
+    else if (k == "hash")
+      text_field = &row->hash;
+    else if (k == "prev_hash")
+      text_field = &row->prev_hash;
+    else if (k == "canonical_form_id")
+      text_field = &row->canonical_form_id;
+    else if (k == "tenant_id")
+      nullable = &row->tenant_id;
+    else if (k == "shipped_at")
+      nullable = &row->shipped_at;
+    else if (k == "detail_salt")
+      nullable = &row->detail_salt;
+    else if (k == "detail_commitment")
+      nullable = &row->detail_commitment;
     else if (k == "detail") {
-      if (m.raw == "null") row->detail.SetNull();
-      else row->detail.Set(m.raw);
+      if (m.raw == "null")
+        row->detail.SetNull();
+      else
+        row->detail.Set(m.raw);
     } else if (k == "monotonic_seq") {
       auto r = std::from_chars(m.raw.data(), m.raw.data() + m.raw.size(), row->monotonic_seq);
       ok = r.ec == std::errc() && r.ptr == m.raw.data() + m.raw.size();

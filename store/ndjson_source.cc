@@ -57,11 +57,13 @@ Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
   auto emit = [&](AuditRow* row) {
     auto it = last_emitted.find(row->source_node_id);
     if (it != last_emitted.end() && row->monotonic_seq < it->second && failure.ok()) {
-      failure = InvalidArgumentError(
-          "rows of node '" + row->source_node_id + "' are out of seq order beyond the reorder "
-          "window of " + std::to_string(options.reorder_window) + " rows (seq " +
-          std::to_string(row->monotonic_seq) + " after " + std::to_string(it->second) +
-          "); sort the file by monotonic_seq first");
+      failure = InvalidArgumentError("rows of node '" + row->source_node_id +
+                                     "' are out of seq order beyond the reorder "
+                                     "window of " +
+                                     std::to_string(options.reorder_window) + " rows (seq " +
+                                     std::to_string(row->monotonic_seq) + " after " +
+                                     std::to_string(it->second) +
+                                     "); sort the file by monotonic_seq first");
     }
     last_emitted[row->source_node_id] = row->monotonic_seq;
     on_row(*row);

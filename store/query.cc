@@ -36,7 +36,8 @@ bool GetField(std::string_view* in, std::string* out) {
   if (colon == std::string_view::npos) return false;
   size_t n = 0;
   auto r = std::from_chars(in->data(), in->data() + colon, n);
-  if (r.ec != std::errc() || r.ptr != in->data() + colon || colon + 1 + n > in->size()) return false;
+  if (r.ec != std::errc() || r.ptr != in->data() + colon || colon + 1 + n > in->size())
+    return false;
   out->assign(in->substr(colon + 1, n));
   in->remove_prefix(colon + 1 + n);
   return true;

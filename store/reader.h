@@ -24,10 +24,10 @@ namespace fasten {
 // What introspection found: which writer variant made the table (substrate.md §2.4-§2.5).
 struct WriterProfile {
   std::string table;
-  bool table_fallback = false;           // the default was absent; fasten_audit was used
-  std::vector<std::string> missing;      // columns absent and defaulted
-  std::string timestamp_type;            // declared type of `timestamp` (TEXT, TIMESTAMPTZ)
-  std::string guess;                     // e.g. "python-newest", "spec-ddl", "cpp-header"
+  bool table_fallback = false;       // the default was absent; fasten_audit was used
+  std::vector<std::string> missing;  // columns absent and defaulted
+  std::string timestamp_type;        // declared type of `timestamp` (TEXT, TIMESTAMPTZ)
+  std::string guess;                 // e.g. "python-newest", "spec-ddl", "cpp-header"
 };
 
 // The position of a row in list order: newest first. The order is (19-character second prefix of

@@ -10,6 +10,8 @@ bool AuditRow::detail_is_null() const {
   return b != std::string::npos && detail.value.compare(b, e - b + 1, "null") == 0;
 }
 
-const char* StreamName(StreamKind kind) { return kind == StreamKind::kSys ? "sys" : "api"; }
+const char* StreamName(StreamKind kind) {
+  return kind == StreamKind::kSys ? "sys" : "api";
+}
 
 }  // namespace fasten

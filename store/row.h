@@ -63,7 +63,7 @@ struct AuditRow {
   Micros timestamp_us = 0;    // valid when timestamp_ok
   bool shipped_at_ok = false;
   Micros shipped_at_us = 0;
-  bool from_timestamptz = false;  // read from a Postgres TIMESTAMPTZ column
+  bool from_timestamptz = false;      // read from a Postgres TIMESTAMPTZ column
   std::vector<std::string> warnings;  // per-row read problems (e.g. non-integer seq)
 
   bool sealed() const { return !hash.empty(); }

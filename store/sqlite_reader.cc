@@ -19,7 +19,8 @@ namespace {
 Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
   std::string msg = context + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xFF) {
-    case SQLITE_CORRUPT: return DataLossError(msg + " (the database file is corrupt)");
+    case SQLITE_CORRUPT:
+      return DataLossError(msg + " (the database file is corrupt)");
     case SQLITE_NOTADB:
       return FailedPreconditionError(msg + " (the file is not a SQLite database)");
     case SQLITE_BUSY:
@@ -27,9 +28,12 @@ Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_FULL:
-    case SQLITE_PROTOCOL: return UnavailableError(msg);
-    case SQLITE_INTERRUPT: return CancelledError(msg);
-    default: return InternalError(msg);
+    case SQLITE_PROTOCOL:
+      return UnavailableError(msg);
+    case SQLITE_INTERRUPT:
+      return CancelledError(msg);
+    default:
+      return InternalError(msg);
   }
 }
 
@@ -221,17 +225,64 @@ bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micr
 // Audit.
 
 enum AuditCol {
-  kId, kOriginId, kSeq, kTimestamp, kCode, kAction, kSeverity, kServiceId, kNode, kTenant, kActor,
-  kActorKind, kTarget, kCategory, kDomain, kMethod, kRequestId, kDetail, kPii, kShippedAt,
-  kWireVersion, kHash, kPrevHash, kFormId, kSalt, kCommitment, kNumAuditCols
+  kId,
+  kOriginId,
+  kSeq,
+  kTimestamp,
+  kCode,
+  kAction,
+  kSeverity,
+  kServiceId,
+  kNode,
+  kTenant,
+  kActor,
+  kActorKind,
+  kTarget,
+  kCategory,
+  kDomain,
+  kMethod,
+  kRequestId,
+  kDetail,
+  kPii,
+  kShippedAt,
+  kWireVersion,
+  kHash,
+  kPrevHash,
+  kFormId,
+  kSalt,
+  kCommitment,
+  kNumAuditCols
 };
-constexpr const char* kAuditColNames[kNumAuditCols] = {
-    "id", "origin_id", "monotonic_seq", "timestamp", "code", "action", "severity", "service_id",
-    "source_node_id", "tenant_id", "actor", "actor_kind", "target", "category", "domain",
-    "method", "request_id", "detail", "pii_in_detail", "shipped_at", "wire_version", "hash",
-    "prev_hash", "canonical_form_id", "detail_salt", "detail_commitment"};
+constexpr const char* kAuditColNames[kNumAuditCols] = {"id",
+                                                       "origin_id",
+                                                       "monotonic_seq",
+                                                       "timestamp",
+                                                       "code",
+                                                       "action",
+                                                       "severity",
+                                                       "service_id",
+                                                       "source_node_id",
+                                                       "tenant_id",
+                                                       "actor",
+                                                       "actor_kind",
+                                                       "target",
+                                                       "category",
+                                                       "domain",
+                                                       "method",
+                                                       "request_id",
+                                                       "detail",
+                                                       "pii_in_detail",
+                                                       "shipped_at",
+                                                       "wire_version",
+                                                       "hash",
+                                                       "prev_hash",
+                                                       "canonical_form_id",
+                                                       "detail_salt",
+                                                       "detail_commitment"};
 
-bool RequiredAuditCol(int c) { return c <= kDetail && c != kTenant; }
+bool RequiredAuditCol(int c) {
+  return c <= kDetail && c != kTenant;
+}
 
 class SqliteAuditReader final : public AuditReader {
  public:
@@ -284,19 +335,23 @@ class SqliteAuditReader final : public AuditReader {
     }
     has_hash_ = present[kHash];
     auto missing = [&](int c) { return !present[c]; };
-    if (missing(kHash) && missing(kPrevHash)) profile_.guess = "cpp-header (no hash columns: rows are unsealed)";
-    else if (missing(kPii) && missing(kWireVersion)) profile_.guess = "python-sqlite-store";
-    else if (!missing(kSalt)) profile_.guess = "spec-ddl, migrated for form 2";
-    else if (missing(kFormId)) profile_.guess = "older-go (no canonical_form_id)";
-    else profile_.guess = "spec-ddl";
+    if (missing(kHash) && missing(kPrevHash))
+      profile_.guess = "cpp-header (no hash columns: rows are unsealed)";
+    else if (missing(kPii) && missing(kWireVersion))
+      profile_.guess = "python-sqlite-store";
+    else if (!missing(kSalt))
+      profile_.guess = "spec-ddl, migrated for form 2";
+    else if (missing(kFormId))
+      profile_.guess = "older-go (no canonical_form_id)";
+    else
+      profile_.guess = "spec-ddl";
     return Status::Ok();
   }
 
   const Dsn& dsn() const override { return conn_.dsn(); }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range,
-              const std::function<bool(const AuditRow&)>& on_row) override {
+  Status Scan(const ScanRange& range, const std::function<bool(const AuditRow&)>& on_row) override {
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
     if (range.source_node_id) {
@@ -419,11 +474,11 @@ class SqliteAuditReader final : public AuditReader {
     if (!has_hash_) return Status::Ok();
     sqlite3_stmt* stmt = nullptr;
     ScopedReset reset_stmt(stmt);
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
-        "SELECT id, monotonic_seq, hash FROM " + table_ +
-            " WHERE source_node_id = ? AND monotonic_seq < ? AND hash != '' "
-            "ORDER BY monotonic_seq DESC, id DESC LIMIT 1",
-        &stmt));
+    FASTEN_RETURN_IF_ERROR(
+        conn_.Prepare("SELECT id, monotonic_seq, hash FROM " + table_ +
+                          " WHERE source_node_id = ? AND monotonic_seq < ? AND hash != '' "
+                          "ORDER BY monotonic_seq DESC, id DESC LIMIT 1",
+                      &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Text(node), Param::Int(seq)}));
     bool row = false;
     FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
@@ -465,12 +520,18 @@ class SqliteAuditReader final : public AuditReader {
       std::string_view text = ColumnText(stmt, idx);
       auto set = [&](std::string* s) { s->assign(text.data(), text.size()); };
       auto set_nullable = [&](NullableText* s) {
-        if (is_null) s->SetNull();
-        else s->Set(text);
+        if (is_null)
+          s->SetNull();
+        else
+          s->Set(text);
       };
       switch (select_[i]) {
-        case kId: set(&row->id); break;
-        case kOriginId: set(&row->origin_id); break;
+        case kId:
+          set(&row->id);
+          break;
+        case kOriginId:
+          set(&row->origin_id);
+          break;
         case kSeq:
           if (sqlite3_column_type(stmt, idx) == SQLITE_INTEGER) {
             row->monotonic_seq = sqlite3_column_int64(stmt, idx);
@@ -483,38 +544,82 @@ class SqliteAuditReader final : public AuditReader {
             }
           }
           break;
-        case kTimestamp: set(&row->timestamp); break;
-        case kCode: set(&row->code); break;
-        case kAction: set(&row->action); break;
-        case kSeverity: set(&row->severity); break;
-        case kServiceId: set(&row->service_id); break;
-        case kNode: set(&row->source_node_id); break;
-        case kTenant: set_nullable(&row->tenant_id); break;
-        case kActor: set(&row->actor); break;
-        case kActorKind: set(&row->actor_kind); break;
-        case kTarget: set(&row->target); break;
-        case kCategory: set(&row->category); break;
-        case kDomain: set(&row->domain); break;
-        case kMethod: set(&row->method); break;
-        case kRequestId: set(&row->request_id); break;
-        case kDetail: set_nullable(&row->detail); break;
-        case kPii: row->pii_in_detail = static_cast<int>(sqlite3_column_int64(stmt, idx)); break;
-        case kShippedAt: set_nullable(&row->shipped_at); break;
+        case kTimestamp:
+          set(&row->timestamp);
+          break;
+        case kCode:
+          set(&row->code);
+          break;
+        case kAction:
+          set(&row->action);
+          break;
+        case kSeverity:
+          set(&row->severity);
+          break;
+        case kServiceId:
+          set(&row->service_id);
+          break;
+        case kNode:
+          set(&row->source_node_id);
+          break;
+        case kTenant:
+          set_nullable(&row->tenant_id);
+          break;
+        case kActor:
+          set(&row->actor);
+          break;
+        case kActorKind:
+          set(&row->actor_kind);
+          break;
+        case kTarget:
+          set(&row->target);
+          break;
+        case kCategory:
+          set(&row->category);
+          break;
+        case kDomain:
+          set(&row->domain);
+          break;
+        case kMethod:
+          set(&row->method);
+          break;
+        case kRequestId:
+          set(&row->request_id);
+          break;
+        case kDetail:
+          set_nullable(&row->detail);
+          break;
+        case kPii:
+          row->pii_in_detail = static_cast<int>(sqlite3_column_int64(stmt, idx));
+          break;
+        case kShippedAt:
+          set_nullable(&row->shipped_at);
+          break;
         case kWireVersion:
           set(&row->wire_version);
           if (row->wire_version.empty()) row->wire_version.assign("1");
           break;
-        case kHash: set(&row->hash); break;
+        case kHash:
+          set(&row->hash);
+          break;
         case kPrevHash:
-          if (is_null) row->prev_hash.assign("genesis");
-          else set(&row->prev_hash);
+          if (is_null)
+            row->prev_hash.assign("genesis");
+          else
+            set(&row->prev_hash);
           break;
         case kFormId:
-          if (is_null) row->canonical_form_id.assign("1");
-          else set(&row->canonical_form_id);
+          if (is_null)
+            row->canonical_form_id.assign("1");
+          else
+            set(&row->canonical_form_id);
           break;
-        case kSalt: set_nullable(&row->detail_salt); break;
-        case kCommitment: set_nullable(&row->detail_commitment); break;
+        case kSalt:
+          set_nullable(&row->detail_salt);
+          break;
+        case kCommitment:
+          set_nullable(&row->detail_commitment);
+          break;
       }
     }
     row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
@@ -545,8 +650,8 @@ class SqliteStreamReader final : public StreamReader {
     table_ = dsn.table ? *dsn.table : (kind == StreamKind::kApi ? "api_log" : "syslog");
     if (!conn_.TableExists(table_)) {
       return NotFoundError(std::string(StreamName(kind)) + " stream table '" + table_ +
-                           "' not found in " + dsn.path + " (tables present: " +
-                           JoinTables(conn_.Tables()) + ")");
+                           "' not found in " + dsn.path +
+                           " (tables present: " + JoinTables(conn_.Tables()) + ")");
     }
     std::vector<std::pair<std::string, std::string>> cols;
     FASTEN_RETURN_IF_ERROR(conn_.Columns(table_, &cols));
@@ -555,10 +660,12 @@ class SqliteStreamReader final : public StreamReader {
       return FailedPreconditionError("table '" + table_ + "' in " + dsn.path +
                                      " is not a fasten stream table (needs seq and payload)");
     }
-    for (const char* c : {"request_id", "timestamp", "level", "service_id", "event", "method",
-                          "path", "status"}) {
-      if (Has(c)) select_ += std::string(", ") + c;
-      else select_ += ", NULL";
+    for (const char* c :
+         {"request_id", "timestamp", "level", "service_id", "event", "method", "path", "status"}) {
+      if (Has(c))
+        select_ += std::string(", ") + c;
+      else
+        select_ += ", NULL";
     }
     return Status::Ok();
   }
@@ -607,8 +714,8 @@ class SqliteStreamReader final : public StreamReader {
       where += " AND seq < ?";
       params.push_back(Param::Int(*q.before_seq));
     }
-    std::string sql = "SELECT seq, payload" + select_ + " FROM " + table_ + where +
-                      " ORDER BY seq DESC";
+    std::string sql =
+        "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC";
     sqlite3_stmt* stmt = nullptr;
     ScopedReset reset_stmt(stmt);
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));

@@ -31,7 +31,9 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
 }
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool IsLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned DaysInMonth(int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -77,8 +79,7 @@ Civil ToCivil(Micros t) {
 void AppendSeconds(const Civil& c, std::string* out) {
   char buf[40];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u",
-                        static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute,
-                        c.second);
+                        static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute, c.second);
   out->append(buf, static_cast<size_t>(n));
 }
 
@@ -181,7 +182,11 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
       if (c < '0' || c > '9') ok = false;
       n = n * 10 + (c - '0');
     }
-    int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+    int64_t scale = unit == 's'   ? 1
+                    : unit == 'm' ? 60
+                    : unit == 'h' ? 3600
+                    : unit == 'd' ? 86400
+                                  : 0;
     if (ok && scale != 0) return now - n * scale * kMicrosPerSecond;
   }
   if (error) {

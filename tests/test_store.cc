@@ -99,7 +99,8 @@ std::string SpecDdl(const std::string& t) {
          "NULL, pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
          "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT "
          "'genesis', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
-         "detail_commitment TEXT); CREATE INDEX idx_" + t + "_seq ON " + t + "(monotonic_seq);";
+         "detail_commitment TEXT); CREATE INDEX idx_" +
+         t + "_seq ON " + t + "(monotonic_seq);";
 }
 
 std::string PythonNewestDdl(const std::string& t) {
@@ -140,8 +141,10 @@ std::string OlderGoDdl(const std::string& t) {
 std::string Quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -152,9 +155,9 @@ void InsertRows(const std::string& path, const std::string& table,
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   std::vector<std::string> cols;
   sqlite3_stmt* info = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &info,
-                               nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &info, nullptr),
+      SQLITE_OK);
   while (sqlite3_step(info) == SQLITE_ROW) {
     cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
   }
@@ -167,7 +170,9 @@ void InsertRows(const std::string& path, const std::string& table,
       names += (names.empty() ? "" : ",") + col;
       values += (values.empty() ? "" : ",") + v;
     };
-    auto nullable = [&](const NullableText& t) { return t.null ? std::string("NULL") : Quote(t.value); };
+    auto nullable = [&](const NullableText& t) {
+      return t.null ? std::string("NULL") : Quote(t.value);
+    };
     add("id", Quote(r.id));
     add("origin_id", Quote(r.origin_id));
     add("monotonic_seq", std::to_string(r.monotonic_seq));

@@ -33,10 +33,10 @@ std::vector<AuditRow> Chain(const std::string& node, int n, bool mixed = false);
 void ExecSql(const std::string& path, const std::string& sql);
 
 // DDL of each writer variant (substrate.md §2.4), for table `t`.
-std::string SpecDdl(const std::string& t);           // 24 columns, + salt/commitment when form2
-std::string PythonNewestDdl(const std::string& t);   // no pii_in_detail, no wire_version
-std::string CppHeaderDdl(const std::string& t);      // 20 columns, no hash columns
-std::string OlderGoDdl(const std::string& t);        // no canonical_form_id, prev_hash DEFAULT ''
+std::string SpecDdl(const std::string& t);          // 24 columns, + salt/commitment when form2
+std::string PythonNewestDdl(const std::string& t);  // no pii_in_detail, no wire_version
+std::string CppHeaderDdl(const std::string& t);     // 20 columns, no hash columns
+std::string OlderGoDdl(const std::string& t);       // no canonical_form_id, prev_hash DEFAULT ''
 
 // Inserts rows into a table, writing only the columns the table has.
 void InsertRows(const std::string& path, const std::string& table,

@@ -10,7 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-json Nullable(const NullableText& t) { return t.null ? json(nullptr) : json(t.value); }
+json Nullable(const NullableText& t) {
+  return t.null ? json(nullptr) : json(t.value);
+}
 
 // Parses JSON text for display; nullopt when nlohmann cannot (NaN, lone surrogates, garbage).
 std::optional<json> ParseForDisplay(const std::string& text) {
@@ -61,9 +63,10 @@ json AuditRowJson(const AuditRow& row, const RowCheck* check) {
     j["detail"] = nullptr;
     j["detail_raw"] = row.detail.value;
   }
-  j["shipped_at"] = row.shipped_at.null ? json(nullptr)
-                                        : json(DisplayTime(row.shipped_at_ok, row.shipped_at_us,
-                                                           row.shipped_at.value));
+  j["shipped_at"] =
+      row.shipped_at.null
+          ? json(nullptr)
+          : json(DisplayTime(row.shipped_at_ok, row.shipped_at_us, row.shipped_at.value));
   j["wire_version"] = row.wire_version;
   j["canonical_form_id"] = row.canonical_form_id;
   j["prev_hash"] = row.prev_hash;

@@ -35,11 +35,12 @@ Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
     RowChecker checker;
     for (const AuditRow& r : page.rows) {
       RowCheck c = checker.Check(r);
-      events.push_back({r.timestamp_ok, r.timestamp_us, 2, r.monotonic_seq,
-                        json{{"t", r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp},
-                             {"stream", "audit"},
-                             {"summary", AuditRowSummary(r)},
-                             {"row", AuditRowJson(r, &c)}}});
+      events.push_back(
+          {r.timestamp_ok, r.timestamp_us, 2, r.monotonic_seq,
+           json{{"t", r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp},
+                {"stream", "audit"},
+                {"summary", AuditRowSummary(r)},
+                {"row", AuditRowJson(r, &c)}}});
     }
     counts["audit"] = page.rows.size();
     totals["audit"] = page.total_matched;
@@ -69,11 +70,12 @@ Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
     }
     for (const StreamRow& r : page.rows) {
       ContentDigest d = StreamContentDigest(r.payload, &canon, &sha);
-      events.push_back({r.timestamp_ok, r.timestamp_us, rank, r.seq,
-                        json{{"t", r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp},
-                             {"stream", name},
-                             {"summary", StreamRowSummary(r)},
-                             {"row", StreamRowJson(r, d)}}});
+      events.push_back(
+          {r.timestamp_ok, r.timestamp_us, rank, r.seq,
+           json{{"t", r.timestamp_ok ? CanonicalTimestamp(r.timestamp_us) : r.timestamp},
+                {"stream", name},
+                {"summary", StreamRowSummary(r)},
+                {"row", StreamRowJson(r, d)}}});
     }
     counts[name] = page.rows.size();
     totals[name] = page.total_matched;
@@ -90,8 +92,11 @@ Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
   });
   json timeline = json::array();
   for (Event& e : events) timeline.push_back(std::move(e.entry));
-  *out = json{{"request_id", o.request_id}, {"counts", counts}, {"totals", totals},
-              {"truncated", truncated}, {"timeline", timeline}};
+  *out = json{{"request_id", o.request_id},
+              {"counts", counts},
+              {"totals", totals},
+              {"truncated", truncated},
+              {"timeline", timeline}};
   if (!errors.empty()) (*out)["errors"] = errors;
   return Status::Ok();
 }

@@ -126,14 +126,30 @@ bool ReadString(const char*& p, const char* end, std::string* out, std::string* 
     if (p >= end) return Fail(error, "unterminated escape");
     char e = *p++;
     switch (e) {
-      case '"': out->push_back('"'); break;
-      case '\\': out->push_back('\\'); break;
-      case '/': out->push_back('/'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
       case 'u': {
         char32_t cp;
         if (!ReadHex4(p, end, &cp)) return Fail(error, "bad \\u escape");
@@ -148,13 +164,13 @@ bool ReadString(const char*& p, const char* end, std::string* out, std::string* 
         AppendCodePoint(cp, out);
         break;
       }
-      default: return Fail(error, "bad escape character");
+      default:
+        return Fail(error, "bad escape character");
     }
   }
 }
 
-bool ReadNumberToken(const char*& p, const char* end, std::string_view* token,
-                     std::string* error) {
+bool ReadNumberToken(const char*& p, const char* end, std::string_view* token, std::string* error) {
   const char* start = p;
   if (MatchLiteral(p, end, "NaN") || MatchLiteral(p, end, "Infinity") ||
       MatchLiteral(p, end, "-Infinity")) {
@@ -239,10 +255,14 @@ bool SkipValue(const char*& p, const char* end, std::string* error, int depth) {
         return Fail(error, "expected ',' or ']'");
       }
     }
-    case '"': return ReadString(p, end, &scratch, error);
-    case 't': return MatchLiteral(p, end, "true") || Fail(error, "bad literal");
-    case 'f': return MatchLiteral(p, end, "false") || Fail(error, "bad literal");
-    case 'n': return MatchLiteral(p, end, "null") || Fail(error, "bad literal");
+    case '"':
+      return ReadString(p, end, &scratch, error);
+    case 't':
+      return MatchLiteral(p, end, "true") || Fail(error, "bad literal");
+    case 'f':
+      return MatchLiteral(p, end, "false") || Fail(error, "bad literal");
+    case 'n':
+      return MatchLiteral(p, end, "null") || Fail(error, "bad literal");
     default: {
       std::string_view token;
       return ReadNumberToken(p, end, &token, error);

@@ -17,10 +17,10 @@ namespace fasten {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // bad flags, bad tool arguments, malformed input
-  kNotFound,           // a file, table or row that does not exist
-  kFailedPrecondition, // unsupported store schema; nothing helps until state is fixed
-  kUnavailable,        // store or provider down; the same call may succeed later
+  kInvalidArgument,     // bad flags, bad tool arguments, malformed input
+  kNotFound,            // a file, table or row that does not exist
+  kFailedPrecondition,  // unsupported store schema; nothing helps until state is fixed
+  kUnavailable,         // store or provider down; the same call may succeed later
   kDeadlineExceeded,
   kResourceExhausted,  // limits, cost caps
   kDataLoss,           // unreadable rows
@@ -59,18 +59,24 @@ class [[nodiscard]] Status {
 inline Status InvalidArgumentError(std::string m) {
   return Status(StatusCode::kInvalidArgument, std::move(m));
 }
-inline Status NotFoundError(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
+inline Status NotFoundError(std::string m) {
+  return Status(StatusCode::kNotFound, std::move(m));
+}
 inline Status FailedPreconditionError(std::string m) {
   return Status(StatusCode::kFailedPrecondition, std::move(m));
 }
 inline Status UnavailableError(std::string m) {
   return Status(StatusCode::kUnavailable, std::move(m));
 }
-inline Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
+inline Status DataLossError(std::string m) {
+  return Status(StatusCode::kDataLoss, std::move(m));
+}
 inline Status CancelledError(std::string m) {
   return Status(StatusCode::kCancelled, std::move(m));
 }
-inline Status InternalError(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
+inline Status InternalError(std::string m) {
+  return Status(StatusCode::kInternal, std::move(m));
+}
 inline Status ResourceExhaustedError(std::string m) {
   return Status(StatusCode::kResourceExhausted, std::move(m));
 }
@@ -100,10 +106,10 @@ class [[nodiscard]] Result {
   std::variant<Status, T> v_;
 };
 
-#define FASTEN_RETURN_IF_ERROR(expr)   \
-  do {                                 \
-    ::fasten::Status _st = (expr);     \
-    if (!_st.ok()) return _st;         \
+#define FASTEN_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::fasten::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 }  // namespace fasten

@@ -11,13 +11,15 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
 void AppendU4(char32_t v, std::string* out) {
-  char buf[6] = {'\\', 'u', kHex[(v >> 12) & 15], kHex[(v >> 8) & 15], kHex[(v >> 4) & 15],
+  char buf[6] = {'\\',        'u', kHex[(v >> 12) & 15], kHex[(v >> 8) & 15], kHex[(v >> 4) & 15],
                  kHex[v & 15]};
   out->append(buf, 6);
 }
 
 // True for the bytes that can be copied to the output unchanged.
-inline bool Plain(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+inline bool Plain(unsigned char c) {
+  return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];
@@ -38,18 +40,32 @@ void AppendCanonicalString(std::string_view text, EscapeStyle style, std::string
     if (p >= end) break;
     char32_t cp = json_text::NextCodePoint(p, end);
     switch (cp) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       case '\b':
-        if (style == EscapeStyle::kPython) out->append("\\b");
-        else AppendU4(cp, out);
+        if (style == EscapeStyle::kPython)
+          out->append("\\b");
+        else
+          AppendU4(cp, out);
         break;
       case '\f':
-        if (style == EscapeStyle::kPython) out->append("\\f");
-        else AppendU4(cp, out);
+        if (style == EscapeStyle::kPython)
+          out->append("\\f");
+        else
+          AppendU4(cp, out);
         break;
       default:
         if (cp < 0x10000) {
@@ -95,7 +111,8 @@ bool Canonicalizer::Value(const char*& p, const char* end, EscapeStyle style, st
     return false;
   }
   switch (*p) {
-    case '{': return Object(p, end, style, out, depth);
+    case '{':
+      return Object(p, end, style, out, depth);
     case '[': {
       ++p;
       out->push_back('[');
@@ -249,8 +266,10 @@ bool Canonicalizer::RowBytes(const AuditRow& row, const RowHashOptions& o, std::
   }
   const bool z_style = form2 || o.timestamps == RowHashOptions::Timestamps::kCanonicalZ;
   auto ts = [&](Micros t) {
-    if (z_style) AppendCanonicalTimestamp(t + o.timestamp_shift_us, out);
-    else AppendIsoformatTimestamp(t + o.timestamp_shift_us, out);
+    if (z_style)
+      AppendCanonicalTimestamp(t + o.timestamp_shift_us, out);
+    else
+      AppendIsoformatTimestamp(t + o.timestamp_shift_us, out);
   };
   auto str = [&](const char* key, const std::string& value) {
     out->append(key);
@@ -265,8 +284,10 @@ bool Canonicalizer::RowBytes(const AuditRow& row, const RowHashOptions& o, std::
   str(",\"code\":", row.code);
   if (form2) {
     out->append(",\"detail_commitment\":");
-    if (row.detail_commitment.null) out->append("null");
-    else AppendCanonicalString(row.detail_commitment.value, o.escapes, out);
+    if (row.detail_commitment.null)
+      out->append("null");
+    else
+      AppendCanonicalString(row.detail_commitment.value, o.escapes, out);
   } else {
     out->append(",\"detail\":");
     if (row.detail.null) {
@@ -300,8 +321,10 @@ bool Canonicalizer::RowBytes(const AuditRow& row, const RowHashOptions& o, std::
   str(",\"source_node_id\":", row.source_node_id);
   str(",\"target\":", row.target);
   out->append(",\"tenant_id\":");
-  if (row.tenant_id.null) out->append("null");
-  else AppendCanonicalString(row.tenant_id.value, o.escapes, out);
+  if (row.tenant_id.null)
+    out->append("null");
+  else
+    AppendCanonicalString(row.tenant_id.value, o.escapes, out);
   out->append(",\"timestamp\":\"");
   ts(row.timestamp_us);
   out->push_back('"');

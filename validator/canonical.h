@@ -41,10 +41,10 @@ void AppendCanonicalString(std::string_view text, EscapeStyle style, std::string
 struct RowHashOptions {
   enum class Timestamps { kFormDefault, kCanonicalZ };
   Timestamps timestamps = Timestamps::kFormDefault;  // kCanonicalZ = form1-z-timestamp
-  bool include_form_id = true;                        // false = pre-form-id
-  EscapeStyle escapes = EscapeStyle::kPython;         // kGo = go-control-escapes
-  bool null_shipped_at = false;                       // shipped-after-seal
-  Micros timestamp_shift_us = 0;                      // -1 = pg-us-rounding
+  bool include_form_id = true;                       // false = pre-form-id
+  EscapeStyle escapes = EscapeStyle::kPython;        // kGo = go-control-escapes
+  bool null_shipped_at = false;                      // shipped-after-seal
+  Micros timestamp_shift_us = 0;                     // -1 = pg-us-rounding
 };
 
 class Canonicalizer {

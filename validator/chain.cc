@@ -20,8 +20,10 @@ struct Failure {
 constexpr size_t kMaxNotes = 20;
 
 void AddNote(NodeReport* r, std::string note) {
-  if (r->notes.size() < kMaxNotes) r->notes.push_back(std::move(note));
-  else if (r->notes.size() == kMaxNotes) r->notes.push_back("(further notes omitted)");
+  if (r->notes.size() < kMaxNotes)
+    r->notes.push_back(std::move(note));
+  else if (r->notes.size() == kMaxNotes)
+    r->notes.push_back("(further notes omitted)");
 }
 
 struct SubChain {
@@ -60,8 +62,8 @@ bool HasFormFeedOrBackspace(const AuditRow& r) {
   };
   return has(r.id) || has(r.origin_id) || has(r.code) || has(r.action) || has(r.severity) ||
          has(r.service_id) || has(r.source_node_id) || has(r.tenant_id.value) || has(r.actor) ||
-         has(r.actor_kind) || has(r.target) || has(r.category) || has(r.domain) ||
-         has(r.method) || has(r.request_id) || (!r.detail.null && escaped(r.detail.value));
+         has(r.actor_kind) || has(r.target) || has(r.category) || has(r.domain) || has(r.method) ||
+         has(r.request_id) || (!r.detail.null && escaped(r.detail.value));
 }
 
 }  // namespace
@@ -115,8 +117,7 @@ struct RowChecker::Impl {
   }
 
   // Returns the fallback label under which the row verifies, "" for a plain pass, or nullopt.
-  std::optional<std::string> CheckHash(const AuditRow& row, bool* upstream_ok,
-                                       std::string* note) {
+  std::optional<std::string> CheckHash(const AuditRow& row, bool* upstream_ok, std::string* note) {
     RowHashOptions o;
     std::string render_error;
     *upstream_ok = false;
@@ -168,8 +169,7 @@ struct RowChecker::Impl {
       c.unknown_form = true;
       return c;
     }
-    if (form2 && !row.detail_is_null() && !row.detail_salt.null &&
-        !row.detail_salt.value.empty()) {
+    if (form2 && !row.detail_is_null() && !row.detail_salt.null && !row.detail_salt.value.empty()) {
       c.commitment_checked = true;
       c.commitment_ok = false;
       std::string note;
@@ -194,7 +194,9 @@ struct RowChecker::Impl {
 
 RowChecker::RowChecker() : impl_(std::make_unique<Impl>()) {}
 RowChecker::~RowChecker() = default;
-RowCheck RowChecker::Check(const AuditRow& row) { return impl_->Check(row); }
+RowCheck RowChecker::Check(const AuditRow& row) {
+  return impl_->Check(row);
+}
 
 std::string RowCheck::Summary() const {
   if (!sealed) return "unsealed";
@@ -268,10 +270,10 @@ struct ChainVerifier::Impl {
       if (row.detail_is_null() && row.detail_salt.null) ++r.redacted;
     }
     if (check.unknown_form) {
-      failures.push_back({"unknown-form",
-                          "row " + id + ": unknown canonical_form_id \"" +
-                              row.canonical_form_id + "\"",
-                          "", true});
+      failures.push_back(
+          {"unknown-form",
+           "row " + id + ": unknown canonical_form_id \"" + row.canonical_form_id + "\"", "",
+           true});
     } else {
       if (!check.commitment_ok) {
         failures.push_back({"commitment", "row " + id + ": detail does not match its commitment",
@@ -284,7 +286,8 @@ struct ChainVerifier::Impl {
         failures.push_back({"hash", "row " + id + ": hash mismatch", check.note, true});
       } else if (!check.upstream_ok && !n.upstream_break) {
         // A labelled pass for us, a hash mismatch for the upstream verifier.
-        n.upstream_break = ChainBreak{seq, id, "row " + id + ": hash mismatch", "hash", check.label};
+        n.upstream_break =
+            ChainBreak{seq, id, "row " + id + ": hash mismatch", "hash", check.label};
       }
     }
 
@@ -292,9 +295,8 @@ struct ChainVerifier::Impl {
     if (n.has_prev) {
       if (!n.prev_hash.empty()) {
         if (row.prev_hash != n.prev_hash) {
-          Failure f{"link",
-                    "row " + id + ": prev_hash does not match preceding row " + n.prev_id, "",
-                    true};
+          Failure f{"link", "row " + id + ": prev_hash does not match preceding row " + n.prev_id,
+                    "", true};
           if (row.prev_hash == "genesis" && hash_ok) {
             f.go_restart = true;
             f.note = "prev_hash is \"genesis\" mid-chain (an older Go engine restarted)";
@@ -306,8 +308,8 @@ struct ChainVerifier::Impl {
         ++r.links_skipped;
         if (n.has_last_sealed && row.prev_hash != n.last_sealed_hash) {
           AddNote(&r, "row " + id + " (seq " + std::to_string(seq) +
-                            ") follows an unsealed row and does not link to the last sealed row " +
-                            n.last_sealed_id);
+                          ") follows an unsealed row and does not link to the last sealed row " +
+                          n.last_sealed_id);
         }
       }
     } else if (seq == 1) {
@@ -320,19 +322,19 @@ struct ChainVerifier::Impl {
       std::optional<Predecessor> pred = options.predecessor(row.source_node_id, seq);
       if (pred) {
         if (row.prev_hash != pred->hash) {
-          failures.push_back(
-              {"link", "row " + id + ": prev_hash does not match preceding row " + pred->id,
-               "checked against the last sealed row below the window (seq " +
-                   std::to_string(pred->seq) + ")",
-               false});
+          failures.push_back({"link",
+                              "row " + id + ": prev_hash does not match preceding row " + pred->id,
+                              "checked against the last sealed row below the window (seq " +
+                                  std::to_string(pred->seq) + ")",
+                              false});
         }
       } else {
         AddNote(&r, "no sealed row below seq " + std::to_string(seq) +
-                          " on this node: the first link is unchecked (rows purged?)");
+                        " on this node: the first link is unchecked (rows purged?)");
       }
     } else {
       AddNote(&r, "chain starts at seq " + std::to_string(seq) +
-                        " (earlier rows absent): the first link is unchecked");
+                      " (earlier rows absent): the first link is unchecked");
     }
 
     // Per-(node, service) sub-chains, to recognise legacy per-service allocation.
@@ -344,8 +346,10 @@ struct ChainVerifier::Impl {
     sc.has_last = true;
 
     if (failures.empty()) {
-      if (label && !label->empty()) ++r.verified_fallback[*label];
-      else ++r.verified;
+      if (label && !label->empty())
+        ++r.verified_fallback[*label];
+      else
+        ++r.verified;
     } else {
       ++r.invalid;
       for (const Failure& f : failures) ++r.failures[f.category];
@@ -417,8 +421,8 @@ struct ChainVerifier::Impl {
       rep.upstream.ok = false;
       rep.upstream.first_break_at = dup_node->dup_seq;
       rep.upstream.reason = "duplicate monotonic_seq " + std::to_string(dup_node->dup_seq) +
-                            " on node " + PythonRepr(dup_node->report.source_node_id) +
-                            ": rows " + dup_node->dup_a + " and " + dup_node->dup_b +
+                            " on node " + PythonRepr(dup_node->report.source_node_id) + ": rows " +
+                            dup_node->dup_a + " and " + dup_node->dup_b +
                             ". Two engines allocated independently (spec §2.1).";
     } else if (break_node) {
       rep.upstream.ok = false;
@@ -435,7 +439,9 @@ ChainVerifier::ChainVerifier(Options options) : impl_(std::make_unique<Impl>()) 
 }
 ChainVerifier::~ChainVerifier() = default;
 
-void ChainVerifier::Add(const AuditRow& row) { impl_->Add(row); }
+void ChainVerifier::Add(const AuditRow& row) {
+  impl_->Add(row);
+}
 
 void ChainVerifier::AddDetachedUnsealed(const std::string& node) {
   NodeState& n = impl_->Node(node);
@@ -443,6 +449,8 @@ void ChainVerifier::AddDetachedUnsealed(const std::string& node) {
   ++n.report.unsealed;
 }
 
-VerifyReport ChainVerifier::Finish() { return impl_->Finish(); }
+VerifyReport ChainVerifier::Finish() {
+  return impl_->Finish();
+}
 
 }  // namespace fasten

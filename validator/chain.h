@@ -56,22 +56,22 @@ struct NodeReport {
   bool ok = true;
   int64_t total_rows = 0;  // rows examined (unsealed included)
   int64_t sealed = 0;
-  int64_t verified = 0;    // plain conformant passes (hash and link)
+  int64_t verified = 0;                              // plain conformant passes (hash and link)
   std::map<std::string, int64_t> verified_fallback;  // label -> rows valid only under it
   int64_t unsealed = 0;
-  int64_t invalid = 0;     // sealed rows with at least one failure
+  int64_t invalid = 0;                      // sealed rows with at least one failure
   std::map<std::string, int64_t> failures;  // category -> count
   std::optional<ChainBreak> first_break;
-  std::string classification;  // empty when ok
+  std::string classification;      // empty when ok
   std::optional<int64_t> tip_seq;  // last sealed row
   std::string tip_hash;
   int64_t first_seq = 0, last_seq = 0;
   // Informational findings (§5.8.4).
-  int64_t seq_gaps = 0;            // number of missing seqs between rows
-  int64_t links_skipped = 0;       // sealed row preceded by an unsealed row
-  int64_t null_commitments = 0;    // form-2 rows whose stored commitment is NULL
-  int64_t redacted = 0;            // form-2 rows with null detail and salt
-  int64_t legacy_restarts = 0;     // mid-chain prev_hash == "genesis" on a row that verifies
+  int64_t seq_gaps = 0;          // number of missing seqs between rows
+  int64_t links_skipped = 0;     // sealed row preceded by an unsealed row
+  int64_t null_commitments = 0;  // form-2 rows whose stored commitment is NULL
+  int64_t redacted = 0;          // form-2 rows with null detail and salt
+  int64_t legacy_restarts = 0;   // mid-chain prev_hash == "genesis" on a row that verifies
   std::vector<std::string> notes;
 
   int64_t valid() const;  // verified + labelled fallback passes
@@ -107,10 +107,10 @@ struct RowCheck {
   bool unknown_form = false;
   bool commitment_checked = false;
   bool commitment_ok = true;
-  bool hash_ok = false;       // verifies plainly or under `label`
-  bool upstream_ok = false;   // the newest Python verifier accepts the hash
-  std::string label;          // fallback label, "" for a plain pass
-  std::string note;           // why rendering failed, when it did
+  bool hash_ok = false;      // verifies plainly or under `label`
+  bool upstream_ok = false;  // the newest Python verifier accepts the hash
+  std::string label;         // fallback label, "" for a plain pass
+  std::string note;          // why rendering failed, when it did
   int64_t bytes_hashed = 0;
 
   bool ok() const { return !sealed || (!unknown_form && commitment_ok && hash_ok); }

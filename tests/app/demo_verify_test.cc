@@ -20,10 +20,13 @@ VerifyReport VerifyStore(const std::string& path) {
   std::unique_ptr<AuditReader> reader;
   EXPECT_TRUE(AuditReader::Open(*dsn, &reader).ok());
   ChainVerifier v;
-  EXPECT_TRUE(reader->Scan(ScanRange(), [&](const AuditRow& r) {
-    v.Add(r);
-    return true;
-  }).ok());
+  EXPECT_TRUE(reader
+                  ->Scan(ScanRange(),
+                         [&](const AuditRow& r) {
+                           v.Add(r);
+                           return true;
+                         })
+                  .ok());
   return v.Finish();
 }
 

@@ -20,17 +20,18 @@ std::string Line(const AuditRow& r, bool with_shape = true) {
   std::string s = "{";
   if (with_shape) s += "\"shape\": \"audit\", ";
   s += "\"id\": " + q(r.id) + ", \"origin_id\": " + q(r.origin_id) +
-       ", \"monotonic_seq\": " + std::to_string(r.monotonic_seq) + ", \"timestamp\": " +
-       q(r.timestamp) + ", \"code\": " + q(r.code) + ", \"action\": " + q(r.action) +
-       ", \"severity\": " + q(r.severity) + ", \"service_id\": " + q(r.service_id) +
-       ", \"source_node_id\": " + q(r.source_node_id) + ", \"tenant_id\": " + n(r.tenant_id) +
-       ", \"actor\": " + q(r.actor) + ", \"actor_kind\": " + q(r.actor_kind) +
-       ", \"target\": " + q(r.target) + ", \"category\": " + q(r.category) +
-       ", \"domain\": " + q(r.domain) + ", \"method\": " + q(r.method) +
-       ", \"request_id\": " + q(r.request_id) + ", \"detail\": " +
-       (r.detail.null ? "null" : r.detail.value) + ", \"wire_version\": \"1\", \"shipped_at\": " +
-       "null, \"canonical_form_id\": " + q(r.canonical_form_id) + ", \"prev_hash\": " +
-       q(r.prev_hash) + ", \"hash\": " + q(r.hash) + ", \"detail_salt\": " + n(r.detail_salt) +
+       ", \"monotonic_seq\": " + std::to_string(r.monotonic_seq) +
+       ", \"timestamp\": " + q(r.timestamp) + ", \"code\": " + q(r.code) +
+       ", \"action\": " + q(r.action) + ", \"severity\": " + q(r.severity) +
+       ", \"service_id\": " + q(r.service_id) + ", \"source_node_id\": " + q(r.source_node_id) +
+       ", \"tenant_id\": " + n(r.tenant_id) + ", \"actor\": " + q(r.actor) +
+       ", \"actor_kind\": " + q(r.actor_kind) + ", \"target\": " + q(r.target) +
+       ", \"category\": " + q(r.category) + ", \"domain\": " + q(r.domain) +
+       ", \"method\": " + q(r.method) + ", \"request_id\": " + q(r.request_id) +
+       ", \"detail\": " + (r.detail.null ? "null" : r.detail.value) +
+       ", \"wire_version\": \"1\", \"shipped_at\": " + "null, \"canonical_form_id\": " +
+       q(r.canonical_form_id) + ", \"prev_hash\": " + q(r.prev_hash) + ", \"hash\": " + q(r.hash) +
+       ", \"detail_salt\": " + n(r.detail_salt) +
        ", \"detail_commitment\": " + n(r.detail_commitment) + "}";
   return s;
 }
@@ -106,8 +107,10 @@ TEST(Ndjson, RestoresSeqOrderWithinTheWindowAndRefusesBeyondIt) {
 
 TEST(Ndjson, MalformedLinesAreCountedWithLineNumbers) {
   std::vector<AuditRow> rows = Chain("n", 2);
-  std::string text = Line(rows[0]) + "\nnot json\n{\"shape\":\"audit\",\"id\":\"x\",\"monotonic_seq\":\"seven\"}\n" +
-                     Line(rows[1]).substr(0, 40) + "\n" + Line(rows[1]) + "\n[1,2]\n";
+  std::string text =
+      Line(rows[0]) +
+      "\nnot json\n{\"shape\":\"audit\",\"id\":\"x\",\"monotonic_seq\":\"seven\"}\n" +
+      Line(rows[1]).substr(0, 40) + "\n" + Line(rows[1]) + "\n[1,2]\n";
   NdjsonRun run = VerifyText(text);
   ASSERT_TRUE(run.status.ok());
   EXPECT_EQ(run.stats.malformed, 4);

@@ -45,7 +45,9 @@ VerifyReport VerifyAll(AuditReader* reader) {
   return v.Finish();
 }
 
-std::string Sqlite(const std::string& path) { return "sqlite:///" + path; }
+std::string Sqlite(const std::string& path) {
+  return "sqlite:///" + path;
+}
 
 TEST(Dsn, ParsesTheSdkSpellings) {
   char cwd[4096];
@@ -66,10 +68,9 @@ TEST(Dsn, ParsesTheSdkSpellings) {
 }
 
 TEST(Dsn, RefusesBadTableNamesAndSchemes) {
-  for (const char* bad :
-       {"sqlite:///x.db?table=audit;DROP TABLE x", "sqlite:///x.db?table=1abc",
-        "sqlite:///x.db?table=a.b", "postgres://h/db?table=a.b.c", "mysql://h/db",
-        "sqlite://x.db", ""}) {
+  for (const char* bad : {"sqlite:///x.db?table=audit;DROP TABLE x", "sqlite:///x.db?table=1abc",
+                          "sqlite:///x.db?table=a.b", "postgres://h/db?table=a.b.c", "mysql://h/db",
+                          "sqlite://x.db", ""}) {
     Result<Dsn> d = ParseDsn(bad);
     EXPECT_FALSE(d.ok()) << bad;
     EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << bad;
@@ -153,9 +154,9 @@ TEST(SqliteReader, ReadsEveryWritersColumnSet) {
   EXPECT_EQ(r.valid, 0);
 
   auto go = OpenAudit(Sqlite(db) + "?table=oldgo");
-  EXPECT_NE(std::find(go->profile().missing.begin(), go->profile().missing.end(),
-                      "canonical_form_id"),
-            go->profile().missing.end());
+  EXPECT_NE(
+      std::find(go->profile().missing.begin(), go->profile().missing.end(), "canonical_form_id"),
+      go->profile().missing.end());
   r = VerifyAll(go.get());
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.valid, 5);
@@ -265,9 +266,10 @@ TEST(SqliteReader, CorruptRowsAreReadWithWarningsNotCrashes) {
   ExecSql(db, testing::SpecDdl("audit_log"));
   std::vector<AuditRow> rows = Chain("n", 4);
   InsertRows(db, "audit_log", rows);
-  ExecSql(db, "UPDATE audit_log SET detail = '{\"qty\": ' WHERE monotonic_seq = 2;"
-              "UPDATE audit_log SET timestamp = 'not a time' WHERE monotonic_seq = 3;"
-              "UPDATE audit_log SET target = CAST(X'6F72FF' AS TEXT) WHERE monotonic_seq = 4;");
+  ExecSql(db,
+          "UPDATE audit_log SET detail = '{\"qty\": ' WHERE monotonic_seq = 2;"
+          "UPDATE audit_log SET timestamp = 'not a time' WHERE monotonic_seq = 3;"
+          "UPDATE audit_log SET target = CAST(X'6F72FF' AS TEXT) WHERE monotonic_seq = 4;");
   auto reader = OpenAudit(Sqlite(db));
   VerifyReport r = VerifyAll(reader.get());
   EXPECT_FALSE(r.ok);
@@ -278,7 +280,8 @@ TEST(SqliteReader, CorruptRowsAreReadWithWarningsNotCrashes) {
   ASSERT_TRUE(reader->Query(q, &page).ok());
   bool warned = false;
   for (const auto& row : page.rows) {
-    for (const auto& w : row.warnings) warned |= w.find("unparseable timestamp") != std::string::npos;
+    for (const auto& w : row.warnings)
+      warned |= w.find("unparseable timestamp") != std::string::npos;
   }
   EXPECT_TRUE(warned);
 }
@@ -345,11 +348,14 @@ TEST(SqliteReader, ScanStopsAtTheRangeAndWhenAsked) {
   range.from_seq = 3;
   range.to_seq = 7;
   std::vector<int64_t> seqs;
-  ASSERT_TRUE(reader->Scan(range, [&](const AuditRow& r) {
-    EXPECT_EQ(r.source_node_id, "b");
-    seqs.push_back(r.monotonic_seq);
-    return seqs.size() < 4;
-  }).ok());
+  ASSERT_TRUE(reader
+                  ->Scan(range,
+                         [&](const AuditRow& r) {
+                           EXPECT_EQ(r.source_node_id, "b");
+                           seqs.push_back(r.monotonic_seq);
+                           return seqs.size() < 4;
+                         })
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<int64_t>{3, 4, 5, 6}));
 }
 

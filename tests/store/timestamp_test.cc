@@ -17,7 +17,7 @@ TEST(Timestamp, EverySdkSpellingOfOneInstantAgrees) {
   EXPECT_EQ(P("2026-08-21T10:00:00.123456789Z"), t);  // Go nanoseconds, truncated
   EXPECT_EQ(P("2026-08-21T12:00:00.123456+02:00"), t);
   EXPECT_EQ(P("2026-08-21T05:30:00.123456-04:30"), t);
-  EXPECT_EQ(P("2026-08-21 10:00:00.123456"), t);     // naive = UTC, space separator
+  EXPECT_EQ(P("2026-08-21 10:00:00.123456"), t);      // naive = UTC, space separator
   EXPECT_EQ(P("2026-08-21T10:00:00.123Z") + 456, t);  // Rust milliseconds
   EXPECT_EQ(P("2026-08-21T10:00:00+00:00"), P("2026-08-21T10:00:00"));
 }

@@ -38,7 +38,8 @@ TEST(JsonText, MalformedInputFailsWithAReason) {
 }
 
 TEST(Base64Url, RoundTripsAndRejectsForeignCharacters) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto d = Base64UrlDecode(Base64UrlEncode(s));
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(*d, s);

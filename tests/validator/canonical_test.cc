@@ -68,8 +68,8 @@ TEST(CanonicalJson, RejectsEveryTruncatedPrefix) {
 
 TEST(CanonicalJson, RejectsGarbageWithAReason) {
   Canonicalizer c;
-  for (const char* bad : {"", "{", "{\"a\"}", "[1,]", "01", "1.", "tru", "\"\\x\"", "{} x",
-                          "{'a':1}", "[1 2]"}) {
+  for (const char* bad :
+       {"", "{", "{\"a\"}", "[1,]", "01", "1.", "tru", "\"\\x\"", "{} x", "{'a':1}", "[1 2]"}) {
     std::string out, error;
     EXPECT_FALSE(c.AppendJson(bad, EscapeStyle::kPython, &out, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;

@@ -175,7 +175,7 @@ TEST(ChainVerify, RedactedFormTwoRowStillVerifies) {
   std::vector<AuditRow> rows = Chain("node-1", 4, true);
   rows[1].detail.Set("null");  // the Python store's redaction spelling
   rows[1].detail_salt.SetNull();
-  rows[3].detail.SetNull();    // the spec's
+  rows[3].detail.SetNull();  // the spec's
   rows[3].detail_salt.SetNull();
   VerifyReport r = Verify(rows);
   EXPECT_TRUE(r.ok);

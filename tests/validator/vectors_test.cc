@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 struct Vector {
-  json meta;                          // parsed (for labels and expectations)
+  json meta;                           // parsed (for labels and expectations)
   std::vector<std::string> row_texts;  // raw row objects, number tokens intact
 };
 
@@ -54,7 +54,9 @@ std::vector<Vector> LoadVectors() {
   return out;
 }
 
-TEST(ChainVectors, FileHasAllSevenVectors) { EXPECT_EQ(LoadVectors().size(), 7u); }
+TEST(ChainVectors, FileHasAllSevenVectors) {
+  EXPECT_EQ(LoadVectors().size(), 7u);
+}
 
 TEST(ChainVectors, CanonicalBytesAndHashesMatch) {
   Canonicalizer canon;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Benchmarks (not part of the tests): builds with -DFASTEN_BUILD_BENCH=ON, generates a 1 M-row and
+# a 250 k-row demo store under out/bench/ (reused when present), and prints the verify figures
+# with the limits measured in the same run. Usage: scripts/bench.sh [ROWS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows="${1:-1000000}"
+runs="${2:-5}"
+scripts/install-deps.sh
+scripts/build.sh build-bench -DFASTEN_BUILD_BENCH=ON -DFASTEN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+mkdir -p out/bench
+big="out/bench/demo-${rows}.db"
+small="out/bench/demo-$((rows / 4)).db"
+[ -f "$big" ] || { echo "generating $big"; build-bench/fasten-mcp demo --out "$big" --audit-rows "$rows"; }
+[ -f "$small" ] || { echo "generating $small"; build-bench/fasten-mcp demo --out "$small" --audit-rows "$((rows / 4))"; }
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
+build-bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
+  --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: build, write the demo store, verify it, show one incident,
+# then show that a tampered copy is caught.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build
+mkdir -p out
+bin=build/fasten-mcp
+store="$PWD/out/demo.db"
+
+echo; echo "== fasten-mcp demo --out $store --force"
+$bin demo --out "$store" --force
+echo; echo "== fasten-mcp verify --store sqlite:///$store"
+$bin verify --store "sqlite:///$store"
+echo; echo "== fasten-mcp trace 3a7b1c9e4d20 (the refund whose Stripe webhook returned 502)"
+$bin trace 3a7b1c9e4d20 --store "sqlite:///$store"
+echo; echo "== fasten-mcp query audit --code CONFIG_NODE_UPDATED --tenant globex"
+$bin query audit --code CONFIG_NODE_UPDATED --tenant globex --store "sqlite:///$store"
+echo; echo "== a tampered copy: fasten-mcp demo --tamper, then verify (exit status 1 expected)"
+$bin demo --out "$PWD/out/tampered.db" --tamper --force
+set +e
+$bin verify --store "sqlite:///$PWD/out/tampered.db"
+rc=$?
+set -e
+echo "verify exit status: $rc"
+[ "$rc" -eq 1 ]

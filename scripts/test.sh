@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, checks formatting, builds, runs every test, then
+# builds and runs them all again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs="$(nproc)"
+
+echo "== format check (clang-format)"
+mapfile -t sources < <(git ls-files '*.cc' '*.h' 2>/dev/null || find . -name '*.cc' -o -name '*.h')
+clang-format --dry-run -Werror "${sources[@]}"
+
+echo "== build and test (RelWithDebInfo, -Wall -Wextra -Werror)"
+scripts/build.sh build
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
+
+echo "== build and test under ASan + UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFASTEN_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the fasten-mcp CLI: the real binary on real demo stores.
+
+Each check runs the binary as an operator would and asserts on exit codes, stdout and stderr.
+Chain verdicts are cross-checked against scripts/fasten_peer.py, an independent CPython
+implementation of the canonical forms (json.dumps + hashlib).
+
+Environment: FASTEN_MCP (binary), FASTEN_PEER (peer script), PYTHON (interpreter).
+"""
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = os.environ.get("FASTEN_MCP", "build/fasten-mcp")
+PEER = os.environ.get("FASTEN_PEER", "scripts/fasten_peer.py")
+PY = os.environ.get("PYTHON", sys.executable)
+
+
+def run(*args, input=None, env=None):
+    full_env = dict(os.environ)
+    for k in ("FASTEN_AUDIT_DSN", "FASTEN_API_DSN", "FASTEN_SYSLOG_DSN"):
+        full_env.pop(k, None)
+    if env:
+        full_env.update(env)
+    p = subprocess.run([BIN, *args], input=input, capture_output=True, text=True, env=full_env,
+                       timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def sha256_file(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class Cli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-e2e-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        cls.tampered = os.path.join(cls.tmp.name, "tampered.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        rc, out, err = run("demo", "--out", cls.tampered, "--tamper")
+        assert rc == 0, err
+        cls.tamper_line = [l for l in out.splitlines() if l.startswith("tampered:")][0]
+        cls.demo_sha = sha256_file(cls.demo)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def dsn(self, path=None):
+        return "sqlite:///" + (path or self.demo)  # absolute path: four slashes
+
+    # --- help and usage -----------------------------------------------------------------
+
+    def test_help_lists_every_command_and_exits_zero(self):
+        rc, out, _ = run("--help")
+        self.assertEqual(rc, 0)
+        for cmd in ("demo", "verify", "query", "trace"):
+            self.assertIn(cmd, out)
+        for cmd in ("demo", "verify", "query", "trace"):
+            rc, out, _ = run(cmd, "--help")
+            self.assertEqual(rc, 0, cmd)
+            self.assertIn("Usage: fasten-mcp " + cmd, out)
+            rc2, out2, _ = run("help", cmd)
+            self.assertEqual((rc2, out2), (0, out))
+
+    def test_usage_errors_exit_two_with_a_clear_message(self):
+        cases = [
+            (["frobnicate"], "unknown command"),
+            ([], "Usage"),
+            (["verify"], "--store"),
+            (["verify", "--store"], "needs a value"),
+            (["verify", "--store", self.dsn(), "--bogus"], "unknown option '--bogus'"),
+            (["verify", "--store", "sqlite:////no/such/dir/x.db"], "/no/such/dir/x.db"),
+            (["verify", "--store", "sqlite:///x.db?table=a;drop"], "invalid table name"),
+            (["verify", "--store", "mysql://h/db"], "unsupported store DSN"),
+            (["verify", "--store", self.dsn(), "--ndjson", "x"], "not both"),
+            (["verify", "--store", self.dsn(), "--from-seq", "zero"], "--from-seq"),
+            (["query"], "audit, sys or api"),
+            (["query", "logs", "--store", self.dsn()], "unknown stream"),
+            (["query", "audit", "--store", self.dsn(), "--status", "500"], "does not apply"),
+            (["query", "audit", "--store", self.dsn(), "--severity", "fatal"], "one of debug"),
+            (["query", "audit", "--store", self.dsn(), "--since", "last week"], "now-15m"),
+            (["query", "audit", "--store", self.dsn(), "--limit", "5000"], "1 to 1000"),
+            (["query", "audit", "--store", self.dsn(), "--cursor", "garbage!"], "cursor"),
+            (["query", "audit", "--store", self.dsn(), "--since", "2026-11-21T00:00:00Z",
+              "--until", "2026-11-20T00:00:00Z"], "after --until"),
+            (["trace", "--store", self.dsn()], "REQUEST_ID"),
+            (["demo"], "--out"),
+            (["demo", "--out", self.demo], "--force"),
+        ]
+        for args, needle in cases:
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 2, (args, out, err))
+            self.assertIn(needle, err, args)
+            self.assertNotIn("terminate", err)
+
+    # --- verify -------------------------------------------------------------------------
+
+    def test_demo_verifies_on_every_node_and_agrees_with_the_cpython_peer(self):
+        rc, out, err = run("verify", "--store", self.dsn(), "--json")
+        self.assertEqual(rc, 0, err)
+        report = json.loads(out)
+        self.assertTrue(report["ok"])
+        self.assertTrue(report["upstream"]["ok"])
+        self.assertGreaterEqual(len(report["nodes"]), 3)
+        for node in report["nodes"]:
+            self.assertTrue(node["ok"], node)
+            for key in ("source_node_id", "total_rows", "verified", "unsealed", "first_break_at",
+                        "reason", "tip"):
+                self.assertIn(key, node)
+        self.assertGreaterEqual(report["summary"]["total_rows"], 5000)
+        peer = subprocess.run([PY, PEER, "verify", self.demo], capture_output=True, text=True)
+        self.assertEqual(peer.returncode, 0, peer.stdout + peer.stderr)
+        peer_report = json.loads(peer.stdout)
+        self.assertEqual(peer_report["failure_count"], 0)
+        self.assertEqual(peer_report["verified"] + peer_report["verified_form1_z"],
+                         report["summary"]["valid"])
+        self.assertEqual(peer_report["unsealed"], report["summary"]["unsealed"])
+
+    def test_human_report_reads_like_validate_logs(self):
+        rc, out, _ = run("verify", "--store", self.dsn())
+        self.assertEqual(rc, 0)
+        self.assertIn("rows valid", out)
+        self.assertIn("Result: OK", out)
+        self.assertIn("unsealed", out)
+        self.assertIn("Tail truncation is not detectable", out)
+        self.assertRegex(out, r"tip seq \d+ [0-9a-f]{64}")
+
+    def test_tamper_is_found_at_the_right_row_with_the_exact_reason(self):
+        # "tampered: node edge-us-1 seq N row evt-...: ..."
+        words = self.tamper_line.split()
+        node, seq, row_id = words[2], int(words[4]), words[6].rstrip(":")
+        rc, out, err = run("verify", "--store", self.dsn(self.tampered), "--json")
+        self.assertEqual(rc, 1, err)
+        report = json.loads(out)
+        self.assertFalse(report["ok"])
+        self.assertEqual(report["upstream"]["first_break_at"], seq)
+        self.assertEqual(report["upstream"]["reason"], f"row {row_id}: hash mismatch")
+        broken = [n for n in report["nodes"] if not n["ok"]]
+        self.assertEqual([n["source_node_id"] for n in broken], [node])
+        self.assertEqual(broken[0]["first_break_at"], seq)
+        self.assertEqual(broken[0]["classification"], "tampered-or-corrupt")
+        peer = subprocess.run([PY, PEER, "verify", self.tampered], capture_output=True, text=True)
+        self.assertEqual(peer.returncode, 1)
+        failures = json.loads(peer.stdout)["failures"]
+        self.assertEqual([(f["seq"], f["id"], f["kind"]) for f in failures],
+                         [(seq, row_id, "hash")])
+        rc, out, _ = run("verify", "--store", self.dsn(self.tampered))
+        self.assertIn("FAIL", out)
+        self.assertIn(f"first break at seq {seq}: row {row_id}: hash mismatch", out)
+
+    def test_node_and_window_verification(self):
+        rc, out, _ = run("verify", "--store", self.dsn(), "--node", "edge-eu-1", "--json")
+        self.assertEqual(rc, 0)
+        report = json.loads(out)
+        self.assertEqual([n["source_node_id"] for n in report["nodes"]], ["edge-eu-1"])
+        rc, out, _ = run("verify", "--store", self.dsn(), "--node", "edge-eu-1", "--from-seq",
+                         "100", "--to-seq", "200", "--json")
+        self.assertEqual(rc, 0)
+        node = json.loads(out)["nodes"][0]
+        self.assertEqual(node["total_rows"], 101)
+        self.assertEqual(node["notes"], [])  # the first link was checked against seq 99
+        rc, out, err = run("verify", "--store", self.dsn(), "--node", "no-such-node")
+        self.assertEqual(rc, 0)
+        self.assertIn("no rows for node", err)
+
+    def test_env_var_dsn_is_used_when_no_flag_is_given(self):
+        rc, out, err = run("verify", env={"FASTEN_AUDIT_DSN": self.dsn()})
+        self.assertEqual(rc, 0, err)
+
+    def test_relative_dsn_resolves_against_the_working_directory(self):
+        p = subprocess.run([os.path.abspath(BIN), "verify", "--store", "sqlite:///demo.db"],
+                           cwd=self.tmp.name, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(self.demo, p.stdout)
+
+    def test_ndjson_capture_with_two_phase_lines_verifies(self):
+        path = os.path.join(self.tmp.name, "capture.ndjson")
+        con = sqlite3.connect(self.demo)
+        con.row_factory = sqlite3.Row
+        with open(path, "w") as f:
+            f.write(json.dumps({"shape": "sys", "level": "info", "event": "boot"}) + "\n")
+            for row in con.execute("SELECT * FROM audit_log WHERE source_node_id = 'edge-eu-1' "
+                                   "ORDER BY monotonic_seq"):
+                d = dict(row)
+                d["detail"] = json.loads(d["detail"]) if d["detail"] is not None else None
+                d.pop("pii_in_detail")
+                phase1 = dict(d, monotonic_seq=0, prev_hash="", hash="")
+                f.write(json.dumps({"shape": "audit", **phase1}) + "\n")
+                f.write(json.dumps({"shape": "audit", **d}) + "\n")
+        con.close()
+        rc, out, err = run("verify", "--ndjson", path, "--json")
+        self.assertEqual(rc, 0, out + err)
+        report = json.loads(out)
+        self.assertTrue(report["ok"])
+        self.assertEqual(report["ndjson"]["malformed"], 0)
+        self.assertGreater(report["ndjson"]["superseded_phase1"], 1000)
+        self.assertEqual(report["summary"]["unsealed"], 0)
+        # Stdin works too, and a corrupted line is reported and fails the run.
+        with open(path) as f:
+            lines = f.read().splitlines()
+        lines[5] = lines[5][:30]
+        rc, out, err = run("verify", "--ndjson", "-", input="\n".join(lines) + "\n")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("malformed", out)
+        self.assertIn("line 6", out)
+
+    def test_verify_never_writes_to_the_store(self):
+        for args in (["verify", "--store", self.dsn()],
+                     ["query", "audit", "--store", self.dsn(), "--limit", "5"],
+                     ["trace", "3a7b1c9e4d20", "--store", self.dsn()]):
+            run(*args)
+        self.assertEqual(sha256_file(self.demo), self.demo_sha)
+
+    # --- query and trace ----------------------------------------------------------------
+
+    def test_query_audit_pages_to_the_end_without_gaps_or_repeats(self):
+        seen, cursor, pages = [], None, 0
+        while True:
+            args = ["query", "audit", "--store", self.dsn(), "--tenant", "globex", "--code",
+                    "MQTT_MESSAGE_LOST", "--limit", "4", "--json"]
+            if cursor:
+                args += ["--cursor", cursor]
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 0, err)
+            page = json.loads(out)
+            total = page["total_matched"]
+            seen += [(r["source_node_id"], r["monotonic_seq"]) for r in page["rows"]]
+            for r in page["rows"]:
+                self.assertEqual(r["tenant_id"], "globex")
+                self.assertEqual(r["chain"]["status"], "verified")
+                self.assertRegex(r["hash"], "^[0-9a-f]{64}$")
+            pages += 1
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(len(seen), total)
+        self.assertEqual(len(set(seen)), total)
+        self.assertGreater(pages, 2)
+
+    def test_query_streams_carry_seq_and_digest(self):
+        rc, out, err = run("query", "api", "--store", self.dsn(), "--request-id", "3a7b1c9e4d20",
+                           "--status", "502", "--json")
+        self.assertEqual(rc, 0, err)
+        page = json.loads(out)
+        self.assertEqual(page["count"], 3)
+        for r in page["rows"]:
+            self.assertEqual(r["payload"]["status"], 502)
+            self.assertRegex(r["digest"], "^[0-9a-f]{64}$")
+            self.assertEqual(r["digest_kind"], "content-addressed, not chained")
+        rc, out, _ = run("query", "sys", "--store", self.dsn(), "--event", "mqtt_message_dropped",
+                         "--tenant", "acme", "--json")
+        self.assertEqual(json.loads(out)["count"], 0)
+        rc, out, _ = run("query", "sys", "--store", self.dsn(), "--level", "error",
+                         "--since", "2026-11-20T14:32:00Z", "--until", "2026-11-20T14:33:00Z")
+        self.assertEqual(rc, 0)
+        self.assertIn("stripe_webhook_failed", out)
+
+    def test_query_says_so_when_nothing_matches(self):
+        rc, out, _ = run("query", "audit", "--store", self.dsn(), "--request-id", "nope")
+        self.assertEqual(rc, 0)
+        self.assertIn("no audit rows match", out)
+
+    def test_trace_puts_three_streams_on_one_timeline(self):
+        rc, out, err = run("trace", "3a7b1c9e4d20", "--store", self.dsn(), "--json")
+        self.assertEqual(rc, 0, err)
+        t = json.loads(out)
+        self.assertEqual(t["counts"], {"audit": 2, "api": 4, "sys": 5})
+        times = [e["t"] for e in t["timeline"]]
+        self.assertEqual(times, sorted(times))
+        codes = [e["row"].get("code") for e in t["timeline"] if e["stream"] == "audit"]
+        self.assertEqual(codes, ["REFUND_REQUESTED", "REFUND_ROLLED_BACK"])
+        rc, out, _ = run("trace", "3a7b1c9e4d20", "--store", self.dsn(), "--tenant", "globex",
+                         "--json")
+        self.assertEqual(json.loads(out)["timeline"], [])
+        rc, out, _ = run("trace", "3a7b1c9e4d20", "--store", self.dsn(self.tampered))
+        self.assertIn("hash mismatch", out)
+
+    def test_trace_reports_a_missing_stream_instead_of_zero_rows(self):
+        bare = os.path.join(self.tmp.name, "audit-only.db")
+        con = sqlite3.connect(bare)
+        src = sqlite3.connect(self.demo)
+        ddl = src.execute("SELECT sql FROM sqlite_master WHERE name='audit_log'").fetchone()[0]
+        con.execute(ddl)
+        con.commit()
+        con.close()
+        src.close()
+        rc, out, err = run("trace", "abc", "--store", "sqlite:///" + bare, "--json")
+        self.assertEqual(rc, 0, err)
+        t = json.loads(out)
+        self.assertIn("api_log", t["errors"]["api"])
+        self.assertIsNone(t["counts"]["sys"])
+        rc, out, err = run("query", "sys", "--store", "sqlite:///" + bare)
+        self.assertEqual(rc, 2)
+        self.assertIn("no store", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
