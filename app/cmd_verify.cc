@@ -8,6 +8,7 @@
 #include "store/ndjson_source.h"
 #include "tools/row_json.h"
 #include "validator/chain.h"
+#include "validator/verify_store.h"
 
 namespace fasten {
 
@@ -45,7 +46,7 @@ class Progress {
       : err_(err), enabled_(enabled), total_(total), start_(Clock::now()), last_(start_) {}
 
   void Tick(int64_t rows) {
-    if (!enabled_ || (rows & 4095) != 0) return;
+    if (!enabled_ || (rows & 4095) != 0) return;  // callers tick every row or every 4096
     auto now = Clock::now();
     if (now - last_ < std::chrono::seconds(1)) return;
     last_ = now;
@@ -227,39 +228,28 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     source = reader->dsn().Display() + " (table " + p.table + ", writer profile: " + p.guess + ")";
     int64_t total = 0;
     if (!reader->CountRows(&total).ok()) total = 0;
-    ChainVerifier::Options options;
-    Status lookup_status;
-    if (from_seq) {
-      options.predecessor = [&](const std::string& node, int64_t seq) {
-        std::optional<Predecessor> pred;
-        Status s = reader->FindPredecessor(node, seq, &pred);
-        if (!s.ok() && lookup_status.ok()) lookup_status = s;
-        return pred;
-      };
-    }
-    ChainVerifier verifier(std::move(options));
     Progress progress(io.err, !args->Has("no-progress"), total);
-    ScanRange range;
-    range.source_node_id = args->Get("node");
-    range.from_seq = from_seq;
-    range.to_seq = to_seq;
-    st = reader->Scan(range, [&](const AuditRow& row) {
-      verifier.Add(row);
-      progress.Tick(++rows);
-      return true;
-    });
-    if (st.ok()) st = lookup_status;
+    VerifyStoreOptions options;
+    options.range.source_node_id = args->Get("node");
+    options.range.from_seq = from_seq;
+    options.range.to_seq = to_seq;
+    options.progress = [&](int64_t n) { progress.Tick(n); };
+    VerifyStoreResult result;
+    st = VerifyStore(reader, options, &result);
     if (!st.ok()) {
-      io.err << "fasten-mcp verify: could not complete after " << rows << " rows: " << st.ToString()
-             << "\n";
+      io.err << "fasten-mcp verify: could not complete: " << st.ToString() << "\n";
       return kExitUsage;
     }
-    report = verifier.Finish();
+    if (result.rescanned_in_seq_order) {
+      io.err << "fasten-mcp verify: rows are stored out of seq order; verified in seq order\n";
+    }
+    rows = result.rows_scanned;
+    report = std::move(result.report);
     seconds = progress.Seconds();
     extra["store"] = reader->dsn().Display();
     extra["profile"] = {{"table", p.table}, {"guess", p.guess}, {"missing_columns", p.missing}};
-    if (range.source_node_id && report.nodes.empty()) {
-      io.err << "fasten-mcp verify: no rows for node '" << *range.source_node_id << "'\n";
+    if (options.range.source_node_id && report.nodes.empty()) {
+      io.err << "fasten-mcp verify: no rows for node '" << *options.range.source_node_id << "'\n";
     }
   }
 

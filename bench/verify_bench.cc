@@ -7,6 +7,7 @@
 //   RSS     peak RSS of `fasten-mcp verify` on a small and a large store, growth per 1 M rows.
 // Usage: verify_bench --store PATH [--small PATH] [--runs N] [--binary fasten-mcp]
 //                     [--peer scripts/fasten_peer.py] [--python python3]
+#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/sha256.h"
+#include "validator/verify_store.h"
 
 namespace {
 
@@ -36,21 +38,23 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-double Secs(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
+double Secs(Clock::time_point a) {
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
 
 // Raw scan: the same SELECT the reader issues, every column fetched as text.
-double RawScan(const std::string& path, int64_t* rows) {
+double RawScan(const std::string& path, const char* order, int64_t* rows) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_exec(db, "PRAGMA cache_size=-32768", nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT id, origin_id, monotonic_seq, timestamp, code, action, severity, "
-                     "service_id, source_node_id, tenant_id, actor, actor_kind, target, category, "
-                     "domain, method, request_id, detail, pii_in_detail, shipped_at, wire_version, "
-                     "hash, prev_hash, canonical_form_id, detail_salt, detail_commitment FROM "
-                     "audit_log ORDER BY monotonic_seq, source_node_id, id",
-                     -1, &st, nullptr);
+  const std::string sql =
+      "SELECT id, origin_id, monotonic_seq, timestamp, code, action, severity, service_id, "
+      "source_node_id, tenant_id, actor, actor_kind, target, category, domain, method, "
+      "request_id, detail, pii_in_detail, shipped_at, wire_version, hash, prev_hash, "
+      "canonical_form_id, detail_salt, detail_commitment FROM audit_log ORDER BY " +
+      std::string(order);
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
   auto t0 = Clock::now();
   int64_t n = 0;
   size_t bytes = 0;
@@ -69,7 +73,7 @@ double RawScan(const std::string& path, int64_t* rows) {
   return n / s;
 }
 
-double Verify(const std::string& path, int64_t* rows) {
+double Verify(const std::string& path, int threads, int64_t* rows) {
   Result<Dsn> dsn = ParseDsn("sqlite:///" + path);
   std::unique_ptr<AuditReader> reader;
   if (!dsn.ok() || !AuditReader::Open(*dsn, &reader).ok()) {
@@ -77,21 +81,17 @@ double Verify(const std::string& path, int64_t* rows) {
     std::exit(2);
   }
   auto t0 = Clock::now();
-  ChainVerifier v;
-  int64_t n = 0;
-  Status st = reader->Scan(ScanRange(), [&](const AuditRow& r) {
-    v.Add(r);
-    ++n;
-    return true;
-  });
-  VerifyReport rep = v.Finish();
+  VerifyStoreOptions options;
+  options.threads = threads;
+  VerifyStoreResult result;
+  Status st = VerifyStore(reader.get(), options, &result);
   double s = Secs(t0);
-  if (!st.ok() || !rep.ok) {
+  if (!st.ok() || !result.report.ok || result.rescanned_in_seq_order) {
     std::cerr << "verify failed: " << st.ToString() << "\n";
     std::exit(2);
   }
-  *rows = n;
-  return n / s;
+  *rows = result.rows_scanned;
+  return *rows / s;
 }
 
 struct Sample {
@@ -137,21 +137,26 @@ double CpuStage(const Sample& s) {
   return s.rows.size() / Secs(t0);
 }
 
-// Runs a command, returns its exit status and peak RSS in KiB.
+// Runs a command (posix_spawn: the child does not inherit this process's resident pages),
+// returns its exit status and peak RSS in KiB.
 int RunChild(const std::vector<std::string>& argv, long* max_rss_kb, std::string* out) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 1);
-    close(pipefd[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_addclose(&actions, pipefd[0]);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   close(pipefd[1]);
+  if (rc != 0) {
+    close(pipefd[0]);
+    return -1;
+  }
   char buf[4096];
   ssize_t n;
   while ((n = read(pipefd[0], buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
@@ -167,27 +172,50 @@ int RunChild(const std::vector<std::string>& argv, long* max_rss_kb, std::string
 
 int main(int argc, char** argv) {
   std::string store, small, binary = "build/fasten-mcp", peer = "scripts/fasten_peer.py",
-                             python = "python3";
+                            python = "python3";
   int runs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--store") store = v;
-    else if (k == "--small") small = v;
-    else if (k == "--runs") runs = std::stoi(v);
-    else if (k == "--binary") binary = v;
-    else if (k == "--peer") peer = v;
-    else if (k == "--python") python = v;
+    if (k == "--store")
+      store = v;
+    else if (k == "--small")
+      small = v;
+    else if (k == "--runs")
+      runs = std::stoi(v);
+    else if (k == "--binary")
+      binary = v;
+    else if (k == "--peer")
+      peer = v;
+    else if (k == "--python")
+      python = v;
   }
   if (store.empty()) {
     std::cerr << "usage: verify_bench --store PATH [--small PATH] [--runs N] [--binary B]\n";
     return 2;
   }
   int64_t rows = 0;
-  std::vector<double> scan, verify;
-  RawScan(store, &rows);  // warm the OS cache
+  // Memory first, while this process is small: fasten-mcp verify on the small and large store.
+  long rss_large = 0, rss_small = 0;
+  int64_t small_rows = 0;
+  std::string ignored;
+  RunChild({binary, "verify", "--store", "sqlite:///" + store, "--json", "--no-progress"},
+           &rss_large, &ignored);
+  if (!small.empty()) {
+    std::string small_out;
+    RunChild({binary, "verify", "--store", "sqlite:///" + small, "--json", "--no-progress"},
+             &rss_small, &small_out);
+    try {
+      small_rows = nlohmann::json::parse(small_out)["summary"]["total_rows"].get<int64_t>();
+    } catch (...) {
+    }
+  }
+  std::vector<double> scan, scan_seq, verify, verify1;
+  RawScan(store, "rowid", &rows);  // warm the OS cache
   for (int i = 0; i < runs; ++i) {
-    scan.push_back(RawScan(store, &rows));
-    verify.push_back(Verify(store, &rows));
+    scan.push_back(RawScan(store, "rowid", &rows));
+    scan_seq.push_back(RawScan(store, "monotonic_seq, source_node_id, id", &rows));
+    verify.push_back(Verify(store, 2, &rows));
+    verify1.push_back(Verify(store, 1, &rows));
   }
   Sample sample = Load(store, 300000);
   std::vector<double> sha, cpu;
@@ -205,28 +233,18 @@ int main(int argc, char** argv) {
   } catch (...) {
     std::cerr << "peer output unreadable: " << py_out << "\n";
   }
-  // Memory: fasten-mcp verify on the small and the large store.
-  long rss_large = 0, rss_small = 0;
-  int64_t small_rows = 0;
-  std::string ignored;
-  RunChild({binary, "verify", "--store", "sqlite:///" + store, "--json", "--no-progress"},
-           &rss_large, &ignored);
-  if (!small.empty()) {
-    std::string small_out;
-    RunChild({binary, "verify", "--store", "sqlite:///" + small, "--json", "--no-progress"},
-             &rss_small, &small_out);
-    try {
-      small_rows = nlohmann::json::parse(small_out)["summary"]["total_rows"].get<int64_t>();
-    } catch (...) {
-    }
-  }
   const double m_scan = Median(scan), m_verify = Median(verify), m_sha = Median(sha),
-               m_cpu = Median(cpu);
+               m_cpu = Median(cpu), m_scan_seq = Median(scan_seq), m_verify1 = Median(verify1);
   nlohmann::json j = {
       {"rows", rows},
       {"mean_canonical_bytes", sample.mean_bytes},
       {"runs", runs},
       {"L_scan_rows_per_s", m_scan},
+      {"L_scan_seq_order_rows_per_s", m_scan_seq},
+      {"verify_1thread_rows_per_s", m_verify1},
+      {"verify_1thread_over_scan", m_verify1 / m_scan},
+      {"verify_1thread_over_py", py_rate > 0 ? m_verify1 / py_rate : 0.0},
+      {"pipeline_speedup", m_verify / m_verify1},
       {"L_sha_rows_per_s", m_sha},
       {"verify_rows_per_s", m_verify},
       {"cpu_stage_rows_per_s", m_cpu},
@@ -240,13 +258,12 @@ int main(int argc, char** argv) {
       {"small_rows", small_rows},
   };
   if (small_rows > 0 && rows > small_rows) {
-    double growth_mb_per_m =
-        (rss_large - rss_small) / 1024.0 / ((rows - small_rows) / 1e6);
+    double growth_mb_per_m = (rss_large - rss_small) / 1024.0 / ((rows - small_rows) / 1e6);
     j["rss_growth_mb_per_million_rows"] = growth_mb_per_m;
   }
   std::cout << j.dump(2) << "\n";
-  std::cerr << "verify " << static_cast<int64_t>(m_verify) << " rows/s = "
-            << m_verify / m_scan << " x L_scan (goal >= 0.45), " << m_verify / m_sha
-            << " x L_sha, " << (py_rate > 0 ? m_verify / py_rate : 0) << " x CPython peer (goal >= 5)\n";
+  std::cerr << "verify " << static_cast<int64_t>(m_verify) << " rows/s = " << m_verify / m_scan
+            << " x L_scan (goal >= 0.45), " << m_verify / m_sha << " x L_sha, "
+            << (py_rate > 0 ? m_verify / py_rate : 0) << " x CPython peer (goal >= 5)\n";
   return 0;
 }

@@ -15,5 +15,5 @@ small="out/bench/demo-$((rows / 4)).db"
 [ -f "$small" ] || { echo "generating $small"; build-bench/fasten-mcp demo --out "$small" --audit-rows "$((rows / 4))"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
-build-bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
+build-bench/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3

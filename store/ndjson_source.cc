@@ -1,11 +1,10 @@
 #include "store/ndjson_source.h"
 
 #include <deque>
-#include <map>
-#include <queue>
 #include <unordered_map>
 
 #include "store/json_row.h"
+#include "store/seq_reorder.h"
 #include "util/json_text.h"
 
 namespace fasten {
@@ -23,67 +22,25 @@ std::string ShapeOf(const std::vector<json_text::Member>& members) {
   return "";
 }
 
-struct Later {
-  bool operator()(const AuditRow* a, const AuditRow* b) const {
-    if (a->monotonic_seq != b->monotonic_seq) return a->monotonic_seq > b->monotonic_seq;
-    if (a->source_node_id != b->source_node_id) return a->source_node_id > b->source_node_id;
-    return a->id > b->id;
-  }
-};
-
 }  // namespace
 
 Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
-                       const std::function<void(const AuditRow&)>& on_row,
+                       const std::function<void(AuditRow&)>& on_row,
                        const std::function<void(const std::string& node)>& on_unsealed,
                        NdjsonStats* stats) {
   *stats = NdjsonStats();
-  std::priority_queue<AuditRow*, std::vector<AuditRow*>, Later> heap;
-  std::vector<std::unique_ptr<AuditRow>> owned;
-  std::unordered_map<std::string, int64_t> last_emitted;
   // Pending phase-1 rows: id -> node, in arrival order for eviction.
   std::unordered_map<std::string, std::string> pending;
   std::deque<std::string> pending_order;
   std::vector<json_text::Member> members;
   std::string line, error;
-  Status failure;
+  SeqReorder reorder(options.reorder_window, 1, on_row);
 
   auto malformed = [&](const std::string& why) {
     ++stats->malformed;
     if (stats->malformed_examples.size() < 5) {
       stats->malformed_examples.push_back("line " + std::to_string(stats->lines) + ": " + why);
     }
-  };
-  auto emit = [&](AuditRow* row) {
-    auto it = last_emitted.find(row->source_node_id);
-    if (it != last_emitted.end() && row->monotonic_seq < it->second && failure.ok()) {
-      failure = InvalidArgumentError("rows of node '" + row->source_node_id +
-                                     "' are out of seq order beyond the reorder "
-                                     "window of " +
-                                     std::to_string(options.reorder_window) + " rows (seq " +
-                                     std::to_string(row->monotonic_seq) + " after " +
-                                     std::to_string(it->second) +
-                                     "); sort the file by monotonic_seq first");
-    }
-    last_emitted[row->source_node_id] = row->monotonic_seq;
-    on_row(*row);
-  };
-  // Free-list of row objects to avoid reallocating strings.
-  std::vector<AuditRow*> free_rows;
-  auto take = [&]() -> AuditRow* {
-    if (!free_rows.empty()) {
-      AuditRow* r = free_rows.back();
-      free_rows.pop_back();
-      return r;
-    }
-    owned.push_back(std::make_unique<AuditRow>());
-    return owned.back().get();
-  };
-  auto pop = [&]() {
-    AuditRow* r = heap.top();
-    heap.pop();
-    emit(r);
-    free_rows.push_back(r);
   };
 
   AuditRow row;
@@ -127,6 +84,13 @@ Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
       continue;
     }
     if (pending.erase(row.id) > 0) ++stats->superseded;
+    if (!reorder.Push(row)) {
+      return InvalidArgumentError(
+          "line " + std::to_string(stats->lines) + ": rows of node '" + row.source_node_id +
+          "' are out of seq order beyond the reorder window of " +
+          std::to_string(options.reorder_window) + " rows (seq " +
+          std::to_string(row.monotonic_seq) + " arrives late); sort the file by monotonic_seq");
+    }
     if (pending_order.size() > 2 * options.max_pending_unsealed + 1024) {
       // Drop ids that were superseded, so the queue stays bounded.
       std::deque<std::string> live;
@@ -135,18 +99,14 @@ Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
       }
       pending_order.swap(live);
     }
-    AuditRow* slot = take();
-    std::swap(*slot, row);
-    heap.push(slot);
-    if (heap.size() > options.reorder_window) pop();
   }
-  while (!heap.empty()) pop();
+  reorder.Flush();
   for (const std::string& id : pending_order) {
     auto it = pending.find(id);
     if (it != pending.end()) on_unsealed(it->second);
   }
   if (in.bad()) return UnavailableError("read error on NDJSON input");
-  return failure;
+  return Status::Ok();
 }
 
 }  // namespace fasten

@@ -3,8 +3,9 @@
 // Lines are {"shape":"audit", ...} objects or bare rows; lines of other shapes (sys, api) are
 // skipped and counted. Two-phase output (§7.2): a line with an empty hash is superseded by the
 // sealed line with the same id; one that never is stays an unsealed row. Sealed rows are delivered
-// per node in ascending seq order through a bounded reorder window, so memory does not grow with
-// the file. Malformed lines are counted and reported with their line numbers, never fatal.
+// per node in ascending seq order through a bounded reorder window (store/seq_reorder.h), so
+// memory does not grow with the file. Malformed lines are counted and reported with their line
+// numbers, never fatal.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ namespace fasten {
 
 struct NdjsonOptions {
   std::optional<std::string> source_node_id;  // only this node
-  size_t reorder_window = 65536;              // rows held to restore seq order
+  size_t reorder_window = 4096;               // rows per node held to restore seq order
   size_t max_pending_unsealed = 65536;        // phase-1 lines awaiting their sealed line
   size_t max_line_bytes = 16 << 20;
 };
@@ -39,7 +40,7 @@ struct NdjsonStats {
 // `on_unsealed` gets the node of each unsealed row that was never superseded.
 // Returns InvalidArgument when rows of one node arrive further out of order than the window.
 Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
-                       const std::function<void(const AuditRow&)>& on_row,
+                       const std::function<void(AuditRow&)>& on_row,
                        const std::function<void(const std::string& node)>& on_unsealed,
                        NdjsonStats* stats);
 

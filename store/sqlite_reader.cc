@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "store/reader.h"
+#include "store/seq_reorder.h"
 #include "util/handles.h"
 
 namespace fasten {
@@ -280,6 +281,9 @@ constexpr const char* kAuditColNames[kNumAuditCols] = {"id",
                                                        "detail_salt",
                                                        "detail_commitment"};
 
+// Rows a node may be stored out of seq order before a physical scan gives up (per node).
+constexpr size_t kReorderWindow = 4096;
+
 bool RequiredAuditCol(int c) {
   return c <= kDetail && c != kTenant;
 }
@@ -351,7 +355,7 @@ class SqliteAuditReader final : public AuditReader {
   const Dsn& dsn() const override { return conn_.dsn(); }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range, const std::function<bool(const AuditRow&)>& on_row) override {
+  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
     if (range.source_node_id) {
@@ -366,23 +370,41 @@ class SqliteAuditReader final : public AuditReader {
       where += " AND monotonic_seq <= ?";
       params.push_back(Param::Int(*range.to_seq));
     }
-    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
-                      " ORDER BY monotonic_seq, source_node_id, id";
+    const bool physical = range.order == ScanRange::Order::kPhysical;
+    std::string sql =
+        "SELECT " + select_list_ + " FROM " + table_ + where +
+        (physical ? " ORDER BY rowid" : " ORDER BY monotonic_seq, source_node_id, id");
     sqlite3_stmt* stmt = nullptr;
     ScopedReset reset_stmt(stmt);
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    Status prepared = conn_.Prepare(sql, &stmt);
+    if (!prepared.ok() && physical) {
+      // A view or a WITHOUT ROWID table has no rowid: let the database sort.
+      ScanRange sorted = range;
+      sorted.order = ScanRange::Order::kSeq;
+      return Scan(sorted, on_row);
+    }
+    FASTEN_RETURN_IF_ERROR(prepared);
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    bool stopped = false;
+    SeqReorder reorder(kReorderWindow, range.from_seq.value_or(1), [&](AuditRow& r) {
+      if (!stopped && !on_row(r)) stopped = true;
+    });
     AuditRow row;
     bool more = false;
-    while (true) {
+    while (!stopped) {
       FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
       if (!more) break;
       ReadRow(stmt, &row);
-      if (!on_row(row)) {
-        sqlite3_reset(stmt);
-        break;
+      if (!physical) {
+        if (!on_row(row)) break;
+      } else if (!reorder.Push(row)) {
+        return AbortedError("rows of node '" + row.source_node_id +
+                            "' are stored out of seq "
+                            "order (seq " +
+                            std::to_string(row.monotonic_seq) + " arrives late)");
       }
     }
+    if (!stopped) reorder.Flush();
     return Status::Ok();
   }
 

@@ -76,16 +76,37 @@ Civil ToCivil(Micros t) {
   return c;
 }
 
+// Writes `n` decimal digits of `v` (zero-padded) at `p`.
+void PutDigits(char* p, int64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
 void AppendSeconds(const Civil& c, std::string* out) {
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u",
-                        static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute, c.second);
-  out->append(buf, static_cast<size_t>(n));
+  if (c.year < 0 || c.year > 9999) {
+    char buf[48];
+    int n =
+        std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u",
+                      static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute, c.second);
+    out->append(buf, static_cast<size_t>(n));
+    return;
+  }
+  char buf[19] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0',
+                  'T', '0', '0', ':', '0', '0', ':', '0', '0'};
+  PutDigits(buf, c.year, 4);
+  PutDigits(buf + 5, c.month, 2);
+  PutDigits(buf + 8, c.day, 2);
+  PutDigits(buf + 11, c.hour, 2);
+  PutDigits(buf + 14, c.minute, 2);
+  PutDigits(buf + 17, c.second, 2);
+  out->append(buf, 19);
 }
 
 void AppendMicros(int64_t micros, std::string* out) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(micros));
+  char buf[7] = {'.'};
+  PutDigits(buf + 1, micros, 6);
   out->append(buf, 7);
 }
 

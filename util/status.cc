@@ -26,6 +26,8 @@ const char* StatusCodeName(StatusCode code) {
       return "Unauthenticated";
     case StatusCode::kCancelled:
       return "Cancelled";
+    case StatusCode::kAborted:
+      return "Aborted";
     case StatusCode::kInternal:
       return "Internal";
   }

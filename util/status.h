@@ -27,6 +27,7 @@ enum class StatusCode {
   kPermissionDenied,
   kUnauthenticated,
   kCancelled,
+  kAborted,  // retry at a higher level (e.g. rescan in another order)
   kInternal,
 };
 
@@ -73,6 +74,9 @@ inline Status DataLossError(std::string m) {
 }
 inline Status CancelledError(std::string m) {
   return Status(StatusCode::kCancelled, std::move(m));
+}
+inline Status AbortedError(std::string m) {
+  return Status(StatusCode::kAborted, std::move(m));
 }
 inline Status InternalError(std::string m) {
   return Status(StatusCode::kInternal, std::move(m));

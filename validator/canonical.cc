@@ -1,6 +1,7 @@
 #include "validator/canonical.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "util/json_text.h"
@@ -23,8 +24,8 @@ inline bool Plain(unsigned char c) {
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-  out->append(buf, static_cast<size_t>(n));
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 }  // namespace
@@ -328,7 +329,8 @@ bool Canonicalizer::RowBytes(const AuditRow& row, const RowHashOptions& o, std::
   out->append(",\"timestamp\":\"");
   ts(row.timestamp_us);
   out->push_back('"');
-  str(",\"wire_version\":", row.wire_version.empty() ? std::string("1") : row.wire_version);
+  static const std::string kWireVersionDefault = "1";
+  str(",\"wire_version\":", row.wire_version.empty() ? kWireVersionDefault : row.wire_version);
   out->push_back('}');
   return true;
 }
