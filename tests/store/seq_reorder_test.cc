@@ -143,7 +143,9 @@ TEST(VerifyStore, PipelinedAndSingleThreadedReportsAgree) {
     EXPECT_EQ(x.valid(), y.valid());
     EXPECT_EQ(x.invalid, y.invalid);
     ASSERT_EQ(x.first_break.has_value(), y.first_break.has_value());
-    if (x.first_break) EXPECT_EQ(x.first_break->seq, y.first_break->seq);
+    if (x.first_break) {
+      EXPECT_EQ(x.first_break->seq, y.first_break->seq);
+    }
     EXPECT_EQ(x.tip_hash, y.tip_hash);
   }
   ASSERT_TRUE(two.report.nodes[1].first_break.has_value());
