@@ -46,6 +46,14 @@ struct Param {
   static Param Text(std::string v) { return Param{false, 0, std::move(v)}; }
 };
 
+bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micros> until) {
+  if (!since && !until) return true;
+  if (!ok) return false;
+  return (!since || t >= *since) && (!until || t <= *until);
+}
+
+std::string_view ColumnText(sqlite3_stmt* stmt, int i);
+
 // Resets a cached statement when the scope ends. A statement left mid-iteration would keep its
 // read transaction open and pin an old WAL snapshot: new rows would never become visible.
 class ScopedReset {
@@ -137,6 +145,33 @@ class Connection {
     return st;
   }
 
+  // Counts the rows of `from_where` ("table WHERE ...") whose `ts_column` lies in the window,
+  // reading at most cap + 1 rows: *lower_bound says the count stopped at the cap. The window is
+  // re-checked on parsed instants, as the SQL bound is only whole-second.
+  Status CountInWindow(const std::string& ts_column, const std::string& from_where,
+                       std::vector<Param> params, int cap, std::optional<Micros> since,
+                       std::optional<Micros> until, int64_t* count, bool* lower_bound) {
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    params.push_back(Param::Int(cap + 1));
+    FASTEN_RETURN_IF_ERROR(
+        Prepare("SELECT " + ts_column + " FROM " + from_where + " LIMIT ?", &stmt));
+    FASTEN_RETURN_IF_ERROR(Bind(stmt, params));
+    int64_t n = 0, seen = 0;
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(Step(stmt, &more));
+      if (!more) break;
+      ++seen;
+      Micros t = 0;
+      bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
+      if (InWindow(ok, t, since, until)) ++n;
+    }
+    *count = n;
+    *lower_bound = seen > cap;
+    return Status::Ok();
+  }
+
   bool TableExists(const std::string& name) {
     sqlite3_stmt* stmt = nullptr;
     ScopedReset reset_stmt(stmt);
@@ -214,12 +249,6 @@ void AddWindow(const std::string& column, std::optional<Micros> since, std::opti
     *where += " AND " + column + " < ?";
     params->push_back(Param::Text(SecondPrefix(next)));
   }
-}
-
-bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micros> until) {
-  if (!since && !until) return true;
-  if (!ok) return false;
-  return (!since || t >= *since) && (!until || t <= *until);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,21 +500,9 @@ class SqliteAuditReader final : public AuditReader {
     page->rows = std::move(candidates);
     if (page->has_more) page->next = AuditKey::Of(page->rows.back());
     if (q.count_cap > 0) {
-      std::string count_sql = "SELECT timestamp FROM " + table_ + count_where + " LIMIT ?";
-      count_params.push_back(Param::Int(q.count_cap + 1));
-      FASTEN_RETURN_IF_ERROR(conn_.Prepare(count_sql, &stmt));
-      FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, count_params));
-      int64_t n = 0, seen = 0;
-      while (true) {
-        FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-        if (!more) break;
-        ++seen;
-        Micros t = 0;
-        bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
-        if (InWindow(ok, t, q.since, q.until)) ++n;
-      }
-      page->total_matched = n;
-      page->total_is_lower_bound = seen > q.count_cap;
+      FASTEN_RETURN_IF_ERROR(
+          conn_.CountInWindow("timestamp", table_ + count_where, count_params, q.count_cap, q.since,
+                              q.until, &page->total_matched, &page->total_is_lower_bound));
     }
     return Status::Ok();
   }
@@ -759,22 +776,9 @@ class SqliteStreamReader final : public StreamReader {
     sqlite3_reset(stmt);
     if (page->has_more) page->next_before_seq = page->rows.back().seq;
     if (q.count_cap > 0) {
-      std::string count_sql = std::string("SELECT ") + (Has("timestamp") ? "timestamp" : "NULL") +
-                              " FROM " + table_ + count_where + " LIMIT ?";
-      count_params.push_back(Param::Int(q.count_cap + 1));
-      FASTEN_RETURN_IF_ERROR(conn_.Prepare(count_sql, &stmt));
-      FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, count_params));
-      int64_t n = 0, seen = 0;
-      while (true) {
-        FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-        if (!more) break;
-        ++seen;
-        Micros t = 0;
-        bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
-        if (InWindow(ok, t, q.since, q.until)) ++n;
-      }
-      page->total_matched = n;
-      page->total_is_lower_bound = seen > q.count_cap;
+      FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
+          Has("timestamp") ? "timestamp" : "NULL", table_ + count_where, count_params, q.count_cap,
+          q.since, q.until, &page->total_matched, &page->total_is_lower_bound));
     }
     return Status::Ok();
   }

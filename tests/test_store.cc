@@ -89,14 +89,17 @@ void ExecSql(const std::string& path, const std::string& sql) {
   ASSERT_EQ(rc, SQLITE_OK) << msg << "\nSQL: " << sql;
 }
 
+// The 18 columns every sealed-chain writer creates, in the spec's order (substrate.md §2.1).
+const char* const kBaseColumns =
+    " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL, monotonic_seq INTEGER NOT NULL, "
+    "timestamp TEXT NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL, severity TEXT NOT NULL, "
+    "service_id TEXT NOT NULL, source_node_id TEXT NOT NULL, tenant_id TEXT, actor TEXT NOT "
+    "NULL, actor_kind TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, domain TEXT "
+    "NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL, ";
+
 std::string SpecDdl(const std::string& t) {
-  return "CREATE TABLE " + t +
-         " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL, monotonic_seq INTEGER NOT NULL, "
-         "timestamp TEXT NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL, severity TEXT NOT "
-         "NULL, service_id TEXT NOT NULL, source_node_id TEXT NOT NULL, tenant_id TEXT, actor "
-         "TEXT NOT NULL, actor_kind TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, "
-         "domain TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT "
-         "NULL, pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
+  return "CREATE TABLE " + t + kBaseColumns +
+         "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
          "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT "
          "'genesis', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
          "detail_commitment TEXT); CREATE INDEX idx_" +
@@ -104,13 +107,8 @@ std::string SpecDdl(const std::string& t) {
 }
 
 std::string PythonNewestDdl(const std::string& t) {
-  return "CREATE TABLE " + t +
-         " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL, monotonic_seq INTEGER NOT NULL, "
-         "timestamp TEXT NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL, severity TEXT NOT "
-         "NULL, service_id TEXT NOT NULL, source_node_id TEXT NOT NULL, tenant_id TEXT, actor "
-         "TEXT NOT NULL, actor_kind TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, "
-         "domain TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT "
-         "NULL, shipped_at TEXT, prev_hash TEXT NOT NULL DEFAULT 'genesis', hash TEXT NOT NULL "
+  return "CREATE TABLE " + t + kBaseColumns +
+         "shipped_at TEXT, prev_hash TEXT NOT NULL DEFAULT 'genesis', hash TEXT NOT NULL "
          "DEFAULT '', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
          "detail_commitment TEXT);";
 }
@@ -128,13 +126,8 @@ std::string CppHeaderDdl(const std::string& t) {
 }
 
 std::string OlderGoDdl(const std::string& t) {
-  return "CREATE TABLE " + t +
-         " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL, monotonic_seq INTEGER NOT NULL, "
-         "timestamp TEXT NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL, severity TEXT NOT "
-         "NULL, service_id TEXT NOT NULL, source_node_id TEXT NOT NULL, tenant_id TEXT, actor "
-         "TEXT NOT NULL, actor_kind TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, "
-         "domain TEXT NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT "
-         "NULL, pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
+  return "CREATE TABLE " + t + kBaseColumns +
+         "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
          "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT '');";
 }
 
