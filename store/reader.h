@@ -9,6 +9,7 @@
 // A reader is not thread-safe: use one per thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,7 +55,8 @@ struct AuditQuery {
   std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
       severity, tenant_id;
   std::optional<Micros> since, until;
-  std::optional<AuditKey> after;  // cursor: rows strictly after this key
+  std::optional<std::string> text;  // case-insensitive substring of the detail JSON text
+  std::optional<AuditKey> after;    // cursor: rows strictly after this key
   int limit = 20;
   int count_cap = 10000;  // count matches up to this many; 0 skips counting
 };
@@ -104,12 +106,37 @@ class AuditReader {
 
   // The number of rows in the table (for progress reports).
   virtual Status CountRows(int64_t* out) = 0;
+
+  // Rows with this monotonic_seq and hash (normally one; several only in a broken store).
+  virtual Status FindBySeqHash(int64_t seq, const std::string& hash,
+                               std::vector<AuditRow>* out) = 0;
+
+  // The rows just below and just above `seq` on `node` (nullopt at either end).
+  virtual Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+                                std::optional<AuditRow>* next) = 0;
+
+  // Per (node, service): row counts, first and last timestamps; per node the last sealed row.
+  // With a tenant, only that tenant's rows count.
+  struct TopologyEntry {
+    std::string source_node_id, service_id;
+    int64_t rows = 0;
+    std::string first_seen, last_seen;  // as stored
+  };
+  virtual Status Topology(const std::optional<std::string>& tenant,
+                          std::vector<TopologyEntry>* entries) = 0;
+  // The last sealed row of `node` (of `tenant`, when given).
+  virtual Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+                     std::optional<Predecessor>* out) = 0;
+
+  // While *flag is true, running queries stop with kCancelled. Null disables.
+  virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;
 };
 
 struct StreamQuery {
   std::optional<std::string> request_id, level, event, service_id, method, path, tenant_id;
   std::optional<int64_t> status;
   std::optional<Micros> since, until;
+  std::optional<std::string> text;    // case-insensitive substring of the payload text
   std::optional<int64_t> before_seq;  // cursor: rows with seq < before_seq
   int limit = 20;
   int count_cap = 10000;
@@ -137,6 +164,17 @@ class StreamReader {
   // Rows in seq DESC order. A tenant filter matches the payload's "tenant_id"; rows without one
   // never match it.
   virtual Status Query(const StreamQuery& query, StreamPage* page) = 0;
+
+  // Every matching row (seq DESC) up to `max_rows`; *complete is false when stopped there.
+  // query.limit, before_seq and count_cap are ignored.
+  virtual Status Scan(const StreamQuery& query, int64_t max_rows,
+                      const std::function<void(const StreamRow&)>& on_row, bool* complete) = 0;
+
+  // The row with this seq, or nullopt.
+  virtual Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) = 0;
+
+  // While *flag is true, running queries stop with kCancelled. Null disables.
+  virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;
 };
 
 }  // namespace fasten

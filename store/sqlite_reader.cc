@@ -10,6 +10,7 @@
 #include "store/reader.h"
 #include "store/seq_reorder.h"
 #include "util/handles.h"
+#include "util/json_text.h"
 
 namespace fasten {
 namespace {
@@ -217,9 +218,25 @@ class Connection {
 
   const Dsn& dsn() const { return dsn_; }
 
+  void SetInterrupt(const std::atomic<bool>* flag) {
+    interrupt_ = flag;
+    if (flag) {
+      sqlite3_progress_handler(
+          db_.get(), 1000,
+          [](void* self) -> int {
+            const std::atomic<bool>* f = static_cast<Connection*>(self)->interrupt_;
+            return f && f->load(std::memory_order_relaxed) ? 1 : 0;
+          },
+          this);
+    } else {
+      sqlite3_progress_handler(db_.get(), 0, nullptr, nullptr);
+    }
+  }
+
  private:
   Dsn dsn_;
   SqliteHandle db_;
+  const std::atomic<bool>* interrupt_ = nullptr;
   std::unordered_map<std::string, SqliteStmt> cache_;
 };
 
@@ -313,6 +330,49 @@ constexpr const char* kAuditColNames[kNumAuditCols] = {"id",
 // Rows a node may be stored out of seq order before a physical scan gives up (per node).
 constexpr size_t kReorderWindow = 4096;
 
+// A case-insensitive substring match on a JSON text column. The term is matched as typed and as
+// a Python writer stores it (non-ASCII as \uXXXX escapes), so "José" finds "Jos\u00e9".
+void AddTextMatch(const std::string& column, const std::string& term, std::string* where,
+                  std::vector<Param>* params) {
+  auto lower = [](std::string s) {
+    for (char& c : s) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return s;
+  };
+  auto like = [](const std::string& s) {
+    std::string p = "%";
+    for (char c : s) {
+      if (c == '%' || c == '_' || c == '\\') p.push_back('\\');
+      p.push_back(c);
+    }
+    return p + "%";
+  };
+  std::string escaped;
+  const char* p = term.data();
+  const char* end = p + term.size();
+  static constexpr char kHex[] = "0123456789abcdef";
+  while (p < end) {
+    char32_t cp = json_text::NextCodePoint(p, end);
+    auto u4 = [&](char32_t v) {
+      escaped += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) escaped.push_back(kHex[(v >> shift) & 15]);
+    };
+    if (cp < 0x80) {
+      escaped.push_back(static_cast<char>(cp));
+    } else if (cp < 0x10000) {
+      u4(cp);
+    } else {
+      u4(0xD800 + ((cp - 0x10000) >> 10));
+      u4(0xDC00 + ((cp - 0x10000) & 0x3FF));
+    }
+  }
+  *where +=
+      " AND (lower(" + column + ") LIKE ? ESCAPE '\\' OR lower(" + column + ") LIKE ? ESCAPE '\\')";
+  params->push_back(Param::Text(like(lower(term))));
+  params->push_back(Param::Text(like(lower(escaped))));
+}
+
 bool RequiredAuditCol(int c) {
   return c <= kDetail && c != kTenant;
 }
@@ -367,6 +427,7 @@ class SqliteAuditReader final : public AuditReader {
                                      missing_required);
     }
     has_hash_ = present[kHash];
+    has_tenant_ = present[kTenant];
     auto missing = [&](int c) { return !present[c]; };
     if (missing(kHash) && missing(kPrevHash))
       profile_.guess = "cpp-header (no hash columns: rows are unsealed)";
@@ -455,14 +516,13 @@ class SqliteAuditReader final : public AuditReader {
     eq("service_id", q.service_id);
     eq("severity", q.severity);
     if (q.tenant_id) {
-      if (std::find(profile_.missing.begin(), profile_.missing.end(), "tenant_id") !=
-          profile_.missing.end()) {
-        where += " AND 0";  // no tenant column: no row belongs to any tenant
-      } else {
+      if (has_tenant_)
         eq("tenant_id", q.tenant_id);
-      }
+      else
+        where += " AND 0";  // no tenant column: no row belongs to any tenant
     }
     AddWindow("timestamp", q.since, q.until, &where, &params);
+    if (q.text) AddTextMatch("detail", *q.text, &where, &params);
     std::vector<Param> count_params = params;
     std::string count_where = where;
     if (q.after) {
@@ -529,6 +589,92 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+    out->clear();
+    if (!has_hash_) return Status::Ok();
+    return Collect("SELECT " + select_list_ + " FROM " + table_ +
+                       " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
+                   {Param::Int(seq), Param::Text(hash)}, 16, out);
+  }
+
+  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+                        std::optional<AuditRow>* next) override {
+    prev->reset();
+    next->reset();
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(Collect("SELECT " + select_list_ + " FROM " + table_ +
+                                       " WHERE source_node_id = ? AND monotonic_seq < ? "
+                                       "ORDER BY monotonic_seq DESC, id DESC LIMIT 1",
+                                   {Param::Text(node), Param::Int(seq)}, 1, &rows));
+    if (!rows.empty()) *prev = std::move(rows[0]);
+    rows.clear();
+    FASTEN_RETURN_IF_ERROR(Collect("SELECT " + select_list_ + " FROM " + table_ +
+                                       " WHERE source_node_id = ? AND monotonic_seq > ? "
+                                       "ORDER BY monotonic_seq, id LIMIT 1",
+                                   {Param::Text(node), Param::Int(seq)}, 1, &rows));
+    if (!rows.empty()) *next = std::move(rows[0]);
+    return Status::Ok();
+  }
+
+  Status Topology(const std::optional<std::string>& tenant,
+                  std::vector<TopologyEntry>* entries) override {
+    entries->clear();
+    std::vector<Param> params;
+    std::string where;
+    if (tenant) {
+      if (!has_tenant_) return Status::Ok();
+      where = " WHERE tenant_id = ?";
+      params.push_back(Param::Text(*tenant));
+    }
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT source_node_id, service_id, count(*), min(timestamp), max(timestamp) FROM " +
+            table_ + where + " GROUP BY source_node_id, service_id ORDER BY 1, 2",
+        &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      TopologyEntry e;
+      e.source_node_id = ColumnText(stmt, 0);
+      e.service_id = ColumnText(stmt, 1);
+      e.rows = sqlite3_column_int64(stmt, 2);
+      e.first_seen = ColumnText(stmt, 3);
+      e.last_seen = ColumnText(stmt, 4);
+      entries->push_back(std::move(e));
+    }
+    return Status::Ok();
+  }
+
+  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+             std::optional<Predecessor>* out) override {
+    out->reset();
+    if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
+    std::vector<Param> params = {Param::Text(node)};
+    std::string sql = "SELECT id, monotonic_seq, hash FROM " + table_ +
+                      " WHERE source_node_id = ? AND hash != ''";
+    if (tenant) {
+      sql += " AND tenant_id = ?";
+      params.push_back(Param::Text(*tenant));
+    }
+    sql += " ORDER BY monotonic_seq DESC, id DESC LIMIT 1";
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) {
+      *out = Predecessor{sqlite3_column_int64(stmt, 1), std::string(ColumnText(stmt, 0)),
+                         std::string(ColumnText(stmt, 2))};
+    }
+    return Status::Ok();
+  }
+
+  void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
+
   Status CountRows(int64_t* out) override {
     sqlite3_stmt* stmt = nullptr;
     ScopedReset reset_stmt(stmt);
@@ -541,6 +687,22 @@ class SqliteAuditReader final : public AuditReader {
   }
 
  private:
+  Status Collect(const std::string& sql, const std::vector<Param>& params, size_t max,
+                 std::vector<AuditRow>* out) {
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    bool more = false;
+    while (out->size() < max) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      out->emplace_back();
+      ReadRow(stmt, &out->back());
+    }
+    return Status::Ok();
+  }
+
   void ReadRow(sqlite3_stmt* stmt, AuditRow* row) {
     row->warnings.clear();
     // Defaults for the columns this writer does not create (§2.5).
@@ -676,6 +838,7 @@ class SqliteAuditReader final : public AuditReader {
   std::vector<int> select_;
   std::string select_list_;
   bool has_hash_ = false;
+  bool has_tenant_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -715,38 +878,9 @@ class SqliteStreamReader final : public StreamReader {
 
   Status Query(const StreamQuery& q, StreamPage* page) override {
     *page = StreamPage();
-    std::string where = " WHERE 1=1";
+    std::string where;
     std::vector<Param> params;
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      if (!Has(col)) {
-        where += " AND 0";
-        return;
-      }
-      where += std::string(" AND ") + col + " = ?";
-      params.push_back(Param::Text(*v));
-    };
-    eq("request_id", q.request_id);
-    eq("level", q.level);
-    eq("event", q.event);
-    eq("service_id", q.service_id);
-    eq("method", q.method);
-    eq("path", q.path);
-    if (q.status) {
-      if (Has("status")) {
-        where += " AND CAST(status AS INTEGER) = ?";
-        params.push_back(Param::Int(*q.status));
-      } else {
-        where += " AND 0";
-      }
-    }
-    if (q.tenant_id) {
-      // Payload tenant; rows without it (or with a payload that is not JSON) never match.
-      where +=
-          " AND (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.tenant_id') END) = ?";
-      params.push_back(Param::Text(*q.tenant_id));
-    }
-    if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, &where, &params);
+    BuildWhere(q, &where, &params);
     std::vector<Param> count_params = params;
     std::string count_where = where;
     if (q.before_seq) {
@@ -783,9 +917,92 @@ class SqliteStreamReader final : public StreamReader {
     return Status::Ok();
   }
 
+  Status Scan(const StreamQuery& q, int64_t max_rows,
+              const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
+    *complete = true;
+    std::string where;
+    std::vector<Param> params;
+    BuildWhere(q, &where, &params);
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    StreamRow row;
+    int64_t n = 0;
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      ReadRow(stmt, &row);
+      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+      if (n++ == max_rows) {
+        *complete = false;
+        break;
+      }
+      on_row(row);
+    }
+    return Status::Ok();
+  }
+
+  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+    out->reset();
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT seq, payload" + select_ + " FROM " + table_ + " WHERE seq = ?", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Int(seq)}));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) {
+      StreamRow r;
+      ReadRow(stmt, &r);
+      *out = std::move(r);
+    }
+    return Status::Ok();
+  }
+
+  void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
+
  private:
   bool Has(const std::string& c) const {
     return std::find(columns_.begin(), columns_.end(), c) != columns_.end();
+  }
+
+  // " WHERE ..." for a stream query, without the cursor.
+  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<Param>* params) const {
+    *where = " WHERE 1=1";
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      if (!Has(col)) {
+        *where += " AND 0";
+        return;
+      }
+      *where += std::string(" AND ") + col + " = ?";
+      params->push_back(Param::Text(*v));
+    };
+    eq("request_id", q.request_id);
+    eq("level", q.level);
+    eq("event", q.event);
+    eq("service_id", q.service_id);
+    eq("method", q.method);
+    eq("path", q.path);
+    if (q.status) {
+      if (Has("status")) {
+        *where += " AND CAST(status AS INTEGER) = ?";
+        params->push_back(Param::Int(*q.status));
+      } else {
+        *where += " AND 0";
+      }
+    }
+    if (q.tenant_id) {
+      // Payload tenant; rows without it (or with a payload that is not JSON) never match.
+      *where +=
+          " AND (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.tenant_id') END) = ?";
+      params->push_back(Param::Text(*q.tenant_id));
+    }
+    if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, where, params);
+    if (q.text) AddTextMatch("payload", *q.text, where, params);
   }
 
   void ReadRow(sqlite3_stmt* stmt, StreamRow* row) {

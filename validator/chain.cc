@@ -34,6 +34,9 @@ struct SubChain {
 struct NodeState {
   NodeReport report;
   bool has_prev = false;
+  bool has_visible = false;  // a row of the caller's tenant was seen
+  bool prev_visible = true;
+  bool last_sealed_visible = true;
   int64_t prev_seq = 0;
   std::string prev_id;
   std::string prev_hash;  // stored hash of the previous row ("" when unsealed)
@@ -224,32 +227,70 @@ struct ChainVerifier::Impl {
   void Add(const AuditRow& row) {
     NodeState& n = Node(row.source_node_id);
     NodeReport& r = n.report;
-    ++r.total_rows;
+    // With a bound tenant, other tenants' rows carry the chain (links run through them) but are
+    // never counted, checked, named or reported.
+    const bool visible = !options.visible_tenant ||
+                         (!row.tenant_id.null && row.tenant_id.value == *options.visible_tenant);
+    if (visible) ++r.total_rows;
     const int64_t seq = row.monotonic_seq;
     if (n.has_prev && seq == n.prev_seq && row.id == n.prev_id) return;  // re-delivered row
-    if (!n.has_prev) {
-      r.first_seq = seq;
-    } else if (seq > n.prev_seq + 1) {
-      r.seq_gaps += seq - n.prev_seq - 1;
+    if (visible) {
+      if (!n.has_visible) {
+        r.first_seq = seq;
+      } else if (!options.visible_tenant && seq > n.prev_seq + 1) {
+        r.seq_gaps += seq - n.prev_seq - 1;
+      }
+      if (seq > r.last_seq || !n.has_visible) r.last_seq = seq;
+      n.has_visible = true;
     }
-    if (seq > r.last_seq || !n.has_prev) r.last_seq = seq;
 
     if (!row.sealed()) {
-      ++r.unsealed;
+      if (visible) ++r.unsealed;
       n.has_prev = true;
       n.prev_seq = seq;
       n.prev_id = row.id;
       n.prev_hash.clear();
+      n.prev_visible = visible;
       return;
     }
-    ++r.sealed;
 
-    std::vector<Failure> failures;
+    if (visible) Check(n, row);
+
+    // Per-(node, service) sub-chains, to recognise legacy per-service allocation.
+    SubChain& sc = n.by_service[row.service_id];
+    if (sc.has_last ? row.prev_hash != sc.last_hash : row.prev_hash != "genesis") {
+      n.subchains_ok = false;
+    }
+    sc.last_hash = row.hash;
+    sc.has_last = true;
+
+    n.has_prev = true;
+    n.prev_seq = seq;
+    n.prev_id = row.id;
+    n.prev_hash = row.hash;
+    n.prev_visible = visible;
+    n.has_last_sealed = true;
+    n.last_sealed_seq = seq;
+    n.last_sealed_id = row.id;
+    n.last_sealed_hash = row.hash;
+    n.last_sealed_visible = visible;
+    if (visible) {
+      r.tip_seq = seq;
+      r.tip_hash = row.hash;
+    }
+  }
+
+  // The checks of one visible sealed row against the node's state before it.
+  void Check(NodeState& n, const AuditRow& row) {
+    NodeReport& r = n.report;
+    const int64_t seq = row.monotonic_seq;
     const std::string& id = row.id;
+    ++r.sealed;
+    std::vector<Failure> failures;
     std::optional<std::string> label;
     bool hash_ok = false;
 
-    if (n.has_last_sealed && n.last_sealed_seq == seq) {
+    if (n.has_last_sealed && n.last_sealed_seq == seq && n.last_sealed_visible) {
       if (!n.has_dup) {
         n.has_dup = true;
         n.dup_seq = seq;
@@ -292,10 +333,12 @@ struct ChainVerifier::Impl {
     }
 
     // Link check.
+    const std::string prev_name =
+        n.prev_visible ? n.prev_id : std::string("(a row not visible to this tenant)");
     if (n.has_prev) {
       if (!n.prev_hash.empty()) {
         if (row.prev_hash != n.prev_hash) {
-          Failure f{"link", "row " + id + ": prev_hash does not match preceding row " + n.prev_id,
+          Failure f{"link", "row " + id + ": prev_hash does not match preceding row " + prev_name,
                     "", true};
           if (row.prev_hash == "genesis" && hash_ok) {
             f.go_restart = true;
@@ -308,8 +351,8 @@ struct ChainVerifier::Impl {
         ++r.links_skipped;
         if (n.has_last_sealed && row.prev_hash != n.last_sealed_hash) {
           AddNote(&r, "row " + id + " (seq " + std::to_string(seq) +
-                          ") follows an unsealed row and does not link to the last sealed row " +
-                          n.last_sealed_id);
+                          ") follows an unsealed row and does not link to the last sealed row" +
+                          (n.last_sealed_visible ? " " + n.last_sealed_id : std::string()));
         }
       }
     } else if (seq == 1) {
@@ -322,11 +365,11 @@ struct ChainVerifier::Impl {
       std::optional<Predecessor> pred = options.predecessor(row.source_node_id, seq);
       if (pred) {
         if (row.prev_hash != pred->hash) {
-          failures.push_back({"link",
-                              "row " + id + ": prev_hash does not match preceding row " + pred->id,
-                              "checked against the last sealed row below the window (seq " +
-                                  std::to_string(pred->seq) + ")",
-                              false});
+          failures.push_back(
+              {"link",
+               "row " + id + ": prev_hash does not match preceding row " +
+                   (options.visible_tenant ? std::string("(the row below the window)") : pred->id),
+               "checked against the last sealed row below the window", false});
         }
       } else {
         AddNote(&r, "no sealed row below seq " + std::to_string(seq) +
@@ -337,47 +380,28 @@ struct ChainVerifier::Impl {
                       " (earlier rows absent): the first link is unchecked");
     }
 
-    // Per-(node, service) sub-chains, to recognise legacy per-service allocation.
-    SubChain& sc = n.by_service[row.service_id];
-    if (sc.has_last ? row.prev_hash != sc.last_hash : row.prev_hash != "genesis") {
-      n.subchains_ok = false;
-    }
-    sc.last_hash = row.hash;
-    sc.has_last = true;
-
     if (failures.empty()) {
       if (label && !label->empty())
         ++r.verified_fallback[*label];
       else
         ++r.verified;
-    } else {
-      ++r.invalid;
-      for (const Failure& f : failures) ++r.failures[f.category];
-      if (!r.first_break) {
-        const Failure& f = failures.front();
-        r.first_break = ChainBreak{seq, id, f.reason, f.category, f.note};
-        n.first_break_go_restart = f.go_restart;
-      }
-      if (!n.upstream_break) {
-        for (const Failure& f : failures) {
-          if (f.upstream) {
-            n.upstream_break = ChainBreak{seq, id, f.reason, f.category, f.note};
-            break;
-          }
+      return;
+    }
+    ++r.invalid;
+    for (const Failure& f : failures) ++r.failures[f.category];
+    if (!r.first_break) {
+      const Failure& f = failures.front();
+      r.first_break = ChainBreak{seq, id, f.reason, f.category, f.note};
+      n.first_break_go_restart = f.go_restart;
+    }
+    if (!n.upstream_break) {
+      for (const Failure& f : failures) {
+        if (f.upstream) {
+          n.upstream_break = ChainBreak{seq, id, f.reason, f.category, f.note};
+          break;
         }
       }
     }
-
-    n.has_prev = true;
-    n.prev_seq = seq;
-    n.prev_id = id;
-    n.prev_hash = row.hash;
-    n.has_last_sealed = true;
-    n.last_sealed_seq = seq;
-    n.last_sealed_id = id;
-    n.last_sealed_hash = row.hash;
-    r.tip_seq = seq;
-    r.tip_hash = row.hash;
   }
 
   VerifyReport Finish() {
@@ -393,6 +417,7 @@ struct ChainVerifier::Impl {
     const NodeState* break_node = nullptr;
     for (NodeState* n : ordered) {
       NodeReport& r = n->report;
+      if (!n->has_visible) continue;  // nothing of the caller's tenant on this node
       r.ok = r.invalid == 0;
       if (!r.ok) {
         if (n->has_dup) {

@@ -137,6 +137,11 @@ class ChainVerifier {
     // When set, the first row of each node whose seq > 1 is link-checked against the row this
     // returns (window verification, §5.8.3).
     PredecessorLookup predecessor;
+    // When set, only rows of this tenant are counted, checked and named in the report; other
+    // rows still carry the chain (a link to one is checked, but the row is never identified).
+    // Nodes without a row of this tenant are left out. Seq gaps are not reported (they would
+    // count other tenants' rows).
+    std::optional<std::string> visible_tenant;
   };
   ChainVerifier();
   explicit ChainVerifier(Options options);

@@ -76,7 +76,9 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
     if (batch->size > 0) queue.PutFull(std::move(batch));
     queue.Close();
   });
-  ChainVerifier verifier;
+  ChainVerifier::Options vo;
+  vo.visible_tenant = options.visible_tenant;
+  ChainVerifier verifier(std::move(vo));
   int64_t rows = 0;
   while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
     for (size_t i = 0; i < batch->size; ++i) {
@@ -97,6 +99,7 @@ Status SequentialPass(AuditReader* reader, const ScanRange& range,
                       const VerifyStoreOptions& options, VerifyStoreResult* out) {
   Status lookup_status;
   ChainVerifier::Options vo;
+  vo.visible_tenant = options.visible_tenant;
   if (range.from_seq) {
     vo.predecessor = [&](const std::string& node, int64_t seq) {
       std::optional<Predecessor> pred;

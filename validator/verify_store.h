@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "store/reader.h"
 #include "util/status.h"
@@ -22,6 +24,8 @@ struct VerifyStoreOptions {
   // 2: the scan runs on its own thread and hashing on the calling one (full scans; a window
   // runs on one thread). 1: everything on the calling thread.
   int threads = 2;
+  // Report only this tenant's rows (ChainVerifier::Options::visible_tenant).
+  std::optional<std::string> visible_tenant;
 };
 
 struct VerifyStoreResult {

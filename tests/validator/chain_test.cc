@@ -348,3 +348,62 @@ TEST(RowCheck, SummarisesEachOutcome) {
 
 }  // namespace
 }  // namespace fasten
+
+namespace fasten {
+namespace {
+
+// Rows alternate between two tenants on one node.
+std::vector<AuditRow> TwoTenantChain(int n) {
+  std::vector<AuditRow> rows;
+  std::string prev = "genesis";
+  for (int i = 1; i <= n; ++i) {
+    AuditRow r = testing::MakeRow("node-1", i);
+    r.tenant_id.Set(i % 2 ? "tenant-a" : "tenant-b");
+    testing::Seal(&r, prev);
+    prev = r.hash;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+VerifyReport VerifyAs(const std::vector<AuditRow>& rows, const std::string& tenant) {
+  ChainVerifier::Options o;
+  o.visible_tenant = tenant;
+  ChainVerifier v(std::move(o));
+  for (const AuditRow& r : rows) v.Add(r);
+  return v.Finish();
+}
+
+TEST(ChainVerifyTenant, CountsAndNamesOnlyTheTenantsRows) {
+  std::vector<AuditRow> rows = TwoTenantChain(10);
+  VerifyReport r = VerifyAs(rows, "tenant-a");
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.nodes.size(), 1u);
+  EXPECT_EQ(r.nodes[0].total_rows, 5);
+  EXPECT_EQ(r.nodes[0].verified, 5);
+  EXPECT_EQ(*r.nodes[0].tip_seq, 9);  // the tenant's last row, not the node's
+  EXPECT_EQ(r.nodes[0].seq_gaps, 0);
+  EXPECT_TRUE(VerifyAs(rows, "tenant-c").nodes.empty());
+}
+
+TEST(ChainVerifyTenant, AnotherTenantsBreakIsNeitherReportedNorNamed) {
+  std::vector<AuditRow> rows = TwoTenantChain(10);
+  rows[3].actor = "mallory";  // seq 4, tenant-b: content tampered, hash column intact
+  EXPECT_TRUE(VerifyAs(rows, "tenant-a").ok);
+  EXPECT_FALSE(VerifyAs(rows, "tenant-b").ok);
+  rows = TwoTenantChain(10);
+  const std::string hidden_id = rows[5].id;  // seq 6, tenant-b
+  rows.erase(rows.begin() + 5);
+  VerifyReport r = VerifyAs(rows, "tenant-a");
+  EXPECT_FALSE(r.ok);  // seq 7 (tenant-a) no longer links
+  ASSERT_TRUE(r.nodes[0].first_break.has_value());
+  EXPECT_EQ(r.nodes[0].first_break->seq, 7);
+  EXPECT_EQ(r.nodes[0].first_break->reason,
+            "row evt-node-1-7: prev_hash does not match preceding row (a row not visible to this "
+            "tenant)");
+  EXPECT_EQ(r.nodes[0].first_break->reason.find("evt-node-1-5"), std::string::npos);
+  EXPECT_EQ(r.upstream.reason->find(hidden_id), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fasten

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// End-to-end test of a fasten-mcp stdio server with the official TS SDK v2 client
+// (@modelcontextprotocol/client 2.4.0), era selectable.
+//
+// usage: MODE=<auto|legacy|2026-07-28> node v2/v2-client.mjs stdio <command> [args...]
+// MODE:  auto        -> versionNegotiation {mode:'auto'}  (server/discover probe, expect modern 2026-07-28)
+//        legacy      -> versionNegotiation {mode:'legacy'} (plain initialize, expect 2025-11-25)
+//        <version>   -> versionNegotiation {mode:{pin:'<version>'}} (expect modern at exactly that version)
+//        default: 2026-07-28
+// env:   WIRE=1 echo JSON-RPC traffic to stderr; STEP_TIMEOUT_MS per-step timeout (default 10000)
+// Prints "ok <check>" / "FAIL <check>: why" per check; exits 1 if any check failed.
+
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Checks, STEP_TIMEOUT_MS, checkToolResult, oneLine, tapTransport, watchdog, withTimeout } from '../lib.mjs';
+
+const MODERN_VERSION = '2026-07-28';
+const LEGACY_VERSION = '2025-11-25';
+const TOOLS = ['audit_query', 'sys_query', 'api_query', 'request_trace', 'row_get', 'chain_verify',
+  'red_metrics', 'topology', 'search'];
+
+const MODE = process.env.MODE ?? MODERN_VERSION;
+const [kind, command, ...args] = process.argv.slice(2);
+if (kind !== 'stdio' || !command) {
+  console.error('usage: MODE=<auto|legacy|YYYY-MM-DD> node v2/v2-client.mjs stdio <command> [args...]');
+  process.exit(2);
+}
+
+const mode = MODE === 'auto' || MODE === 'legacy' ? MODE : { pin: MODE };
+const expectEra = MODE === 'legacy' ? 'legacy' : 'modern';
+const expectVersion = MODE === 'legacy' ? LEGACY_VERSION : MODE === 'auto' ? MODERN_VERSION : MODE;
+
+const checks = new Checks(`[${MODE}] `);
+watchdog(Number(process.env.WATCHDOG_MS ?? 120_000), checks);
+const reqOpts = { timeout: STEP_TIMEOUT_MS };
+
+// Wire observation (the session transport only; in auto/pinned mode the SDK runs the
+// server/discover probe on a short-lived sibling process that is not tapped).
+const results = []; // every result object received on the session transport
+const transport = new StdioClientTransport({ command, args, stderr: 'inherit' });
+tapTransport(transport, {
+  onIn(msg) {
+    if (msg && msg.id !== undefined && msg.result) results.push(msg.result);
+  },
+});
+
+const client = new Client(
+  { name: 'fasten-e2e-sdk-v2', version: '0.1.0' },
+  { versionNegotiation: { mode, probe: { timeoutMs: STEP_TIMEOUT_MS } } },
+);
+const clientErrors = [];
+client.onerror = (e) => clientErrors.push(e);
+
+async function main() {
+  const t0 = performance.now();
+  try {
+    await withTimeout(client.connect(transport, reqOpts), 'connect');
+    checks.ok('connect', `${Math.round(performance.now() - t0)} ms, mode ${JSON.stringify(mode)}`);
+  } catch (e) {
+    checks.fail('connect', `${oneLine(e)}${e?.code ? ` (code ${e.code})` : ''}`);
+    return;
+  }
+  const era = client.getProtocolEra();
+  const version = client.getNegotiatedProtocolVersion();
+  checks.check('era', era === expectEra, `era ${era}, expected ${expectEra}`, era);
+  checks.check('protocol-version', version === expectVersion, `negotiated ${version}, expected ${expectVersion}`, version);
+  checks.info(`serverInfo ${oneLine(client.getServerVersion())} capabilities ${oneLine(client.getServerCapabilities())}`);
+  if (era === 'modern') {
+    const d = client.getDiscoverResult();
+    checks.info(`discover supportedVersions ${oneLine(d?.supportedVersions)} ttlMs ${d?.ttlMs} cacheScope ${d?.cacheScope}`);
+  }
+
+  let tools = [];
+  try {
+    const res = await withTimeout(client.listTools(undefined, reqOpts), 'tools/list');
+    tools = res.tools ?? [];
+    checks.ok('tools/list', `${tools.length} tools`);
+  } catch (e) {
+    checks.fail('tools/list', e);
+  }
+  const names = new Set(tools.map((t) => t.name));
+  const missing = TOOLS.filter((n) => !names.has(n));
+  checks.check('tools/list names', missing.length === 0, `missing: ${missing.join(', ')}`);
+
+  for (const [name, argsObj] of [
+    ['audit_query', { limit: 3 }],
+    ['request_trace', { request_id: '3a7b1c9e4d20' }],
+  ]) {
+    try {
+      const res = await withTimeout(client.callTool({ name, arguments: argsObj }, reqOpts), `tools/call ${name}`);
+      const why = checkToolResult(res);
+      checks.check(`call ${name}`, !why, why);
+    } catch (e) {
+      checks.fail(`call ${name}`, e);
+    }
+  }
+
+  if (era === 'modern') {
+    // 2026-07-28: every result carries resultType (mcp.md §2.1); serverInfo in _meta is a SHOULD.
+    const without = results.filter((r) => r.resultType !== 'complete');
+    checks.check('modern results carry resultType', results.length > 0 && without.length === 0,
+      results.length === 0 ? 'no results observed on the wire' : `${without.length}/${results.length} result(s) without resultType "complete": ${oneLine(without[0])}`);
+    const noInfo = results.filter((r) => !r?._meta?.['io.modelcontextprotocol/serverInfo']);
+    if (noInfo.length) checks.info(`${noInfo.length}/${results.length} result(s) lack _meta serverInfo (SHOULD)`);
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  checks.fail('unexpected', e?.stack ?? e);
+}
+try {
+  await withTimeout(client.close(), 'close');
+  checks.ok('close');
+} catch (e) {
+  checks.fail('close', e);
+}
+for (const e of clientErrors) checks.info(`client error: ${oneLine(e)}`);
+process.exit(checks.summary());
