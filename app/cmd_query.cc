@@ -147,7 +147,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
                                        *sev + "'"));
     }
   }
-  OpenStores stores;
+  StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, stream != "audit", &stores);
   if (!st.ok()) return Fail(io, "query", st);
   const bool want_json = args->Has("json");
@@ -289,7 +289,7 @@ int RunTrace(int argc, char** argv, CommandIo io) {
   std::optional<int64_t> limit;
   Status st = args->GetInt("limit", 1, 1000, &limit);
   if (!st.ok()) return Fail(io, "trace", st);
-  OpenStores stores;
+  StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, true, &stores);
   if (!st.ok()) return Fail(io, "trace", st);
   TraceSources src{stores.audit.get(), stores.sys.get(), stores.api.get(), stores.sys_missing_why,

@@ -7,6 +7,7 @@
 #include "app/store_config.h"
 #include "store/ndjson_source.h"
 #include "tools/row_json.h"
+#include "tools/verify_json.h"
 #include "validator/chain.h"
 #include "validator/verify_store.h"
 
@@ -63,38 +64,6 @@ class Progress {
   int64_t total_;
   Clock::time_point start_, last_;
 };
-
-json NodeJson(const NodeReport& n) {
-  json j = {{"source_node_id", n.source_node_id},
-            {"ok", n.ok},
-            {"total_rows", n.total_rows},
-            {"sealed", n.sealed},
-            {"verified", n.verified},
-            {"verified_fallback", n.verified_fallback},
-            {"valid", n.valid()},
-            {"unsealed", n.unsealed},
-            {"invalid", n.invalid},
-            {"failures", n.failures},
-            {"first_break_at", nullptr},
-            {"reason", nullptr},
-            {"tip", nullptr},
-            {"seq_range", {n.first_seq, n.last_seq}},
-            {"seq_gaps", n.seq_gaps},
-            {"links_skipped", n.links_skipped},
-            {"null_commitments", n.null_commitments},
-            {"redacted", n.redacted},
-            {"notes", n.notes}};
-  if (n.first_break) {
-    j["first_break_at"] = n.first_break->seq;
-    j["first_break_id"] = n.first_break->id;
-    j["reason"] = n.first_break->reason;
-    j["category"] = n.first_break->category;
-    if (!n.first_break->note.empty()) j["note"] = n.first_break->note;
-    j["classification"] = n.classification;
-  }
-  if (n.tip_seq) j["tip"] = {{"seq", *n.tip_seq}, {"hash", n.tip_hash}};
-  return j;
-}
 
 std::string FailureList(const std::map<std::string, int64_t>& failures) {
   std::string s;
@@ -220,7 +189,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
                        {"malformed_examples", nd.malformed_examples}};
     if (nd.malformed > 0) report.ok = false;
   } else {
-    OpenStores stores;
+    StoreSet stores;
     st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/false, &stores);
     if (!st.ok()) return usage(st);
     AuditReader* reader = stores.audit.get();
@@ -254,20 +223,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
   }
 
   if (want_json) {
-    json j = {{"ok", report.ok}, {"nodes", json::array()}};
-    for (const auto& n : report.nodes) j["nodes"].push_back(NodeJson(n));
-    j["summary"] = {{"total_rows", report.total_rows},
-                    {"sealed", report.sealed},
-                    {"valid", report.valid},
-                    {"invalid", report.invalid},
-                    {"unsealed", report.unsealed}};
-    j["upstream"] = {
-        {"ok", report.upstream.ok},
-        {"total_rows", report.upstream.total_rows},
-        {"first_break_at",
-         report.upstream.first_break_at ? json(*report.upstream.first_break_at) : json(nullptr)},
-        {"reason", report.upstream.reason ? json(*report.upstream.reason) : json(nullptr)}};
-    j["caveat"] = report.caveat;
+    json j = VerifyReportJson(report);
     j["stats"] = {{"rows_scanned", rows},
                   {"seconds", seconds},
                   {"rows_per_sec", seconds > 0 ? rows / seconds : 0.0},

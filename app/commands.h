@@ -22,10 +22,14 @@ int RunDemo(int argc, char** argv, CommandIo io);
 int RunVerify(int argc, char** argv, CommandIo io);
 int RunQuery(int argc, char** argv, CommandIo io);
 int RunTrace(int argc, char** argv, CommandIo io);
+int RunServe(int argc, char** argv, CommandIo io);
+int RunConfig(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
 extern const char kQueryHelp[];
 extern const char kTraceHelp[];
+extern const char kServeHelp[];
+extern const char kConfigHelp[];
 
 }  // namespace fasten

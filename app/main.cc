@@ -17,6 +17,8 @@ Commands:
   verify    verify audit hash chains byte-for-byte like the fasten SDKs
   query     list audit, sys or api rows with filters and paging
   trace     one request's audit, sys and api rows on one timeline
+  serve     serve MCP over stdio (Claude Desktop, Claude Code, Cursor, VS Code)
+  config    print a registration snippet for an MCP host
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -50,34 +52,36 @@ int main(int argc, char** argv) {
     std::cout << kVersion << "\n";
     return kExitOk;
   }
+  struct Command {
+    const char* name;
+    int (*run)(int, char**, CommandIo);
+    const char* help;
+  };
+  static const Command kCommands[] = {
+      {"demo", RunDemo, kDemoHelp},    {"verify", RunVerify, kVerifyHelp},
+      {"query", RunQuery, kQueryHelp}, {"trace", RunTrace, kTraceHelp},
+      {"serve", RunServe, kServeHelp}, {"config", RunConfig, kConfigHelp},
+  };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
-    if (topic.empty())
+    if (topic.empty()) {
       std::cout << kHelp;
-    else if (topic == "demo")
-      std::cout << kDemoHelp;
-    else if (topic == "verify")
-      std::cout << kVerifyHelp;
-    else if (topic == "query")
-      std::cout << kQueryHelp;
-    else if (topic == "trace")
-      std::cout << kTraceHelp;
-    else {
-      std::cerr << "fasten-mcp: no help for unknown command '" << topic << "'\n";
-      return kExitUsage;
+      return kExitOk;
     }
-    return kExitOk;
+    for (const Command& c : kCommands) {
+      if (topic == c.name) {
+        std::cout << c.help;
+        return kExitOk;
+      }
+    }
+    std::cerr << "fasten-mcp: no help for unknown command '" << topic << "'\n";
+    return kExitUsage;
   }
-  int rc;
-  if (cmd == "demo")
-    rc = RunDemo(argc, argv, io);
-  else if (cmd == "verify")
-    rc = RunVerify(argc, argv, io);
-  else if (cmd == "query")
-    rc = RunQuery(argc, argv, io);
-  else if (cmd == "trace")
-    rc = RunTrace(argc, argv, io);
-  else {
+  int rc = -1;
+  for (const Command& c : kCommands) {
+    if (cmd == c.name) rc = c.run(argc, argv, io);
+  }
+  if (rc < 0) {
     std::cerr << "fasten-mcp: unknown command '" << cmd << "' (see fasten-mcp --help)\n";
     return kExitUsage;
   }

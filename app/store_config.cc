@@ -20,7 +20,7 @@ Status StreamDsn(const Args& args, const Env& env, const char* flag, const char*
 
 }  // namespace
 
-Status OpenStoresFromArgs(const Args& args, const Env& env, bool need_streams, OpenStores* out) {
+Status ResolveStoreConfig(const Args& args, const Env& env, StoreConfig* out) {
   std::optional<std::string> text = args.Get("store");
   if (!text) text = env.Get("FASTEN_AUDIT_DSN");
   if (!text) {
@@ -30,24 +30,16 @@ Status OpenStoresFromArgs(const Args& args, const Env& env, bool need_streams, O
   }
   Result<Dsn> audit = ParseDsn(*text);
   if (!audit.ok()) return audit.status();
-  FASTEN_RETURN_IF_ERROR(AuditReader::Open(*audit, &out->audit));
-  if (!need_streams) return Status::Ok();
-  auto open_stream = [&](const char* flag, const char* var, StreamKind kind,
-                         std::unique_ptr<StreamReader>* reader, std::string* why) -> Status {
-    Dsn d;
-    FASTEN_RETURN_IF_ERROR(StreamDsn(args, env, flag, var, *audit, &d));
-    Status st = StreamReader::Open(d, kind, reader);
-    if (!st.ok()) {
-      if (st.code() != StatusCode::kNotFound) return st;
-      *why = st.message();
-    }
-    return Status::Ok();
-  };
-  FASTEN_RETURN_IF_ERROR(open_stream("sys-store", "FASTEN_SYSLOG_DSN", StreamKind::kSys, &out->sys,
-                                     &out->sys_missing_why));
-  FASTEN_RETURN_IF_ERROR(open_stream("api-store", "FASTEN_API_DSN", StreamKind::kApi, &out->api,
-                                     &out->api_missing_why));
-  return Status::Ok();
+  out->audit = *audit;
+  FASTEN_RETURN_IF_ERROR(
+      StreamDsn(args, env, "sys-store", "FASTEN_SYSLOG_DSN", out->audit, &out->sys));
+  return StreamDsn(args, env, "api-store", "FASTEN_API_DSN", out->audit, &out->api);
+}
+
+Status OpenStoresFromArgs(const Args& args, const Env& env, bool need_streams, StoreSet* out) {
+  StoreConfig config;
+  FASTEN_RETURN_IF_ERROR(ResolveStoreConfig(args, env, &config));
+  return OpenStoreSet(config, need_streams, out);
 }
 
 }  // namespace fasten

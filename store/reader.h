@@ -124,6 +124,9 @@ class AuditReader {
   };
   virtual Status Topology(const std::optional<std::string>& tenant,
                           std::vector<TopologyEntry>* entries) = 0;
+  // Up to `max` distinct non-null tenant_id values.
+  virtual Status Tenants(size_t max, std::vector<std::string>* out) = 0;
+
   // The last sealed row of `node` (of `tenant`, when given).
   virtual Status Tip(const std::string& node, const std::optional<std::string>& tenant,
                      std::optional<Predecessor>* out) = 0;

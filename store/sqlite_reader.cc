@@ -648,6 +648,24 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status Tenants(size_t max, std::vector<std::string>* out) override {
+    out->clear();
+    if (!has_tenant_) return Status::Ok();
+    sqlite3_stmt* stmt = nullptr;
+    ScopedReset reset_stmt(stmt);
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT DISTINCT tenant_id FROM " + table_ + " WHERE tenant_id IS NOT NULL LIMIT ?",
+        &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Int(static_cast<int64_t>(max))}));
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      out->emplace_back(ColumnText(stmt, 0));
+    }
+    return Status::Ok();
+  }
+
   Status Tip(const std::string& node, const std::optional<std::string>& tenant,
              std::optional<Predecessor>* out) override {
     out->reset();

@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "util/base64.h"
 #include "validator/sha256.h"
@@ -84,8 +86,7 @@ CursorSigner::~CursorSigner() {
 std::string CursorSigner::Sign(std::string_view tenant, std::string_view query_fingerprint,
                                std::string_view position) const {
   std::optional<std::string> owner = Tag(key_, kOwnerDomain, {tenant, position});
-  std::optional<std::string> query =
-      Tag(key_, kQueryDomain, {tenant, query_fingerprint, position});
+  std::optional<std::string> query = Tag(key_, kQueryDomain, {tenant, query_fingerprint, position});
   if (!owner || !query) std::abort();  // HMAC-SHA256 cannot fail short of a broken OpenSSL
   std::string payload;
   payload.reserve(kHeaderBytes + position.size() + 2 * kTagBytes);
@@ -101,6 +102,9 @@ Result<std::string> CursorSigner::Verify(std::string_view cursor, std::string_vi
   const Status malformed = InvalidArgumentError("cursor is malformed");
   std::optional<std::string> payload = Base64UrlDecode(cursor);
   if (!payload || payload->size() < kHeaderBytes + 2 * kTagBytes) return malformed;
+  // One text per payload: refuse spare bits in the last character, so no edit of the text is
+  // accepted.
+  if (Base64UrlEncode(*payload) != cursor) return malformed;
   if (static_cast<unsigned char>((*payload)[0]) != kVersion) return malformed;
   size_t position_len = GetFixed32(payload->data() + 1);
   if (payload->size() - kHeaderBytes - 2 * kTagBytes != position_len) return malformed;
@@ -111,8 +115,7 @@ Result<std::string> CursorSigner::Verify(std::string_view cursor, std::string_vi
   std::string_view query_tag = rest.substr(kHeaderBytes + position_len + kTagBytes, kTagBytes);
 
   std::optional<std::string> owner = Tag(key_, kOwnerDomain, {tenant, position});
-  std::optional<std::string> query =
-      Tag(key_, kQueryDomain, {tenant, query_fingerprint, position});
+  std::optional<std::string> query = Tag(key_, kQueryDomain, {tenant, query_fingerprint, position});
   if (!owner || !query) return InternalError("cursor check failed inside OpenSSL");
   if (!SameTag(*owner, owner_tag)) {
     return InvalidArgumentError("cursor was not issued by this server or for this caller");

@@ -13,12 +13,14 @@
 //                                             L(fingerprint) || fingerprint ||
 //                                             L(position) || position)
 //
-// Every field is length-prefixed, so no choice of tenant, fingerprint or position can collide
-// with another. Two tags let Verify say which check failed: the owner tag proves the cursor came
-// from this key for this tenant, the query tag that it also came from this query. Neither tells a
-// caller anything about another tenant; both are compared in constant time (CRYPTO_memcmp). The
-// position is authenticated, not encrypted: the client can decode it, so put nothing secret in it.
-// A cursor does not expire by itself; a new key (a restart with WithRandomKey) invalidates all.
+// Verify accepts only the canonical text of a payload (the spare low bits of the last character
+// are zero), so any edit of the text is rejected. Every field is length-prefixed, so no choice of
+// tenant, fingerprint or position can collide with another. Two tags let Verify say which check
+// failed: the owner tag proves the cursor came from this key for this tenant, the query tag that it
+// also came from this query. Neither tells a caller anything about another tenant; both are
+// compared in constant time (CRYPTO_memcmp). The position is authenticated, not encrypted: the
+// client can decode it, so put nothing secret in it. A cursor does not expire by itself; a new key
+// (a restart with WithRandomKey) invalidates all.
 //
 // Thread-safety: a CursorSigner is immutable; Sign and Verify may run on many threads.
 #pragma once

@@ -340,9 +340,15 @@ std::string Shorten(const std::string& s) {
   return s;
 }
 
-// A string as 'text'; anything else as compact JSON.
+constexpr int kShownDepth = 8;
+
+// A string as 'text'; anything else as compact JSON, unless nested too deeply to print safely.
 std::string Show(const json& v) {
   if (v.is_string()) return "'" + Shorten(v.get_ref<const std::string&>()) + "'";
+  if (!DepthAtMost(v, kShownDepth)) {
+    return std::string(v.is_array() ? "an array" : "an object") + " nested deeper than " +
+           std::to_string(kShownDepth) + " levels";
+  }
   return Shorten(v.dump(-1, ' ', true, json::error_handler_t::replace));
 }
 

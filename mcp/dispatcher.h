@@ -1,0 +1,110 @@
+// The MCP dispatcher: JSON-RPC 2.0 requests in, responses out, for both protocol eras.
+//
+//   modern (2026-07-28): stateless; every request carries params._meta with
+//     io.modelcontextprotocol/protocolVersion and .../clientCapabilities; server/discover;
+//     results carry resultType and _meta serverInfo; list results carry ttlMs and cacheScope.
+//   legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): initialize negotiates a version for
+//     the connection; ping; output gated by the negotiated version.
+//
+// The dispatcher is transport-independent (stdio now, HTTP later): a transport classifies each
+// message, hands requests to HandleRequest with a CallContext, and writes what comes back.
+// **The tenant comes from the CallContext** (the transport's credential or launch
+// configuration), never from a request. Thread-safe: HandleRequest may run on many threads, each
+// with its own StoreSet.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "tools/registry.h"
+
+namespace fasten::mcp {
+
+inline constexpr const char* kModernVersion = "2026-07-28";
+inline constexpr const char* kLatestLegacyVersion = "2025-11-25";
+
+enum ErrorCode : int {
+  kParseError = -32700,
+  kInvalidRequest = -32600,
+  kMethodNotFound = -32601,
+  kInvalidParams = -32602,
+  kInternalError = -32603,
+  kHeaderMismatch = -32020,
+  kMissingRequiredClientCapability = -32021,
+  kUnsupportedProtocolVersion = -32022,
+};
+
+// {"jsonrpc":"2.0","id":id,"error":{...}}; a null `id` pointer omits the id (parse errors).
+nlohmann::json ErrorResponse(const nlohmann::json* id, int code, const std::string& message,
+                             nlohmann::json data = nullptr);
+
+struct ServerInfo {
+  std::string name = "fasten-mcp";
+  std::string version;
+  std::string title = "fasten audit reader";
+};
+
+// Protocol state of one connection (a stdio process): legacy once `initialize` arrived.
+class Connection {
+ public:
+  void SetLegacy(const std::string& version);
+  std::optional<std::string> legacy_version() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<std::string> legacy_;
+};
+
+struct CallContext {
+  std::optional<std::string> tenant;  // bound by the transport; nullopt = all-tenants mode
+  Connection* connection = nullptr;
+  StoreSet* stores = nullptr;  // this thread's stores; may be null for requests without tools
+  const std::atomic<bool>* cancelled = nullptr;
+  std::function<void(const nlohmann::json& notification)> notify;  // on this request's stream
+};
+
+// What a transport does with one parsed message.
+struct Incoming {
+  enum class Kind { kRequest, kNotification, kResponse, kInvalid };
+  Kind kind = Kind::kInvalid;
+  nlohmann::json error;  // kInvalid: the error response to send (may have no id)
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(const ToolRegistry* tools, const CursorSigner* cursors, ServerInfo info);
+
+  static Incoming Classify(const nlohmann::json& message);
+  static nlohmann::json ParseErrorResponse();
+
+  // True for requests that read stores (run them on a worker); false for cheap ones.
+  static bool NeedsStores(const nlohmann::json& request);
+
+  // The response to a request.
+  nlohmann::json HandleRequest(const nlohmann::json& request, CallContext& ctx) const;
+
+  // For notifications/cancelled: the id of the request to cancel, or nullopt.
+  static std::optional<nlohmann::json> CancelTarget(const nlohmann::json& notification);
+
+  const std::string& instructions() const { return instructions_; }
+
+ private:
+  nlohmann::json HandleModern(const nlohmann::json& id, const std::string& method,
+                              const nlohmann::json& params, CallContext& ctx) const;
+  nlohmann::json HandleLegacy(const nlohmann::json& id, const std::string& method,
+                              const nlohmann::json& params, CallContext& ctx) const;
+  nlohmann::json ToolsList(const std::string& version) const;
+  nlohmann::json CallTool(const nlohmann::json& id, const nlohmann::json& params,
+                          const std::string& version, CallContext& ctx) const;
+
+  const ToolRegistry* tools_;
+  const CursorSigner* cursors_;
+  ServerInfo info_;
+  std::string instructions_;
+};
+
+}  // namespace fasten::mcp

@@ -1,0 +1,207 @@
+#include "mcp/stdio_transport.h"
+
+#include <condition_variable>
+#include <deque>
+#include <istream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <thread>
+#include <vector>
+
+#include "tools/row_json.h"
+
+namespace fasten::mcp {
+namespace {
+
+using json = nlohmann::json;
+
+class Writer {
+ public:
+  explicit Writer(std::ostream& out) : out_(out) {}
+  void Send(const json& message) {
+    std::string line = DumpJson(message);  // compact: never contains a raw newline
+    std::lock_guard<std::mutex> lock(mu_);
+    out_ << line << '\n';
+    out_.flush();
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+};
+
+class Log {
+ public:
+  Log(std::ostream& out, StdioOptions::LogLevel level) : out_(out), level_(level) {}
+  void Write(StdioOptions::LogLevel level, const std::string& message) {
+    if (level > level_) return;
+    static const char* kNames[] = {"error", "warn", "info", "debug"};
+    std::lock_guard<std::mutex> lock(mu_);
+    out_ << "fasten-mcp " << kNames[static_cast<int>(level)] << ": " << message << '\n';
+    out_.flush();
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+  StdioOptions::LogLevel level_;
+};
+
+struct Task {
+  json request;
+  std::shared_ptr<std::atomic<bool>> cancelled;
+  std::string key;  // the request id, serialised
+};
+
+}  // namespace
+
+int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::istream& in,
+             std::ostream& out, std::ostream& log_stream) {
+  using Level = StdioOptions::LogLevel;
+  Writer writer(out);
+  Log log(log_stream, options.log_level);
+  Connection connection;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Task> queue;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> in_flight;
+  bool closing = false;
+
+  auto worker = [&](int index) {
+    StoreSet stores;
+    Status opened = OpenStoreSet(options.stores, /*need_streams=*/true, &stores);
+    if (!opened.ok())
+      log.Write(Level::kError, "worker " + std::to_string(index) + ": " + opened.ToString());
+    while (true) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;
+        task = std::move(queue.front());
+        queue.pop_front();
+      }
+      CallContext ctx;
+      ctx.tenant = options.tenant;
+      ctx.connection = &connection;
+      ctx.stores = opened.ok() ? &stores : nullptr;
+      ctx.cancelled = task.cancelled.get();
+      ctx.notify = [&](const json& n) {
+        if (!task.cancelled->load()) writer.Send(n);
+      };
+      if (ctx.stores) stores.SetInterrupt(task.cancelled.get());
+      json response;
+      try {
+        response = dispatcher.HandleRequest(task.request, ctx);
+      } catch (const std::exception& e) {
+        log.Write(Level::kError, std::string("request failed: ") + e.what());
+        response = ErrorResponse(&task.request["id"], kInternalError, "internal error");
+      }
+      if (ctx.stores) stores.SetInterrupt(nullptr);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        in_flight.erase(task.key);
+      }
+      if (task.cancelled->load()) {
+        log.Write(Level::kDebug, "request " + task.key + " cancelled; no response sent");
+        continue;
+      }
+      writer.Send(response);
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(1, options.workers); ++i) workers.emplace_back(worker, i);
+
+  log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() +
+                              (options.tenant ? "; tenant " + *options.tenant : "; all tenants"));
+  std::string line;
+  int64_t line_no = 0;
+  while (true) {
+    line.clear();
+    // Read one line, refusing (and draining) lines beyond the limit instead of buffering them.
+    bool too_long = false, got = false;
+    char buf[65536];
+    while (true) {
+      in.getline(buf, sizeof buf);
+      const std::streamsize n = in.gcount();
+      const bool complete = !in.fail() && !in.eof();  // the newline was consumed
+      if (n > 0) got = true;
+      const size_t chars = static_cast<size_t>(complete ? n - 1 : n);
+      if (!too_long) {
+        line.append(buf, chars);
+        if (line.size() > options.max_line_bytes) {
+          too_long = true;
+          line.clear();
+        }
+      }
+      if (complete || in.eof()) break;
+      if (n == 0) break;  // failed without reading anything
+      in.clear();         // the buffer filled: the line goes on
+    }
+    if (!got) break;
+    ++line_no;
+    if (too_long) {
+      log.Write(Level::kWarn, "line " + std::to_string(line_no) + " longer than " +
+                                  std::to_string(options.max_line_bytes) + " bytes refused");
+      writer.Send(ErrorResponse(nullptr, kInvalidRequest, "message too large"));
+      if (in.eof()) break;
+      continue;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      if (in.eof()) break;
+      continue;
+    }
+    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded()) {
+      log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": not JSON");
+      writer.Send(Dispatcher::ParseErrorResponse());
+    } else {
+      Incoming kind = Dispatcher::Classify(message);
+      switch (kind.kind) {
+        case Incoming::Kind::kInvalid:
+          log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": invalid request");
+          writer.Send(kind.error);
+          break;
+        case Incoming::Kind::kResponse:
+          break;  // we never send requests; ignore
+        case Incoming::Kind::kNotification:
+          if (auto target = Dispatcher::CancelTarget(message)) {
+            std::lock_guard<std::mutex> lock(mu);
+            auto it = in_flight.find(DumpJson(*target));
+            if (it != in_flight.end()) it->second->store(true);
+          }
+          break;
+        case Incoming::Kind::kRequest: {
+          if (Dispatcher::NeedsStores(message)) {
+            Task task{message, std::make_shared<std::atomic<bool>>(false), DumpJson(message["id"])};
+            std::lock_guard<std::mutex> lock(mu);
+            in_flight[task.key] = task.cancelled;
+            queue.push_back(std::move(task));
+            cv.notify_one();
+          } else {
+            CallContext ctx;
+            ctx.tenant = options.tenant;
+            ctx.connection = &connection;
+            writer.Send(dispatcher.HandleRequest(message, ctx));
+          }
+          break;
+        }
+      }
+    }
+    if (in.eof()) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    closing = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : workers) t.join();
+  log.Write(Level::kInfo, "end of input; exiting");
+  return 0;
+}
+
+}  // namespace fasten::mcp

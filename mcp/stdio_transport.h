@@ -1,0 +1,31 @@
+// MCP over stdio: one JSON-RPC message per line on stdin and stdout, logs on stderr.
+//
+// Nothing but complete JSON-RPC messages is ever written to `out`, one per line, each written
+// whole under a lock. Requests that read stores run on a small pool of worker threads (each with
+// its own StoreSet), so a slow query never delays a ping or a cancellation; responses may come
+// out of order. `notifications/cancelled` stops the named call's query and suppresses its
+// response. Malformed lines get a JSON-RPC error (-32700 without an id, or -32600) and are
+// otherwise ignored. At end of input, queued work finishes, then RunStdio returns 0.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "mcp/dispatcher.h"
+#include "tools/stores.h"
+
+namespace fasten::mcp {
+
+struct StdioOptions {
+  std::optional<std::string> tenant;  // bound tenant; nullopt = all-tenants mode
+  StoreConfig stores;
+  int workers = 2;
+  size_t max_line_bytes = 64 << 20;  // longer lines are refused (and drained), not buffered
+  enum class LogLevel { kError, kWarn, kInfo, kDebug } log_level = LogLevel::kInfo;
+};
+
+int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::istream& in,
+             std::ostream& out, std::ostream& log);
+
+}  // namespace fasten::mcp

@@ -1,0 +1,66 @@
+// The MCP tools: typed, read-only queries over the audit, sys and api streams.
+//
+// Each tool is a name, a title, a description, a JSON Schema (2020-12 subset, see schema.h) for
+// its arguments and its result, and a handler. Handlers are tenant-agnostic: they receive the
+// tenant bound by the dispatcher in ToolEnv and never read one from their arguments (no schema
+// has a tenant field, and additionalProperties:false turns a smuggled one into an error).
+// The registry is built once and is immutable; handlers are thread-safe given one ToolEnv (and
+// so one StoreSet) per thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/timestamp.h"
+#include "tools/stores.h"
+#include "util/status.h"
+
+namespace fasten {
+
+class CursorSigner;
+
+struct ToolEnv {
+  // The caller's tenant; nullopt only in the operator-chosen all-tenants mode.
+  std::optional<std::string> tenant;
+  StoreSet* stores = nullptr;
+  const CursorSigner* cursors = nullptr;
+  const std::atomic<bool>* cancelled = nullptr;  // set when the client cancels the call
+  // Reports progress (progress, total); empty when the client did not ask for it.
+  std::function<void(double progress, std::optional<double> total, const std::string& message)>
+      progress;
+  Micros now = 0;
+  size_t byte_budget = 48000;  // structuredContent bytes; the text copy doubles it
+};
+
+using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;
+
+struct ToolDef {
+  std::string name;
+  std::string title;
+  std::string description;
+  nlohmann::json input_schema;
+  nlohmann::json output_schema;
+  ToolHandler handler;
+};
+
+class ToolRegistry {
+ public:
+  // The nine fasten-mcp tools, in a fixed order.
+  static ToolRegistry Default();
+
+  const std::vector<ToolDef>& tools() const { return tools_; }
+  const ToolDef* Find(const std::string& name) const;
+
+  // Validates `args` against the tool's input schema, then runs the handler.
+  // A non-OK status is a tool execution error (isError) with an actionable message.
+  Result<nlohmann::json> Call(const ToolDef& tool, const nlohmann::json& args, ToolEnv& env) const;
+
+ private:
+  std::vector<ToolDef> tools_;
+};
+
+}  // namespace fasten

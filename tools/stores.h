@@ -1,0 +1,33 @@
+// The stores one worker reads: the audit table and the two stream tables. Readers are not
+// thread-safe, so every thread that runs tools opens its own StoreSet from one StoreConfig.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "store/reader.h"
+#include "util/status.h"
+
+namespace fasten {
+
+struct StoreConfig {
+  Dsn audit;
+  Dsn sys;  // defaults to the audit database with the default table
+  Dsn api;
+};
+
+struct StoreSet {
+  std::unique_ptr<AuditReader> audit;
+  std::unique_ptr<StreamReader> sys, api;
+  std::string sys_missing_why, api_missing_why;  // why a stream has no reader
+
+  // While *flag is true, running queries of every reader stop with kCancelled.
+  void SetInterrupt(const std::atomic<bool>* flag);
+};
+
+// Opens the audit store (required) and, when `need_streams`, the stream stores (a missing stream
+// table is not fatal: that stream reports why it has no store).
+Status OpenStoreSet(const StoreConfig& config, bool need_streams, StoreSet* out);
+
+}  // namespace fasten
