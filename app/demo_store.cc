@@ -800,6 +800,30 @@ class Scenarios {
     return config(change + 27 * 60 * kSec, "d9e8f7a6b5c4", 0, 1);
   }
 
+  // The nightly export job: one scheduler run (one request_id) that touches both tenants.
+  Status NightlyExport() {
+    const Micros t = day_ + 2 * 3600 * kSec + 500 * kMs;
+    const std::string rid = "sched-5e1f0a7c";
+    int i = 0;
+    for (const char* tenant : {"acme", "globex"}) {
+      const Micros at = t + (i++) * 40 * kSec;
+      FASTEN_RETURN_IF_ERROR(w_->Sys(at, rid, tenant, "checkout-api", "info", "export_started",
+                                     std::string("nightly export for ") + tenant));
+      AuditSpec a = Spec(at + 30 * kSec, "edge-eu-1", "checkout-api", tenant, rid);
+      a.code = "REPORT_EXPORTED";
+      a.action = "export";
+      a.actor = "export-job";
+      a.actor_kind = "schedule";
+      a.target = std::string("report/nightly-") + tenant;
+      a.category = "report";
+      a.domain = "sales";
+      a.method = "scheduler";
+      a.detail.Str("format", "parquet").Int("rows", 1000 + static_cast<int64_t>(rng_.Below(9000)));
+      FASTEN_RETURN_IF_ERROR(w_->Audit(a).status());
+    }
+    return Status::Ok();
+  }
+
   // A profile update that is later redacted, with its AUDIT_ROW_REDACTED event.
   Status Redaction() {
     const Micros t = day_ + (6 * 3600 + 2 * 60) * kSec + 77 * kMs;
@@ -863,6 +887,7 @@ Status Generate(const DemoOptions& o, const std::string& tmp, DemoSummary* summa
     std::function<Status()> run;
   };
   std::vector<Incident> incidents = {
+      {day + 2 * 3600 * kSec, [&] { return sc.NightlyExport(); }},
       {day + 6 * 3600 * kSec, [&] { return sc.Redaction(); }},
       {day + (9 * 3600 + 14 * 60) * kSec, [&] { return sc.MqttIncident(); }},
       {day + (14 * 3600 + 32 * 60) * kSec, [&] { return sc.RefundIncident(); }},

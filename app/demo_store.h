@@ -10,6 +10,7 @@
 //     audit stream shows REFUND_ROLLED_BACK;
 //   - a config change at 09:14 (tenant globex) lowers MQTT QoS on mqtt-bridge-1, followed by
 //     message loss until it is reverted at 09:41.
+// One scheduler run (request_id sched-5e1f0a7c) writes rows for both tenants.
 // Deterministic for a given seed.
 #pragma once
 

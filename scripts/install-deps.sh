@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libgmock-dev
   python3 clang-format sqlite3
 )
+# Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

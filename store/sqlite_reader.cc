@@ -55,19 +55,29 @@ bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micr
 
 std::string_view ColumnText(sqlite3_stmt* stmt, int i);
 
-// Resets a cached statement when the scope ends. A statement left mid-iteration would keep its
-// read transaction open and pin an old WAL snapshot: new rows would never become visible.
-class ScopedReset {
+// A checked-out prepared statement. The cache shares ownership, so evicting the cache never
+// finalizes a statement that is still in use; the statement is reset when the StmtRef goes away.
+// (A statement left mid-iteration would keep its read transaction open and pin an old WAL
+// snapshot: new rows would never become visible.)
+class StmtRef {
  public:
-  explicit ScopedReset(sqlite3_stmt*& stmt) : stmt_(stmt) {}
-  ~ScopedReset() {
-    if (stmt_) sqlite3_reset(stmt_);
+  StmtRef() = default;
+  StmtRef(const StmtRef&) = delete;
+  StmtRef& operator=(const StmtRef&) = delete;
+  ~StmtRef() { Release(); }
+  void Reset(std::shared_ptr<sqlite3_stmt> stmt) {
+    Release();
+    stmt_ = std::move(stmt);
   }
-  ScopedReset(const ScopedReset&) = delete;
-  ScopedReset& operator=(const ScopedReset&) = delete;
+  sqlite3_stmt* get() const { return stmt_.get(); }
+  operator sqlite3_stmt*() const { return stmt_.get(); }  // NOLINT: used as a C handle
 
  private:
-  sqlite3_stmt*& stmt_;
+  void Release() {
+    if (stmt_) sqlite3_reset(stmt_.get());
+    stmt_.reset();
+  }
+  std::shared_ptr<sqlite3_stmt> stmt_;
 };
 
 class Connection {
@@ -100,11 +110,11 @@ class Connection {
     return Status::Ok();
   }
 
-  // Returns a reset statement for `sql`, prepared once per connection.
-  Status Prepare(const std::string& sql, sqlite3_stmt** out) {
+  // Checks out a reset statement for `sql`, prepared once per connection.
+  Status Prepare(const std::string& sql, StmtRef* out) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
-      if (cache_.size() > 64) cache_.clear();
+      if (cache_.size() >= 64) cache_.clear();  // statements in use live on in their StmtRef
       sqlite3_stmt* raw = nullptr;
       int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
                                   SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
@@ -112,11 +122,11 @@ class Connection {
         sqlite3_finalize(raw);
         return SqliteStatus(db_.get(), rc, "query on " + dsn_.path + " failed");
       }
-      it = cache_.emplace(sql, SqliteStmt(raw)).first;
+      it = cache_.emplace(sql, std::shared_ptr<sqlite3_stmt>(raw, sqlite3_finalize)).first;
     }
     sqlite3_reset(it->second.get());
     sqlite3_clear_bindings(it->second.get());
-    *out = it->second.get();
+    out->Reset(it->second);
     return Status::Ok();
   }
 
@@ -147,35 +157,69 @@ class Connection {
   }
 
   // Counts the rows of `from_where` ("table WHERE ...") whose `ts_column` lies in the window,
-  // reading at most cap + 1 rows: *lower_bound says the count stopped at the cap. The window is
-  // re-checked on parsed instants, as the SQL bound is only whole-second.
+  // up to `cap` (*lower_bound says the count stopped there). The SQL bound is whole-second
+  // (prefix) resolution, so only the rows in the window's first and last second are re-checked
+  // on parsed instants. (A row whose timestamp text sorts inside the window but cannot be parsed
+  // is counted, although list queries leave it out.)
   Status CountInWindow(const std::string& ts_column, const std::string& from_where,
-                       std::vector<Param> params, int cap, std::optional<Micros> since,
+                       const std::vector<Param>& params, int cap, std::optional<Micros> since,
                        std::optional<Micros> until, int64_t* count, bool* lower_bound) {
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
-    params.push_back(Param::Int(cap + 1));
+    StmtRef stmt;
+    std::vector<Param> p = params;
+    p.push_back(Param::Int(cap + 1));
     FASTEN_RETURN_IF_ERROR(
-        Prepare("SELECT " + ts_column + " FROM " + from_where + " LIMIT ?", &stmt));
-    FASTEN_RETURN_IF_ERROR(Bind(stmt, params));
-    int64_t n = 0, seen = 0;
-    bool more = false;
-    while (true) {
-      FASTEN_RETURN_IF_ERROR(Step(stmt, &more));
-      if (!more) break;
-      ++seen;
-      Micros t = 0;
-      bool ok = ParseTimestamp(ColumnText(stmt, 0), &t);
-      if (InWindow(ok, t, since, until)) ++n;
+        Prepare("SELECT count(*) FROM (SELECT 1 FROM " + from_where + " LIMIT ?)", &stmt));
+    FASTEN_RETURN_IF_ERROR(Bind(stmt, p));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(Step(stmt, &row));
+    int64_t n = row ? sqlite3_column_int64(stmt, 0) : 0;
+    *lower_bound = n > cap;
+    if (*lower_bound) n = cap;
+    if (ts_column != "NULL" && !*lower_bound) {
+      // Rows of the boundary seconds that the exact window leaves out.
+      auto excluded = [&](const std::string& extra, const std::string& bound) -> Result<int64_t> {
+        StmtRef edge;
+        std::vector<Param> ep = params;
+        ep.push_back(Param::Text(bound));
+        FASTEN_RETURN_IF_ERROR(Prepare(
+            "SELECT " + ts_column + " FROM " + from_where + " AND " + ts_column + extra, &edge));
+        FASTEN_RETURN_IF_ERROR(Bind(edge, ep));
+        int64_t out = 0;
+        bool more = false;
+        while (true) {
+          FASTEN_RETURN_IF_ERROR(Step(edge, &more));
+          if (!more) break;
+          Micros t = 0;
+          if (!ParseTimestamp(ColumnText(edge, 0), &t) || !InWindow(true, t, since, until)) ++out;
+        }
+        return out;
+      };
+      const Micros sec = 1000000;
+      if (since && until && SecondPrefix(*since) == SecondPrefix(*until)) {
+        Result<int64_t> x = excluded(" >= ?", SecondPrefix(*since));
+        if (!x.ok()) return x.status();
+        n -= *x;
+      } else {
+        if (since) {
+          Micros next = (*since / sec + 1) * sec;
+          if (*since < 0 && *since % sec != 0) next -= sec;
+          Result<int64_t> x = excluded(" < ?", SecondPrefix(next));
+          if (!x.ok()) return x.status();
+          n -= *x;
+        }
+        if (until) {
+          Result<int64_t> x = excluded(" >= ?", SecondPrefix(*until));
+          if (!x.ok()) return x.status();
+          n -= *x;
+        }
+      }
     }
     *count = n;
-    *lower_bound = seen > cap;
     return Status::Ok();
   }
 
   bool TableExists(const std::string& name) {
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     if (!Prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?", &stmt)
              .ok()) {
       return false;
@@ -187,8 +231,7 @@ class Connection {
 
   std::vector<std::string> Tables() {
     std::vector<std::string> out;
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     if (!Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", &stmt).ok())
       return out;
     bool row = false;
@@ -200,8 +243,7 @@ class Connection {
 
   // Column name -> declared type, in table order.
   Status Columns(const std::string& table, std::vector<std::pair<std::string, std::string>>* out) {
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(Prepare("PRAGMA table_info(" + table + ")", &stmt));
     bool row = false;
     while (true) {
@@ -237,7 +279,7 @@ class Connection {
   Dsn dsn_;
   SqliteHandle db_;
   const std::atomic<bool>* interrupt_ = nullptr;
-  std::unordered_map<std::string, SqliteStmt> cache_;
+  std::unordered_map<std::string, std::shared_ptr<sqlite3_stmt>> cache_;
 };
 
 std::string_view ColumnText(sqlite3_stmt* stmt, int i) {
@@ -464,8 +506,7 @@ class SqliteAuditReader final : public AuditReader {
     std::string sql =
         "SELECT " + select_list_ + " FROM " + table_ + where +
         (physical ? " ORDER BY rowid" : " ORDER BY monotonic_seq, source_node_id, id");
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     Status prepared = conn_.Prepare(sql, &stmt);
     if (!prepared.ok() && physical) {
       // A view or a WITHOUT ROWID table has no rowid: let the database sort.
@@ -532,8 +573,7 @@ class SqliteAuditReader final : public AuditReader {
     }
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
                       " ORDER BY timestamp DESC, monotonic_seq DESC";
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));
@@ -571,8 +611,7 @@ class SqliteAuditReader final : public AuditReader {
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(
         conn_.Prepare("SELECT id, monotonic_seq, hash FROM " + table_ +
                           " WHERE source_node_id = ? AND monotonic_seq < ? AND hash != '' "
@@ -626,8 +665,7 @@ class SqliteAuditReader final : public AuditReader {
       where = " WHERE tenant_id = ?";
       params.push_back(Param::Text(*tenant));
     }
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT source_node_id, service_id, count(*), min(timestamp), max(timestamp) FROM " +
             table_ + where + " GROUP BY source_node_id, service_id ORDER BY 1, 2",
@@ -651,8 +689,7 @@ class SqliteAuditReader final : public AuditReader {
   Status Tenants(size_t max, std::vector<std::string>* out) override {
     out->clear();
     if (!has_tenant_) return Status::Ok();
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT DISTINCT tenant_id FROM " + table_ + " WHERE tenant_id IS NOT NULL LIMIT ?",
         &stmt));
@@ -678,8 +715,7 @@ class SqliteAuditReader final : public AuditReader {
       params.push_back(Param::Text(*tenant));
     }
     sql += " ORDER BY monotonic_seq DESC, id DESC LIMIT 1";
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     bool row = false;
@@ -694,8 +730,7 @@ class SqliteAuditReader final : public AuditReader {
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
   Status CountRows(int64_t* out) override {
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT count(*) FROM " + table_, &stmt));
     bool row = false;
     FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
@@ -707,8 +742,7 @@ class SqliteAuditReader final : public AuditReader {
  private:
   Status Collect(const std::string& sql, const std::vector<Param>& params, size_t max,
                  std::vector<AuditRow>* out) {
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     bool more = false;
@@ -907,8 +941,7 @@ class SqliteStreamReader final : public StreamReader {
     }
     std::string sql =
         "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC";
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));
@@ -941,8 +974,7 @@ class SqliteStreamReader final : public StreamReader {
     std::string where;
     std::vector<Param> params;
     BuildWhere(q, &where, &params);
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC", &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -965,8 +997,7 @@ class SqliteStreamReader final : public StreamReader {
 
   Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
-    sqlite3_stmt* stmt = nullptr;
-    ScopedReset reset_stmt(stmt);
+    StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT seq, payload" + select_ + " FROM " + table_ + " WHERE seq = ?", &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Int(seq)}));

@@ -61,6 +61,7 @@ class CursorSigner {
   //   "cursor was not issued by this server or for this caller"
   //   "cursor does not belong to this query (it was issued for different filters); start again
   //    without a cursor"
+  // (Internal only if OpenSSL itself fails.)
   Result<std::string> Verify(std::string_view cursor, std::string_view tenant,
                              std::string_view query_fingerprint) const;
 

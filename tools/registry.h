@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ struct ToolEnv {
 
 using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;
 
+class JsonSchema;
+
 struct ToolDef {
   std::string name;
   std::string title;
@@ -45,6 +48,7 @@ struct ToolDef {
   nlohmann::json input_schema;
   nlohmann::json output_schema;
   ToolHandler handler;
+  std::shared_ptr<const JsonSchema> compiled_input;  // input_schema, compiled once
 };
 
 class ToolRegistry {

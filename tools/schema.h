@@ -59,7 +59,8 @@ class JsonSchema {
  public:
   // FailedPrecondition when `schema` is not a supported schema (see the file comment).
   static Result<JsonSchema> Compile(const nlohmann::json& schema);
-  // The same, keeping the member order of `schema` for properties.
+  // The same, keeping the member order of `schema` for properties. (A braced list is ambiguous
+  // between the two overloads: name the json type.)
   static Result<JsonSchema> Compile(const nlohmann::ordered_json& schema);
 
   // OK when `value` conforms; otherwise InvalidArgument with the first problem found.

@@ -659,7 +659,7 @@ ToolRegistry ToolRegistry::Default() {
                     {"until", kUntil},
                     {"limit", kLimit},
                     {"cursor", kCursor}}),
-       ListOutputSchema("audit rows"), AuditQueryTool});
+       ListOutputSchema("audit rows"), AuditQueryTool, nullptr});
   r.tools_.push_back(
       {"sys_query", "Query sys logs",
        "Lists structured sys log rows (level, event, message), newest first, with exact-match "
@@ -674,7 +674,7 @@ ToolRegistry ToolRegistry::Default() {
                     {"limit", kLimit},
                     {"cursor", kCursor}}),
        ListOutputSchema("sys rows"),
-       [](const json& a, ToolEnv& e) { return StreamQueryTool(StreamKind::kSys, a, e); }});
+       [](const json& a, ToolEnv& e) { return StreamQueryTool(StreamKind::kSys, a, e); }, nullptr});
   r.tools_.push_back(
       {"api_query", "Query API access rows",
        "Lists API access rows (method, path, status, duration), newest first, with exact-match "
@@ -693,7 +693,7 @@ ToolRegistry ToolRegistry::Default() {
                     {"limit", kLimit},
                     {"cursor", kCursor}}),
        ListOutputSchema("api rows"),
-       [](const json& a, ToolEnv& e) { return StreamQueryTool(StreamKind::kApi, a, e); }});
+       [](const json& a, ToolEnv& e) { return StreamQueryTool(StreamKind::kApi, a, e); }, nullptr});
   r.tools_.push_back(
       {"request_trace",
        "Trace one request",
@@ -712,7 +712,8 @@ ToolRegistry ToolRegistry::Default() {
           {"totals", {{"type", "object"}}},
           {"truncated", {{"type", "object"}}}}},
         {"required", {"request_id", "timeline", "counts"}}},
-       RequestTraceTool});
+       RequestTraceTool,
+       nullptr});
   r.tools_.push_back(
       {"chain_verify",
        "Verify hash chains",
@@ -734,7 +735,8 @@ ToolRegistry ToolRegistry::Default() {
           {"upstream", {{"type", "object"}}},
           {"caveat", {{"type", "string"}}}}},
         {"required", {"ok", "nodes", "summary", "caveat"}}},
-       ChainVerifyTool});
+       ChainVerifyTool,
+       nullptr});
   r.tools_.push_back(
       {"row_get",
        "Get one row by its citation",
@@ -756,7 +758,8 @@ ToolRegistry ToolRegistry::Default() {
           {"row", {{"type", "object"}}},
           {"verification", {{"type", "object"}}}}},
         {"required", {"stream", "row", "verification"}}},
-       RowGetTool});
+       RowGetTool,
+       nullptr});
   r.tools_.push_back(
       {"red_metrics",
        "RED metrics",
@@ -778,7 +781,8 @@ ToolRegistry ToolRegistry::Default() {
           {"top_routes", {{"type", "array"}}},
           {"audit_errors", {{"type", "object"}}}}},
         {"required", {"window", "requests", "top_routes"}}},
-       RedMetricsTool});
+       RedMetricsTool,
+       nullptr});
   r.tools_.push_back(
       {"topology",
        "Fleet topology",
@@ -788,7 +792,8 @@ ToolRegistry ToolRegistry::Default() {
        {{"type", "object"},
         {"properties", {{"nodes", {{"type", "array"}}}, {"services", {{"type", "array"}}}}},
         {"required", {"nodes", "services"}}},
-       TopologyTool});
+       TopologyTool,
+       nullptr});
   r.tools_.push_back(
       {"search",
        "Free-text search",
@@ -810,7 +815,13 @@ ToolRegistry ToolRegistry::Default() {
           {"truncated", {{"type", "boolean"}}},
           {"window", {{"type", "object"}}}}},
         {"required", {"matches", "counts", "truncated", "window"}}},
-       SearchTool});
+       SearchTool,
+       nullptr});
+  for (ToolDef& t : r.tools_) {
+    Result<JsonSchema> compiled = JsonSchema::Compile(t.input_schema);
+    if (!compiled.ok()) std::abort();  // a bug in the schemas above; covered by the tests
+    t.compiled_input = std::make_shared<const JsonSchema>(std::move(compiled).value());
+  }
   return r;
 }
 
@@ -822,7 +833,8 @@ const ToolDef* ToolRegistry::Find(const std::string& name) const {
 }
 
 Result<json> ToolRegistry::Call(const ToolDef& tool, const json& args, ToolEnv& env) const {
-  Status st = ValidateJson(tool.input_schema, args);
+  Status st = tool.compiled_input ? tool.compiled_input->Validate(args)
+                                  : ValidateJson(tool.input_schema, args);
   if (!st.ok()) return st;
   return tool.handler(args, env);
 }

@@ -5,7 +5,10 @@
 
 import { isDeepStrictEqual } from 'node:util';
 
+// Per-request timeout handed to the SDKs (they cancel and clean up themselves); the outer
+// withTimeout() guard fires a little later, only if the SDK itself wedges.
 export const STEP_TIMEOUT_MS = Number(process.env.STEP_TIMEOUT_MS ?? 10_000);
+export const GUARD_TIMEOUT_MS = STEP_TIMEOUT_MS + 3_000;
 
 export class Checks {
   constructor(prefix = '') {
@@ -47,7 +50,7 @@ export function safeJson(v) {
 }
 
 // Rejects with a labelled timeout error if `promise` does not settle in `ms`.
-export function withTimeout(promise, label, ms = STEP_TIMEOUT_MS) {
+export function withTimeout(promise, label, ms = GUARD_TIMEOUT_MS) {
   let timer;
   const t = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${label}`)), ms);
@@ -61,6 +64,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function watchdog(ms, checks) {
   const t = setTimeout(() => {
     checks?.fail('watchdog', `script still running after ${ms} ms; aborting`);
+    for (const pid of childPids) { try { process.kill(pid, 'SIGKILL'); } catch {} }
     process.exit(1);
   }, ms);
   t.unref();
@@ -72,7 +76,9 @@ export function watchdog(ms, checks) {
 // stdio transports (v1 and v2) parse stdout lines with their ReadBuffer's readMessage(), so
 // that method is wrapped; transport.onmessage is left untouched because the SDKs save, chain
 // and restore it themselves.
-export function tapTransport(transport, { wire = process.env.WIRE === '1', onIn, onOut } = {}) {
+// onBadLine(text) is called for every stdout line that is not a JSON object with
+// jsonrpc "2.0" (the v2 SDK silently skips non-JSON lines, so the raw bytes are scanned).
+export function tapTransport(transport, { wire = process.env.WIRE === '1', onIn, onOut, onBadLine } = {}) {
   const origSend = transport.send.bind(transport);
   transport.send = async (msg, opts) => {
     if (wire) process.stderr.write(`>> ${safeJson(msg)}\n`);
@@ -80,6 +86,22 @@ export function tapTransport(transport, { wire = process.env.WIRE === '1', onIn,
     return origSend(msg, opts);
   };
   const rb = transport._readBuffer;
+  if (rb && typeof rb.append === 'function' && onBadLine) {
+    const origAppend = rb.append.bind(rb);
+    let pending = Buffer.alloc(0);
+    rb.append = (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      let nl;
+      while ((nl = pending.indexOf(0x0a)) >= 0) {
+        const text = pending.subarray(0, nl).toString('utf8');
+        pending = pending.subarray(nl + 1);
+        let m;
+        try { m = JSON.parse(text); } catch { m = undefined; }
+        if (!m || typeof m !== 'object' || Array.isArray(m) || m.jsonrpc !== '2.0') onBadLine(text);
+      }
+      return origAppend(chunk);
+    };
+  }
   if (rb && typeof rb.readMessage === 'function') {
     const origRead = rb.readMessage.bind(rb);
     rb.readMessage = () => {
@@ -130,4 +152,51 @@ export function totalMatched(sc) {
     ([k, v]) => /lower.?bound|at.?least|approx|is_estimate/i.test(k) && v === true);
   if (typeof tm === 'number' && Number.isInteger(tm) && !lowerFlag) return { exact: true, value: tm };
   return { exact: false, value: tm };
+}
+
+// Remembers the pid of the server process an SDK stdio transport spawns, so that it can be
+// reaped if the SDK's own close() did not get to it (e.g. after a failed connect, where the
+// SDK closes in the background). Only pids recorded here are ever signalled.
+const childPids = new Set();
+export function trackChild(transport) {
+  const origStart = transport.start.bind(transport);
+  transport.start = async (...a) => {
+    try {
+      return await origStart(...a);
+    } finally {
+      if (transport.pid) childPids.add(transport.pid);
+    }
+  };
+  return transport;
+}
+
+const alive = (pid) => {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+};
+
+export async function reapChildren(graceMs = 2_000) {
+  for (const pid of childPids) {
+    if (!alive(pid)) continue;
+    const t0 = Date.now();
+    while (alive(pid) && Date.now() - t0 < graceMs) await sleep(50); // SDK close may be in progress
+    if (!alive(pid)) continue;
+    try { process.kill(pid, 'SIGTERM'); } catch {}
+    const t1 = Date.now();
+    while (alive(pid) && Date.now() - t1 < 1_000) await sleep(50);
+    if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    console.log(`# reaped server process ${pid} left running after close`);
+  }
+}
+
+// Environment for the server under test. Like MCP hosts, the SDK stdio transports hand the
+// child only a small safe set (HOME, LOGNAME, PATH, SHELL, TERM, USER on POSIX) unless told
+// otherwise; on top of that we pass FASTEN_*, REF_* and any names listed in SERVER_ENV (comma
+// separated), so a test can steer the server without leaking the whole environment.
+export function serverEnv(base) {
+  const env = { ...base };
+  const extra = new Set((process.env.SERVER_ENV ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && (k.startsWith('FASTEN_') || k.startsWith('REF_') || extra.has(k))) env[k] = v;
+  }
+  return env;
 }

@@ -11,10 +11,10 @@
 // Prints "ok <check>" / "FAIL <check>: why" per check; exits 1 if any check failed.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   Checks, STEP_TIMEOUT_MS, checkToolResult, oneLine, rowsOf, sleep, tapTransport, textOf,
-  totalMatched, watchdog, withTimeout,
+  totalMatched, reapChildren, serverEnv, trackChild, watchdog, withTimeout,
 } from './lib.mjs';
 
 const EXPECTED_VERSION = '2025-11-25';
@@ -50,8 +50,11 @@ let initializeResult;
 const toolCallIds = new Map(); // request id -> tool name
 const cancelledSent = new Set();
 const answeredAfterCancel = new Set();
-const transport = new StdioClientTransport({ command, args, stderr: 'inherit' });
+const transport = new StdioClientTransport({ command, args, env: serverEnv(getDefaultEnvironment()), stderr: 'inherit' });
+const badLines = [];
+trackChild(transport);
 tapTransport(transport, {
+  onBadLine: (text) => badLines.push(text),
   onOut(msg) {
     if (msg.method === 'initialize') initializeId = msg.id;
     if (msg.method === 'tools/call') toolCallIds.set(msg.id, msg.params?.name);
@@ -138,8 +141,9 @@ async function main() {
       continue;
     }
     const why = checkToolResult(res);
-    if (!checks.check(`call ${name}`, !why, why, `${Math.round(performance.now() - t1)} ms`)) continue;
+    checks.check(`call ${name}`, !why, why, `${Math.round(performance.now() - t1)} ms`);
     const sc = res.structuredContent;
+    if (res.isError || !sc || typeof sc !== 'object') continue;
     if (LIST_TOOLS.has(name)) {
       const bad = [];
       if (!Array.isArray(sc.rows)) bad.push('rows not an array');
@@ -303,6 +307,15 @@ try {
 } catch (e) {
   checks.fail('close', e);
 }
-for (const e of clientErrors) checks.info(`client error: ${oneLine(e)}`);
-const code = checks.summary();
-process.exit(code);
+// Transport/protocol errors the SDK reported out of band (e.g. a non-JSON stdout line).
+// A late answer to a cancelled request is an allowed race, so it is only reported.
+// Non-JSON stdout lines are counted by the stdout-purity check instead.
+const benign = (e) => /unknown message ID|cancelled/i.test(String(e?.message ?? e)) || e instanceof SyntaxError;
+for (const e of clientErrors.filter(benign)) checks.info(`client error (tolerated): ${oneLine(e)}`);
+const serious = clientErrors.filter((e) => !benign(e));
+// Stdout purity is checked on raw bytes by raw-stdio.mjs (authoritative). The SDK-side tap above
+// can misreport lines split across pipe chunks, so here it is informational only.
+if (badLines.length) checks.info(`tap saw ${badLines.length} line(s) it could not parse (see raw-stdio for the byte-level check)`);
+checks.check('no client-side protocol errors', serious.length === 0, `${serious.length} error(s): ${serious.map(oneLine).join(' | ')}`);
+await reapChildren();
+process.exit(checks.summary());

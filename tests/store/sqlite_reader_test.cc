@@ -431,3 +431,35 @@ TEST(StreamReader, MissingStreamTableIsNotFound) {
 
 }  // namespace
 }  // namespace fasten
+
+namespace fasten {
+namespace {
+
+// Regression: more distinct queries than the statement cache holds used to evict (finalize) a
+// statement that was still in use, then reset it: a use-after-free.
+TEST(SqliteReader, ManyDistinctQueriesOutliveTheStatementCache) {
+  testing::TempDir dir;
+  const std::string db = dir.File("many.db");
+  testing::ExecSql(db, testing::SpecDdl("audit_log"));
+  testing::InsertRows(db, "audit_log", testing::Chain("n", 20));
+  Result<Dsn> dsn = ParseDsn("sqlite:///" + db);
+  std::unique_ptr<AuditReader> reader;
+  ASSERT_TRUE(AuditReader::Open(*dsn, &reader).ok());
+  for (int mask = 0; mask < 256; ++mask) {
+    AuditQuery q;
+    if (mask & 1) q.request_id = "req-3";
+    if (mask & 2) q.code = "ORDER_PLACED";
+    if (mask & 4) q.actor = "alice";
+    if (mask & 8) q.target = "order/3";
+    if (mask & 16) q.source_node_id = "n";
+    if (mask & 32) q.service_id = "svc-a";
+    if (mask & 64) q.severity = "info";
+    if (mask & 128) q.domain = "sales";
+    AuditPage page;
+    ASSERT_TRUE(reader->Query(q, &page).ok()) << mask;
+    EXPECT_EQ(page.total_matched, static_cast<int64_t>(page.rows.size()));
+  }
+}
+
+}  // namespace
+}  // namespace fasten

@@ -10,6 +10,9 @@
 // usage: node v2/ref-server.mjs        (speaks MCP on stdin/stdout; logs on stderr)
 // env:   REF_CHAIN_VERIFY_MS  artificial duration of chain_verify (default 300 ms) so that
 //                             cancellation can be exercised
+//        REF_FAULTS           comma list of injected faults, to check that the harness notices them:
+//                             dup (pages overlap by one row), count (total_matched off by one),
+//                             text (text block differs from structuredContent), hints (openWorldHint true)
 
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
@@ -17,6 +20,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 
 const CHAIN_VERIFY_MS = Number(process.env.REF_CHAIN_VERIFY_MS ?? 300);
+const FAULTS = new Set((process.env.REF_FAULTS ?? '').split(',').filter(Boolean));
 const NODES = ['node-a', 'node-b', 'node-c'];
 const CODES = ['ORDER_PLACED', 'LOGIN_OK', 'ORDER_PLACED', 'REFUND_ISSUED', 'ORDER_PLACED'];
 
@@ -59,21 +63,23 @@ function page(all, args, queryKey) {
   }
   const rows = all.slice(offset, offset + limit);
   const more = offset + limit < all.length;
+  const step = FAULTS.has('dup') && limit > 1 ? limit - 1 : limit;
   return ok({
-    rows, truncated: more, total_matched: all.length,
-    next_cursor: more ? encodeCursor(queryKey, offset + limit) : null,
+    rows, truncated: more, total_matched: all.length + (FAULTS.has('count') ? 1 : 0),
+    next_cursor: more ? encodeCursor(queryKey, offset + step) : null,
     window: WINDOW,
   });
 }
 
 function ok(structured) {
-  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+  const text = JSON.stringify(FAULTS.has('text') ? { ...structured, extra: 1 } : structured);
+  return { content: [{ type: 'text', text }], structuredContent: structured };
 }
 function toolError(text) {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-const ANN = { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false };
+const ANN = { readOnlyHint: true, openWorldHint: FAULTS.has('hints'), idempotentHint: true, destructiveHint: false };
 const LIST_OUT = z.object({
   rows: z.array(z.record(z.string(), z.any())),
   truncated: z.boolean(),
@@ -172,4 +178,6 @@ function makeServer() {
   return server;
 }
 
-serveStdio(makeServer, { onerror: (e) => process.stderr.write(`ref-server: ${e?.message ?? e}\n`) });
+serveStdio(makeServer, {
+  onerror: (e) => process.stderr.write(`ref-server: ${String(e?.message ?? e).replace(/\s+/g, ' ').slice(0, 200)}\n`),
+});

@@ -11,8 +11,11 @@
 // Prints "ok <check>" / "FAIL <check>: why" per check; exits 1 if any check failed.
 
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { Checks, STEP_TIMEOUT_MS, checkToolResult, oneLine, tapTransport, watchdog, withTimeout } from '../lib.mjs';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import {
+  Checks, STEP_TIMEOUT_MS, checkToolResult, oneLine, reapChildren, serverEnv, tapTransport, trackChild, watchdog,
+  withTimeout,
+} from '../lib.mjs';
 
 const MODERN_VERSION = '2026-07-28';
 const LEGACY_VERSION = '2025-11-25';
@@ -37,10 +40,21 @@ const reqOpts = { timeout: STEP_TIMEOUT_MS };
 // Wire observation (the session transport only; in auto/pinned mode the SDK runs the
 // server/discover probe on a short-lived sibling process that is not tapped).
 const results = []; // every result object received on the session transport
-const transport = new StdioClientTransport({ command, args, stderr: 'inherit' });
+const listResults = []; // tools/list results
+const listIds = new Set();
+const transport = new StdioClientTransport({ command, args, env: serverEnv(getDefaultEnvironment()), stderr: 'inherit' });
+const badLines = [];
+trackChild(transport);
 tapTransport(transport, {
+  onBadLine: (text) => badLines.push(text),
+  onOut(msg) {
+    if (msg?.method === 'tools/list') listIds.add(msg.id);
+  },
   onIn(msg) {
-    if (msg && msg.id !== undefined && msg.result) results.push(msg.result);
+    if (msg && msg.id !== undefined && msg.result) {
+      results.push(msg.result);
+      if (listIds.has(msg.id)) listResults.push(msg.result);
+    }
   },
 });
 
@@ -54,7 +68,8 @@ client.onerror = (e) => clientErrors.push(e);
 async function main() {
   const t0 = performance.now();
   try {
-    await withTimeout(client.connect(transport, reqOpts), 'connect');
+    // auto on stdio may spend one timeout on the discover probe and another on initialize.
+    await withTimeout(client.connect(transport, reqOpts), 'connect', 2 * STEP_TIMEOUT_MS + 3_000);
     checks.ok('connect', `${Math.round(performance.now() - t0)} ms, mode ${JSON.stringify(mode)}`);
   } catch (e) {
     checks.fail('connect', `${oneLine(e)}${e?.code ? ` (code ${e.code})` : ''}`);
@@ -100,6 +115,11 @@ async function main() {
     const without = results.filter((r) => r.resultType !== 'complete');
     checks.check('modern results carry resultType', results.length > 0 && without.length === 0,
       results.length === 0 ? 'no results observed on the wire' : `${without.length}/${results.length} result(s) without resultType "complete": ${oneLine(without[0])}`);
+    // 2026-07-28: cacheable results carry ttlMs (integer >= 0) and cacheScope (mcp.md §3.7).
+    const badCache = listResults.filter((r) => !Number.isInteger(r.ttlMs) || r.ttlMs < 0 || !['public', 'private'].includes(r.cacheScope));
+    checks.check('modern tools/list carries ttlMs + cacheScope', listResults.length > 0 && badCache.length === 0,
+      listResults.length === 0 ? 'no tools/list result observed on the wire'
+        : `ttlMs=${oneLine(badCache[0]?.ttlMs)} cacheScope=${oneLine(badCache[0]?.cacheScope)}`);
     const noInfo = results.filter((r) => !r?._meta?.['io.modelcontextprotocol/serverInfo']);
     if (noInfo.length) checks.info(`${noInfo.length}/${results.length} result(s) lack _meta serverInfo (SHOULD)`);
   }
@@ -116,5 +136,14 @@ try {
 } catch (e) {
   checks.fail('close', e);
 }
-for (const e of clientErrors) checks.info(`client error: ${oneLine(e)}`);
+// Transport/protocol errors the SDK reported out of band (e.g. a non-JSON stdout line).
+// A late answer to a cancelled request is an allowed race, so it is only reported.
+// Non-JSON stdout lines are counted by the stdout-purity check instead.
+const benign = (e) => /unknown message ID|cancelled/i.test(String(e?.message ?? e)) || e instanceof SyntaxError;
+for (const e of clientErrors.filter(benign)) checks.info(`client error (tolerated): ${oneLine(e)}`);
+const serious = clientErrors.filter((e) => !benign(e));
+checks.check('stdout is pure JSON-RPC', badLines.length === 0,
+  `bad_stdout_lines=${badLines.length}; first: ${oneLine(badLines[0] ?? '').slice(0, 160)}`);
+checks.check('no client-side protocol errors', serious.length === 0, `${serious.length} error(s): ${serious.map(oneLine).join(' | ')}`);
+await reapChildren();
 process.exit(checks.summary());

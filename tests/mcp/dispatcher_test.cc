@@ -1,0 +1,242 @@
+#include "mcp/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include "app/demo_store.h"
+#include "mcp/mcp_test_util.h"
+#include "test_store.h"
+#include "tools/cursor.h"
+
+namespace fasten::mcp {
+namespace {
+
+using json = nlohmann::json;
+using testing::ModernMeta;
+using testing::ToolCall;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    DemoOptions o;
+    o.path = dir_->File("demo.db");
+    DemoSummary s;
+    ASSERT_TRUE(WriteDemoStore(o, &s).ok());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  void SetUp() override {
+    StoreConfig config;
+    config.audit = ParseDsn("sqlite:///" + dir_->File("demo.db")).value();
+    config.sys = config.api = config.audit;
+    config.sys.table.reset();
+    ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
+    ctx_.tenant = "acme";
+    ctx_.connection = &connection_;
+    ctx_.stores = &stores_;
+    ctx_.notify = [this](const json& n) { notifications_.push_back(n); };
+  }
+
+  json Handle(json request) { return dispatcher_.HandleRequest(request, ctx_); }
+
+  static testing::TempDir* dir_;
+  ToolRegistry registry_ = ToolRegistry::Default();
+  CursorSigner cursors_ = CursorSigner::WithRandomKey();
+  Dispatcher dispatcher_{&registry_, &cursors_, ServerInfo{"fasten-mcp", "0.1.0", "t"}};
+  StoreSet stores_;
+  Connection connection_;
+  CallContext ctx_;
+  std::vector<json> notifications_;
+};
+testing::TempDir* DispatcherTest::dir_ = nullptr;
+
+TEST_F(DispatcherTest, InitializeEchoesAKnownLegacyVersionAndNeverAModernOne) {
+  for (const char* v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
+    json r = Handle({{"jsonrpc", "2.0"},
+                     {"id", 1},
+                     {"method", "initialize"},
+                     {"params", {{"protocolVersion", v}, {"capabilities", json::object()}}}});
+    EXPECT_EQ(r["result"]["protocolVersion"], v);
+  }
+  for (const char* v : {"2026-07-28", "2031-01-01", ""}) {
+    json r = Handle({{"jsonrpc", "2.0"},
+                     {"id", "a"},
+                     {"method", "initialize"},
+                     {"params", {{"protocolVersion", v}}}});
+    EXPECT_EQ(r["result"]["protocolVersion"], "2025-11-25") << v;
+    EXPECT_EQ(r["id"], "a");
+  }
+  json r = Handle({{"jsonrpc", "2.0"},
+                   {"id", 1},
+                   {"method", "initialize"},
+                   {"params", {{"protocolVersion", "2025-11-25"}}}});
+  EXPECT_EQ(r["result"]["capabilities"], json({{"tools", {{"listChanged", false}}}}));
+  EXPECT_FALSE(r["result"]["instructions"].get<std::string>().empty());
+}
+
+TEST_F(DispatcherTest, LegacyOutputIsGatedByTheNegotiatedVersion) {
+  Handle({{"jsonrpc", "2.0"},
+          {"id", 1},
+          {"method", "initialize"},
+          {"params", {{"protocolVersion", "2025-03-26"}}}});
+  json list = Handle({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}});
+  ASSERT_EQ(list["result"]["tools"].size(), 9u);
+  for (const json& t : list["result"]["tools"]) {
+    EXPECT_FALSE(t.contains("outputSchema"));
+    EXPECT_FALSE(t.contains("title"));
+    EXPECT_TRUE(t["annotations"]["readOnlyHint"].get<bool>());
+    EXPECT_FALSE(t["inputSchema"].contains("properties") &&
+                 t["inputSchema"]["properties"].contains("tenant_id"));
+  }
+  json call = Handle({{"jsonrpc", "2.0"},
+                      {"id", 3},
+                      {"method", "tools/call"},
+                      {"params", {{"name", "topology"}, {"arguments", json::object()}}}});
+  EXPECT_FALSE(call["result"].contains("structuredContent"));
+  EXPECT_TRUE(json::parse(call["result"]["content"][0]["text"].get<std::string>()).is_object());
+}
+
+TEST_F(DispatcherTest, ModernRequestsAreStatelessAndCarryTheEnvelope) {
+  json d = Handle({{"jsonrpc", "2.0"},
+                   {"id", 1},
+                   {"method", "server/discover"},
+                   {"params", {{"_meta", ModernMeta()}}}});
+  EXPECT_EQ(d["result"]["resultType"], "complete");
+  EXPECT_EQ(d["result"]["supportedVersions"], json({"2026-07-28"}));
+  EXPECT_EQ(d["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fasten-mcp");
+  EXPECT_TRUE(d["result"]["ttlMs"].is_number_integer());
+  json list = Handle({{"jsonrpc", "2.0"},
+                      {"id", 2},
+                      {"method", "tools/list"},
+                      {"params", {{"_meta", ModernMeta()}}}});
+  EXPECT_EQ(list["result"]["cacheScope"], "public");
+  for (const json& t : list["result"]["tools"]) {
+    EXPECT_EQ(t["inputSchema"]["type"], "object");
+    EXPECT_EQ(t["inputSchema"]["additionalProperties"], false);
+    EXPECT_EQ(t["outputSchema"]["type"], "object");
+    EXPECT_EQ(t["annotations"]["openWorldHint"], false);
+  }
+  // Removed methods, unknown versions, missing capabilities.
+  for (const char* m : {"initialize", "ping", "logging/setLevel", "resources/subscribe"}) {
+    json r = Handle(
+        {{"jsonrpc", "2.0"}, {"id", 3}, {"method", m}, {"params", {{"_meta", ModernMeta()}}}});
+    EXPECT_EQ(r["error"]["code"], kMethodNotFound) << m;
+  }
+  json meta = ModernMeta();
+  meta["io.modelcontextprotocol/protocolVersion"] = "2030-01-01";
+  json r = Handle({{"jsonrpc", "2.0"},
+                   {"id", 4},
+                   {"method", "server/discover"},
+                   {"params", {{"_meta", meta}}}});
+  EXPECT_EQ(r["error"]["code"], kUnsupportedProtocolVersion);
+  EXPECT_EQ(r["error"]["data"]["supported"], json({"2026-07-28"}));
+  EXPECT_EQ(r["error"]["data"]["requested"], "2030-01-01");
+  meta = ModernMeta();
+  meta.erase("io.modelcontextprotocol/clientCapabilities");
+  r = Handle(
+      {{"jsonrpc", "2.0"}, {"id", 5}, {"method", "tools/list"}, {"params", {{"_meta", meta}}}});
+  EXPECT_EQ(r["error"]["code"], kInvalidParams);
+}
+
+TEST_F(DispatcherTest, WithoutInitializeOrEnvelopeOnlyPingIsServed) {
+  EXPECT_EQ(Handle({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}})["result"], json::object());
+  json r = Handle({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}});
+  EXPECT_EQ(r["error"]["code"], kInvalidParams);
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("missing _meta envelope"),
+            std::string::npos);
+}
+
+TEST_F(DispatcherTest, ClassifiesMalformedMessages) {
+  EXPECT_EQ(Dispatcher::Classify(json::array({1, 2})).error["error"]["code"], kInvalidRequest);
+  EXPECT_EQ(Dispatcher::Classify(42).error["error"]["code"], kInvalidRequest);
+  Incoming null_id =
+      Dispatcher::Classify({{"jsonrpc", "2.0"}, {"id", nullptr}, {"method", "ping"}});
+  EXPECT_EQ(null_id.kind, Incoming::Kind::kInvalid);
+  EXPECT_FALSE(null_id.error.contains("id"));
+  EXPECT_EQ(Dispatcher::Classify({{"id", 1}, {"method", "ping"}}).error["error"]["code"],
+            kInvalidRequest);
+  EXPECT_EQ(Dispatcher::Classify({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "x"}, {"params", 3}})
+                .error["error"]["code"],
+            kInvalidParams);
+  EXPECT_EQ(
+      Dispatcher::Classify({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}).kind,
+      Incoming::Kind::kNotification);
+  EXPECT_EQ(Dispatcher::ParseErrorResponse()["error"]["code"], kParseError);
+  EXPECT_FALSE(Dispatcher::ParseErrorResponse().contains("id"));
+  EXPECT_EQ(*Dispatcher::CancelTarget({{"jsonrpc", "2.0"},
+                                       {"method", "notifications/cancelled"},
+                                       {"params", {{"requestId", "s7"}}}}),
+            "s7");
+}
+
+TEST_F(DispatcherTest, UnknownToolIsAProtocolErrorBadArgumentsAToolError) {
+  json r = Handle(ToolCall(1, "drop_table", json::object()));
+  EXPECT_EQ(r["error"]["code"], kInvalidParams);
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("audit_query"), std::string::npos);
+  for (json args : {json{{"limit", 0}}, json{{"limit", "ten"}}, json{{"tenant_id", "globex"}},
+                    json{{"since", "yesterday"}}, json{{"severity", "fatal"}},
+                    json{{"cursor", "bm90IGEgY3Vyc29y"}}}) {
+    json res = Handle(ToolCall(2, "audit_query", args))["result"];
+    EXPECT_TRUE(res["isError"].get<bool>()) << args;
+    EXPECT_EQ(res["content"][0]["type"], "text");
+  }
+}
+
+TEST_F(DispatcherTest, EveryToolAnswersOnTheDemoStore) {
+  std::vector<std::pair<std::string, json>> calls = {
+      {"audit_query", {{"limit", 3}}},
+      {"sys_query", {{"level", "error"}}},
+      {"api_query", {{"status", 502}}},
+      {"request_trace", {{"request_id", "3a7b1c9e4d20"}}},
+      {"chain_verify", json::object()},
+      {"red_metrics", {{"since", "2026-11-20T00:00:00Z"}, {"until", "2026-11-21T00:00:00Z"}}},
+      {"topology", json::object()},
+      {"search", {{"query", "stripe"}, {"since", "2026-11-20T00:00:00Z"}}}};
+  for (auto& [name, args] : calls) {
+    json r = Handle(ToolCall(1, name, args));
+    ASSERT_TRUE(r.contains("result")) << name << r;
+    EXPECT_FALSE(r["result"].value("isError", false)) << name << r["result"]["content"];
+    EXPECT_EQ(json::parse(r["result"]["content"][0]["text"].get<std::string>()),
+              r["result"]["structuredContent"])
+        << name;
+  }
+  json trace = Handle(ToolCall(1, "request_trace", {{"request_id", "3a7b1c9e4d20"}}));
+  EXPECT_EQ(trace["result"]["structuredContent"]["counts"]["api"], 4);
+  json row = trace["result"]["structuredContent"]["timeline"][1]["row"];
+  json got = Handle(
+      ToolCall(2, "row_get", {{"monotonic_seq", row["monotonic_seq"]}, {"hash", row["hash"]}}));
+  EXPECT_EQ(got["result"]["structuredContent"]["verification"]["ok"], true);
+  json metrics = Handle(ToolCall(
+      3, "red_metrics", {{"since", "2026-11-20T14:00:00Z"}, {"until", "2026-11-20T15:00:00Z"}}));
+  EXPECT_GT(metrics["result"]["structuredContent"]["requests"].get<int64_t>(), 0);
+}
+
+TEST_F(DispatcherTest, ProgressIsReportedOnlyWhenAskedAndIncreases) {
+  json call = ToolCall(1, "chain_verify", json::object());
+  Handle(call);
+  EXPECT_TRUE(notifications_.empty());
+  call["params"]["_meta"]["progressToken"] = "p1";
+  Handle(call);
+  ASSERT_FALSE(notifications_.empty());
+  double last = 0;
+  for (const json& n : notifications_) {
+    EXPECT_EQ(n["method"], "notifications/progress");
+    EXPECT_EQ(n["params"]["progressToken"], "p1");
+    EXPECT_GT(n["params"]["progress"].get<double>(), last);
+    last = n["params"]["progress"].get<double>();
+  }
+}
+
+TEST_F(DispatcherTest, ACancelledCallStopsItsQuery) {
+  std::atomic<bool> cancelled{true};
+  ctx_.cancelled = &cancelled;
+  stores_.SetInterrupt(&cancelled);
+  json r = Handle(ToolCall(1, "chain_verify", json::object()));
+  stores_.SetInterrupt(nullptr);
+  EXPECT_TRUE(r["result"]["isError"].get<bool>());
+  EXPECT_NE(r["result"]["content"][0]["text"].get<std::string>().find("cancelled"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fasten::mcp
