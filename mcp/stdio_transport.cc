@@ -60,6 +60,11 @@ struct Task {
 int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::istream& in,
              std::ostream& out, std::ostream& log_stream) {
   using Level = StdioOptions::LogLevel;
+  // std::cin and std::cerr are tied to std::cout: every read (and every log line) would flush
+  // stdout from this thread while a worker writes a response under the writer's lock, splitting
+  // lines. Only the Writer may touch `out`.
+  in.tie(nullptr);
+  log_stream.tie(nullptr);
   Writer writer(out);
   Log log(log_stream, options.log_level);
   Connection connection;

@@ -313,9 +313,8 @@ try {
 const benign = (e) => /unknown message ID|cancelled/i.test(String(e?.message ?? e)) || e instanceof SyntaxError;
 for (const e of clientErrors.filter(benign)) checks.info(`client error (tolerated): ${oneLine(e)}`);
 const serious = clientErrors.filter((e) => !benign(e));
-// Stdout purity is checked on raw bytes by raw-stdio.mjs (authoritative). The SDK-side tap above
-// can misreport lines split across pipe chunks, so here it is informational only.
-if (badLines.length) checks.info(`tap saw ${badLines.length} line(s) it could not parse (see raw-stdio for the byte-level check)`);
+checks.check('stdout is pure JSON-RPC', badLines.length === 0,
+  `bad_stdout_lines=${badLines.length}; first: ${oneLine(badLines[0] ?? '').slice(0, 160)}`);
 checks.check('no client-side protocol errors', serious.length === 0, `${serious.length} error(s): ${serious.map(oneLine).join(' | ')}`);
 await reapChildren();
 process.exit(checks.summary());

@@ -284,6 +284,36 @@ class Cli(unittest.TestCase):
         rc, out, _ = run("trace", "3a7b1c9e4d20", "--store", self.dsn(self.tampered))
         self.assertIn("hash mismatch", out)
 
+    def test_serve_keeps_stdout_pure_under_concurrent_calls(self):
+        # Regression: std::cin is tied to std::cout, so reading the next request flushed stdout
+        # while a worker was writing a response: split lines and empty lines on stdout.
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        lines = []
+        for i in range(3000):
+            name, args = [("audit_query", {"limit": 20}), ("row_get", {"monotonic_seq": 1, "hash": "e" * 64}),
+                          ("sys_query", {"limit": 5})][i % 3]
+            lines.append(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                                     "params": {"name": name, "arguments": args, "_meta": meta}}))
+        # Lockstep, as a client does: each request arrives alone, so the server reads (and, with
+        # the tie, flushed stdout) right while a worker writes the previous response.
+        p = subprocess.Popen([BIN, "serve", "--store", self.dsn(), "--tenant", "acme"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        try:
+            for i, line in enumerate(lines):
+                p.stdin.write(line + "\n")
+                p.stdin.flush()
+                reply = p.stdout.readline()
+                message = json.loads(reply)  # one whole JSON-RPC message per line
+                self.assertEqual(message["id"], i)
+            p.stdin.close()
+            self.assertEqual(p.stdout.read(), "")  # nothing left over: no stray lines
+            self.assertEqual(p.wait(timeout=10), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+
     def test_trace_reports_a_missing_stream_instead_of_zero_rows(self):
         bare = os.path.join(self.tmp.name, "audit-only.db")
         con = sqlite3.connect(bare)
