@@ -17,3 +17,4 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
 build-bench/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3
+build-bench/bench/stdio_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3
