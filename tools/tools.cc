@@ -1,6 +1,7 @@
 // The nine fasten-mcp tools: schemas and handlers.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -111,6 +112,48 @@ json Hint(const std::string& what, std::optional<Micros> since, std::optional<Mi
   return h;
 }
 
+// The position stored in the tool cursor `args.cursor`, if any, after checking that it was
+// issued by this server for this tenant and this query.
+Result<std::optional<std::string>> CursorPosition(const json& args, const ToolEnv& env,
+                                                  const std::string& fingerprint) {
+  std::optional<std::string> cursor = Str(args, "cursor");
+  if (!cursor) return std::optional<std::string>();
+  Result<std::string> pos = env.cursors->Verify(*cursor, TenantKey(env), fingerprint);
+  if (!pos.ok()) return pos.status();
+  return std::optional<std::string>(std::move(pos).value());
+}
+
+// One page of a list tool: the rows that fit the byte budget, the counts, and a cursor signed for
+// this tenant and query. `position_after(i)` is the cursor position after row i; `next` the
+// store's position after the whole page (when it has more).
+struct PageParts {
+  std::vector<json> items;
+  bool has_more = false;
+  std::optional<std::string> next;
+  std::function<std::string(size_t)> position_after;
+  int64_t total = -1;
+  bool lower_bound = false;
+};
+
+json ListPage(PageParts parts, const ToolEnv& env, const std::string& fingerprint,
+              std::optional<Micros> since, std::optional<Micros> until, const std::string& what) {
+  const size_t n = parts.items.size();
+  json rows = json::array();
+  const size_t fit = AppendWithinBudget(parts.items, env.byte_budget, 512, &rows);
+  std::optional<std::string> next = parts.next;
+  if (fit < n) next = parts.position_after(fit - 1);
+  json out = {{"rows", rows},
+              {"count", fit},
+              {"total_matched", parts.total},
+              {"total_is_lower_bound", parts.lower_bound},
+              {"truncated", parts.has_more || fit < n},
+              {"next_cursor",
+               next ? json(env.cursors->Sign(TenantKey(env), fingerprint, *next)) : json(nullptr)},
+              {"window", WindowJson(since, until)}};
+  if (n == 0) out["hint"] = Hint(what, since, until);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Schemas.
 
@@ -173,37 +216,27 @@ Result<json> AuditQueryTool(const json& args, ToolEnv& env) {
   q.count_cap = kCountCap;
   FASTEN_RETURN_IF_ERROR(Window(args, env, &q.since, &q.until));
   const std::string fingerprint = QueryFingerprint(args);
-  if (auto c = Str(args, "cursor")) {
-    Result<std::string> pos = env.cursors->Verify(*c, TenantKey(env), fingerprint);
-    if (!pos.ok()) return pos.status();
-    q.after = AuditKey::Decode(*pos);
+  Result<std::optional<std::string>> pos = CursorPosition(args, env, fingerprint);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
+    q.after = AuditKey::Decode(**pos);
     if (!q.after) return InvalidArgumentError("cursor is malformed; start again without a cursor");
   }
   AuditPage page;
   Status st = env.stores->audit->Query(q, &page);
   if (!st.ok()) return StoreError(st);
   RowChecker checker;
-  std::vector<json> items;
+  PageParts parts;
   for (const AuditRow& r : page.rows) {
     RowCheck c = checker.Check(r);
-    items.push_back(AuditRowJson(r, &c));
+    parts.items.push_back(AuditRowJson(r, &c));
   }
-  json rows = json::array();
-  size_t fit = AppendWithinBudget(items, env.byte_budget, 512, &rows);
-  const bool cut = fit < page.rows.size();
-  std::optional<AuditKey> next = page.next;
-  if (cut) next = AuditKey::Of(page.rows[fit - 1]);
-  json out = {
-      {"rows", rows},
-      {"count", fit},
-      {"total_matched", page.total_matched},
-      {"total_is_lower_bound", page.total_is_lower_bound},
-      {"truncated", page.has_more || cut},
-      {"next_cursor",
-       next ? json(env.cursors->Sign(TenantKey(env), fingerprint, next->Encode())) : json(nullptr)},
-      {"window", WindowJson(q.since, q.until)}};
-  if (page.rows.empty()) out["hint"] = Hint("audit rows", q.since, q.until);
-  return out;
+  parts.has_more = page.has_more;
+  if (page.next) parts.next = page.next->Encode();
+  parts.position_after = [&page](size_t i) { return AuditKey::Of(page.rows[i]).Encode(); };
+  parts.total = page.total_matched;
+  parts.lower_bound = page.total_is_lower_bound;
+  return ListPage(std::move(parts), env, fingerprint, q.since, q.until, "audit rows");
 }
 
 Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
@@ -223,11 +256,11 @@ Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
   q.count_cap = kCountCap;
   FASTEN_RETURN_IF_ERROR(Window(args, env, &q.since, &q.until));
   const std::string fingerprint = QueryFingerprint(args);
-  if (auto c = Str(args, "cursor")) {
-    Result<std::string> pos = env.cursors->Verify(*c, TenantKey(env), fingerprint);
-    if (!pos.ok()) return pos.status();
+  Result<std::optional<std::string>> pos = CursorPosition(args, env, fingerprint);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
     try {
-      q.before_seq = std::stoll(*pos);
+      q.before_seq = std::stoll(**pos);
     } catch (...) {
       return InvalidArgumentError("cursor is malformed; start again without a cursor");
     }
@@ -237,27 +270,18 @@ Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
   if (!st.ok()) return StoreError(st);
   Canonicalizer canon;
   Sha256 sha;
-  std::vector<json> items;
+  PageParts parts;
   for (const StreamRow& r : page.rows) {
-    items.push_back(StreamRowJson(r, StreamContentDigest(r.payload, &canon, &sha)));
+    parts.items.push_back(StreamRowJson(r, StreamContentDigest(r.payload, &canon, &sha)));
   }
-  json rows = json::array();
-  size_t fit = AppendWithinBudget(items, env.byte_budget, 512, &rows);
-  const bool cut = fit < page.rows.size();
-  std::optional<int64_t> next = page.next_before_seq;
-  if (cut) next = page.rows[fit - 1].seq;
-  json out = {{"rows", rows},
-              {"count", fit},
-              {"total_matched", page.total_matched},
-              {"total_is_lower_bound", page.total_is_lower_bound},
-              {"truncated", page.has_more || cut},
-              {"next_cursor",
-               next ? json(env.cursors->Sign(TenantKey(env), fingerprint, std::to_string(*next)))
-                    : json(nullptr)},
-              {"window", WindowJson(q.since, q.until)},
-              {"digest_kind", kStreamDigestLabel}};
-  if (page.rows.empty())
-    out["hint"] = Hint(std::string(StreamName(kind)) + " rows", q.since, q.until);
+  parts.has_more = page.has_more;
+  if (page.next_before_seq) parts.next = std::to_string(*page.next_before_seq);
+  parts.position_after = [&page](size_t i) { return std::to_string(page.rows[i].seq); };
+  parts.total = page.total_matched;
+  parts.lower_bound = page.total_is_lower_bound;
+  json out = ListPage(std::move(parts), env, fingerprint, q.since, q.until,
+                      std::string(StreamName(kind)) + " rows");
+  out["digest_kind"] = kStreamDigestLabel;
   return out;
 }
 
