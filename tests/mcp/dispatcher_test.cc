@@ -240,3 +240,35 @@ TEST_F(DispatcherTest, ACancelledCallStopsItsQuery) {
 
 }  // namespace
 }  // namespace fasten::mcp
+
+namespace fasten::mcp {
+namespace {
+
+// Tool definitions cost every conversation tokens: the list may not grow more than 5 % over its
+// budget without a deliberate change of the budget here (mcp.md §4.6 rule 10). About 4 bytes a
+// token: 11,419 bytes is roughly 2,900 tokens.
+TEST(ToolList, StaysWithinItsTokenBudget) {
+  constexpr size_t kBudgetBytes = 11419;
+  ToolRegistry registry = ToolRegistry::Default();
+  CursorSigner cursors = CursorSigner::WithRandomKey();
+  Dispatcher dispatcher(&registry, &cursors, ServerInfo{"fasten-mcp", "0.1.0", "t"});
+  Connection connection;
+  CallContext ctx;
+  ctx.connection = &connection;
+  json r = dispatcher.HandleRequest({{"jsonrpc", "2.0"},
+                                     {"id", 1},
+                                     {"method", "tools/list"},
+                                     {"params", {{"_meta", testing::ModernMeta()}}}},
+                                    ctx);
+  const size_t size = json({{"tools", r["result"]["tools"]}}).dump().size();
+  EXPECT_LE(size, kBudgetBytes * 105 / 100) << "tools/list grew to " << size << " bytes";
+  // No row text and no instruction-like prose in definitions.
+  for (const json& t : r["result"]["tools"]) {
+    const std::string d = t["description"];
+    EXPECT_EQ(d.find("IMPORTANT"), std::string::npos) << t["name"];
+    EXPECT_FALSE(d.empty());
+  }
+}
+
+}  // namespace
+}  // namespace fasten::mcp
