@@ -90,8 +90,6 @@ class Dispatcher {
   // For notifications/cancelled: the id of the request to cancel, or nullopt.
   static std::optional<nlohmann::json> CancelTarget(const nlohmann::json& notification);
 
-  const std::string& instructions() const { return instructions_; }
-
  private:
   nlohmann::json HandleModern(const nlohmann::json& id, const std::string& method,
                               const nlohmann::json& params, CallContext& ctx) const;

@@ -43,12 +43,11 @@ void SeqReorder::Pass(Node* n, AuditRow& row) {
   emit_(row);
 }
 
-bool SeqReorder::Drain(Node* n) {
+void SeqReorder::Drain(Node* n) {
   while (!n->pending.empty() && Follows(*n, *n->pending.front())) {
     std::unique_ptr<AuditRow> top = PopMin(n);
     Pass(n, *top);
   }
-  return true;
 }
 
 bool SeqReorder::Push(AuditRow& row) {

@@ -46,7 +46,7 @@ class SeqReorder {
   bool InOrder(const Node& n, const AuditRow& row) const;
   bool Follows(const Node& n, const AuditRow& row) const;
   void Pass(Node* n, AuditRow& row);
-  bool Drain(Node* n);
+  void Drain(Node* n);
 
   size_t window_;
   int64_t first_seq_;

@@ -591,7 +591,6 @@ class SqliteAuditReader final : public AuditReader {
       candidates.push_back(row);
       if (candidates.size() == limit + 1) boundary = row.timestamp.substr(0, 19);
     }
-    sqlite3_reset(stmt);
     std::sort(candidates.begin(), candidates.end(), [](const AuditRow& a, const AuditRow& b) {
       return AuditKey::Before(AuditKey::Of(a), AuditKey::Of(b));
     });
@@ -624,7 +623,6 @@ class SqliteAuditReader final : public AuditReader {
       *out = Predecessor{sqlite3_column_int64(stmt, 1), std::string(ColumnText(stmt, 0)),
                          std::string(ColumnText(stmt, 2))};
     }
-    sqlite3_reset(stmt);
     return Status::Ok();
   }
 
@@ -735,7 +733,6 @@ class SqliteAuditReader final : public AuditReader {
     bool row = false;
     FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
     *out = row ? sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_reset(stmt);
     return Status::Ok();
   }
 
@@ -958,7 +955,6 @@ class SqliteStreamReader final : public StreamReader {
       }
       page->rows.push_back(std::move(row));
     }
-    sqlite3_reset(stmt);
     if (page->has_more) page->next_before_seq = page->rows.back().seq;
     if (q.count_cap > 0) {
       FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
