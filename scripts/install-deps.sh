@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libsqlite3-dev libssl-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev
-  python3 clang-format sqlite3
+  libsqlite3-dev libssl-dev nlohmann-json3-dev libpq-dev libboost1.81-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql
+  python3 clang-format sqlite3 curl
 )
 # Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
 command -v node >/dev/null || packages+=(nodejs)
