@@ -200,3 +200,62 @@ export function serverEnv(base) {
   }
   return env;
 }
+
+// A fetch() for the SDK HTTP client transports (their `fetch` option) that observes the wire:
+// every request body (onOut), every JSON-RPC message in a response, whether a JSON body or an
+// SSE stream (onIn), and every HTTP exchange (onHttp({method, status, headers, reqBody, text}),
+// called once the response body has been read to its end). WIRE=1 echoes all of it to stderr.
+export function wireFetch({ wire = process.env.WIRE === '1', onIn, onOut, onHttp } = {}) {
+  return async (url, init = {}) => {
+    const method = init.method ?? 'GET';
+    let reqBody;
+    if (typeof init.body === 'string') {
+      try { reqBody = JSON.parse(init.body); } catch { reqBody = init.body; }
+    }
+    if (wire) process.stderr.write(`>> ${method} ${url}${reqBody !== undefined ? ` ${safeJson(reqBody)}` : ''}\n`);
+    if (reqBody && typeof reqBody === 'object') for (const m of [reqBody].flat()) onOut?.(m);
+    const res = await fetch(url, init);
+    const ctype = res.headers.get('content-type') ?? '';
+    const headers = Object.fromEntries(res.headers.entries());
+    if (wire) process.stderr.write(`<< ${res.status} ${method} ${ctype}${headers['mcp-session-id'] ? ` mcp-session-id=${headers['mcp-session-id']}` : ''}\n`);
+    if (!res.body) {
+      onHttp?.({ method, status: res.status, headers, reqBody, text: '' });
+      return res;
+    }
+    // Read a copy of the body in the background; the SDK consumes the original.
+    const copy = res.clone();
+    (async () => {
+      let text = '';
+      const emit = (m) => {
+        if (wire) process.stderr.write(`<< ${safeJson(m)}\n`);
+        for (const one of [m].flat()) if (one && typeof one === 'object') onIn?.(one);
+      };
+      try {
+        if (ctype.includes('text/event-stream')) {
+          const dec = new TextDecoder();
+          let buf = '';
+          for await (const chunk of copy.body) {
+            const s = dec.decode(chunk, { stream: true });
+            text += s;
+            buf += s;
+            let i;
+            while ((i = buf.search(/\r?\n\r?\n/)) >= 0) {
+              const event = buf.slice(0, i);
+              buf = buf.slice(i).replace(/^\r?\n\r?\n/, '');
+              const data = event.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+              if (data) { try { emit(JSON.parse(data)); } catch { if (wire) process.stderr.write(`<< (non-JSON SSE data) ${data.slice(0, 200)}\n`); } }
+            }
+          }
+        } else {
+          text = await copy.text();
+          if (ctype.includes('json') && text) { try { emit(JSON.parse(text)); } catch {} }
+          else if (wire && text) process.stderr.write(`<< (body) ${text.slice(0, 300)}\n`);
+        }
+      } catch (e) {
+        if (wire) process.stderr.write(`<< (body read ended: ${oneLine(e)})\n`);
+      }
+      onHttp?.({ method, status: res.status, headers, reqBody, text });
+    })();
+    return res;
+  };
+}
