@@ -60,12 +60,14 @@ echo "=== conformance 0.1.16 (legacy scenarios) --expected-failures baseline.yml
 PATH="$node22:$PATH" "$here/node_modules/.bin/conformance" server --url "$target" \
   --expected-failures "$here/baseline.yml" -o "$out/stable" >"$out/stable.log" 2>&1
 stable_rc=$?
-sed -n '/=== SUMMARY ===/,$p' "$out/stable.log" | grep -v '^  ~ ' | sed 's/\x1b\[[0-9;]*m//g'
+clean() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -v 'Unknown user config'; }
+echo "# passing: $(clean "$out/stable.log" | sed -n '/=== SUMMARY ===/,$p' | grep '^✓' | sed -E 's/^✓ ([^:]+):.*/\1/' | tr '\n' ' ')"
+clean "$out/stable.log" | grep -E '^Total:|Baseline check|^  [!+x-] |nexpected|tale'
 if [ "$stable_rc" -eq 0 ]; then
   echo "=== conformance 0.1.16: passed ($((SECONDS - start)) s)"
 else
   echo "=== conformance 0.1.16: FAILED (exit $stable_rc; full log below)"
-  sed 's/\x1b\[[0-9;]*m//g' "$out/stable.log" | grep -v 'Unknown user config' | tail -80
+  clean "$out/stable.log" | tail -80
   rc=1
 fi
 

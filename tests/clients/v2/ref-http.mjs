@@ -104,15 +104,24 @@ const server = http.createServer(async (req, res) => {
     return sendJson(res, 401, rpcError(-32001, 'Unauthorized'), { 'www-authenticate': 'Bearer realm="fasten-ref"' });
   }
   // Node request -> web Request (the body is read here, bounded, so an oversize body is a 413).
+  const tooLarge = () => {
+    sendJson(res, 413, rpcError(-32600, 'Request body too large'), { connection: 'close' });
+    req.resume(); // drain what is in flight so that the client reads the 413, then drop the connection
+    res.on('finish', () => setTimeout(() => req.socket?.destroy(), 200));
+  };
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return tooLarge();
+  if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
   const chunks = [];
   let size = 0;
   for await (const c of req) {
     size += c.length;
-    if (size > MAX_BODY) {
-      req.destroy();
-      return sendJson(res, 413, rpcError(-32600, 'Request body too large'), { connection: 'close' });
-    }
+    if (size > MAX_BODY) return tooLarge();
     chunks.push(c);
+  }
+  // Batches only for a 2025-03-26 peer (mcp.md §12 item 5); the SDK's legacy fallback would serve them.
+  const first = Buffer.concat(chunks).toString('utf8').trimStart()[0];
+  if (first === '[' && req.headers['mcp-protocol-version'] !== '2025-03-26') {
+    return sendJson(res, 400, rpcError(-32600, 'Invalid Request: batches are not supported'));
   }
   const ac = new AbortController();
   res.on('close', () => { if (!res.writableFinished) ac.abort(); });
@@ -135,6 +144,7 @@ const server = http.createServer(async (req, res) => {
   res.end();
 });
 
+server.on('checkContinue', (req, res) => server.emit('request', req, res));
 server.listen(Number(portText), host, () => log(`listening on http://${host}:${server.address().port}/mcp`));
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, async () => {

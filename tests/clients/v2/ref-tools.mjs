@@ -121,26 +121,27 @@ export function makeServer(tenant) {
 
   server.registerTool('audit_query', {
     title: 'Audit query', description: 'Reads audit rows (reference fixture).', annotations: { title: 'Audit query', ...ANN },
-    inputSchema: z.object({ limit, code: z.string().optional(), actor: z.string().optional(), since: ts, until: ts,
+    inputSchema: z.object({ limit, code: z.string().optional(), actor: z.string().optional(), request_id: z.string().optional(), since: ts, until: ts,
       cursor: z.string().optional() }).strict(),
     outputSchema: LIST_OUT,
   }, async (args) => {
-    const all = AUDIT_.filter(r => (!args.code || r.code === args.code) && (!args.actor || r.actor === args.actor));
-    return page(all, args, JSON.stringify(['audit', args.code ?? null, args.actor ?? null]));
+    const all = AUDIT_.filter(r => (!args.code || r.code === args.code) && (!args.actor || r.actor === args.actor)
+      && (!args.request_id || r.request_id === args.request_id));
+    return page(all, args, JSON.stringify([tenant ?? '*', 'audit', args.code ?? null, args.actor ?? null, args.request_id ?? null]));
   });
 
   server.registerTool('sys_query', {
     title: 'System query', description: 'Reads system rows (reference fixture).', annotations: { title: 'System query', ...ANN },
     inputSchema: z.object({ limit, level: z.string().optional(), since: ts, until: ts, cursor: z.string().optional() }).strict(),
     outputSchema: LIST_OUT,
-  }, async (args) => page(SYS_.filter(r => !args.level || r.level === args.level), args, JSON.stringify(['sys', args.level ?? null])));
+  }, async (args) => page(SYS_.filter(r => !args.level || r.level === args.level), args, JSON.stringify([tenant ?? '*', 'sys', args.level ?? null])));
 
   server.registerTool('api_query', {
     title: 'API query', description: 'Reads API rows (reference fixture).', annotations: { title: 'API query', ...ANN },
     inputSchema: z.object({ limit, status: z.number().int().min(100).max(599).optional(), since: ts, until: ts,
       cursor: z.string().optional() }).strict(),
     outputSchema: LIST_OUT,
-  }, async (args) => page(API_.filter(r => !args.status || r.status === args.status), args, JSON.stringify(['api', args.status ?? null])));
+  }, async (args) => page(API_.filter(r => !args.status || r.status === args.status), args, JSON.stringify([tenant ?? '*', 'api', args.status ?? null])));
 
   server.registerTool('request_trace', {
     title: 'Request trace', description: 'Follows one request id across stores (reference fixture).', annotations: { title: 'Request trace', ...ANN },
@@ -190,7 +191,7 @@ export function makeServer(tenant) {
   }, async (args) => {
     const q = args.query.toLowerCase();
     const all = API_.filter(r => JSON.stringify(r).toLowerCase().includes(q));
-    return page(all, args, JSON.stringify(['search', q]));
+    return page(all, args, JSON.stringify([tenant ?? '*', 'search', q]));
   });
 
   return server;
