@@ -24,6 +24,7 @@ int RunQuery(int argc, char** argv, CommandIo io);
 int RunTrace(int argc, char** argv, CommandIo io);
 int RunServe(int argc, char** argv, CommandIo io);
 int RunConfig(int argc, char** argv, CommandIo io);
+int RunToken(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -31,5 +32,6 @@ extern const char kQueryHelp[];
 extern const char kTraceHelp[];
 extern const char kServeHelp[];
 extern const char kConfigHelp[];
+extern const char kTokenHelp[];
 
 }  // namespace fasten

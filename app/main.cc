@@ -19,6 +19,7 @@ Commands:
   trace     one request's audit, sys and api rows on one timeline
   serve     serve MCP over stdio (Claude Desktop, Claude Code, Cursor, VS Code)
   config    print a registration snippet for an MCP host
+  token     add, list or revoke the bearer tokens of the HTTP server
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
       {"demo", RunDemo, kDemoHelp},    {"verify", RunVerify, kVerifyHelp},
       {"query", RunQuery, kQueryHelp}, {"trace", RunTrace, kTraceHelp},
       {"serve", RunServe, kServeHelp}, {"config", RunConfig, kConfigHelp},
+      {"token", RunToken, kTokenHelp},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
