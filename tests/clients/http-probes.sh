@@ -105,7 +105,9 @@ why=""
 [ -n "$(hdr Mcp-Session-Id)" ] && why="Mcp-Session-Id minted ($(hdr Mcp-Session-Id)): fasten-mcp is stateless"
 [ "$(hdr Access-Control-Allow-Origin)" = "*" ] && why="Access-Control-Allow-Origin: *"
 case "$(hdr Content-Type)" in application/json*|text/event-stream*) ;; *) why="${why:+$why; }Content-Type '$(hdr Content-Type)'";; esac
-case "$body" in *'"protocolVersion":"2025-11-25"'*|*'"protocolVersion": "2025-11-25"'*) ;; *) why="${why:+$why; }no protocolVersion 2025-11-25 in the body";; esac
+# The body may be JSON or one SSE event carrying the JSON.
+pv="$( (jq -r '.result.protocolVersion' "$work/b" 2>/dev/null || sed -n 's/^data: *//p' "$work/b" | jq -r '.result.protocolVersion') | tail -1)"
+[ "$pv" = "2025-11-25" ] || why="${why:+$why; }result.protocolVersion is '$pv', expected 2025-11-25"
 expect_status "initialize (valid token) -> 200, stateless, no ACAO *" 200 "$why"
 
 # ---- methods (§7.4) ---------------------------------------------------------------------------
