@@ -175,10 +175,25 @@ EOF
     echo "ok inspector tools/call audit_query (modern)"
   else echo "FAIL inspector tools/call audit_query (modern): exit $code: $(printf '%s' "$out" | head -c 300) $(head -c 300 "$work/insp.err")"; rc=1; fi
 
+  inspector --cli "$url" --transport http --header "Authorization: Bearer $tok_a" --method tools/list --strict --format json \
+    >/dev/null 2>"$work/insp.err"
+  code=$?
+  if [ "$code" = 0 ]; then echo "ok inspector tools/list --strict (schema portability: $(tail -1 "$work/insp.err"))"
+  else echo "FAIL inspector tools/list --strict: exit $code (6 = error-severity schema problems): $(grep -A3 -i '^error' "$work/insp.err" | head -c 600)"; rc=1; fi
+
   out="$(inspector --cli "$url" --transport http --method tools/list --format json </dev/null 2>&1)"
   code=$?
   if [ "$code" = 3 ]; then echo "ok inspector without a token exits 3 (auth required)"
   else echo "FAIL inspector without a token: exit $code, expected 3: $(printf '%s' "$out" | head -c 300)"; rc=1; fi
+  return "$rc"
+}
+
+# Runs a command with its stderr (mcp-remote logs every message there) in a file, shown on failure.
+stderr_on_failure() {
+  local f="$work/stderr.$RANDOM"
+  if "${LIMIT[@]}" "$@" 2>"$f"; then return 0; fi
+  local rc=$?
+  echo "# stderr (last 40 lines):"; tail -40 "$f" | sed 's/^/#   /'
   return "$rc"
 }
 
@@ -190,9 +205,9 @@ if ! skip v2; then
 fi
 skip inspector || run "Inspector CLI 2.12.0" inspector_steps
 if ! skip mcp-remote; then
-  run "mcp-remote (Claude Desktop bridge)" env SERVER_ENV=MCP_REMOTE_CONFIG_DIR node "$here/stdio-client.mjs" \
+  run "mcp-remote (Claude Desktop bridge)" stderr_on_failure env SERVER_ENV=MCP_REMOTE_CONFIG_DIR node "$here/stdio-client.mjs" \
     "$here/node_modules/.bin/mcp-remote" "$url" --header "Authorization: Bearer $tok_a"
-  run "mcp-remote --protocol auto" env SERVER_ENV=MCP_REMOTE_CONFIG_DIR node "$here/stdio-client.mjs" \
+  run "mcp-remote --protocol auto" stderr_on_failure env SERVER_ENV=MCP_REMOTE_CONFIG_DIR node "$here/stdio-client.mjs" \
     "$here/node_modules/.bin/mcp-remote" "$url" --header "Authorization: Bearer $tok_a" --protocol auto
 fi
 skip isolation || run "tenant isolation (acme token vs globex rows)" env TOKEN_A="$tok_a" TOKEN_B="$tok_b" node "$here/tenant-isolation.mjs" "$url"
