@@ -8,8 +8,8 @@
 # usage: tests/clients/http-run-all.sh BINARY [STORE]
 #   BINARY  the fasten-mcp binary (or anything with the same CLI: `node v2/ref-http.mjs` via a wrapper)
 #   STORE   a store DSN (sqlite:////abs/demo.db, postgres://…) holding the demo data; default: a
-#           fresh `BINARY demo --out <tmp>/demo.db`. `pg`: a throwaway cluster from
-#           scripts/pg-cluster.sh loaded with scripts/pg-load-demo.sh (both must exist).
+#           fresh `BINARY demo --out <tmp>/demo.db`. `pg`: that demo store copied into a throwaway
+#           cluster (scripts/pg-cluster.sh start DIR; scripts/pg-load-demo.sh DB DSN), stopped at exit.
 # env:   SKIP=<comma list of step names to skip: v1,v2,inspector,mcp-remote,isolation,probes,conformance>
 #        KEEP=1 keeps the work directory (server log, conformance results)
 # Installs the pinned npm packages (npm ci) only where node_modules is missing. Prints one
@@ -46,7 +46,10 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$server_pid" 2>/dev/null
   fi
-  [ -n "$pg_dir" ] && "$repo/scripts/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1
+  if [ -n "$pg_dir" ]; then
+    "$repo/scripts/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1
+    [ "${KEEP:-0}" = "1" ] || rm -rf "$pg_dir"
+  fi
   if [ "${KEEP:-0}" = "1" ]; then echo "# kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -67,9 +70,12 @@ case "$store" in
   pg)
     [ -x "$repo/scripts/pg-cluster.sh" ] && [ -x "$repo/scripts/pg-load-demo.sh" ] \
       || die "STORE=pg needs scripts/pg-cluster.sh and scripts/pg-load-demo.sh"
-    pg_dir="$work/pg"
-    dsn="$("$repo/scripts/pg-cluster.sh" start "$pg_dir" | tail -1)" || die "pg-cluster.sh start"
-    "$repo/scripts/pg-load-demo.sh" "$dsn" >"$work/pg-load.log" 2>&1 || die "pg-load-demo.sh $dsn: $(tail -3 "$work/pg-load.log")"
+    "$bin" demo --out "$work/demo.db" >/dev/null || die "$bin demo --out $work/demo.db"
+    pg_dir="$(mktemp -d /tmp/fasten-http-pg-XXXXXX)" # its own directory: as root it is handed to the postgres user
+    dsn="$("$repo/scripts/pg-cluster.sh" start "$pg_dir" 2>"$work/pg-start.log" | tail -1)"
+    [ -n "$dsn" ] || die "scripts/pg-cluster.sh start $pg_dir: $(tail -3 "$work/pg-start.log")"
+    "$repo/scripts/pg-load-demo.sh" "$work/demo.db" "$dsn" >"$work/pg-load.log" 2>&1 \
+      || die "scripts/pg-load-demo.sh $work/demo.db $dsn: $(tail -3 "$work/pg-load.log")"
     ;;
   *) dsn="$store" ;;
 esac
