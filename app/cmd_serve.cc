@@ -1,12 +1,16 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
 #include "app/store_config.h"
+#include "mcp/auth.h"
 #include "mcp/dispatcher.h"
+#include "mcp/http_transport.h"
 #include "mcp/stdio_transport.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
@@ -17,24 +21,59 @@ namespace fasten {
 const char kServeHelp[] =
     R"(Usage: fasten-mcp serve --store DSN [--tenant T | --all-tenants] [--sys-store DSN]
                         [--api-store DSN] [--log-level LEVEL] [--workers N]
+       fasten-mcp serve --http ADDR:PORT --store DSN (--tokens FILE | --jwt-alg ALG ... |
+                        --tenant T on loopback) [HTTP options]
 
-Serves MCP over stdio (one JSON-RPC message per line; logs on stderr) for Claude Desktop,
-Claude Code and other MCP hosts, in both protocol eras: 2026-07-28 (stateless, server/discover)
-and initialize-based 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05. Nine read-only tools:
-audit_query, sys_query, api_query, request_trace, chain_verify, row_get, red_metrics, topology,
-search.
+Serves MCP in both protocol eras: 2026-07-28 (stateless, server/discover) and initialize-based
+2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05. Nine read-only tools: audit_query, sys_query,
+api_query, request_trace, chain_verify, row_get, red_metrics, topology, search.
 
-The server is bound to one tenant: every tool sees only that tenant's rows. No tool takes a
-tenant argument.
+Without --http it speaks stdio (one JSON-RPC message per line; logs on stderr) for Claude
+Desktop, Claude Code and other hosts that start the server themselves. With --http it serves
+Streamable HTTP at http://ADDR:PORT/mcp (Cursor, remote agents, mcp-remote), statelessly: any
+replica behind a load balancer can answer any request.
+
+Every request sees exactly one tenant's rows. On stdio the tenant is --tenant; over HTTP it is
+the tenant bound to the caller's bearer token (or --tenant on a loopback-only server without
+authentication). No tool takes a tenant argument, and nothing in a request can change it.
 
 Options:
-  --store DSN        audit store (default $FASTEN_AUDIT_DSN); use an absolute path
-                     (sqlite:////abs/path.db): hosts start servers in unknown directories
+  --store DSN        audit store (default $FASTEN_AUDIT_DSN): sqlite:////abs/path.db or
+                     postgres://user@host/db?table=schema.name; use absolute SQLite paths
+                     (hosts start servers in unknown directories)
   --tenant T         the tenant to serve (default $FASTEN_TENANT_ID)
   --all-tenants      serve every tenant's rows (operator use only); required to serve a
                      store holding several tenants without --tenant
   --log-level L      error, warn, info (default) or debug, on stderr
-  --workers N        threads running tool calls (default 2, 1..16)
+  --workers N        threads running tool calls (default 2 on stdio, 4 over HTTP; 1..64)
+
+HTTP options:
+  --http ADDR:PORT   listen there (e.g. 127.0.0.1:8765; port 0 picks a free one). Binding
+                     anything but loopback requires authentication.
+  --tokens FILE      bearer tokens, each bound to one tenant (fasten-mcp token add)
+  --jwt-alg ALG      also accept JWTs: HS256, RS256 or ES256, with
+  --jwt-key FILE     the HS256 secret or the RS256/ES256 PEM public key,
+  --jwt-audience A   the required audience (comma-separated for several),
+  --jwt-tenant-claim C   the claim naming the tenant (default tenant),
+  --jwt-issuer I     and, when given, the required issuer
+  --allow-host H     extra Host names to accept, comma-separated (localhost, 127.0.0.1 and
+                     [::1] always are); other Host headers get 403
+  --allow-origin O   browser origins to accept, comma-separated, e.g. https://app.example.com
+                     (loopback origins always are); other Origin headers get 403
+  --tls-cert FILE    serve HTTPS with this PEM certificate chain
+  --tls-key FILE     and this PEM private key
+  --max-body BYTES   largest request body (default 1048576; larger gets 413)
+  --read-timeout S   seconds to receive a whole request, and idle keep-alive (default 10)
+  --call-timeout S   seconds a tool call may run before it is stopped (default 60)
+  --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
+  --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
+  --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
+  --cursor-key FILE  secret (>= 32 bytes) signing paging cursors (default
+                     $FASTEN_CURSOR_KEY_FILE, else random per process); give every replica
+                     behind one load balancer the same file so any of them accepts any cursor
+
+Endpoints: POST /mcp (MCP), GET /healthz (liveness, no authentication), GET /readyz (200 when
+the audit store answers, else 503). SIGTERM or SIGINT drains in-flight calls, then exits 0.
 
 Register it with a host: fasten-mcp config claude-desktop|claude-code|cursor|vscode.
 )";
@@ -75,10 +114,123 @@ Status BindTenant(const Args& args, const Env& env, std::optional<std::string>* 
 
 }  // namespace
 
+namespace {
+
+Status ParseLogLevel(const Args& args, mcp::LogLevel* out) {
+  *out = mcp::LogLevel::kInfo;
+  std::optional<std::string> level = args.Get("log-level");
+  if (!level) return Status::Ok();
+  if (*level == "error") {
+    *out = mcp::LogLevel::kError;
+  } else if (*level == "warn") {
+    *out = mcp::LogLevel::kWarn;
+  } else if (*level == "info") {
+    *out = mcp::LogLevel::kInfo;
+  } else if (*level == "debug") {
+    *out = mcp::LogLevel::kDebug;
+  } else {
+    return InvalidArgumentError("--log-level must be error, warn, info or debug");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> SplitList(const std::optional<std::string>& value) {
+  std::vector<std::string> out;
+  if (!value) return out;
+  size_t start = 0;
+  while (start <= value->size()) {
+    size_t comma = value->find(',', start);
+    if (comma == std::string::npos) comma = value->size();
+    std::string item = value->substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// "127.0.0.1:8765", "[::1]:8765", "localhost:0".
+Status ParseListenAddress(const std::string& text, std::string* address, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= text.size()) {
+    return InvalidArgumentError("--http needs ADDR:PORT, e.g. 127.0.0.1:8765 (got '" + text + "')");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) {
+    return InvalidArgumentError("--http needs an address before the port, e.g. 127.0.0.1:8765");
+  }
+  const std::string digits = text.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(digits) > 65535) {
+    return InvalidArgumentError("--http: '" + digits + "' is not a port (0-65535)");
+  }
+  *address = host;
+  *port = static_cast<uint16_t>(std::stoi(digits));
+  return Status::Ok();
+}
+
+Status BuildAuthenticator(const Args& args, std::unique_ptr<mcp::Authenticator>* out) {
+  std::vector<std::unique_ptr<mcp::Authenticator>> parts;
+  if (auto tokens = args.Get("tokens")) {
+    std::unique_ptr<mcp::TokenFileAuthenticator> a;
+    Status st = mcp::TokenFileAuthenticator::Load(*tokens, &a);
+    if (!st.ok()) return InvalidArgumentError("--tokens " + *tokens + ": " + st.message());
+    parts.push_back(std::move(a));
+  }
+  if (auto alg = args.Get("jwt-alg")) {
+    mcp::JwtOptions jwt;
+    if (*alg == "HS256") {
+      jwt.algorithm = mcp::JwtOptions::Algorithm::kHs256;
+    } else if (*alg == "RS256") {
+      jwt.algorithm = mcp::JwtOptions::Algorithm::kRs256;
+    } else if (*alg == "ES256") {
+      jwt.algorithm = mcp::JwtOptions::Algorithm::kEs256;
+    } else {
+      return InvalidArgumentError("--jwt-alg must be HS256, RS256 or ES256");
+    }
+    if (!args.Get("jwt-key")) return InvalidArgumentError("--jwt-alg needs --jwt-key FILE");
+    jwt.key_file = *args.Get("jwt-key");
+    jwt.audiences = SplitList(args.Get("jwt-audience"));
+    if (jwt.audiences.empty()) return InvalidArgumentError("--jwt-alg needs --jwt-audience A");
+    if (auto claim = args.Get("jwt-tenant-claim")) jwt.tenant_claim = *claim;
+    if (auto issuer = args.Get("jwt-issuer")) jwt.issuer = *issuer;
+    std::unique_ptr<mcp::JwtAuthenticator> a;
+    Status st = mcp::JwtAuthenticator::Load(jwt, &a);
+    if (!st.ok()) return InvalidArgumentError("--jwt-key " + jwt.key_file + ": " + st.message());
+    parts.push_back(std::move(a));
+  } else {
+    for (const char* f : {"jwt-key", "jwt-audience", "jwt-tenant-claim", "jwt-issuer"}) {
+      if (args.Has(f)) return InvalidArgumentError(std::string("--") + f + " needs --jwt-alg");
+    }
+  }
+  if (parts.empty()) return Status::Ok();
+  if (parts.size() == 1) {
+    *out = std::move(parts[0]);
+  } else {
+    *out = std::make_unique<mcp::AnyOfAuthenticator>(std::move(parts));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int RunServe(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f : {FlagSpec{"tenant", true}, FlagSpec{"all-tenants", false},
-                     FlagSpec{"log-level", true}, FlagSpec{"workers", true}}) {
+  for (FlagSpec f : {FlagSpec{"tenant", true},        FlagSpec{"all-tenants", false},
+                     FlagSpec{"log-level", true},     FlagSpec{"workers", true},
+                     FlagSpec{"http", true},          FlagSpec{"tokens", true},
+                     FlagSpec{"jwt-alg", true},       FlagSpec{"jwt-key", true},
+                     FlagSpec{"jwt-audience", true},  FlagSpec{"jwt-tenant-claim", true},
+                     FlagSpec{"jwt-issuer", true},    FlagSpec{"allow-host", true},
+                     FlagSpec{"allow-origin", true},  FlagSpec{"tls-cert", true},
+                     FlagSpec{"tls-key", true},       FlagSpec{"max-body", true},
+                     FlagSpec{"read-timeout", true},  FlagSpec{"call-timeout", true},
+                     FlagSpec{"max-in-flight", true}, FlagSpec{"rate-limit", true},
+                     FlagSpec{"rate-burst", true},    FlagSpec{"cursor-key", true}}) {
     specs.push_back(f);
   }
   Result<Args> args = Args::Parse("serve", argc, argv, 2, specs);
@@ -91,54 +243,134 @@ int RunServe(int argc, char** argv, CommandIo io) {
     return Fail(io, "serve",
                 InvalidArgumentError("unexpected argument '" + args->positionals()[0] + "'"));
   }
-  mcp::StdioOptions options;
-  std::optional<int64_t> workers;
-  Status st = args->GetInt("workers", 1, 16, &workers);
-  if (!st.ok()) return Fail(io, "serve", st);
-  options.workers = static_cast<int>(workers.value_or(2));
-  if (auto level = args->Get("log-level")) {
-    if (*level == "error")
-      options.log_level = mcp::StdioOptions::LogLevel::kError;
-    else if (*level == "warn")
-      options.log_level = mcp::StdioOptions::LogLevel::kWarn;
-    else if (*level == "info")
-      options.log_level = mcp::StdioOptions::LogLevel::kInfo;
-    else if (*level == "debug")
-      options.log_level = mcp::StdioOptions::LogLevel::kDebug;
-    else
-      return Fail(io, "serve",
-                  InvalidArgumentError("--log-level must be error, warn, info or debug"));
+  const bool http = args->Has("http");
+  if (!http) {
+    for (const char* f :
+         {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key", "max-body",
+          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst"}) {
+      if (args->Has(f)) {
+        return Fail(
+            io, "serve",
+            InvalidArgumentError(std::string("--") + f + " applies to HTTP: add --http ADDR:PORT"));
+      }
+    }
   }
+  mcp::LogLevel log_level;
+  std::optional<int64_t> workers;
+  Status st = ParseLogLevel(*args, &log_level);
+  if (st.ok()) st = args->GetInt("workers", 1, 64, &workers);
+  if (!st.ok()) return Fail(io, "serve", st);
+
+  std::unique_ptr<mcp::Authenticator> auth;
+  mcp::HttpOptions http_options;
+  if (http) {
+    st = ParseListenAddress(*args->Get("http"), &http_options.address, &http_options.port);
+    if (st.ok()) st = BuildAuthenticator(*args, &auth);
+    if (!st.ok()) return Fail(io, "serve", st);
+    if (!auth && !mcp::IsLoopbackAddress(http_options.address)) {
+      return Fail(io, "serve",
+                  InvalidArgumentError(
+                      "refusing to serve " + http_options.address +
+                      " without authentication: anyone who can reach it could read the audit "
+                      "data. Add --tokens FILE (fasten-mcp token add --tenant T --tokens FILE) "
+                      "or bind 127.0.0.1"));
+    }
+    if (auth && (args->Has("tenant") || args->Has("all-tenants"))) {
+      return Fail(io, "serve",
+                  InvalidArgumentError("with --tokens/--jwt-alg each request's tenant comes from "
+                                       "its credential: drop --tenant/--all-tenants"));
+    }
+    http_options.allowed_hosts = SplitList(args->Get("allow-host"));
+    http_options.allowed_origins = SplitList(args->Get("allow-origin"));
+    http_options.tls_cert = args->Get("tls-cert").value_or("");
+    http_options.tls_key = args->Get("tls-key").value_or("");
+    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst;
+    st = args->GetInt("max-body", 1024, int64_t{1} << 30, &max_body);
+    if (st.ok()) st = args->GetInt("read-timeout", 1, 3600, &read_timeout);
+    if (st.ok()) st = args->GetInt("call-timeout", 1, 86400, &call_timeout);
+    if (st.ok()) st = args->GetInt("max-in-flight", 1, 100000, &max_in_flight);
+    if (st.ok()) st = args->GetInt("rate-limit", 0, 1000000, &rate);
+    if (st.ok()) st = args->GetInt("rate-burst", 1, 10000000, &burst);
+    if (!st.ok()) return Fail(io, "serve", st);
+    if (max_body) http_options.max_body_bytes = static_cast<size_t>(*max_body);
+    if (read_timeout) http_options.read_timeout = std::chrono::seconds(*read_timeout);
+    if (call_timeout) http_options.call_timeout = std::chrono::seconds(*call_timeout);
+    if (max_in_flight) http_options.max_in_flight = static_cast<int>(*max_in_flight);
+    if (rate && *rate > 0) {
+      static std::unique_ptr<mcp::RateLimiter> limiter;
+      limiter = std::make_unique<mcp::RateLimiter>(
+          static_cast<double>(*rate),
+          static_cast<double>(burst.value_or(std::max<int64_t>(1, 2 * *rate))));
+      http_options.rate_limiter = limiter.get();
+    }
+  }
+
+  std::optional<std::string> tenant;
+  StoreConfig stores;
   bool all = false;
-  st = BindTenant(*args, io.env, &options.tenant, &all);
-  if (st.ok()) st = ResolveStoreConfig(*args, io.env, &options.stores);
+  if (!auth) st = BindTenant(*args, io.env, &tenant, &all);
+  if (st.ok()) st = ResolveStoreConfig(*args, io.env, &stores);
   if (!st.ok()) return Fail(io, "serve", st);
   // Open once up front so a bad store fails here, clearly, not on the first tool call.
-  StoreSet probe;
-  st = OpenStoreSet(options.stores, true, &probe);
-  if (!st.ok()) return Fail(io, "serve", st);
-  if (!options.tenant && !all) {
-    std::vector<std::string> tenants;
-    st = probe.audit->Tenants(3, &tenants);
+  {
+    StoreSet probe;
+    st = OpenStoreSet(stores, true, &probe);
     if (!st.ok()) return Fail(io, "serve", st);
-    if (tenants.size() > 1) {
-      std::string names;
-      for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
+    if (!auth && !tenant && !all) {
+      std::vector<std::string> tenants;
+      st = probe.audit->Tenants(3, &tenants);
+      if (!st.ok()) return Fail(io, "serve", st);
+      if (tenants.size() > 1) {
+        std::string names;
+        for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
+        return Fail(io, "serve",
+                    InvalidArgumentError(
+                        "the store holds rows of several tenants (" + names +
+                        (tenants.size() > 2 ? ", ..." : "") +
+                        "): pass --tenant T (or set FASTEN_TENANT_ID) to serve one, "
+                        "or --all-tenants to serve them all" +
+                        (http ? ", or --tokens FILE to bind a tenant to each caller" : "")));
+      }
+      if (tenants.size() == 1) tenant = tenants[0];
+    }
+  }
+  ToolRegistry registry = ToolRegistry::Default();
+  std::optional<std::string> cursor_key_file = args->Get("cursor-key");
+  if (!cursor_key_file) cursor_key_file = io.env.Get("FASTEN_CURSOR_KEY_FILE");
+  CursorSigner cursors = CursorSigner::WithRandomKey();
+  if (cursor_key_file) {
+    std::ifstream f(*cursor_key_file, std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (!f.good() && !f.eof()) {
       return Fail(
           io, "serve",
-          InvalidArgumentError("the store holds rows of several tenants (" + names +
-                               (tenants.size() > 2 ? ", ..." : "") +
-                               "): pass --tenant T (or set FASTEN_TENANT_ID) to serve one, or "
-                               "--all-tenants to serve them all"));
+          InvalidArgumentError("--cursor-key " + *cursor_key_file + ": cannot read the file"));
     }
-    if (tenants.size() == 1) options.tenant = tenants[0];
+    if (key.size() < CursorSigner::kMinKeyBytes) {
+      return Fail(io, "serve",
+                  InvalidArgumentError("--cursor-key " + *cursor_key_file + ": needs at least " +
+                                       std::to_string(CursorSigner::kMinKeyBytes) +
+                                       " bytes of secret (e.g. openssl rand -hex 32 > FILE)"));
+    }
+    cursors = CursorSigner(key);
   }
-  probe = StoreSet();
-  ToolRegistry registry = ToolRegistry::Default();
-  CursorSigner cursors = CursorSigner::WithRandomKey();
   mcp::ServerInfo info;
   info.version = "0.1.0";
   mcp::Dispatcher dispatcher(&registry, &cursors, info);
+  if (http) {
+    http_options.auth = auth.get();
+    http_options.tenant = tenant;
+    http_options.stores = stores;
+    http_options.workers = static_cast<int>(workers.value_or(4));
+    http_options.log_level = log_level;
+    return mcp::RunHttp(dispatcher, http_options, io.err) == 0 ? kExitOk : kExitUsage;
+  }
+  mcp::StdioOptions options;
+  options.workers = static_cast<int>(workers.value_or(2));
+  options.log_level = log_level;
+  options.tenant = tenant;
+  options.stores = stores;
   return mcp::RunStdio(dispatcher, options, std::cin, std::cout, io.err);
 }
 

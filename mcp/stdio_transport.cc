@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "mcp/log.h"
 #include "tools/row_json.h"
 
 namespace fasten::mcp {
@@ -30,23 +31,6 @@ class Writer {
  private:
   std::mutex mu_;
   std::ostream& out_;
-};
-
-class Log {
- public:
-  Log(std::ostream& out, StdioOptions::LogLevel level) : out_(out), level_(level) {}
-  void Write(StdioOptions::LogLevel level, const std::string& message) {
-    if (level > level_) return;
-    static const char* kNames[] = {"error", "warn", "info", "debug"};
-    std::lock_guard<std::mutex> lock(mu_);
-    out_ << "fasten-mcp " << kNames[static_cast<int>(level)] << ": " << message << '\n';
-    out_.flush();
-  }
-
- private:
-  std::mutex mu_;
-  std::ostream& out_;
-  StdioOptions::LogLevel level_;
 };
 
 struct Task {

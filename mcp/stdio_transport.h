@@ -13,6 +13,7 @@
 #include <string>
 
 #include "mcp/dispatcher.h"
+#include "mcp/log.h"
 #include "tools/stores.h"
 
 namespace fasten::mcp {
@@ -22,7 +23,8 @@ struct StdioOptions {
   StoreConfig stores;
   int workers = 2;
   size_t max_line_bytes = 64 << 20;  // longer lines are refused (and drained), not buffered
-  enum class LogLevel { kError, kWarn, kInfo, kDebug } log_level = LogLevel::kInfo;
+  using LogLevel = mcp::LogLevel;
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::istream& in,

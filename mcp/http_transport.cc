@@ -1,0 +1,985 @@
+// The only translation unit that includes Boost.Beast / Asio (keeps build time and coupling down).
+#include "mcp/http_transport.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "tools/row_json.h"
+#include "util/base64.h"
+
+namespace fasten::mcp {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
+constexpr const char* kMetaCapabilities = "io.modelcontextprotocol/clientCapabilities";
+constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
+                                           "2024-10-07"};
+constexpr const char* kDefaultLegacyVersion = "2025-03-26";  // no MCP-Protocol-Version header
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsLegacyVersion(std::string_view v) {
+  for (const char* l : kLegacyVersions) {
+    if (v == l) return true;
+  }
+  return false;
+}
+
+// The host part of a Host header or an origin's authority, lower-cased, without the port.
+std::string HostName(std::string_view authority) {
+  authority = Trim(authority);
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "";
+    return Lower(authority.substr(0, close + 1));
+  }
+  size_t colon = authority.find(':');
+  return Lower(authority.substr(0, colon));
+}
+
+bool IsLoopbackName(const std::string& host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+// "=?base64?<b64>?=" (mcp.md §7.3) decoded; other values as they are.
+std::optional<std::string> DecodeHeaderValue(std::string_view v) {
+  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
+  if (v.size() < kOpen.size() + kClose.size() || v.substr(0, kOpen.size()) != kOpen ||
+      v.substr(v.size() - kClose.size()) != kClose) {
+    return std::string(v);
+  }
+  std::string b64(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  for (char& c : b64) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return Base64UrlDecode(b64);
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string FormatHttp(unsigned status, const std::string& content_type, const std::string& body,
+                       bool keep_alive, const Headers& extra = {}) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out += std::string(http::obsolete_reason(http::int_to_status(status)));
+  out += "\r\nServer: fasten-mcp\r\n";
+  if (!content_type.empty()) out += "Content-Type: " + content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+std::string Chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+std::string SseEvent(const std::string& data) {
+  return Chunk("event: message\ndata: " + data + "\n\n");
+}
+
+// HTTP status of a JSON-RPC response (mcp.md §7.3, §12 item 48).
+unsigned StatusOf(const json& response, bool modern) {
+  auto err = response.find("error");
+  if (err == response.end()) return 200;
+  const int code = err->value("code", 0);
+  if (code == kParseError || code == kInvalidRequest) return 400;
+  if (!modern) return 200;
+  if (code == kMethodNotFound) return 404;
+  if (code == kUnsupportedProtocolVersion || code == kHeaderMismatch ||
+      code == kMissingRequiredClientCapability) {
+    return 400;
+  }
+  return 200;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker threads: tool calls and readiness checks, each thread with its own stores.
+
+class WorkerPool {
+ public:
+  using Job = std::function<void(StoreSet* stores)>;
+
+  WorkerPool(const StoreConfig& config, int n, Log& log) : config_(config), log_(log) {
+    for (int i = 0; i < std::max(1, n); ++i) threads_.emplace_back([this, i] { Run(i); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  void Post(Job job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+      queued_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_one();
+  }
+
+  // Runs what is queued, then joins.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  void Run(int index) {
+    StoreSet stores;
+    bool open = false;
+    Clock::time_point last_try{};
+    while (true) {
+      // A brief spin before sleeping: waking a sleeping thread costs tens of microseconds on a
+      // VM, comparable to a whole fast tool call. Bounded, so an idle server does not spin.
+      for (int spin = 0; spin < 2000 && queued_.load(std::memory_order_acquire) == 0; ++spin) {
+        std::this_thread::yield();
+      }
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_release);
+      }
+      // Stores that failed to open (a database not up yet) are retried, at most once a second.
+      if (!open && Clock::now() - last_try > std::chrono::seconds(1)) {
+        last_try = Clock::now();
+        StoreSet fresh;
+        Status st = OpenStoreSet(config_, /*need_streams=*/true, &fresh);
+        if (st.ok()) {
+          stores = std::move(fresh);
+          open = true;
+        } else {
+          log_.Write(LogLevel::kError, "worker " + std::to_string(index) +
+                                           ": cannot open the store: " + st.ToString());
+        }
+      }
+      job(open ? &stores : nullptr);
+    }
+  }
+
+  const StoreConfig config_;
+  Log& log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  std::atomic<int> queued_{0};
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct Call {
+  std::atomic<bool> cancelled{false};
+  std::atomic<bool> timed_out{false};
+  std::string key;  // in the cancel registry
+  std::string tool;
+};
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Drain() = 0;  // close when idle; close after the current response otherwise
+};
+
+struct Server {
+  Server(const Dispatcher& d, const HttpOptions& o, Log& l, net::io_context& ioc)
+      : dispatcher(d), options(o), log(l), ioc(ioc), pool(o.stores, o.workers, l) {}
+
+  const Dispatcher& dispatcher;
+  const HttpOptions& options;
+  Log& log;
+  net::io_context& ioc;
+  WorkerPool pool;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> connections{0};
+  std::atomic<bool> draining{false};
+
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<Call>> calls;  // by principal + request id
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+
+  bool HostAllowed(std::string_view host_header) const {
+    std::string host = HostName(host_header);
+    if (host.empty()) return false;
+    if (IsLoopbackName(host)) return true;
+    for (const std::string& h : options.allowed_hosts) {
+      if (host == Lower(h) || host == HostName(h)) return true;
+    }
+    return !options.address.empty() && host == Lower(options.address) &&
+           options.address != "0.0.0.0" && options.address != "::";
+  }
+
+  bool OriginAllowed(std::string_view origin) const {
+    origin = Trim(origin);
+    for (const std::string& o : options.allowed_origins) {
+      if (origin == o) return true;
+    }
+    size_t scheme = origin.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view s = origin.substr(0, scheme);
+    if (s != "http" && s != "https") return false;
+    std::string_view authority = origin.substr(scheme + 3);
+    if (authority.find('/') != std::string_view::npos) return false;
+    return IsLoopbackName(HostName(authority));
+  }
+};
+
+// One connection. Every member is touched only on the connection's strand.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <class... Args>
+  Session(Server& server, tcp::socket socket, Args&&... args)
+      : server_(server), stream_(std::move(socket), std::forward<Args>(args)...) {
+    server_.connections.fetch_add(1);
+  }
+  ~Session() override {
+    server_.connections.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(server_.mu);
+    server_.sessions.erase(this);
+  }
+
+  void Start() {
+    {
+      std::lock_guard<std::mutex> lock(server_.mu);
+      server_.sessions[this] = this->shared_from_this();
+    }
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        self->DoRead();
+      } else {
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.read_timeout);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->DoRead();
+        });
+      }
+    });
+  }
+
+  void Drain() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle_) self->Close();
+    });
+  }
+
+ private:
+  // ------------------------------------------------------------------ reading
+  void DoRead() {
+    if (server_.draining.load() || closed_) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    idle_ = buffer_.size() == 0;
+    beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    started_ = Clock::now();
+    method_ = std::string(req.method_string());
+    target_ = std::string(req.target());
+    std::string path = target_.substr(0, target_.find('?'));
+
+    // 403 before anything else (mcp.md §8).
+    if (!server_.HostAllowed(req[http::field::host])) {
+      return RejectEarly(403, "forbidden: Host header not allowed (use --allow-host NAME)");
+    }
+    if (req.find(http::field::origin) != req.end() &&
+        !server_.OriginAllowed(req[http::field::origin])) {
+      return RejectEarly(403, "forbidden: Origin not allowed (use --allow-origin ORIGIN)");
+    }
+    if (path == "/healthz" || path == "/readyz") {
+      if (req.method() != http::verb::get) {
+        return RejectEarly(405, "use GET", {{"Allow", "GET"}});
+      }
+      if (!parser_->is_done()) return RejectEarly(400, "no body expected");
+      if (path == "/healthz") {
+        return Reply(200, json{{"status", "ok"}}.dump(), "application/json");
+      }
+      return Readiness();
+    }
+    if (path != server_.options.path) {
+      return RejectEarly(404, "not found: the MCP endpoint is " + server_.options.path);
+    }
+    if (server_.options.auth) {
+      std::string why;
+      std::string_view authorization = req[http::field::authorization];
+      principal_ = server_.options.auth->Authenticate(authorization, &why);
+      if (!principal_) {
+        server_.log.Write(LogLevel::kInfo, "401 " + method_ + " " + path + ": " + why);
+        return RejectEarly(401, "unauthorized: " + why + "; send Authorization: Bearer <token>",
+                           {{"WWW-Authenticate", kWwwAuthenticate}});
+      }
+    } else {
+      principal_ = Principal{server_.options.tenant.value_or(""), "local"};
+    }
+    if (req.method() != http::verb::post) {
+      return RejectEarly(405,
+                         "method not allowed: send each JSON-RPC message as a POST (this "
+                         "server opens no GET stream and mints no sessions)",
+                         {{"Allow", "POST"}});
+    }
+    std::string content_type = Lower(req[http::field::content_type]);
+    if (content_type.rfind("application/json", 0) != 0) {
+      return RejectEarly(415, "unsupported media type: Content-Type must be application/json");
+    }
+    std::string accept = Lower(req[http::field::accept]);
+    accepts_sse_ = accept.find("text/event-stream") != std::string::npos;
+    if (!accept.empty() && !accepts_sse_ && accept.find("application/json") == std::string::npos &&
+        accept.find("*/*") == std::string::npos &&
+        accept.find("application/*") == std::string::npos) {
+      return RejectEarly(406,
+                         "not acceptable: Accept must list application/json and "
+                         "text/event-stream");
+    }
+    if (auto length = parser_->content_length();
+        length && *length > server_.options.max_body_bytes) {
+      return RejectEarly(413, "payload too large: the limit is " +
+                                  std::to_string(server_.options.max_body_bytes) + " bytes");
+    }
+    if (server_.options.rate_limiter) {
+      int retry = 1;
+      if (!server_.options.rate_limiter->Allow(principal_->tenant, Clock::now(), &retry)) {
+        return RejectEarly(429, "too many requests for this tenant; retry later",
+                           {{"Retry-After", std::to_string(retry)}});
+      }
+    }
+    if (Lower(req[http::field::expect]) == "100-continue") {
+      Send("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      return RejectEarly(431, "request header fields too large");
+    }
+    if (ec == http::error::body_limit) {
+      return RejectEarly(413, "payload too large: the limit is " +
+                                  std::to_string(server_.options.max_body_bytes) + " bytes");
+    }
+    if (ec == beast::error::timeout && parser_ && parser_->got_some()) {
+      // The stream has already closed the socket: nothing more can be sent.
+      server_.log.Write(LogLevel::kInfo, "client too slow: request not received within " +
+                                             std::to_string(server_.options.read_timeout.count()) +
+                                             " ms; connection closed");
+      return Close();
+    }
+    if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+        ec != net::error::operation_aborted && ec != net::error::eof &&
+        ec != net::error::connection_reset) {
+      server_.log.Write(LogLevel::kDebug, "read: " + ec.message());
+      if (parser_ && parser_->got_some()) return RejectEarly(400, "bad request: " + ec.message());
+    }
+    Close();
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    beast::get_lowest_layer(stream_).expires_never();
+    const auto& req = parser_->get();
+    json message = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded()) {
+      return ReplyJson(Dispatcher::ParseErrorResponse(), false);
+    }
+    Incoming in = Dispatcher::Classify(message);
+    switch (in.kind) {
+      case Incoming::Kind::kInvalid:
+        return ReplyJson(in.error, false, 400);
+      case Incoming::Kind::kResponse:
+        return Reply(202, "", "");
+      case Incoming::Kind::kNotification:
+        if (auto target = Dispatcher::CancelTarget(message)) {
+          std::lock_guard<std::mutex> lock(server_.mu);
+          auto it = server_.calls.find(CallKey(*target));
+          if (it != server_.calls.end()) it->second->cancelled.store(true);
+        }
+        return Reply(202, "", "");
+      case Incoming::Kind::kRequest:
+        return OnRequest(std::move(message));
+    }
+  }
+
+  std::string CallKey(const json& id) const {
+    return principal_->tenant + '\n' + principal_->token_label + '\n' + DumpJson(id);
+  }
+
+  // Era selection and the modern envelope checks (mcp.md §7.3, §7.4).
+  void OnRequest(json request) {
+    const auto& req = parser_->get();
+    const json& id = request["id"];
+    const std::string method = request["method"].get<std::string>();
+    json params = request.value("params", json::object());
+    const json* meta =
+        params.contains("_meta") && params["_meta"].is_object() ? &params["_meta"] : nullptr;
+    const bool has_header = req.find("MCP-Protocol-Version") != req.end();
+    const std::string header_version(Trim(req["MCP-Protocol-Version"]));
+    const bool body_modern = meta && meta->contains(kMetaVersion);
+    const bool modern = body_modern || (has_header && header_version == kModernVersion);
+    legacy_version_.reset();
+    modern_ = modern;
+    if (!modern) {
+      if (has_header && !IsLegacyVersion(header_version)) {
+        std::string supported = kModernVersion;
+        for (const char* v : kLegacyVersions) supported += std::string(", ") + v;
+        return ReplyJson(
+            ErrorResponse(&id, kUnsupportedProtocolVersion,
+                          "unsupported MCP-Protocol-Version '" + header_version +
+                              "'; supported: " + supported,
+                          {{"supported", {kModernVersion}}, {"requested", header_version}}),
+            false, 400);
+      }
+      if (method != "initialize") {
+        legacy_version_ = has_header ? header_version : kDefaultLegacyVersion;
+      }
+    } else {
+      if (!body_modern) {
+        return ReplyJson(ErrorResponse(&id, kInvalidParams,
+                                       std::string("missing _meta[\"") + kMetaVersion +
+                                           "\"]: modern requests carry it in params._meta"),
+                         true, 400);
+      }
+      const json& v = (*meta)[kMetaVersion];
+      auto mismatch = [&](const std::string& what) {
+        return ReplyJson(ErrorResponse(&id, kHeaderMismatch, "header mismatch: " + what), true,
+                         400);
+      };
+      // The header must mirror the body before the version itself is judged: a header naming
+      // 2026-07-28 over a body naming another version is a mismatch (-32020), not -32022.
+      if (!has_header) return mismatch("MCP-Protocol-Version header missing");
+      if (!v.is_string() || header_version != v.get<std::string>()) {
+        return mismatch("MCP-Protocol-Version '" + header_version + "' differs from the body's " +
+                        DumpJson(v));
+      }
+      if (v.get<std::string>() != kModernVersion) {
+        return ReplyJson(ErrorResponse(&id, kUnsupportedProtocolVersion,
+                                       "unsupported protocol version " + DumpJson(v),
+                                       {{"supported", {kModernVersion}}, {"requested", v}}),
+                         true, 400);
+      }
+      if (req.find("Mcp-Method") == req.end()) return mismatch("Mcp-Method header missing");
+      if (Trim(req["Mcp-Method"]) != method) {
+        return mismatch("Mcp-Method '" + std::string(Trim(req["Mcp-Method"])) +
+                        "' differs from the body's method '" + method + "'");
+      }
+      const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
+                               : method == "resources/read"                      ? "uri"
+                                                                                 : nullptr;
+      if (name_field) {
+        if (req.find("Mcp-Name") == req.end()) return mismatch("Mcp-Name header missing");
+        std::optional<std::string> name = DecodeHeaderValue(Trim(req["Mcp-Name"]));
+        if (!name) return mismatch("Mcp-Name is not valid =?base64?...?= text");
+        const json& body_name = params.value(name_field, json());
+        if (!body_name.is_string() || body_name.get<std::string>() != *name) {
+          return mismatch(std::string("Mcp-Name differs from params.") + name_field);
+        }
+      }
+      if (!meta->contains(kMetaCapabilities) || !(*meta)[kMetaCapabilities].is_object()) {
+        return ReplyJson(
+            ErrorResponse(&id, kInvalidParams,
+                          std::string("missing _meta[\"") + kMetaCapabilities + "\"] (an object)"),
+            true, 400);
+      }
+    }
+    if (!Dispatcher::NeedsStores(request)) {
+      // Cheap and store-free: answered right here.
+      Connection connection;
+      if (legacy_version_) connection.SetLegacy(*legacy_version_);
+      CallContext ctx;
+      ctx.tenant = Tenant();
+      ctx.connection = &connection;
+      json response = server_.dispatcher.HandleRequest(request, ctx);
+      return ReplyJson(response, modern_);
+    }
+    return StartCall(std::move(request), meta && meta->contains("progressToken"));
+  }
+
+  std::optional<std::string> Tenant() const {
+    if (server_.options.auth) return principal_->tenant;
+    return server_.options.tenant;
+  }
+
+  // ------------------------------------------------------------------ tool calls
+  void StartCall(json request, bool wants_progress) {
+    if (server_.in_flight.fetch_add(1) >= server_.options.max_in_flight) {
+      server_.in_flight.fetch_sub(1);
+      return ReplyJson(ErrorResponse(&request["id"], kInternalError,
+                                     "server busy: too many calls in flight; retry shortly"),
+                       modern_, 503, {{"Retry-After", "1"}});
+    }
+    auto call = std::make_shared<Call>();
+    call->key = CallKey(request["id"]);
+    call->tool = request["params"].value("name", json("")).is_string()
+                     ? request["params"]["name"].get<std::string>()
+                     : "";
+    {
+      std::lock_guard<std::mutex> lock(server_.mu);
+      server_.calls[call->key] = call;  // a reused id replaces the older entry
+    }
+    call_ = call;
+    sse_ = wants_progress && accepts_sse_;
+    if (sse_) {
+      Send(
+          "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
+          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+          std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") +
+          "\r\n");
+      if (!modern_) Send(Chunk("id: 0\ndata: \n\n"));  // legacy priming event (2025-11-25)
+    }
+    // The call's deadline.
+    timer_.emplace(stream_.get_executor());
+    timer_->expires_after(server_.options.call_timeout);
+    timer_->async_wait([call](beast::error_code ec) {
+      if (ec) return;
+      call->timed_out.store(true);
+      call->cancelled.store(true);
+    });
+    WatchForDisconnect(call);
+
+    auto self = this->shared_from_this();
+    std::optional<std::string> legacy = legacy_version_;
+    std::optional<std::string> tenant = Tenant();
+    const bool sse = sse_;
+    server_.pool.Post(
+        [self, call, request = std::move(request), legacy, tenant, sse](StoreSet* stores) {
+          Connection connection;
+          if (legacy) connection.SetLegacy(*legacy);
+          CallContext ctx;
+          ctx.tenant = tenant;
+          ctx.connection = &connection;
+          ctx.stores = stores;
+          ctx.cancelled = &call->cancelled;
+          if (sse) {
+            ctx.notify = [self, call](const json& n) {
+              if (call->cancelled.load()) return;
+              std::string event = SseEvent(DumpJson(n));
+              net::post(self->stream_.get_executor(),
+                        [self, event = std::move(event)] { self->Send(event); });
+            };
+          }
+          if (stores) stores->SetInterrupt(&call->cancelled);
+          json response;
+          try {
+            response = self->server_.dispatcher.HandleRequest(request, ctx);
+          } catch (const std::exception& e) {
+            self->server_.log.Write(LogLevel::kError, std::string("request failed: ") + e.what());
+            response = ErrorResponse(&request["id"], kInternalError, "internal error");
+          }
+          if (stores) stores->SetInterrupt(nullptr);
+          if (call->timed_out.load() && response.contains("result")) {
+            json& result = response["result"];
+            result["isError"] = true;
+            result["content"] = json::array(
+                {{{"type", "text"},
+                  {"text", call->tool + ": stopped after " +
+                               std::to_string(self->server_.options.call_timeout.count() / 1000) +
+                               " s (the server's --call-timeout); narrow the query, e.g. a shorter "
+                               "time window or one node"}}});
+            result.erase("structuredContent");
+          }
+          const unsigned status = StatusOf(response, self->modern_);
+          std::string body = DumpJson(response);
+          net::post(self->stream_.get_executor(), [self, call, status, body = std::move(body)] {
+            self->FinishCall(call, status, body);
+          });
+        });
+  }
+
+  // A client that goes away while its call runs cancels the call (mcp.md §7.3 item 5).
+  void WatchForDisconnect(std::shared_ptr<Call> call) {
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
+                                               call](beast::error_code ec) {
+      if (self->call_ != call || ec == net::error::operation_aborted) return;
+      char byte;
+      ssize_t n = ::recv(beast::get_lowest_layer(self->stream_).socket().native_handle(), &byte, 1,
+                         MSG_PEEK | MSG_DONTWAIT);
+      if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        self->server_.log.Write(LogLevel::kDebug, "client closed the connection; call cancelled");
+        call->cancelled.store(true);
+        self->client_gone_ = true;
+      }
+      // Otherwise the client sent more (a pipelined request): leave it for the next read.
+    });
+  }
+
+  void FinishCall(const std::shared_ptr<Call>& call, unsigned status, const std::string& body) {
+    server_.in_flight.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lock(server_.mu);
+      auto it = server_.calls.find(call->key);
+      if (it != server_.calls.end() && it->second == call) server_.calls.erase(it);
+    }
+    if (timer_) timer_->cancel();
+    call_.reset();
+    // A call cancelled by notifications/cancelled still ends its HTTP exchange, with the tool's
+    // "cancelled" result: the client has stopped waiting for it.
+    if (client_gone_) return Close();
+    if (sse_) {
+      sse_ = false;
+      response_complete_ = true;
+      Send(SseEvent(body));
+      return Send("0\r\n\r\n");
+    }
+    Reply(status, body, "application/json");
+  }
+
+  void Readiness() {
+    auto self = this->shared_from_this();
+    server_.pool.Post([self](StoreSet* stores) {
+      Status st = stores && stores->audit ? Status::Ok()
+                                          : UnavailableError("the audit store cannot be opened");
+      if (st.ok()) {
+        std::vector<std::string> tenants;
+        st = stores->audit->Tenants(1, &tenants);
+      }
+      if (!st.ok()) self->server_.log.Write(LogLevel::kWarn, "readyz: " + st.ToString());
+      net::post(self->stream_.get_executor(), [self, ok = st.ok()] {
+        if (ok) return self->Reply(200, json{{"status", "ready"}}.dump(), "application/json");
+        self->Reply(
+            503,
+            json{{"status", "unavailable"}, {"reason", "the audit store is not reachable"}}.dump(),
+            "application/json", {{"Retry-After", "5"}});
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ writing
+  void ReplyJson(const json& response, bool modern, unsigned status = 0,
+                 const Headers& extra = {}) {
+    if (status == 0) status = StatusOf(response, modern);
+    Reply(status, DumpJson(response), "application/json", extra);
+  }
+
+  void Reply(unsigned status, const std::string& body, const std::string& content_type,
+             const Headers& extra = {}) {
+    if (server_.draining.load()) keep_alive_ = false;
+    response_complete_ = true;
+    if (server_.log.Enabled(LogLevel::kDebug)) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
+      server_.log.Write(LogLevel::kDebug,
+                        method_ + " " + target_ + " -> " + std::to_string(status) + " in " +
+                            std::to_string(us.count()) + " us" +
+                            (principal_ ? " (" + principal_->token_label + ")" : ""));
+    }
+    Send(FormatHttp(status, content_type, body, keep_alive_, extra));
+  }
+
+  // Answers before the body is read: the connection cannot be reused.
+  void RejectEarly(unsigned status, const std::string& message, const Headers& extra = {}) {
+    keep_alive_ = false;
+    json body = ErrorResponse(nullptr,
+                              status == 401 || status == 403 ? kInvalidRequest
+                              : status >= 500                ? kInternalError
+                                                             : kInvalidRequest,
+                              message);
+    Reply(status, DumpJson(body), "application/json", extra);
+  }
+
+  void Send(std::string bytes) {
+    if (closed_) return;
+    outbox_.push_back(std::make_shared<std::string>(std::move(bytes)));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    writing_ = true;
+    auto data = outbox_.front();
+    beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
+    net::async_write(stream_, net::buffer(*data),
+                     [self = this->shared_from_this(), data](beast::error_code ec, size_t) {
+                       self->OnWrite(ec);
+                     });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    writing_ = false;
+    outbox_.pop_front();
+    if (ec) {
+      if (call_) {
+        call_->cancelled.store(true);
+        client_gone_ = true;
+      }
+      outbox_.clear();
+      return Close();
+    }
+    if (!outbox_.empty()) return WriteNext();
+    beast::get_lowest_layer(stream_).expires_never();
+    if (!response_complete_) return;  // an SSE response still streaming
+    response_complete_ = false;
+    if (!keep_alive_) return Close();
+    DoRead();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_)
+            .socket()
+            .shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(self->stream_).close();
+      });
+    } else {
+      // Half-close, then read and drop what the client still sends (a body we refused to read)
+      // for a moment: closing with unread data makes the kernel send a reset, and the client
+      // could lose the response.
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return stream_.close();
+      stream_.expires_after(std::chrono::seconds(2));
+      Linger(0);
+    }
+  }
+
+  void Linger(size_t drained) {
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(net::buffer(*scratch), [self = this->shared_from_this(), scratch,
+                                                    drained](beast::error_code ec, size_t n) {
+      if (ec || drained + n > (4u << 20)) return self->stream_.close();
+      self->Linger(drained + n);
+    });
+  }
+
+  Server& server_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<net::steady_timer> timer_;
+  std::deque<std::shared_ptr<std::string>> outbox_;
+  std::optional<Principal> principal_;
+  std::optional<std::string> legacy_version_;
+  std::shared_ptr<Call> call_;
+  std::string method_, target_;
+  Clock::time_point started_{};
+  bool modern_ = false;
+  bool keep_alive_ = true;
+  bool accepts_sse_ = false;
+  bool sse_ = false;
+  bool writing_ = false;
+  bool response_complete_ = false;
+  bool idle_ = false;
+  bool client_gone_ = false;
+  bool closed_ = false;
+};
+
+class Listener {
+ public:
+  Listener(Server& server, ssl::context* tls) : server_(server), acceptor_(server.ioc), tls_(tls) {}
+
+  Status Open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return UnavailableError("cannot listen on " + endpoint.address().to_string() + ":" +
+                              std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status::Ok();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void Accept() {
+    acceptor_.async_accept(
+        net::make_strand(server_.ioc), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec) {
+            if (ec == net::error::operation_aborted) return;
+            server_.log.Write(LogLevel::kWarn, "accept: " + ec.message());
+          } else if (server_.connections.load() >= server_.options.max_connections) {
+            server_.log.Write(LogLevel::kWarn, "connection limit reached; closing a new one");
+            beast::error_code ignored;
+            socket.close(ignored);
+          } else {
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            if (tls_) {
+              std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                  server_, std::move(socket), *tls_)
+                  ->Start();
+            } else {
+              std::make_shared<Session<beast::tcp_stream>>(server_, std::move(socket))->Start();
+            }
+          }
+          if (!server_.draining.load()) Accept();
+        });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  Server& server_;
+  tcp::acceptor acceptor_;
+  ssl::context* tls_;
+};
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& address) {
+  if (address == "localhost") return true;
+  beast::error_code ec;
+  auto a = net::ip::make_address(address, ec);
+  return !ec && a.is_loopback();
+}
+
+int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostream& log_stream) {
+  log_stream.tie(nullptr);
+  Log log(log_stream, options.log_level);
+  beast::error_code ec;
+  std::string address = options.address == "localhost" ? "127.0.0.1" : options.address;
+  auto ip = net::ip::make_address(address, ec);
+  if (ec) {
+    log.Write(LogLevel::kError, "--http: '" + options.address + "' is not an IP address");
+    return 2;
+  }
+  std::optional<ssl::context> tls;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty()) {
+      log.Write(LogLevel::kError, "TLS needs both --tls-cert and --tls-key");
+      return 2;
+    }
+    tls.emplace(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    tls->use_certificate_chain_file(options.tls_cert, ec);
+    if (ec) {
+      log.Write(LogLevel::kError, "--tls-cert " + options.tls_cert + ": " + ec.message());
+      return 2;
+    }
+    tls->use_private_key_file(options.tls_key, ssl::context::pem, ec);
+    if (ec) {
+      log.Write(LogLevel::kError, "--tls-key " + options.tls_key + ": " + ec.message());
+      return 2;
+    }
+  }
+
+  net::io_context ioc(1);
+  Server server(dispatcher, options, log, ioc);
+  Listener listener(server, tls ? &*tls : nullptr);
+  Status st = listener.Open(tcp::endpoint(ip, options.port));
+  if (!st.ok()) {
+    log.Write(LogLevel::kError, st.message());
+    server.pool.Stop();
+    return 2;
+  }
+  listener.Accept();
+  const uint16_t port = listener.port();
+  std::string host = ip.is_v6() ? "[" + address + "]" : address;
+  log.Write(LogLevel::kInfo, std::string("serving MCP on ") + (tls ? "https" : "http") + "://" +
+                                 host + ":" + std::to_string(port) + options.path + "; store " +
+                                 options.stores.audit.Display() +
+                                 (options.auth     ? "; tenant from each request's bearer token"
+                                  : options.tenant ? "; tenant " + *options.tenant
+                                                   : "; all tenants"));
+  if (options.on_listening) options.on_listening(port);
+
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain_timer(ioc);
+  Clock::time_point drain_deadline{};
+  std::function<void()> check_drained = [&] {
+    const bool done = server.in_flight.load() == 0 && server.connections.load() == 0;
+    if (done || Clock::now() >= drain_deadline) {
+      if (!done) {
+        log.Write(LogLevel::kWarn, "drain timeout: cancelling " +
+                                       std::to_string(server.in_flight.load()) +
+                                       " call(s) still running");
+        std::lock_guard<std::mutex> lock(server.mu);
+        for (auto& [key, call] : server.calls) call->cancelled.store(true);
+      }
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](beast::error_code e) {
+      if (!e) check_drained();
+    });
+  };
+  signals.async_wait([&](beast::error_code e, int signo) {
+    if (e) return;
+    log.Write(LogLevel::kInfo, std::string(signo == SIGTERM ? "SIGTERM" : "SIGINT") +
+                                   ": draining " + std::to_string(server.in_flight.load()) +
+                                   " call(s) in flight, then exiting");
+    server.draining.store(true);
+    listener.Close();
+    std::vector<std::shared_ptr<SessionBase>> open;
+    {
+      std::lock_guard<std::mutex> lock(server.mu);
+      for (auto& [ptr, weak] : server.sessions) {
+        if (auto s = weak.lock()) open.push_back(std::move(s));
+      }
+    }
+    for (auto& s : open) s->Drain();
+    open.clear();
+    drain_deadline = Clock::now() + options.drain_timeout;
+    check_drained();
+  });
+
+  ioc.run();
+  server.pool.Stop();
+  log.Write(LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace fasten::mcp

@@ -1,0 +1,74 @@
+// MCP over Streamable HTTP (mcp.md §7): one endpoint, every client message its own POST, both
+// protocol eras, stateless (no Mcp-Session-Id is ever minted), so any replica can serve any
+// request.
+//
+// Per request, in this order (mcp.md §7.4):
+//   Host / Origin not allowed           -> 403 (before anything else)
+//   GET /healthz                        -> 200, no authentication
+//   GET /readyz                         -> 200 when the audit store answers, else 503
+//   other paths                         -> 404
+//   credentials missing or invalid      -> 401 + WWW-Authenticate (when authentication is on)
+//   GET / DELETE / other methods        -> 405 (Allow: POST)
+//   Content-Type not JSON               -> 415;  Accept covering neither JSON nor SSE -> 406
+//   body over the limit                 -> 413;  headers over the limit -> 431
+//   tenant over its rate                -> 429 + Retry-After
+//   too many calls in flight            -> 503 + Retry-After
+//   notification or client response     -> 202, empty body
+//   request                             -> 200 JSON (or SSE when it asked for progress); the
+//                                          modern era's envelope errors -> 400, unknown methods
+//                                          -> 404; unparseable JSON -> 400 with -32700
+// Error bodies are always JSON (a JSON-RPC error, without an id when there is none).
+//
+// The tenant comes from the credential (or, without authentication, from launch configuration
+// exactly as on stdio); nothing in a request can change it. Tool calls run on a pool of worker
+// threads, each with its own StoreSet; the network runs on its own thread, so a slow query never
+// delays another request. SIGTERM / SIGINT stop accepting, let in-flight calls finish (up to the
+// drain timeout), then RunHttp returns 0.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcp/auth.h"
+#include "mcp/dispatcher.h"
+#include "mcp/log.h"
+#include "tools/stores.h"
+
+namespace fasten::mcp {
+
+struct HttpOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8765;  // 0: any free port (the log and on_listening name it)
+  std::string path = "/mcp";
+  std::vector<std::string> allowed_hosts;    // beyond localhost, 127.0.0.1, [::1] (any port)
+  std::vector<std::string> allowed_origins;  // exact origins, e.g. https://app.example.com
+  const Authenticator* auth = nullptr;       // null: no authentication (loopback only)
+  std::optional<std::string> tenant;         // the tenant when auth is null; nullopt = all
+  StoreConfig stores;
+  int workers = 4;  // threads running tool calls, each with its own stores
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds read_timeout{10000};  // to receive one whole request; idle keep-alive
+  std::chrono::milliseconds call_timeout{60000};  // a tool call running longer is stopped
+  std::chrono::milliseconds drain_timeout{30000};
+  int max_in_flight = 64;               // tool calls running or queued; more get 503
+  int max_connections = 512;            // more are closed at once
+  RateLimiter* rate_limiter = nullptr;  // per tenant; null: unlimited
+  std::string tls_cert, tls_key;        // PEM files; both empty: plain HTTP
+  LogLevel log_level = LogLevel::kInfo;
+  std::function<void(uint16_t port)> on_listening;
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackAddress(const std::string& address);
+
+// Serves until SIGTERM or SIGINT. Returns 0 after a clean drain, 2 when it cannot start (the
+// reason is logged).
+int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostream& log);
+
+}  // namespace fasten::mcp

@@ -1,0 +1,623 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `fasten-mcp serve --http`: the real binary over real sockets.
+
+Covers the HTTP rules of mcp.md §7-§9 that the npm clients do not exercise: status codes of the
+dual-era dispatch table, Host/Origin, bearer tokens and tenant binding, limits (body, headers,
+slow clients, rate, call time), SSE progress, TLS, readiness, and a graceful SIGTERM drain.
+
+Environment: FASTEN_MCP (binary).
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("FASTEN_MCP", "build/fasten-mcp")
+MODERN = "2026-07-28"
+META = {"io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {}}
+ACCEPT = "application/json, text/event-stream"
+
+
+def run(*args):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Server:
+    """A `fasten-mcp serve --http 127.0.0.1:0 ...` process; the port is read from its log."""
+
+    def __init__(self, *args, tls=False):
+        self.proc = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0", *args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.port = None
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                m = re.search(r"serving MCP on https?://127\.0\.0\.1:(\d+)/mcp", line)
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self.thread = threading.Thread(target=pump, daemon=True)
+        self.thread.start()
+        ready.wait(30)
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("server did not start: " + "".join(self.log))
+        self.tls = tls
+
+    def conn(self, timeout=30, context=None):
+        if self.tls:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.thread.join(5)
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+
+def post(server, body, token=None, headers=None, path="/mcp", raw=False):
+    c = server.conn()
+    h = {"Content-Type": "application/json", "Accept": ACCEPT}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    h.update(headers or {})
+    c.request("POST", path, body=body if raw else json.dumps(body), headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+def modern_headers(method, name=None):
+    h = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
+    if name is not None:
+        h["Mcp-Name"] = name
+    return h
+
+
+def call(tool, args, id=1, meta=None):
+    params = {"name": tool, "arguments": args}
+    if meta is not None:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}
+
+
+class Http(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-http-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        cls.tokens = os.path.join(cls.tmp.name, "tokens")
+        rc, out, err = run("token", "add", "--tenant", "acme", "--tokens", cls.tokens)
+        assert rc == 0, err
+        cls.acme = out.strip()
+        rc, out, err = run("token", "add", "--tenant", "globex", "--tokens", cls.tokens)
+        assert rc == 0, err
+        cls.globex = out.strip()
+        cls.server = Server("--store", "sqlite:///" + cls.demo, "--tokens", cls.tokens,
+                            "--read-timeout", "2", "--max-body", "65536")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        cls.tmp.cleanup()
+        assert rc == 0, "server exit status %r" % rc
+
+    # --- probes ---------------------------------------------------------------------------
+    def test_healthz_needs_no_auth_and_readyz_checks_the_store(self):
+        c = self.server.conn()
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.read())["status"], "ok")
+        c.request("GET", "/readyz")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.read())["status"], "ready")
+
+    # --- authentication and tenancy -------------------------------------------------------
+    def test_missing_and_wrong_tokens_get_401_with_a_challenge(self):
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "t", "version": "0"}}}
+        for token in (None, "fmcp_not-a-real-token", self.acme + "x"):
+            status, headers, body = post(self.server, init, token=token)
+            self.assertEqual(status, 401, token)
+            self.assertEqual(headers.get("www-authenticate"), 'Bearer realm="fasten-mcp"')
+            self.assertIn("error", json.loads(body))
+            self.assertNotIn("resource_metadata", headers.get("www-authenticate"))
+        # Lower-case scheme works; a token in the query string does not.
+        status, _, _ = post(self.server, init, headers={"Authorization": "bearer " + self.acme})
+        self.assertEqual(status, 200)
+        status, _, _ = post(self.server, init, path="/mcp?access_token=" + self.acme)
+        self.assertEqual(status, 401)
+        self.assertFalse(any(self.acme in l for l in self.server.log), "token logged")
+
+    def rows(self, token, args):
+        status, _, body = post(self.server, call("audit_query", args),
+                               token=token, headers={"MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200)
+        result = json.loads(body)["result"]
+        self.assertFalse(result.get("isError"), result)
+        return result["structuredContent"]["rows"]
+
+    def test_each_token_sees_only_its_tenant(self):
+        acme = self.rows(self.acme, {"limit": 200})
+        globex = self.rows(self.globex, {"limit": 200})
+        self.assertTrue(acme and globex)
+        self.assertEqual({r["tenant_id"] for r in acme}, {"acme"})
+        self.assertEqual({r["tenant_id"] for r in globex}, {"globex"})
+        # The request_id both tenants share: each sees its own rows only.
+        shared_a = self.rows(self.acme, {"request_id": "sched-5e1f0a7c"})
+        shared_g = self.rows(self.globex, {"request_id": "sched-5e1f0a7c"})
+        self.assertTrue(shared_a and shared_g)
+        self.assertFalse({r["hash"] for r in shared_a} & {r["hash"] for r in shared_g})
+        # A tenant argument is refused by the schema.
+        status, _, body = post(self.server, call("audit_query", {"tenant_id": "globex"}),
+                               token=self.acme, headers={"MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200)
+        self.assertTrue(json.loads(body)["result"]["isError"])
+
+    # --- Host / Origin --------------------------------------------------------------------
+    def test_bad_host_or_origin_gets_403_before_auth(self):
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        status, _, body = post(self.server, ping, headers={"Host": "evil.example.com"})
+        self.assertEqual(status, 403)
+        self.assertIn("Host", json.loads(body)["error"]["message"])
+        status, _, _ = post(self.server, ping, token=self.acme,
+                            headers={"Origin": "http://evil.example.com"})
+        self.assertEqual(status, 403)
+        status, _, _ = post(self.server, ping, token=self.acme,
+                            headers={"Origin": "http://localhost:%d" % self.server.port,
+                                     "Host": "localhost:%d" % self.server.port})
+        self.assertEqual(status, 200)
+
+    # --- methods, media types, limits ------------------------------------------------------
+    def test_get_and_delete_get_405(self):
+        for method in ("GET", "DELETE"):
+            c = self.server.conn()
+            c.request(method, "/mcp", headers={"Authorization": "Bearer " + self.acme,
+                                               "Accept": ACCEPT})
+            r = c.getresponse()
+            self.assertEqual(r.status, 405, method)
+            self.assertEqual(r.getheader("Allow"), "POST")
+            json.loads(r.read())
+
+    def test_media_types(self):
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        status, _, _ = post(self.server, ping, token=self.acme,
+                            headers={"Content-Type": "text/plain"})
+        self.assertEqual(status, 415)
+        status, _, _ = post(self.server, ping, token=self.acme, headers={"Accept": "text/html"})
+        self.assertEqual(status, 406)
+
+    def test_oversize_body_gets_413(self):
+        big = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
+                          "params": {"pad": "x" * 100000}})
+        status, _, body = post(self.server, big, token=self.acme, raw=True)
+        self.assertEqual(status, 413)
+        self.assertIn("65536", json.loads(body)["error"]["message"])
+
+    def test_oversize_headers_get_431(self):
+        status, _, _ = post(self.server, {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                            token=self.acme, headers={"X-Pad": "p" * 40000})
+        self.assertEqual(status, 431)
+
+    def test_slow_client_is_timed_out(self):
+        s = socket.create_connection(("127.0.0.1", self.server.port))
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        s.settimeout(10)
+        t0 = time.monotonic()
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        elapsed = time.monotonic() - t0
+        s.close()
+        # The read timeout (2 s here) closes the connection; nothing is answered.
+        self.assertEqual(data, b"")
+        self.assertGreater(elapsed, 1)
+        self.assertLess(elapsed, 8)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any("client too slow" in l
+                                                      for l in self.server.log):
+            time.sleep(0.05)
+        self.assertTrue(any("client too slow" in l for l in self.server.log))
+
+    def test_malformed_json_gets_a_json_400_and_batches_are_refused(self):
+        status, headers, body = post(self.server, "{bad json", token=self.acme, raw=True)
+        self.assertEqual(status, 400)
+        self.assertEqual(headers["content-type"], "application/json")
+        err = json.loads(body)
+        self.assertEqual(err["error"]["code"], -32700)
+        self.assertNotIn("id", err)
+        status, _, body = post(self.server, [{"jsonrpc": "2.0", "id": 1, "method": "ping"}],
+                               token=self.acme)
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)["error"]["code"], -32600)
+
+    def test_notifications_get_202_with_an_empty_body(self):
+        status, _, body = post(self.server, {"jsonrpc": "2.0",
+                                             "method": "notifications/initialized"},
+                               token=self.acme)
+        self.assertEqual(status, 202)
+        self.assertEqual(body, b"")
+
+    # --- legacy era -------------------------------------------------------------------------
+    def test_legacy_initialize_mints_no_session_and_versions_are_checked(self):
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                           "clientInfo": {"name": "t", "version": "0"}}}
+        status, headers, body = post(self.server, init, token=self.acme)
+        self.assertEqual(status, 200)
+        self.assertNotIn("mcp-session-id", headers)
+        self.assertEqual(json.loads(body)["result"]["protocolVersion"], "2025-06-18")
+        lst = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        status, _, body = post(self.server, lst, token=self.acme,
+                               headers={"MCP-Protocol-Version": "1999-01-01"})
+        self.assertEqual(status, 400)
+        # Absent header: 2025-03-26, which has no outputSchema.
+        status, _, body = post(self.server, lst, token=self.acme)
+        self.assertEqual(status, 200)
+        self.assertNotIn("outputSchema", json.loads(body)["result"]["tools"][0])
+        status, _, body = post(self.server, lst, token=self.acme,
+                               headers={"MCP-Protocol-Version": "2025-11-25"})
+        self.assertIn("outputSchema", json.loads(body)["result"]["tools"][0])
+
+    # --- modern era -------------------------------------------------------------------------
+    def test_modern_discover_and_header_validation(self):
+        disc = {"jsonrpc": "2.0", "id": "d", "method": "server/discover", "params": {"_meta": META}}
+        status, _, body = post(self.server, disc, token=self.acme,
+                               headers=modern_headers("server/discover"))
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["result"]["supportedVersions"], [MODERN])
+        # Missing Mcp-Method, a mismatched one, a missing version header.
+        for h in ({"MCP-Protocol-Version": MODERN}, modern_headers("tools/list"),
+                  {"Mcp-Method": "server/discover"}):
+            status, _, body = post(self.server, disc, token=self.acme, headers=h)
+            self.assertEqual(status, 400, h)
+            err = json.loads(body)
+            self.assertEqual(err["error"]["code"], -32020, h)
+            self.assertEqual(err["id"], "d")
+        # Values are trimmed; names are case-insensitive.
+        status, _, _ = post(self.server, disc, token=self.acme,
+                            headers={"mcp-protocol-version": " " + MODERN + " ",
+                                     "MCP-METHOD": "server/discover"})
+        self.assertEqual(status, 200)
+
+    def test_modern_tools_call_with_mcp_name(self):
+        req = call("topology", {}, id=7, meta=META)
+        status, _, body = post(self.server, req, token=self.acme,
+                               headers=modern_headers("tools/call", "topology"))
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["result"]["resultType"], "complete")
+        b64 = "=?base64?" + base64.b64encode(b"topology").decode() + "?="
+        status, _, _ = post(self.server, req, token=self.acme,
+                            headers=modern_headers("tools/call", b64))
+        self.assertEqual(status, 200)
+        status, _, body = post(self.server, req, token=self.acme,
+                               headers=modern_headers("tools/call", "row_get"))
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)["error"]["code"], -32020)
+        status, _, body = post(self.server, req, token=self.acme,
+                               headers=modern_headers("tools/call"))
+        self.assertEqual(status, 400)
+        # Unknown tool: a JSON-RPC error with status 200.
+        status, _, body = post(self.server, call("nope", {}, meta=META), token=self.acme,
+                               headers=modern_headers("tools/call", "nope"))
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["error"]["code"], -32602)
+
+    def test_modern_status_mapping(self):
+        cases = [
+            ({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": META}}, "ping",
+             404, -32601),
+            ({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"_meta": META}},
+             "initialize", 404, -32601),
+            ({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+              "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01",
+                                   "io.modelcontextprotocol/clientCapabilities": {}}}},
+             "tools/list", 400, -32020),  # header 2026-07-28, body 2099-01-01: a mismatch
+            ({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+              "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}},
+             "tools/list", 400, -32602),
+        ]
+        # Header and body agree on an unsupported version: -32022.
+        status, _, body = post(self.server, cases[2][0], token=self.acme,
+                               headers={"MCP-Protocol-Version": "2099-01-01",
+                                        "Mcp-Method": "tools/list"})
+        err = json.loads(body)["error"]
+        self.assertEqual((status, err["code"]), (400, -32022))
+        self.assertEqual(err["data"]["supported"], [MODERN])
+        for req, method, want_status, want_code in cases:
+            status, _, body = post(self.server, req, token=self.acme,
+                                   headers=modern_headers(method))
+            self.assertEqual((status, json.loads(body)["error"]["code"]),
+                             (want_status, want_code), method)
+
+    # --- SSE progress -----------------------------------------------------------------------
+    def test_progress_streams_as_sse_ending_with_the_response(self):
+        req = call("chain_verify", {}, id="v1", meta={"progressToken": "p1"})
+        c = self.server.conn()
+        c.request("POST", "/mcp", body=json.dumps(req),
+                  headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                           "Authorization": "Bearer " + self.acme,
+                           "MCP-Protocol-Version": "2025-11-25"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(r.getheader("X-Accel-Buffering"), "no")
+        text = r.read().decode()
+        events = [json.loads(l[len("data: "):]) for l in text.splitlines()
+                  if l.startswith("data: ") and l != "data: "]
+        self.assertTrue(text.startswith("id: 0\ndata: \n"), text[:40])  # legacy priming event
+        self.assertEqual(events[-1]["id"], "v1")
+        self.assertIn("result", events[-1])
+        for e in events[:-1]:
+            self.assertEqual(e["method"], "notifications/progress")
+            self.assertEqual(e["params"]["progressToken"], "p1")
+        # The connection stays usable after a chunked SSE response.
+        c.request("GET", "/healthz")
+        self.assertEqual(c.getresponse().status, 200)
+
+
+class HttpStartup(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-http-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        cls.tokens = os.path.join(cls.tmp.name, "tokens")
+        cls.acme = run("token", "add", "--tenant", "acme", "--tokens", cls.tokens)[1].strip()
+        cls.globex = run("token", "add", "--tenant", "globex", "--tokens", cls.tokens)[1].strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_non_loopback_bind_without_auth_is_refused(self):
+        for addr in ("0.0.0.0:0", "[::]:0"):
+            rc, out, err = run("serve", "--http", addr, "--store", "sqlite:///" + self.demo,
+                               "--tenant", "acme")
+            self.assertEqual(rc, 2, addr)
+            self.assertIn("without authentication", err)
+        rc, _, err = run("serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + self.demo,
+                         "--tokens", self.tokens, "--tenant", "acme")
+        self.assertEqual(rc, 2)
+        self.assertIn("drop --tenant", err)
+        rc, _, err = run("serve", "--http", "nonsense", "--store", "sqlite:///" + self.demo)
+        self.assertEqual(rc, 2)
+        self.assertIn("ADDR:PORT", err)
+
+    def test_loopback_without_auth_serves_the_bound_tenant(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tenant", "globex")
+        try:
+            status, _, body = post(s, call("audit_query", {"limit": 50}),
+                                   headers={"MCP-Protocol-Version": "2025-11-25"})
+            self.assertEqual(status, 200)
+            rows = json.loads(body)["result"]["structuredContent"]["rows"]
+            self.assertEqual({r["tenant_id"] for r in rows}, {"globex"})
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_rate_limit_is_per_tenant_with_retry_after(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens,
+                   "--rate-limit", "1", "--rate-burst", "3")
+        try:
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            statuses = [post(s, ping, token=self.acme)[0] for _ in range(3)]
+            self.assertEqual(statuses, [200, 200, 200])
+            status, headers, body = post(s, ping, token=self.acme)
+            self.assertEqual(status, 429)
+            self.assertGreaterEqual(int(headers["retry-after"]), 1)
+            json.loads(body)
+            self.assertEqual(post(s, ping, token=self.globex)[0], 200)  # another tenant
+            time.sleep(1.1)
+            self.assertEqual(post(s, ping, token=self.acme)[0], 200)  # refilled
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_tls(self):
+        cert = os.path.join(self.tmp.name, "cert.pem")
+        key = os.path.join(self.tmp.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True)
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens,
+                   "--tls-cert", cert, "--tls-key", key, tls=True)
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            c = s.conn(context=ctx)
+            c.request("GET", "/healthz")
+            self.assertEqual(c.getresponse().status, 200)
+            # Plain HTTP to the TLS port gets nothing usable.
+            plain = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+            with self.assertRaises(Exception):
+                plain.request("GET", "/healthz")
+                plain.getresponse()
+        finally:
+            self.assertEqual(s.stop(), 0)
+        rc, _, err = run("serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + self.demo,
+                         "--tokens", self.tokens, "--tls-cert", cert)
+        self.assertEqual(rc, 2)
+        self.assertIn("--tls-key", err)
+
+
+class HttpReplicas(unittest.TestCase):
+    """Two replicas on one store serve one client alternately, paging included."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-http-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        cls.tokens = os.path.join(cls.tmp.name, "tokens")
+        cls.acme = run("token", "add", "--tenant", "acme", "--tokens", cls.tokens)[1].strip()
+        cls.key = os.path.join(cls.tmp.name, "cursor.key")
+        with open(cls.key, "w") as f:
+            f.write("k" * 48 + "\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def page(self, server, cursor):
+        args = {"limit": 25}
+        if cursor:
+            args["cursor"] = cursor
+        status, _, body = post(server, call("audit_query", args), token=self.acme,
+                               headers={"MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200)
+        return json.loads(body)["result"]
+
+    def walk(self, servers, limit_pages=6):
+        hashes, cursor = [], None
+        for i in range(limit_pages):
+            result = self.page(servers[i % len(servers)], cursor)
+            if result.get("isError"):
+                return hashes, result
+            sc = result["structuredContent"]
+            hashes += [(r["source_node_id"], r["monotonic_seq"], r["id"]) for r in sc["rows"]]
+            cursor = sc.get("next_cursor")
+            if not cursor:
+                break
+        return hashes, None
+
+    def test_alternating_replicas_with_a_shared_cursor_key_page_like_one(self):
+        args = ("--store", "sqlite:///" + self.demo, "--tokens", self.tokens)
+        a = Server(*args, "--cursor-key", self.key)
+        b = Server(*args, "--cursor-key", self.key)
+        try:
+            alternating, err = self.walk([a, b])
+            self.assertIsNone(err)
+            single, err = self.walk([a])
+            self.assertIsNone(err)
+            self.assertEqual(alternating, single)
+            self.assertEqual(len(set(single)), len(single))
+            self.assertGreater(len(single), 100)
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
+    def test_without_a_shared_key_a_foreign_cursor_is_a_clear_tool_error(self):
+        args = ("--store", "sqlite:///" + self.demo, "--tokens", self.tokens)
+        a, b = Server(*args), Server(*args)
+        try:
+            _, err = self.walk([a, b])
+            self.assertIsNotNone(err)
+            self.assertIn("cursor", err["content"][0]["text"])
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
+    def test_short_cursor_key_is_refused(self):
+        short = os.path.join(self.tmp.name, "short.key")
+        with open(short, "w") as f:
+            f.write("abc")
+        rc, _, err = run("serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + self.demo,
+                         "--tokens", self.tokens, "--cursor-key", short)
+        self.assertEqual(rc, 2)
+        self.assertIn("at least 32 bytes", err)
+
+
+class HttpLongCalls(unittest.TestCase):
+    """Calls long enough to overlap a signal, a deadline or a disconnect: a bigger store."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-http-")
+        cls.demo = os.path.join(cls.tmp.name, "big.db")
+        rc, out, err = run("demo", "--out", cls.demo, "--audit-rows", "400000")
+        assert rc == 0, err
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def start_verify(self, server, id="long"):
+        c = server.conn(timeout=120)
+        c.request("POST", "/mcp", body=json.dumps(call("chain_verify", {}, id=id)),
+                  headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                           "MCP-Protocol-Version": "2025-11-25"})
+        return c
+
+    def test_sigterm_drains_in_flight_calls_then_exits_0(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--all-tenants")
+        c = self.start_verify(s)
+        time.sleep(0.3)
+        s.proc.send_signal(signal.SIGTERM)
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        result = json.loads(r.read())["result"]
+        self.assertFalse(result.get("isError"), result)
+        self.assertTrue(result["structuredContent"]["ok"])
+        self.assertEqual(s.proc.wait(30), 0)
+        self.assertTrue(any("draining 1 call" in l for l in s.log), "".join(s.log))
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", s.port), timeout=2)
+
+    def test_call_timeout_stops_the_call_with_a_tool_error(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--all-tenants", "--call-timeout", "1")
+        try:
+            t0 = time.monotonic()
+            c = self.start_verify(s)
+            r = c.getresponse()
+            result = json.loads(r.read())["result"]
+            self.assertLess(time.monotonic() - t0, 5)
+            self.assertTrue(result["isError"])
+            self.assertIn("stopped after 1 s", result["content"][0]["text"])
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_client_disconnect_cancels_the_call(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--all-tenants", "--log-level", "debug")
+        try:
+            c = self.start_verify(s)
+            time.sleep(0.2)
+            c.sock.shutdown(socket.SHUT_RDWR)
+            c.close()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any("call cancelled" in l for l in s.log):
+                time.sleep(0.05)
+            self.assertTrue(any("call cancelled" in l for l in s.log), "".join(s.log))
+            # The server is still fine.
+            self.assertEqual(post(s, {"jsonrpc": "2.0", "id": 1, "method": "ping"})[0], 200)
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
