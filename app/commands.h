@@ -24,6 +24,7 @@ int RunQuery(int argc, char** argv, CommandIo io);
 int RunTrace(int argc, char** argv, CommandIo io);
 int RunServe(int argc, char** argv, CommandIo io);
 int RunConfig(int argc, char** argv, CommandIo io);
+int RunIndex(int argc, char** argv, CommandIo io);
 int RunToken(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
@@ -32,6 +33,7 @@ extern const char kQueryHelp[];
 extern const char kTraceHelp[];
 extern const char kServeHelp[];
 extern const char kConfigHelp[];
+extern const char kIndexHelp[];
 extern const char kTokenHelp[];
 
 }  // namespace fasten

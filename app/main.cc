@@ -19,12 +19,14 @@ Commands:
   trace     one request's audit, sys and api rows on one timeline
   serve     serve MCP over stdio (Claude Desktop, Claude Code, Cursor, VS Code)
   config    print a registration snippet for an MCP host
+  index     print (or --apply) the extra indexes fasten-mcp's queries want
   token     add, list or revoke the bearer tokens of the HTTP server
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
 with ?table=NAME to pick a table; FASTEN_AUDIT_DSN, FASTEN_SYSLOG_DSN and FASTEN_API_DSN are
-read when --store, --sys-store and --api-store are not given. fasten-mcp never writes to a store.
+read when --store, --sys-store and --api-store are not given; postgres://user@host/db?table=NAME
+names a Postgres store. fasten-mcp never writes to a store, except `index --apply` when asked.
 
 Options:
   -h, --help     show this help
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
       {"demo", RunDemo, kDemoHelp},    {"verify", RunVerify, kVerifyHelp},
       {"query", RunQuery, kQueryHelp}, {"trace", RunTrace, kTraceHelp},
       {"serve", RunServe, kServeHelp}, {"config", RunConfig, kConfigHelp},
-      {"token", RunToken, kTokenHelp},
+      {"index", RunIndex, kIndexHelp}, {"token", RunToken, kTokenHelp},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

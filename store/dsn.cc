@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
+#include <string>
 
 namespace fasten {
 namespace {
@@ -46,6 +48,29 @@ std::string AbsolutePath(const std::string& path) {
   return cwd + (cwd.back() == '/' ? "" : "/") + rel;
 }
 
+// "30s", "500ms", "2m", "1h" or plain milliseconds.
+bool ParseDurationMs(const std::string& text, int64_t* out) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 12) return false;
+  int64_t n = std::stoll(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "ms") {
+    scale = 1;
+  } else if (unit == "s") {
+    scale = 1000;
+  } else if (unit == "m" || unit == "min") {
+    scale = 60 * 1000;
+  } else if (unit == "h") {
+    scale = 3600 * 1000;
+  } else {
+    return false;
+  }
+  *out = n * scale;
+  return *out <= INT32_MAX;  // Postgres' limit for the setting
+}
+
 // Splits "a=1&b=2" and applies fasten's parameters; returns the others unchanged.
 Status ApplyQuery(std::string_view query, Dsn* dsn, std::string* rest) {
   size_t pos = 0;
@@ -59,6 +84,13 @@ Status ApplyQuery(std::string_view query, Dsn* dsn, std::string* rest) {
       dsn->table = value;
     } else if (key == "wal") {
       dsn->wal = value != "false";
+    } else if (key == "statement_timeout") {
+      int64_t ms = 0;
+      if (!ParseDurationMs(value, &ms)) {
+        return InvalidArgumentError("invalid statement_timeout '" + value +
+                                    "' in DSN: use e.g. 30s, 500ms, 2m, or milliseconds");
+      }
+      dsn->statement_timeout_ms = ms;
     } else if (!part.empty()) {
       if (!rest->empty()) rest->push_back('&');
       rest->append(part);

@@ -2,11 +2,13 @@
 //
 //   sqlite:///relative/path.db?table=NAME&wal=true   relative to the working directory
 //   sqlite:////absolute/path.db                      four slashes: absolute
-//   postgres://user@host/db?table=schema.name        (also postgresql://)
+//   postgres://user@host/db?table=schema.name        (also postgresql://; other parameters are
+//                                                    libpq's, plus statement_timeout=30s)
 // A bare path with no scheme is accepted as a SQLite file. Table names are validated with the
 // SDK's identifier rules before they ever reach SQL.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,9 @@ struct Dsn {
   std::string conninfo;              // Postgres: the URL without fasten's own parameters
   std::optional<std::string> table;  // ?table=
   bool wal = true;                   // ?wal= (informational: fasten-mcp never changes it)
+  // ?statement_timeout= (Postgres): 30s, 500ms, 2m or plain milliseconds; 0 disables.
+  // Default (unset): 30 s.
+  std::optional<int64_t> statement_timeout_ms;
 
   // "sqlite:////abs/path.db" or the Postgres URL without credentials.
   std::string Display() const;

@@ -1,9 +1,11 @@
 // Read-only access to a fasten store: the audit table and the sys/api stream tables.
 //
 // AuditReader and StreamReader are abstract; Open() picks the backend from the DSN's scheme
-// (SQLite now; Postgres behind the same interface). No caller ever sees a sqlite3 or libpq type.
+// (sqlite_reader.cc, pg_reader.cc). No caller ever sees a sqlite3 or libpq type.
 // Readers never write: SQLite is opened with SQLITE_OPEN_READONLY and `PRAGMA query_only`, so
-// they are safe while the application keeps writing in WAL mode.
+// they are safe while the application keeps writing in WAL mode; a Postgres session runs with
+// default_transaction_read_only on (pg_conn.h). A Postgres reader keeps one connection; a call
+// that finds it dead fails with kUnavailable and the next call reconnects.
 //
 // Every filter value is a bound parameter; table names are validated identifiers (dsn.h).
 // A reader is not thread-safe: use one per thread.
@@ -14,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/dsn.h"
@@ -110,6 +113,14 @@ class AuditReader {
   // Rows with this monotonic_seq and hash (normally one; several only in a broken store).
   virtual Status FindBySeqHash(int64_t seq, const std::string& hash,
                                std::vector<AuditRow>* out) = 0;
+
+  // The rows matching any of the (monotonic_seq, hash) pairs, in one round trip, ordered by
+  // (monotonic_seq, source_node_id, id); duplicate pairs count once, and at most 16 rows are
+  // returned per pair. For checking an answer's citations together (performance.md §13.5).
+  // InvalidArgument above kMaxBatchPairs pairs.
+  static constexpr size_t kMaxBatchPairs = 10000;
+  virtual Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                                    std::vector<AuditRow>* out) = 0;
 
   // The rows just below and just above `seq` on `node` (nullopt at either end).
   virtual Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,

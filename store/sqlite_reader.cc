@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <set>
 #include <unordered_map>
 
+#include "store/pg_reader.h"
 #include "store/reader.h"
+#include "store/reader_common.h"
 #include "store/seq_reorder.h"
 #include "util/handles.h"
 #include "util/json_text.h"
@@ -46,12 +49,6 @@ struct Param {
   static Param Int(int64_t v) { return Param{true, v, {}}; }
   static Param Text(std::string v) { return Param{false, 0, std::move(v)}; }
 };
-
-bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micros> until) {
-  if (!since && !until) return true;
-  if (!ok) return false;
-  return (!since || t >= *since) && (!until || t <= *until);
-}
 
 std::string_view ColumnText(sqlite3_stmt* stmt, int i);
 
@@ -112,6 +109,9 @@ class Connection {
 
   // Checks out a reset statement for `sql`, prepared once per connection.
   Status Prepare(const std::string& sql, StmtRef* out) {
+    if (interrupt_ && interrupt_->load(std::memory_order_relaxed)) {
+      return CancelledError("query interrupted");
+    }
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       if (cache_.size() >= 64) cache_.clear();  // statements in use live on in their StmtRef
@@ -289,13 +289,6 @@ std::string_view ColumnText(sqlite3_stmt* stmt, int i) {
                           static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
 }
 
-std::string JoinTables(const std::vector<std::string>& tables) {
-  if (tables.empty()) return "(none)";
-  std::string s;
-  for (const auto& t : tables) s += (s.empty() ? "" : ", ") + t;
-  return s;
-}
-
 // Time-window bounds pushed into SQL over a TEXT column at whole-second resolution (§3.1 rule 5).
 void AddWindow(const std::string& column, std::optional<Micros> since, std::optional<Micros> until,
                std::string* where, std::vector<Param>* params) {
@@ -313,110 +306,14 @@ void AddWindow(const std::string& column, std::optional<Micros> since, std::opti
 // ---------------------------------------------------------------------------------------------
 // Audit.
 
-enum AuditCol {
-  kId,
-  kOriginId,
-  kSeq,
-  kTimestamp,
-  kCode,
-  kAction,
-  kSeverity,
-  kServiceId,
-  kNode,
-  kTenant,
-  kActor,
-  kActorKind,
-  kTarget,
-  kCategory,
-  kDomain,
-  kMethod,
-  kRequestId,
-  kDetail,
-  kPii,
-  kShippedAt,
-  kWireVersion,
-  kHash,
-  kPrevHash,
-  kFormId,
-  kSalt,
-  kCommitment,
-  kNumAuditCols
-};
-constexpr const char* kAuditColNames[kNumAuditCols] = {"id",
-                                                       "origin_id",
-                                                       "monotonic_seq",
-                                                       "timestamp",
-                                                       "code",
-                                                       "action",
-                                                       "severity",
-                                                       "service_id",
-                                                       "source_node_id",
-                                                       "tenant_id",
-                                                       "actor",
-                                                       "actor_kind",
-                                                       "target",
-                                                       "category",
-                                                       "domain",
-                                                       "method",
-                                                       "request_id",
-                                                       "detail",
-                                                       "pii_in_detail",
-                                                       "shipped_at",
-                                                       "wire_version",
-                                                       "hash",
-                                                       "prev_hash",
-                                                       "canonical_form_id",
-                                                       "detail_salt",
-                                                       "detail_commitment"};
-
-// Rows a node may be stored out of seq order before a physical scan gives up (per node).
-constexpr size_t kReorderWindow = 4096;
-
-// A case-insensitive substring match on a JSON text column. The term is matched as typed and as
-// a Python writer stores it (non-ASCII as \uXXXX escapes), so "José" finds "Jos\u00e9".
+// A case-insensitive substring match on a JSON text column (see TextSearchPatterns).
 void AddTextMatch(const std::string& column, const std::string& term, std::string* where,
                   std::vector<Param>* params) {
-  auto lower = [](std::string s) {
-    for (char& c : s) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return s;
-  };
-  auto like = [](const std::string& s) {
-    std::string p = "%";
-    for (char c : s) {
-      if (c == '%' || c == '_' || c == '\\') p.push_back('\\');
-      p.push_back(c);
-    }
-    return p + "%";
-  };
-  std::string escaped;
-  const char* p = term.data();
-  const char* end = p + term.size();
-  static constexpr char kHex[] = "0123456789abcdef";
-  while (p < end) {
-    char32_t cp = json_text::NextCodePoint(p, end);
-    auto u4 = [&](char32_t v) {
-      escaped += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) escaped.push_back(kHex[(v >> shift) & 15]);
-    };
-    if (cp < 0x80) {
-      escaped.push_back(static_cast<char>(cp));
-    } else if (cp < 0x10000) {
-      u4(cp);
-    } else {
-      u4(0xD800 + ((cp - 0x10000) >> 10));
-      u4(0xDC00 + ((cp - 0x10000) & 0x3FF));
-    }
-  }
+  auto [typed, escaped] = TextSearchPatterns(term);
   *where +=
       " AND (lower(" + column + ") LIKE ? ESCAPE '\\' OR lower(" + column + ") LIKE ? ESCAPE '\\')";
-  params->push_back(Param::Text(like(lower(term))));
-  params->push_back(Param::Text(like(lower(escaped))));
-}
-
-bool RequiredAuditCol(int c) {
-  return c <= kDetail && c != kTenant;
+  params->push_back(Param::Text(std::move(typed)));
+  params->push_back(Param::Text(std::move(escaped)));
 }
 
 class SqliteAuditReader final : public AuditReader {
@@ -427,7 +324,7 @@ class SqliteAuditReader final : public AuditReader {
       table_ = *dsn.table;
       if (!conn_.TableExists(table_)) {
         return NotFoundError("audit table '" + table_ + "' not found in " + dsn.path +
-                             " (tables present: " + JoinTables(conn_.Tables()) + ")");
+                             " (tables present: " + JoinNames(conn_.Tables()) + ")");
       }
     } else if (conn_.TableExists("audit_log")) {
       table_ = "audit_log";
@@ -438,7 +335,7 @@ class SqliteAuditReader final : public AuditReader {
       std::vector<std::string> tables = conn_.Tables();
       return NotFoundError("no audit table in " + dsn.path +
                            ": neither 'audit_log' nor 'fasten_audit' exists (tables present: " +
-                           JoinTables(tables) + "); name it with ?table=NAME in the DSN");
+                           JoinNames(tables) + "); name it with ?table=NAME in the DSN");
     }
     profile_.table = table_;
     std::vector<std::pair<std::string, std::string>> cols;
@@ -452,17 +349,12 @@ class SqliteAuditReader final : public AuditReader {
         }
       }
     }
-    std::string missing_required;
     for (int c = 0; c < kNumAuditCols; ++c) {
-      if (present[c]) {
-        select_.push_back(c);
-        select_list_ += std::string(select_list_.empty() ? "" : ", ") + kAuditColNames[c];
-      } else if (RequiredAuditCol(c)) {
-        missing_required += std::string(missing_required.empty() ? "" : ", ") + kAuditColNames[c];
-      } else {
-        profile_.missing.push_back(kAuditColNames[c]);
-      }
+      if (!present[c]) continue;
+      select_.push_back(c);
+      select_list_ += std::string(select_list_.empty() ? "" : ", ") + kAuditColNames[c];
     }
+    std::string missing_required = DescribeAuditColumns(present, &profile_);
     if (!missing_required.empty()) {
       return FailedPreconditionError("table '" + table_ + "' in " + dsn.path +
                                      " is not a fasten audit table: missing column(s) " +
@@ -470,17 +362,6 @@ class SqliteAuditReader final : public AuditReader {
     }
     has_hash_ = present[kHash];
     has_tenant_ = present[kTenant];
-    auto missing = [&](int c) { return !present[c]; };
-    if (missing(kHash) && missing(kPrevHash))
-      profile_.guess = "cpp-header (no hash columns: rows are unsealed)";
-    else if (missing(kPii) && missing(kWireVersion))
-      profile_.guess = "python-sqlite-store";
-    else if (!missing(kSalt))
-      profile_.guess = "spec-ddl, migrated for form 2";
-    else if (missing(kFormId))
-      profile_.guess = "older-go (no canonical_form_id)";
-    else
-      profile_.guess = "spec-ddl";
     return Status::Ok();
   }
 
@@ -598,7 +479,10 @@ class SqliteAuditReader final : public AuditReader {
     if (page->has_more) candidates.resize(limit);
     page->rows = std::move(candidates);
     if (page->has_more) page->next = AuditKey::Of(page->rows.back());
-    if (q.count_cap > 0) {
+    // A first page that holds every match is its own count: no second query.
+    if (q.count_cap > 0 && !page->has_more && !q.after) {
+      page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0) {
       FASTEN_RETURN_IF_ERROR(
           conn_.CountInWindow("timestamp", table_ + count_where, count_params, q.count_cap, q.since,
                               q.until, &page->total_matched, &page->total_is_lower_bound));
@@ -632,6 +516,43 @@ class SqliteAuditReader final : public AuditReader {
     return Collect("SELECT " + select_list_ + " FROM " + table_ +
                        " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
                    {Param::Int(seq), Param::Text(hash)}, 16, out);
+  }
+
+  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                            std::vector<AuditRow>* out) override {
+    out->clear();
+    if (pairs.size() > kMaxBatchPairs) {
+      return InvalidArgumentError(
+          "too many (seq, hash) pairs in one lookup: " + std::to_string(pairs.size()) +
+          " (at most " + std::to_string(kMaxBatchPairs) + ")");
+    }
+    std::set<std::pair<int64_t, std::string>> wanted(pairs.begin(), pairs.end());
+    if (!has_hash_ || wanted.empty()) return Status::Ok();
+    std::set<int64_t> seqs;
+    std::set<std::string> hashes;
+    for (const auto& [seq, hash] : wanted) {
+      seqs.insert(seq);
+      hashes.insert(hash);
+    }
+    // One statement: seqs IN (...) AND hashes IN (...), then the exact pairs.
+    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
+    std::vector<Param> params;
+    for (int64_t seq : seqs) {
+      sql += params.empty() ? "?" : ",?";
+      params.push_back(Param::Int(seq));
+    }
+    sql += ") AND hash IN (";
+    for (const std::string& hash : hashes) {
+      sql += params.size() == seqs.size() ? "?" : ",?";
+      params.push_back(Param::Text(hash));
+    }
+    sql += ") ORDER BY monotonic_seq, source_node_id, id";
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * wanted.size(), &rows));
+    for (AuditRow& r : rows) {
+      if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
+    }
+    return Status::Ok();
   }
 
   Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
@@ -902,7 +823,7 @@ class SqliteStreamReader final : public StreamReader {
     if (!conn_.TableExists(table_)) {
       return NotFoundError(std::string(StreamName(kind)) + " stream table '" + table_ +
                            "' not found in " + dsn.path +
-                           " (tables present: " + JoinTables(conn_.Tables()) + ")");
+                           " (tables present: " + JoinNames(conn_.Tables()) + ")");
     }
     std::vector<std::pair<std::string, std::string>> cols;
     FASTEN_RETURN_IF_ERROR(conn_.Columns(table_, &cols));
@@ -956,7 +877,10 @@ class SqliteStreamReader final : public StreamReader {
       page->rows.push_back(std::move(row));
     }
     if (page->has_more) page->next_before_seq = page->rows.back().seq;
-    if (q.count_cap > 0) {
+    // A first page that holds every match is its own count: no second query.
+    if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
+      page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0) {
       FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
           Has("timestamp") ? "timestamp" : "NULL", table_ + count_where, count_params, q.count_cap,
           q.since, q.until, &page->total_matched, &page->total_is_lower_bound));
@@ -1076,10 +1000,7 @@ class SqliteStreamReader final : public StreamReader {
 }  // namespace
 
 Status AuditReader::Open(const Dsn& dsn, std::unique_ptr<AuditReader>* out) {
-  if (dsn.kind != Dsn::Kind::kSqlite) {
-    return FailedPreconditionError("Postgres stores are not supported in this build yet ('" +
-                                   dsn.Display() + "')");
-  }
+  if (dsn.kind == Dsn::Kind::kPostgres) return OpenPostgresAuditReader(dsn, out);
   auto reader = std::make_unique<SqliteAuditReader>();
   FASTEN_RETURN_IF_ERROR(reader->Init(dsn));
   *out = std::move(reader);
@@ -1087,10 +1008,7 @@ Status AuditReader::Open(const Dsn& dsn, std::unique_ptr<AuditReader>* out) {
 }
 
 Status StreamReader::Open(const Dsn& dsn, StreamKind kind, std::unique_ptr<StreamReader>* out) {
-  if (dsn.kind != Dsn::Kind::kSqlite) {
-    return FailedPreconditionError("Postgres stores are not supported in this build yet ('" +
-                                   dsn.Display() + "')");
-  }
+  if (dsn.kind == Dsn::Kind::kPostgres) return OpenPostgresStreamReader(dsn, kind, out);
   auto reader = std::make_unique<SqliteStreamReader>();
   FASTEN_RETURN_IF_ERROR(reader->Init(dsn, kind));
   *out = std::move(reader);

@@ -97,38 +97,76 @@ const char* const kBaseColumns =
     "NULL, actor_kind TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, domain TEXT "
     "NOT NULL, method TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL, ";
 
-std::string SpecDdl(const std::string& t) {
-  return "CREATE TABLE " + t + kBaseColumns +
-         "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
-         "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT "
-         "'genesis', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
-         "detail_commitment TEXT); CREATE INDEX idx_" +
-         t + "_seq ON " + t + "(monotonic_seq);";
+std::string Bare(const std::string& t) {
+  size_t dot = t.find('.');
+  return dot == std::string::npos ? t : t.substr(dot + 1);
 }
 
-std::string PythonNewestDdl(const std::string& t) {
-  return "CREATE TABLE " + t + kBaseColumns +
-         "shipped_at TEXT, prev_hash TEXT NOT NULL DEFAULT 'genesis', hash TEXT NOT NULL "
-         "DEFAULT '', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
-         "detail_commitment TEXT);";
+// Rewrites SQLite DDL into the Postgres types of substrate.md §2.1.
+std::string ForDialect(std::string ddl, Dialect d) {
+  if (!d.postgres) return ddl;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t pos = ddl.find(from); pos != std::string::npos;
+         pos = ddl.find(from, pos + to.size()))
+      ddl.replace(pos, from.size(), to);
+  };
+  replace("monotonic_seq INTEGER", "monotonic_seq BIGINT");
+  replace("pii_in_detail INTEGER", "pii_in_detail SMALLINT");
+  if (d.timestamptz) {
+    replace("timestamp TEXT NOT NULL DEFAULT ''", "timestamp TIMESTAMPTZ NOT NULL");
+    replace("timestamp TEXT", "timestamp TIMESTAMPTZ");
+    replace("shipped_at TEXT", "shipped_at TIMESTAMPTZ");
+  }
+  size_t dot = ddl.find("CREATE TABLE ");
+  std::string head = ddl.substr(dot + 13, ddl.find(' ', dot + 13) - dot - 13);
+  if (head.find('.') != std::string::npos) {
+    ddl = "CREATE SCHEMA IF NOT EXISTS " + head.substr(0, head.find('.')) + "; " + ddl;
+  }
+  return ddl;
 }
 
-std::string CppHeaderDdl(const std::string& t) {
-  return "CREATE TABLE " + t +
-         " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL DEFAULT '', monotonic_seq INTEGER NOT "
-         "NULL DEFAULT 0, timestamp TEXT NOT NULL DEFAULT '', code TEXT NOT NULL DEFAULT '', "
-         "action TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '', service_id TEXT "
-         "NOT NULL DEFAULT '', source_node_id TEXT NOT NULL DEFAULT '', tenant_id TEXT, actor "
-         "TEXT NOT NULL DEFAULT '', actor_kind TEXT NOT NULL DEFAULT '', target TEXT NOT NULL "
-         "DEFAULT '', category TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', method "
-         "TEXT NOT NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL "
-         "DEFAULT '{}', pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT);";
+std::string SpecDdl(const std::string& t, Dialect d) {
+  return ForDialect(
+      "CREATE TABLE " + t + kBaseColumns +
+          "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
+          "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT "
+          "'genesis', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
+          "detail_commitment TEXT); CREATE INDEX idx_" +
+          Bare(t) + "_seq ON " + t + "(monotonic_seq);",
+      d);
 }
 
-std::string OlderGoDdl(const std::string& t) {
-  return "CREATE TABLE " + t + kBaseColumns +
-         "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
-         "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT '');";
+std::string PythonNewestDdl(const std::string& t, Dialect d) {
+  return ForDialect(
+      "CREATE TABLE " + t + kBaseColumns +
+          "shipped_at TEXT, prev_hash TEXT NOT NULL DEFAULT 'genesis', hash TEXT NOT NULL "
+          "DEFAULT '', canonical_form_id TEXT NOT NULL DEFAULT '1', detail_salt TEXT, "
+          "detail_commitment TEXT);",
+      d);
+}
+
+std::string CppHeaderDdl(const std::string& t, Dialect d) {
+  // The Postgres header sink keeps TEXT timestamps (substrate.md §2.4).
+  d.timestamptz = false;
+  return ForDialect(
+      "CREATE TABLE " + t +
+          " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL DEFAULT '', monotonic_seq INTEGER NOT "
+          "NULL DEFAULT 0, timestamp TEXT NOT NULL DEFAULT '', code TEXT NOT NULL DEFAULT '', "
+          "action TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '', service_id TEXT "
+          "NOT NULL DEFAULT '', source_node_id TEXT NOT NULL DEFAULT '', tenant_id TEXT, actor "
+          "TEXT NOT NULL DEFAULT '', actor_kind TEXT NOT NULL DEFAULT '', target TEXT NOT NULL "
+          "DEFAULT '', category TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', method "
+          "TEXT NOT NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL "
+          "DEFAULT '{}', pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT);",
+      d);
+}
+
+std::string OlderGoDdl(const std::string& t, Dialect d) {
+  return ForDialect(
+      "CREATE TABLE " + t + kBaseColumns +
+          "pii_in_detail INTEGER NOT NULL DEFAULT 0, shipped_at TEXT, wire_version TEXT NOT "
+          "NULL DEFAULT '1', hash TEXT NOT NULL DEFAULT '', prev_hash TEXT NOT NULL DEFAULT '');",
+      d);
 }
 
 std::string Quote(const std::string& s) {
@@ -142,19 +180,8 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-void InsertRows(const std::string& path, const std::string& table,
-                const std::vector<AuditRow>& rows) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  std::vector<std::string> cols;
-  sqlite3_stmt* info = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &info, nullptr),
-      SQLITE_OK);
-  while (sqlite3_step(info) == SQLITE_ROW) {
-    cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
-  }
-  sqlite3_finalize(info);
+std::string InsertSql(const std::string& table, const std::vector<std::string>& cols,
+                      const std::vector<AuditRow>& rows) {
   std::string sql = "BEGIN;";
   for (const AuditRow& r : rows) {
     std::string names, values;
@@ -193,7 +220,23 @@ void InsertRows(const std::string& path, const std::string& table,
     add("detail_commitment", nullable(r.detail_commitment));
     sql += "INSERT INTO " + table + " (" + names + ") VALUES (" + values + ");";
   }
-  sql += "COMMIT;";
+  return sql + "COMMIT;";
+}
+
+void InsertRows(const std::string& path, const std::string& table,
+                const std::vector<AuditRow>& rows) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::vector<std::string> cols;
+  sqlite3_stmt* info = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &info, nullptr),
+      SQLITE_OK);
+  while (sqlite3_step(info) == SQLITE_ROW) {
+    cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
+  }
+  sqlite3_finalize(info);
+  std::string sql = InsertSql(table, cols, rows);
   char* err = nullptr;
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
   std::string msg = err ? err : "";

@@ -32,11 +32,22 @@ std::vector<AuditRow> Chain(const std::string& node, int n, bool mixed = false);
 // Runs SQL on a (created if missing) SQLite file; aborts the test on error.
 void ExecSql(const std::string& path, const std::string& sql);
 
-// DDL of each writer variant (substrate.md §2.4), for table `t`.
-std::string SpecDdl(const std::string& t);          // 24 columns, + salt/commitment when form2
-std::string PythonNewestDdl(const std::string& t);  // no pii_in_detail, no wire_version
-std::string CppHeaderDdl(const std::string& t);     // 20 columns, no hash columns
-std::string OlderGoDdl(const std::string& t);       // no canonical_form_id, prev_hash DEFAULT ''
+// The SQL dialect of a fixture's DDL: SQLite, or Postgres with its column types (BIGINT seq,
+// SMALLINT pii_in_detail) and TIMESTAMPTZ or TEXT `timestamp`/`shipped_at` (substrate.md §2.1).
+struct Dialect {
+  bool postgres = false;
+  bool timestamptz = false;
+};
+
+// DDL of each writer variant (substrate.md §2.4), for table `t` (Postgres: may be schema.name).
+std::string SpecDdl(const std::string& t, Dialect d = {});          // 24 columns + salt/commitment
+std::string PythonNewestDdl(const std::string& t, Dialect d = {});  // no pii, no wire_version
+std::string CppHeaderDdl(const std::string& t, Dialect d = {});     // 20 columns, no hash columns
+std::string OlderGoDdl(const std::string& t, Dialect d = {});  // no form id, prev_hash DEFAULT ''
+
+// The INSERT statements (one transaction) for `rows`, writing only the columns in `columns`.
+std::string InsertSql(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<AuditRow>& rows);
 
 // Inserts rows into a table, writing only the columns the table has.
 void InsertRows(const std::string& path, const std::string& table,

@@ -1,0 +1,1023 @@
+// Postgres backend of AuditReader and StreamReader (see pg_reader.h).
+#include "store/pg_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "store/pg_conn.h"
+#include "store/reader_common.h"
+#include "store/seq_reorder.h"
+#include "util/json_text.h"
+
+namespace fasten {
+namespace {
+
+constexpr int64_t kDefaultStatementTimeoutMs = 30000;
+constexpr int kFetchBatch = 10000;
+// to_char() format of the canonical wire spelling YYYY-MM-DDTHH:MM:SS.ffffffZ.
+constexpr char kTsFormat[] = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
+
+PgSessionOptions ReadOnlyOptions(const Dsn& dsn) {
+  PgSessionOptions o;
+  o.read_only = true;
+  o.statement_timeout_ms = dsn.statement_timeout_ms.value_or(kDefaultStatementTimeoutMs);
+  return o;
+}
+
+// Appends a parameter and returns its placeholder ($n).
+std::string Bind(std::vector<PgParam>* params, std::string value) {
+  params->push_back(std::move(value));
+  return "$" + std::to_string(params->size());
+}
+
+// Column names are quoted (a quoted lower-case name is the name the writer's unquoted DDL
+// created); table names are not (substrate.md §1.4).
+std::string Col(const char* name) {
+  return std::string("\"") + name + "\"";
+}
+
+bool ParseInt(std::string_view text, int64_t* out) {
+  auto r = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return r.ec == std::errc() && r.ptr == text.data() + text.size() && !text.empty();
+}
+
+// A timestamp column (audit timestamp / shipped_at, stream timestamp) by its declared type.
+struct TsColumn {
+  enum Kind { kText, kTz, kNaive, kOther };
+  Kind kind = kText;
+  std::string col;  // quoted name
+
+  static Kind KindOf(const std::string& data_type) {
+    if (data_type == "timestamp with time zone") return kTz;
+    if (data_type == "timestamp without time zone") return kNaive;
+    if (data_type == "text" || data_type == "character varying" || data_type == "character") {
+      return kText;
+    }
+    return kOther;
+  }
+
+  // The value as read: TEXT as stored, timestamps in the canonical wire spelling (UTC).
+  std::string Select() const {
+    switch (kind) {
+      case kTz:
+        return "to_char(" + col + " AT TIME ZONE 'UTC', " + kTsFormat + ")";
+      case kNaive:
+        return "to_char(" + col + ", " + kTsFormat + ")";
+      case kOther:
+        return col + "::text";
+      case kText:
+        break;
+    }
+    return col;
+  }
+  // The expression to compare and order by: instants, or text in byte order.
+  std::string Order() const {
+    switch (kind) {
+      case kTz:
+      case kNaive:
+        return col;
+      case kOther:
+        return "(" + col + "::text) COLLATE \"C\"";
+      case kText:
+        break;
+    }
+    return col + " COLLATE \"C\"";
+  }
+  // Instant columns filter exactly; text columns at whole-second resolution (§3.1 rule 5).
+  bool exact() const { return kind == kTz || kind == kNaive; }
+  const char* cast() const { return kind == kTz ? "::timestamptz" : "::timestamp"; }
+
+  // An aggregate (min/max) as text in the same spelling as Select().
+  std::string Aggregate(const char* fn) const {
+    switch (kind) {
+      case kTz:
+        return "to_char(" + std::string(fn) + "(" + col + ") AT TIME ZONE 'UTC', " + kTsFormat +
+               ")";
+      case kNaive:
+        return "to_char(" + std::string(fn) + "(" + col + "), " + kTsFormat + ")";
+      default:
+        break;
+    }
+    return std::string(fn) + "(" + Order() + ")";
+  }
+
+  void Window(std::optional<Micros> since, std::optional<Micros> until, std::string* where,
+              std::vector<PgParam>* params) const {
+    if (exact()) {
+      if (since)
+        *where += " AND " + col + " >= " + Bind(params, CanonicalTimestamp(*since)) + cast();
+      if (until)
+        *where += " AND " + col + " <= " + Bind(params, CanonicalTimestamp(*until)) + cast();
+      return;
+    }
+    if (since) *where += " AND " + Order() + " >= " + Bind(params, SecondPrefix(*since));
+    if (until) *where += " AND " + Order() + " < " + Bind(params, SecondPrefix(NextSecond(*until)));
+  }
+
+  // Rows whose 19-character second prefix is <= `prefix` (the audit list cursor).
+  void AtOrBefore(const std::string& prefix, std::string* where,
+                  std::vector<PgParam>* params) const {
+    if (exact()) {
+      Micros t = 0;
+      if (prefix.size() != 19 || !ParseTimestamp(prefix, &t)) return;  // C++ filters exactly
+      *where += " AND " + col + " < " + Bind(params, CanonicalTimestamp(t + 1000000)) + cast();
+      return;
+    }
+    *where += " AND " + Order() + " < " + Bind(params, prefix + "\xF4\x8F\xBF\xBF");
+  }
+};
+
+std::string DisplayType(const std::string& data_type) {
+  if (data_type == "timestamp with time zone") return "TIMESTAMPTZ";
+  if (data_type == "timestamp without time zone") return "TIMESTAMP";
+  if (data_type == "character varying") return "VARCHAR";
+  std::string s = data_type;
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+// The schema and name of the relation an unquoted table name resolves to (search_path applies
+// to a bare name), or nullopt.
+Status ResolveTable(PgConn& conn, const std::string& table,
+                    std::optional<std::pair<std::string, std::string>>* out) {
+  out->reset();
+  PgResult r;
+  FASTEN_RETURN_IF_ERROR(conn.Query(
+      "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+      "ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1::text) "
+      "AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
+      {table}, &r));
+  if (PQntuples(r.get()) == 1) {
+    *out = std::make_pair(std::string(PgText(r.get(), 0, 0)), std::string(PgText(r.get(), 0, 1)));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> ListTables(PgConn& conn) {
+  std::vector<std::string> out;
+  PgResult r;
+  if (!conn.Query("SELECT CASE WHEN table_schema = 'public' THEN table_name::text ELSE "
+                  "table_schema || '.' || table_name END FROM information_schema.tables WHERE "
+                  "table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+                  {}, &r)
+           .ok()) {
+    return out;
+  }
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(PgText(r.get(), i, 0));
+  return out;
+}
+
+// Column name -> information_schema data_type, in table order.
+Status Columns(PgConn& conn, const std::pair<std::string, std::string>& rel,
+               std::vector<std::pair<std::string, std::string>>* out) {
+  PgResult r;
+  FASTEN_RETURN_IF_ERROR(
+      conn.Query("SELECT column_name::text, data_type::text FROM information_schema.columns "
+                 "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                 {rel.first, rel.second}, &r));
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    out->emplace_back(PgText(r.get(), i, 0), PgText(r.get(), i, 1));
+  }
+  return Status::Ok();
+}
+
+// A case-insensitive substring match (substrate.md §4.3: ILIKE ... ESCAPE '\').
+void AddTextMatch(const char* column, const std::string& term, std::string* where,
+                  std::vector<PgParam>* params) {
+  auto [typed, escaped] = TextSearchPatterns(term);
+  std::string a = Bind(params, std::move(typed));
+  std::string b = Bind(params, std::move(escaped));
+  *where += " AND (" + Col(column) + " ILIKE " + a + " ESCAPE E'\\\\' OR " + Col(column) +
+            " ILIKE " + b + " ESCAPE E'\\\\')";
+}
+
+// Counts the rows of `from_where` ("table WHERE ...") whose timestamp lies in the window, up to
+// `cap` (*lower_bound says the count stopped there). On a text column the SQL bound has
+// whole-second resolution, so only the rows of the window's first and last second are re-checked
+// on parsed instants (as in the SQLite backend).
+Status CountInWindow(PgConn& conn, const TsColumn* ts, const std::string& from_where,
+                     const std::vector<PgParam>& params, int cap, std::optional<Micros> since,
+                     std::optional<Micros> until, int64_t* count, bool* lower_bound) {
+  std::vector<PgParam> p = params;
+  std::string limit = Bind(&p, std::to_string(cap + 1));
+  PgResult r;
+  FASTEN_RETURN_IF_ERROR(conn.Query(
+      "SELECT count(*) FROM (SELECT 1 FROM " + from_where + " LIMIT " + limit + ") s", p, &r));
+  int64_t n = 0;
+  if (PQntuples(r.get()) == 1) ParseInt(PgText(r.get(), 0, 0), &n);
+  *lower_bound = n > cap;
+  if (*lower_bound) n = cap;
+  if (ts && !ts->exact() && !*lower_bound) {
+    auto excluded = [&](const std::string& op, const std::string& bound, int64_t* out) -> Status {
+      std::vector<PgParam> ep = params;
+      std::string b = Bind(&ep, bound);
+      PgResult e;
+      FASTEN_RETURN_IF_ERROR(conn.Query(
+          "SELECT " + ts->Select() + " FROM " + from_where + " AND " + ts->Order() + op + b, ep,
+          &e));
+      *out = 0;
+      for (int i = 0; i < PQntuples(e.get()); ++i) {
+        Micros t = 0;
+        if (!ParseTimestamp(PgText(e.get(), i, 0), &t) || !InWindow(true, t, since, until)) ++*out;
+      }
+      return Status::Ok();
+    };
+    int64_t x = 0;
+    if (since && until && SecondPrefix(*since) == SecondPrefix(*until)) {
+      FASTEN_RETURN_IF_ERROR(excluded(" >= ", SecondPrefix(*since), &x));
+      n -= x;
+    } else {
+      if (since) {
+        FASTEN_RETURN_IF_ERROR(excluded(" < ", SecondPrefix(NextSecond(*since)), &x));
+        n -= x;
+      }
+      if (until) {
+        FASTEN_RETURN_IF_ERROR(excluded(" >= ", SecondPrefix(*until), &x));
+        n -= x;
+      }
+    }
+  }
+  *count = n;
+  return Status::Ok();
+}
+
+// Ends the read-only transaction of a cursor scan, however the scan ends.
+class TxnGuard {
+ public:
+  explicit TxnGuard(PgConn* conn) : conn_(conn) {}
+  TxnGuard(const TxnGuard&) = delete;
+  TxnGuard& operator=(const TxnGuard&) = delete;
+  ~TxnGuard() { conn_->Rollback(); }
+
+ private:
+  PgConn* conn_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Audit.
+
+class PgAuditReader final : public AuditReader {
+ public:
+  Status Init(const Dsn& dsn) {
+    dsn_ = dsn;
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), ReadOnlyOptions(dsn)));
+    std::optional<std::pair<std::string, std::string>> rel;
+    if (dsn.table) {
+      table_ = *dsn.table;
+      FASTEN_RETURN_IF_ERROR(ResolveTable(conn_, table_, &rel));
+      if (!rel) {
+        return NotFoundError("audit table '" + table_ + "' not found in " + dsn.Display() +
+                             " (tables present: " + JoinNames(ListTables(conn_)) + ")");
+      }
+    } else {
+      for (const char* name : {"audit_log", "fasten_audit"}) {
+        FASTEN_RETURN_IF_ERROR(ResolveTable(conn_, name, &rel));
+        if (rel) {
+          table_ = name;
+          profile_.table_fallback = table_ == "fasten_audit";
+          break;
+        }
+      }
+      if (!rel) {
+        return NotFoundError("no audit table in " + dsn.Display() +
+                             ": neither 'audit_log' nor 'fasten_audit' exists (tables present: " +
+                             JoinNames(ListTables(conn_)) +
+                             "); name it with ?table=NAME in the DSN");
+      }
+    }
+    profile_.table = table_;
+    std::vector<std::pair<std::string, std::string>> cols;
+    FASTEN_RETURN_IF_ERROR(Columns(conn_, *rel, &cols));
+    bool present[kNumAuditCols] = {};
+    for (const auto& [name, type] : cols) {
+      for (int c = 0; c < kNumAuditCols; ++c) {
+        if (name != kAuditColNames[c]) continue;
+        present[c] = true;
+        if (c == kTimestamp) {
+          profile_.timestamp_type = DisplayType(type);
+          ts_ = TsColumn{TsColumn::KindOf(type), Col("timestamp")};
+        } else if (c == kShippedAt) {
+          shipped_ = TsColumn{TsColumn::KindOf(type), Col("shipped_at")};
+        }
+      }
+    }
+    for (int c = 0; c < kNumAuditCols; ++c) {
+      if (!present[c]) continue;
+      select_.push_back(c);
+      std::string expr = c == kTimestamp   ? ts_.Select()
+                         : c == kShippedAt ? shipped_.Select()
+                                           : Col(kAuditColNames[c]);
+      select_list_ += (select_list_.empty() ? "" : ", ") + expr;
+    }
+    std::string missing_required = DescribeAuditColumns(present, &profile_);
+    if (!missing_required.empty()) {
+      return FailedPreconditionError("table '" + table_ + "' in " + dsn.Display() +
+                                     " is not a fasten audit table: missing column(s) " +
+                                     missing_required);
+    }
+    has_hash_ = present[kHash];
+    has_tenant_ = present[kTenant];
+    return Status::Ok();
+  }
+
+  const Dsn& dsn() const override { return dsn_; }
+  const WriterProfile& profile() const override { return profile_; }
+
+  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+    std::string where = " WHERE true";
+    std::vector<PgParam> params;
+    if (range.source_node_id) {
+      where += " AND \"source_node_id\" = " + Bind(&params, *range.source_node_id);
+    }
+    if (range.from_seq) {
+      where += " AND \"monotonic_seq\" >= " + Bind(&params, std::to_string(*range.from_seq));
+    }
+    if (range.to_seq) {
+      where += " AND \"monotonic_seq\" <= " + Bind(&params, std::to_string(*range.to_seq));
+    }
+    const bool physical = range.order == ScanRange::Order::kPhysical;
+    // Physical: heap order (synchronize_seqscans is off, so a sequential scan starts at the
+    // first page); seq: sorted by the server.
+    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
+                      (physical ? ""
+                                : " ORDER BY \"monotonic_seq\", \"source_node_id\" COLLATE \"C\", "
+                                  "\"id\" COLLATE \"C\"");
+    FASTEN_RETURN_IF_ERROR(conn_.Begin());
+    TxnGuard txn(&conn_);
+    const std::string cursor = conn_.NextCursorName();
+    FASTEN_RETURN_IF_ERROR(conn_.QueryUnprepared(
+        "DECLARE " + cursor + " NO SCROLL CURSOR FOR " + sql, params, nullptr));
+    const std::string fetch = "FETCH " + std::to_string(kFetchBatch) + " FROM " + cursor;
+    bool stopped = false;
+    SeqReorder reorder(kReorderWindow, range.from_seq.value_or(1), [&](AuditRow& r) {
+      if (!stopped && !on_row(r)) stopped = true;
+    });
+    AuditRow row;
+    while (!stopped) {
+      PgResult r;
+      FASTEN_RETURN_IF_ERROR(conn_.QueryUnprepared(fetch, {}, &r));
+      const int n = PQntuples(r.get());
+      for (int i = 0; i < n && !stopped; ++i) {
+        ReadRow(r.get(), i, &row);
+        if (!physical) {
+          if (!on_row(row)) stopped = true;
+        } else if (!reorder.Push(row)) {
+          return AbortedError("rows of node '" + row.source_node_id +
+                              "' are stored out of seq order (seq " +
+                              std::to_string(row.monotonic_seq) + " arrives late)");
+        }
+      }
+      if (n < kFetchBatch) break;
+    }
+    if (!stopped) reorder.Flush();
+    return Status::Ok();
+  }
+
+  Status Query(const AuditQuery& q, AuditPage* page) override {
+    *page = AuditPage();
+    std::string where = " WHERE true";
+    std::vector<PgParam> params;
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (v) where += " AND " + Col(col) + " = " + Bind(&params, *v);
+    };
+    eq("request_id", q.request_id);
+    eq("code", q.code);
+    eq("domain", q.domain);
+    eq("actor", q.actor);
+    eq("target", q.target);
+    eq("source_node_id", q.source_node_id);
+    eq("service_id", q.service_id);
+    eq("severity", q.severity);
+    if (q.tenant_id) {
+      if (has_tenant_)
+        eq("tenant_id", q.tenant_id);
+      else
+        where += " AND false";  // no tenant column: no row belongs to any tenant
+    }
+    ts_.Window(q.since, q.until, &where, &params);
+    if (q.text) AddTextMatch("detail", *q.text, &where, &params);
+    const std::vector<PgParam> count_params = params;
+    const std::string count_where = where;
+    if (q.after) ts_.AtOrBefore(q.after->ts_prefix, &where, &params);
+    std::vector<PgParam> fetch_params = params;
+    const std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where + " ORDER BY " +
+                            ts_.Order() + " DESC, \"monotonic_seq\" DESC LIMIT " +
+                            Bind(&fetch_params, "0");
+    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
+    std::vector<AuditRow> candidates;
+    // Fetch in growing batches until the page and the rest of its last second are in hand.
+    for (int64_t fetch = static_cast<int64_t>(limit) + 33;; fetch *= 4) {
+      fetch_params.back() = std::to_string(fetch);
+      PgResult r;
+      FASTEN_RETURN_IF_ERROR(conn_.Query(sql, fetch_params, &r));
+      candidates.clear();
+      std::string boundary;  // second prefix of the (limit+1)-th candidate
+      bool complete = false;
+      AuditRow row;
+      const int n = PQntuples(r.get());
+      for (int i = 0; i < n; ++i) {
+        ReadRow(r.get(), i, &row);
+        if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+        if (candidates.size() > limit && row.timestamp.compare(0, 19, boundary) != 0) {
+          complete = true;
+          break;
+        }
+        if (q.after && !AuditKey::Before(*q.after, AuditKey::Of(row))) continue;
+        candidates.push_back(row);
+        if (candidates.size() == limit + 1) boundary = row.timestamp.substr(0, 19);
+      }
+      if (complete || n < fetch) break;
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const AuditRow& a, const AuditRow& b) {
+      return AuditKey::Before(AuditKey::Of(a), AuditKey::Of(b));
+    });
+    page->has_more = candidates.size() > limit;
+    if (page->has_more) candidates.resize(limit);
+    page->rows = std::move(candidates);
+    if (page->has_more) page->next = AuditKey::Of(page->rows.back());
+    // A first page that holds every match is its own count: no second query.
+    if (q.count_cap > 0 && !page->has_more && !q.after) {
+      page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0) {
+      FASTEN_RETURN_IF_ERROR(CountInWindow(conn_, &ts_, table_ + count_where, count_params,
+                                           q.count_cap, q.since, q.until, &page->total_matched,
+                                           &page->total_is_lower_bound));
+    }
+    return Status::Ok();
+  }
+
+  Status FindPredecessor(const std::string& node, int64_t seq,
+                         std::optional<Predecessor>* out) override {
+    out->reset();
+    if (!has_hash_) return Status::Ok();
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(
+        "SELECT \"id\", \"monotonic_seq\", \"hash\" FROM " + table_ +
+            " WHERE \"source_node_id\" = $1 AND \"monotonic_seq\" < $2 AND \"hash\" <> '' "
+            "ORDER BY \"monotonic_seq\" DESC, \"id\" COLLATE \"C\" DESC LIMIT 1",
+        {node, std::to_string(seq)}, &r));
+    ReadPredecessor(r.get(), out);
+    return Status::Ok();
+  }
+
+  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+    out->clear();
+    if (!has_hash_) return Status::Ok();
+    return Collect("SELECT " + select_list_ + " FROM " + table_ +
+                       " WHERE \"monotonic_seq\" = $1 AND \"hash\" = $2 ORDER BY "
+                       "\"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT 16",
+                   {std::to_string(seq), hash}, out);
+  }
+
+  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                            std::vector<AuditRow>* out) override {
+    out->clear();
+    if (pairs.size() > kMaxBatchPairs) {
+      return InvalidArgumentError(
+          "too many (seq, hash) pairs in one lookup: " + std::to_string(pairs.size()) +
+          " (at most " + std::to_string(kMaxBatchPairs) + ")");
+    }
+    std::set<std::pair<int64_t, std::string>> wanted(pairs.begin(), pairs.end());
+    if (!has_hash_ || wanted.empty()) return Status::Ok();
+    std::set<int64_t> seq_set;
+    std::set<std::string> hash_set;
+    for (const auto& [seq, hash] : wanted) {
+      seq_set.insert(seq);
+      hash_set.insert(hash);
+    }
+    std::string seqs = "{";
+    for (int64_t s : seq_set) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(s);
+    seqs += "}";
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(Collect(
+        "SELECT " + select_list_ + " FROM " + table_ +
+            " WHERE \"monotonic_seq\" = ANY($1::bigint[]) AND \"hash\" = ANY($2::text[]) ORDER BY "
+            "\"monotonic_seq\", \"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT $3",
+        {seqs, PgTextArray({hash_set.begin(), hash_set.end()}), std::to_string(16 * wanted.size())},
+        &rows));
+    for (AuditRow& r : rows) {
+      if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
+    }
+    return Status::Ok();
+  }
+
+  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+                        std::optional<AuditRow>* next) override {
+    prev->reset();
+    next->reset();
+    // Both neighbours in one round trip.
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(Collect(
+        "(SELECT " + select_list_ + " FROM " + table_ +
+            " WHERE \"source_node_id\" = $1 AND \"monotonic_seq\" < $2 ORDER BY "
+            "\"monotonic_seq\" DESC, \"id\" COLLATE \"C\" DESC LIMIT 1) UNION ALL (SELECT " +
+            select_list_ + " FROM " + table_ +
+            " WHERE \"source_node_id\" = $1 AND \"monotonic_seq\" > $2 ORDER BY "
+            "\"monotonic_seq\", \"id\" COLLATE \"C\" LIMIT 1)",
+        {node, std::to_string(seq)}, &rows));
+    for (AuditRow& r : rows) {
+      if (r.monotonic_seq < seq)
+        *prev = std::move(r);
+      else
+        *next = std::move(r);
+    }
+    return Status::Ok();
+  }
+
+  Status Topology(const std::optional<std::string>& tenant,
+                  std::vector<TopologyEntry>* entries) override {
+    entries->clear();
+    std::vector<PgParam> params;
+    std::string where;
+    if (tenant) {
+      if (!has_tenant_) return Status::Ok();
+      where = " WHERE \"tenant_id\" = " + Bind(&params, *tenant);
+    }
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(
+        "SELECT \"source_node_id\", \"service_id\", count(*), " + ts_.Aggregate("min") + ", " +
+            ts_.Aggregate("max") + " FROM " + table_ + where +
+            " GROUP BY \"source_node_id\", \"service_id\" ORDER BY \"source_node_id\" COLLATE "
+            "\"C\", \"service_id\" COLLATE \"C\"",
+        params, &r));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      TopologyEntry e;
+      e.source_node_id = PgText(r.get(), i, 0);
+      e.service_id = PgText(r.get(), i, 1);
+      ParseInt(PgText(r.get(), i, 2), &e.rows);
+      e.first_seen = PgText(r.get(), i, 3);
+      e.last_seen = PgText(r.get(), i, 4);
+      entries->push_back(std::move(e));
+    }
+    return Status::Ok();
+  }
+
+  Status Tenants(size_t max, std::vector<std::string>* out) override {
+    out->clear();
+    if (!has_tenant_) return Status::Ok();
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT DISTINCT \"tenant_id\" FROM " + table_ +
+                                           " WHERE \"tenant_id\" IS NOT NULL LIMIT $1",
+                                       {std::to_string(max)}, &r));
+    for (int i = 0; i < PQntuples(r.get()); ++i) out->emplace_back(PgText(r.get(), i, 0));
+    return Status::Ok();
+  }
+
+  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+             std::optional<Predecessor>* out) override {
+    out->reset();
+    if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
+    std::vector<PgParam> params;
+    std::string sql = "SELECT \"id\", \"monotonic_seq\", \"hash\" FROM " + table_ +
+                      " WHERE \"source_node_id\" = " + Bind(&params, node) + " AND \"hash\" <> ''";
+    if (tenant) sql += " AND \"tenant_id\" = " + Bind(&params, *tenant);
+    sql += " ORDER BY \"monotonic_seq\" DESC, \"id\" COLLATE \"C\" DESC LIMIT 1";
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(sql, params, &r));
+    ReadPredecessor(r.get(), out);
+    return Status::Ok();
+  }
+
+  Status CountRows(int64_t* out) override {
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT count(*) FROM " + table_, {}, &r));
+    *out = 0;
+    if (PQntuples(r.get()) == 1) ParseInt(PgText(r.get(), 0, 0), out);
+    return Status::Ok();
+  }
+
+  void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
+
+ private:
+  Status Collect(const std::string& sql, const std::vector<PgParam>& params,
+                 std::vector<AuditRow>* out) {
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(sql, params, &r));
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
+      out->emplace_back();
+      ReadRow(r.get(), i, &out->back());
+    }
+    return Status::Ok();
+  }
+
+  static void ReadPredecessor(const PGresult* r, std::optional<Predecessor>* out) {
+    if (PQntuples(r) != 1) return;
+    Predecessor p;
+    ParseInt(PgText(r, 0, 1), &p.seq);
+    p.id = PgText(r, 0, 0);
+    p.hash = PgText(r, 0, 2);
+    *out = std::move(p);
+  }
+
+  void ReadRow(const PGresult* r, int i, AuditRow* row) const {
+    row->warnings.clear();
+    // Defaults for the columns this writer does not create (§2.5).
+    row->tenant_id.SetNull();
+    row->pii_in_detail = 0;
+    row->shipped_at.SetNull();
+    row->wire_version.assign("1");
+    row->hash.clear();
+    row->prev_hash.assign("genesis");
+    row->canonical_form_id.assign("1");
+    row->detail_salt.SetNull();
+    row->detail_commitment.SetNull();
+    for (size_t k = 0; k < select_.size(); ++k) {
+      const int idx = static_cast<int>(k);
+      const bool is_null = PgIsNull(r, i, idx);
+      const std::string_view text = PgText(r, i, idx);
+      auto set = [&](std::string* s) { s->assign(text.data(), text.size()); };
+      auto set_nullable = [&](NullableText* s) {
+        if (is_null)
+          s->SetNull();
+        else
+          s->Set(text);
+      };
+      switch (select_[k]) {
+        case kId:
+          set(&row->id);
+          break;
+        case kOriginId:
+          set(&row->origin_id);
+          break;
+        case kSeq:
+          if (is_null || !ParseInt(text, &row->monotonic_seq)) {
+            row->monotonic_seq = 0;
+            row->warnings.push_back("monotonic_seq is not an integer: '" + std::string(text) + "'");
+          }
+          break;
+        case kTimestamp:
+          set(&row->timestamp);
+          break;
+        case kCode:
+          set(&row->code);
+          break;
+        case kAction:
+          set(&row->action);
+          break;
+        case kSeverity:
+          set(&row->severity);
+          break;
+        case kServiceId:
+          set(&row->service_id);
+          break;
+        case kNode:
+          set(&row->source_node_id);
+          break;
+        case kTenant:
+          set_nullable(&row->tenant_id);
+          break;
+        case kActor:
+          set(&row->actor);
+          break;
+        case kActorKind:
+          set(&row->actor_kind);
+          break;
+        case kTarget:
+          set(&row->target);
+          break;
+        case kCategory:
+          set(&row->category);
+          break;
+        case kDomain:
+          set(&row->domain);
+          break;
+        case kMethod:
+          set(&row->method);
+          break;
+        case kRequestId:
+          set(&row->request_id);
+          break;
+        case kDetail:
+          set_nullable(&row->detail);
+          break;
+        case kPii: {
+          int64_t v = 0;
+          row->pii_in_detail = ParseInt(text, &v) ? static_cast<int>(v) : 0;
+          break;
+        }
+        case kShippedAt:
+          set_nullable(&row->shipped_at);
+          break;
+        case kWireVersion:
+          set(&row->wire_version);
+          if (row->wire_version.empty()) row->wire_version.assign("1");
+          break;
+        case kHash:
+          set(&row->hash);
+          break;
+        case kPrevHash:
+          if (is_null)
+            row->prev_hash.assign("genesis");
+          else
+            set(&row->prev_hash);
+          break;
+        case kFormId:
+          if (is_null)
+            row->canonical_form_id.assign("1");
+          else
+            set(&row->canonical_form_id);
+          break;
+        case kSalt:
+          set_nullable(&row->detail_salt);
+          break;
+        case kCommitment:
+          set_nullable(&row->detail_commitment);
+          break;
+      }
+    }
+    row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
+    if (!row->timestamp_ok) {
+      row->warnings.push_back("unparseable timestamp '" + row->timestamp + "'");
+    }
+    row->shipped_at_ok =
+        !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
+    row->from_timestamptz = ts_.kind == TsColumn::kTz;
+  }
+
+  PgConn conn_;
+  Dsn dsn_;
+  std::string table_;
+  WriterProfile profile_;
+  std::vector<int> select_;
+  std::string select_list_;
+  TsColumn ts_{TsColumn::kText, Col("timestamp")};
+  TsColumn shipped_{TsColumn::kText, Col("shipped_at")};
+  bool has_hash_ = false;
+  bool has_tenant_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Streams.
+
+// True when `payload` is a JSON object whose top-level "tenant_id" is the string `tenant`.
+bool PayloadTenantIs(std::string_view payload, const std::string& tenant) {
+  std::vector<json_text::Member> members;
+  std::string error;
+  if (!json_text::ObjectMembers(payload, &members, &error)) return false;
+  for (const json_text::Member& m : members) {
+    if (m.key != "tenant_id") continue;
+    if (m.raw.empty() || m.raw[0] != '"') return false;
+    const char* p = m.raw.data();
+    std::string value;
+    return json_text::ReadString(p, m.raw.data() + m.raw.size(), &value, &error) && value == tenant;
+  }
+  return false;
+}
+
+// A tenant id every writer spells the same way inside JSON (no escaping by Python or Go).
+bool PlainTenant(const std::string& tenant) {
+  if (tenant.empty() || tenant.size() > 200) return false;
+  for (char c : tenant) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("_-.:@/+=,~ ").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+class PgStreamReader final : public StreamReader {
+ public:
+  Status Init(const Dsn& dsn, StreamKind kind) {
+    dsn_ = dsn;
+    kind_ = kind;
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), ReadOnlyOptions(dsn)));
+    table_ = dsn.table ? *dsn.table : (kind == StreamKind::kApi ? "api_log" : "syslog");
+    std::optional<std::pair<std::string, std::string>> rel;
+    FASTEN_RETURN_IF_ERROR(ResolveTable(conn_, table_, &rel));
+    if (!rel) {
+      return NotFoundError(std::string(StreamName(kind)) + " stream table '" + table_ +
+                           "' not found in " + dsn.Display() +
+                           " (tables present: " + JoinNames(ListTables(conn_)) + ")");
+    }
+    std::vector<std::pair<std::string, std::string>> cols;
+    FASTEN_RETURN_IF_ERROR(Columns(conn_, *rel, &cols));
+    for (const auto& [name, type] : cols) types_.emplace_back(name, type);
+    if (!Has("seq") || !Has("payload")) {
+      return FailedPreconditionError("table '" + table_ + "' in " + dsn.Display() +
+                                     " is not a fasten stream table (needs seq and payload)");
+    }
+    if (Has("timestamp")) ts_ = TsColumn{TsColumn::KindOf(Type("timestamp")), Col("timestamp")};
+    select_ = "SELECT \"seq\", \"payload\"";
+    for (const char* c :
+         {"request_id", "timestamp", "level", "service_id", "event", "method", "path", "status"}) {
+      if (!Has(c))
+        select_ += ", NULL";
+      else if (std::string_view(c) == "timestamp")
+        select_ += ", " + ts_->Select();
+      else
+        select_ += ", " + Col(c) + "::text";
+    }
+    select_ += " FROM " + table_;
+    return Status::Ok();
+  }
+
+  const Dsn& dsn() const override { return dsn_; }
+  StreamKind kind() const override { return kind_; }
+  const std::string& table() const override { return table_; }
+
+  Status Query(const StreamQuery& q, StreamPage* page) override {
+    *page = StreamPage();
+    std::string where;
+    std::vector<PgParam> params;
+    BuildWhere(q, &where, &params);
+    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
+    bool done = false;
+    FASTEN_RETURN_IF_ERROR(Batches(
+        q, where, params, q.before_seq, limit + 1,
+        [&](StreamRow& row) {
+          if (page->rows.size() == limit) {
+            page->has_more = true;
+            return false;
+          }
+          page->rows.push_back(std::move(row));
+          return true;
+        },
+        &done));
+    if (page->has_more) page->next_before_seq = page->rows.back().seq;
+    // A first page that holds every match is its own count: no second query.
+    if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
+      page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0) {
+      if (q.tenant_id && !PlainTenant(*q.tenant_id)) return Status::Ok();  // not counted (-1)
+      FASTEN_RETURN_IF_ERROR(CountInWindow(conn_, ts_ ? &*ts_ : nullptr, table_ + where, params,
+                                           q.count_cap, q.since, q.until, &page->total_matched,
+                                           &page->total_is_lower_bound));
+    }
+    return Status::Ok();
+  }
+
+  Status Scan(const StreamQuery& q, int64_t max_rows,
+              const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
+    *complete = true;
+    std::string where;
+    std::vector<PgParam> params;
+    BuildWhere(q, &where, &params);
+    int64_t n = 0;
+    bool done = false;
+    return Batches(
+        q, where, params, std::nullopt,
+        static_cast<size_t>(std::min<int64_t>(max_rows + 1, kFetchBatch)),
+        [&](StreamRow& row) {
+          if (n++ == max_rows) {
+            *complete = false;
+            return false;
+          }
+          on_row(row);
+          return true;
+        },
+        &done);
+  }
+
+  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+    out->reset();
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(select_ + " WHERE \"seq\" = $1", {std::to_string(seq)}, &r));
+    if (PQntuples(r.get()) >= 1) {
+      StreamRow row;
+      ReadRow(r.get(), 0, &row);
+      *out = std::move(row);
+    }
+    return Status::Ok();
+  }
+
+  void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
+
+ private:
+  bool Has(const std::string& c) const {
+    return std::any_of(types_.begin(), types_.end(), [&](const auto& t) { return t.first == c; });
+  }
+  std::string Type(const std::string& c) const {
+    for (const auto& [name, type] : types_) {
+      if (name == c) return type;
+    }
+    return "";
+  }
+
+  // Streams matching rows (seq DESC) in keyset batches of growing size, applying the checks SQL
+  // cannot do exactly (time window edges, payload tenant). `accept` returns false to stop.
+  Status Batches(const StreamQuery& q, const std::string& where, const std::vector<PgParam>& params,
+                 std::optional<int64_t> before, size_t first_batch,
+                 const std::function<bool(StreamRow&)>& accept, bool* done) {
+    size_t batch = std::max<size_t>(first_batch, 16);
+    StreamRow row;
+    while (true) {
+      std::vector<PgParam> p = params;
+      std::string sql = select_ + where;
+      if (before) sql += " AND \"seq\" < " + Bind(&p, std::to_string(*before));
+      sql += " ORDER BY \"seq\" DESC LIMIT " + Bind(&p, std::to_string(batch));
+      PgResult r;
+      FASTEN_RETURN_IF_ERROR(conn_.Query(sql, p, &r));
+      const int n = PQntuples(r.get());
+      for (int i = 0; i < n; ++i) {
+        ReadRow(r.get(), i, &row);
+        before = row.seq;
+        if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+        if (q.tenant_id && !PayloadTenantIs(row.payload, *q.tenant_id)) continue;
+        if (!accept(row)) {
+          *done = true;
+          return Status::Ok();
+        }
+      }
+      if (static_cast<size_t>(n) < batch) return Status::Ok();
+      batch = std::min<size_t>(batch * 4, kFetchBatch);
+    }
+  }
+
+  // " WHERE ..." for a stream query, without the cursor.
+  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<PgParam>* params) const {
+    *where = " WHERE true";
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      if (!Has(col)) {
+        *where += " AND false";
+        return;
+      }
+      *where += " AND " + Col(col) + " = " + Bind(params, *v);
+    };
+    eq("request_id", q.request_id);
+    eq("level", q.level);
+    eq("event", q.event);
+    eq("service_id", q.service_id);
+    eq("method", q.method);
+    eq("path", q.path);
+    if (q.status) {
+      std::string type = Type("status");
+      if (type.empty()) {
+        *where += " AND false";
+      } else if (type == "integer" || type == "bigint" || type == "smallint") {
+        *where +=
+            " AND \"status\"::bigint = " + Bind(params, std::to_string(*q.status)) + "::bigint";
+      } else {
+        // A text status compares as a number (so 0502 matches 502).
+        *where +=
+            " AND (CASE WHEN \"status\"::text ~ '^\\s*[+-]?[0-9]{1,18}\\s*$' THEN "
+            "btrim(\"status\"::text)::bigint END) = " +
+            Bind(params, std::to_string(*q.status)) + "::bigint";
+      }
+    }
+    if (q.tenant_id) {
+      // A prefilter: the exact check of the payload's top-level key happens on each row.
+      *where += " AND strpos(\"payload\", '\"tenant_id\"') > 0";
+      if (PlainTenant(*q.tenant_id)) {
+        std::string re = "\"tenant_id\"[[:space:]]*:[[:space:]]*\"";
+        for (char c : *q.tenant_id) {
+          bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+          if (!alnum) re.push_back('\\');
+          re.push_back(c);
+        }
+        re += "\"";
+        *where += " AND \"payload\" ~ " + Bind(params, re);
+      }
+    }
+    if (ts_) ts_->Window(q.since, q.until, where, params);
+    if (q.text) AddTextMatch("payload", *q.text, where, params);
+  }
+
+  void ReadRow(const PGresult* r, int i, StreamRow* row) const {
+    row->kind = kind_;
+    row->seq = 0;
+    ParseInt(PgText(r, i, 0), &row->seq);
+    row->payload.assign(PgText(r, i, 1));
+    row->request_id.assign(PgText(r, i, 2));
+    row->timestamp.assign(PgText(r, i, 3));
+    row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
+    row->level.assign(PgText(r, i, 4));
+    row->service_id.assign(PgText(r, i, 5));
+    row->event.assign(PgText(r, i, 6));
+    row->method.assign(PgText(r, i, 7));
+    row->path.assign(PgText(r, i, 8));
+    row->status = 0;
+    row->has_status = !PgIsNull(r, i, 9) && ParseInt(PgText(r, i, 9), &row->status);
+  }
+
+  PgConn conn_;
+  Dsn dsn_;
+  StreamKind kind_ = StreamKind::kSys;
+  std::string table_;
+  std::vector<std::pair<std::string, std::string>> types_;  // column -> data_type
+  std::optional<TsColumn> ts_;
+  std::string select_;  // "SELECT ... FROM table"
+};
+
+}  // namespace
+
+Status OpenPostgresAuditReader(const Dsn& dsn, std::unique_ptr<AuditReader>* out) {
+  auto reader = std::make_unique<PgAuditReader>();
+  FASTEN_RETURN_IF_ERROR(reader->Init(dsn));
+  *out = std::move(reader);
+  return Status::Ok();
+}
+
+Status OpenPostgresStreamReader(const Dsn& dsn, StreamKind kind,
+                                std::unique_ptr<StreamReader>* out) {
+  auto reader = std::make_unique<PgStreamReader>();
+  FASTEN_RETURN_IF_ERROR(reader->Init(dsn, kind));
+  *out = std::move(reader);
+  return Status::Ok();
+}
+
+}  // namespace fasten

@@ -1,0 +1,77 @@
+// What the SQLite and Postgres backends share: the audit column set, which columns a table must
+// have, the writer-profile guess, and the patterns of a free-text search. INTERNAL to store/.
+// Thread-safe (no state).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/reader.h"
+
+namespace fasten {
+
+// The audit columns in the spec's physical order (substrate.md §2.1-§2.2).
+enum AuditCol {
+  kId,
+  kOriginId,
+  kSeq,
+  kTimestamp,
+  kCode,
+  kAction,
+  kSeverity,
+  kServiceId,
+  kNode,
+  kTenant,
+  kActor,
+  kActorKind,
+  kTarget,
+  kCategory,
+  kDomain,
+  kMethod,
+  kRequestId,
+  kDetail,
+  kPii,
+  kShippedAt,
+  kWireVersion,
+  kHash,
+  kPrevHash,
+  kFormId,
+  kSalt,
+  kCommitment,
+  kNumAuditCols
+};
+extern const char* const kAuditColNames[kNumAuditCols];
+
+// Columns without which a table is not a fasten audit table (the first 18 except tenant_id).
+bool RequiredAuditCol(int c);
+
+// Fills profile->missing and profile->guess from the columns present; returns the required
+// columns that are absent ("" when none).
+std::string DescribeAuditColumns(const bool present[kNumAuditCols], WriterProfile* profile);
+
+// Rows a node may be stored out of seq order before a physical scan gives up (per node).
+inline constexpr size_t kReorderWindow = 4096;
+
+// The two LIKE patterns of a case-insensitive substring search (lower-cased, with '%', '_' and
+// '\' escaped by '\'): the term as typed, and as a Python writer stores it (non-ASCII as \uXXXX
+// escapes), so "José" finds "Jos\u00e9".
+std::pair<std::string, std::string> TextSearchPatterns(const std::string& term);
+
+// True when `t` lies in [since, until] (unset bounds do not filter); unparseable times (`ok`
+// false) only pass when there is no bound.
+inline bool InWindow(bool ok, Micros t, std::optional<Micros> since, std::optional<Micros> until) {
+  if (!since && !until) return true;
+  if (!ok) return false;
+  return (!since || t >= *since) && (!until || t <= *until);
+}
+
+// The first instant of the second after `t` (for the exclusive upper bound of a window pushed
+// into SQL at whole-second resolution).
+Micros NextSecond(Micros t);
+
+// "(none)" or "a, b, c".
+std::string JoinNames(const std::vector<std::string>& names);
+
+}  // namespace fasten

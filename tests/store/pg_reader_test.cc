@@ -1,0 +1,139 @@
+// Postgres-only behaviour of the readers: outages and reconnects, the read-only session, the
+// statement timeout, DSN parameters.
+#include <gtest/gtest.h>
+
+#include "store/pg_session.h"
+#include "store/reader.h"
+#include "support/pg_cluster.h"
+#include "support/store_backend.h"
+#include "test_store.h"
+#include "validator/chain.h"
+
+namespace fasten {
+namespace {
+
+using testing::BackendParam;
+using testing::Chain;
+using testing::StoreBackend;
+
+std::unique_ptr<AuditReader> Open(const std::string& text, Status* status = nullptr) {
+  Result<Dsn> dsn = ParseDsn(text);
+  EXPECT_TRUE(dsn.ok()) << dsn.status().ToString();
+  std::unique_ptr<AuditReader> reader;
+  Status st = AuditReader::Open(*dsn, &reader);
+  if (status)
+    *status = st;
+  else
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  return reader;
+}
+
+TEST(PgReader, ReconnectsAfterTheServerRestarts) {
+  auto store = StoreBackend::Create(BackendParam{true, true});
+  store->Exec(store->SpecDdl("audit_log"));
+  store->Insert("audit_log", Chain("n", 30));
+  auto reader = Open(store->Dsn());
+  ASSERT_TRUE(reader);
+  AuditPage page;
+  ASSERT_TRUE(reader->Query(AuditQuery(), &page).ok());
+  testing::PgCluster* cluster = testing::SharedPgCluster();
+  ASSERT_TRUE(cluster);
+
+  ASSERT_TRUE(cluster->Stop().ok());
+  Status st = reader->Query(AuditQuery(), &page);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("connection lost"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("will reconnect"), std::string::npos) << st.ToString();
+  // Still down: the reconnect attempt fails with a clear error too.
+  int64_t n = 0;
+  st = reader->CountRows(&n);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("reconnect"), std::string::npos) << st.ToString();
+
+  ASSERT_TRUE(cluster->Restart().ok());
+  // The same reader, not reopened: reconnects, prepares again, answers.
+  st = reader->Query(AuditQuery(), &page);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(page.total_matched, 30);
+  ChainVerifier v;
+  ASSERT_TRUE(reader
+                  ->Scan(ScanRange(),
+                         [&](const AuditRow& r) {
+                           v.Add(r);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(v.Finish().valid, 30);
+}
+
+TEST(PgReader, ASessionOpenedReadOnlyCannotWrite) {
+  auto store = StoreBackend::Create(BackendParam{true, false});
+  store->Exec(store->SpecDdl("audit_log"));
+  Result<Dsn> dsn = ParseDsn(store->Dsn());
+  ASSERT_TRUE(dsn.ok());
+  std::unique_ptr<PgSession> ro;
+  ASSERT_TRUE(PgSession::Open(*dsn, /*read_only=*/true, /*no_timeout=*/false, &ro).ok());
+  for (const char* sql :
+       {"CREATE TABLE x (a INT)", "DELETE FROM audit_log", "CREATE INDEX idx_x ON audit_log (code)",
+        "BEGIN; INSERT INTO audit_log (id) VALUES ('x'); COMMIT"}) {
+    Status st = ro->Exec(sql);
+    EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << sql << ": " << st.ToString();
+    EXPECT_NE(st.message().find("read-only"), std::string::npos) << st.ToString();
+  }
+  // The readers' sessions are the same kind: their session reports read-only transactions.
+  std::vector<PgSession::Row> rows;
+  ASSERT_TRUE(ro->Query("SHOW default_transaction_read_only", {}, &rows).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].value_or(""), "on");
+}
+
+TEST(PgReader, StatementTimeoutComesFromTheDsn) {
+  auto store = StoreBackend::Create(BackendParam{true, false});
+  Result<Dsn> dsn = ParseDsn(store->Dsn("?statement_timeout=200ms"));
+  ASSERT_TRUE(dsn.ok());
+  EXPECT_EQ(dsn->statement_timeout_ms, 200);
+  std::unique_ptr<PgSession> s;
+  ASSERT_TRUE(PgSession::Open(*dsn, true, false, &s).ok());
+  Status st = s->Exec("SELECT pg_sleep(2)");
+  EXPECT_EQ(st.code(), StatusCode::kDeadlineExceeded) << st.ToString();
+  EXPECT_NE(st.message().find("statement_timeout"), std::string::npos);
+  // The session survives the timeout.
+  EXPECT_TRUE(s->Exec("SELECT 1").ok());
+  for (const char* bad : {"?statement_timeout=abc", "?statement_timeout=5d"}) {
+    EXPECT_EQ(ParseDsn(store->Dsn(bad)).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(PgReader, UnreachableServerIsUnavailableAndNamesTheServer) {
+  Status st;
+  auto reader = Open("postgres://fasten@127.0.0.1:1/nope?connect_timeout=2", &st);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("127.0.0.1:1"), std::string::npos) << st.ToString();
+}
+
+TEST(PgReader, NanosecondTimesRoundedByTimestamptzVerifyUnderTheLabelledFallback) {
+  auto store = StoreBackend::Create(BackendParam{true, true});
+  store->Exec(store->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("go", 3);
+  // A Go writer sends nanoseconds; the hash truncated them, Postgres rounds (substrate §3.1).
+  rows[1].timestamp = CanonicalTimestamp(rows[1].timestamp_us).substr(0, 26) + "999Z";
+  store->Insert("audit_log", rows);
+  auto reader = Open(store->Dsn());
+  ASSERT_TRUE(reader);
+  ChainVerifier v;
+  ASSERT_TRUE(reader
+                  ->Scan(ScanRange(),
+                         [&](const AuditRow& r) {
+                           v.Add(r);
+                           return true;
+                         })
+                  .ok());
+  VerifyReport report = v.Finish();
+  EXPECT_TRUE(report.ok);
+  EXPECT_EQ(report.valid, 3);
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_EQ(report.nodes[0].verified_fallback.count("pg-us-rounding"), 1u);
+}
+
+}  // namespace
+}  // namespace fasten

@@ -1,0 +1,575 @@
+// One contract suite for every reader backend: SQLite, Postgres with TEXT timestamps, and
+// Postgres with TIMESTAMPTZ timestamps. Each test builds its store through StoreBackend with the
+// writers' DDL in that backend's dialect, then checks the reader through the abstract interface.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "store/index_advice.h"
+#include "store/reader.h"
+#include "support/store_backend.h"
+#include "test_store.h"
+#include "validator/chain.h"
+
+namespace fasten {
+namespace {
+
+using testing::BackendParam;
+using testing::Chain;
+using testing::MakeRow;
+using testing::Seal;
+using testing::StoreBackend;
+
+class ReaderContract : public ::testing::TestWithParam<BackendParam> {
+ protected:
+  void SetUp() override { store_ = StoreBackend::Create(GetParam()); }
+
+  std::unique_ptr<AuditReader> OpenAudit(const std::string& query = "") {
+    Result<Dsn> dsn = ParseDsn(store_->Dsn(query));
+    EXPECT_TRUE(dsn.ok()) << dsn.status().ToString();
+    std::unique_ptr<AuditReader> reader;
+    if (!dsn.ok()) return reader;
+    Status st = AuditReader::Open(*dsn, &reader);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return reader;
+  }
+  Status OpenStatus(const std::string& query = "") {
+    Result<Dsn> dsn = ParseDsn(store_->Dsn(query));
+    if (!dsn.ok()) return dsn.status();
+    std::unique_ptr<AuditReader> reader;
+    return AuditReader::Open(*dsn, &reader);
+  }
+  std::unique_ptr<StreamReader> OpenStream(StreamKind kind, Status* status = nullptr) {
+    Result<Dsn> dsn = ParseDsn(store_->Dsn());
+    std::unique_ptr<StreamReader> reader;
+    Status st = StreamReader::Open(*dsn, kind, &reader);
+    if (status)
+      *status = st;
+    else
+      EXPECT_TRUE(st.ok()) << st.ToString();
+    return reader;
+  }
+  bool postgres() const { return GetParam().postgres; }
+
+  std::unique_ptr<StoreBackend> store_;
+};
+
+VerifyReport VerifyAll(AuditReader* reader, ScanRange::Order order = ScanRange::Order::kPhysical) {
+  ChainVerifier v;
+  ScanRange range;
+  range.order = order;
+  Status st = reader->Scan(range, [&](const AuditRow& r) {
+    v.Add(r);
+    return true;
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return v.Finish();
+}
+
+TEST_P(ReaderContract, MissingTableListsWhatIsThere) {
+  store_->Exec("CREATE TABLE something_else (x INTEGER);");
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("audit_log"), std::string::npos);
+  EXPECT_NE(st.message().find("fasten_audit"), std::string::npos);
+  EXPECT_NE(st.message().find("something_else"), std::string::npos);
+  st = OpenStatus("?table=nope");
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+}
+
+TEST_P(ReaderContract, NotAnAuditTableIsRefused) {
+  store_->Exec("CREATE TABLE audit_log (id TEXT, x INTEGER);");
+  Status st = OpenStatus();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("monotonic_seq"), std::string::npos);
+}
+
+TEST_P(ReaderContract, FallsBackToTheGoDefaultTable) {
+  store_->Exec(store_->SpecDdl("fasten_audit"));
+  store_->Insert("fasten_audit", Chain("n", 3));
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->profile().table, "fasten_audit");
+  EXPECT_TRUE(reader->profile().table_fallback);
+  EXPECT_TRUE(VerifyAll(reader.get()).ok);
+}
+
+TEST_P(ReaderContract, ReadsEveryWritersColumnSet) {
+  store_->Exec(store_->SpecDdl("spec") + store_->PythonNewestDdl("py") +
+               store_->CppHeaderDdl("cpp") + store_->OlderGoDdl("oldgo"));
+  store_->Insert("spec", Chain("n", 6, true));
+  store_->Insert("py", Chain("n", 6, true));
+  std::vector<AuditRow> unsealed;
+  for (int i = 1; i <= 4; ++i) unsealed.push_back(MakeRow("cpp-node", i));
+  store_->Insert("cpp", unsealed);
+  store_->Insert("oldgo", Chain("n", 5));
+
+  auto spec = OpenAudit("?table=spec");
+  ASSERT_TRUE(spec);
+  EXPECT_TRUE(spec->profile().missing.empty());
+  EXPECT_EQ(spec->profile().timestamp_type, GetParam().timestamptz ? "TIMESTAMPTZ" : "TEXT");
+  VerifyReport r = VerifyAll(spec.get());
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.valid, 6);
+
+  auto py = OpenAudit("?table=py");
+  ASSERT_TRUE(py);
+  std::set<std::string> missing(py->profile().missing.begin(), py->profile().missing.end());
+  EXPECT_EQ(missing, (std::set<std::string>{"pii_in_detail", "wire_version"}));
+  r = VerifyAll(py.get());
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.valid, 6);
+
+  auto cpp = OpenAudit("?table=cpp");
+  ASSERT_TRUE(cpp);
+  EXPECT_EQ(cpp->profile().timestamp_type, "TEXT");  // also in the Postgres header sink
+  r = VerifyAll(cpp.get());
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.unsealed, 4);
+  EXPECT_EQ(r.valid, 0);
+
+  auto go = OpenAudit("?table=oldgo");
+  ASSERT_TRUE(go);
+  EXPECT_NE(
+      std::find(go->profile().missing.begin(), go->profile().missing.end(), "canonical_form_id"),
+      go->profile().missing.end());
+  r = VerifyAll(go.get(), ScanRange::Order::kSeq);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.valid, 5);
+}
+
+TEST_P(ReaderContract, ReadsASchemaQualifiedTable) {
+  if (!postgres()) GTEST_SKIP() << "SQLite table names have no schema";
+  store_->Exec(store_->SpecDdl("audit.events"));
+  store_->Insert("audit.events", Chain("n", 4, true));
+  auto reader = OpenAudit("?table=audit.events");
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->profile().table, "audit.events");
+  EXPECT_EQ(VerifyAll(reader.get()).valid, 4);
+  // A bare name does not find it: `events` is not on the search_path.
+  EXPECT_EQ(OpenStatus("?table=events").code(), StatusCode::kNotFound);
+}
+
+TEST_P(ReaderContract, TimestampsComeBackAsTheHashedInstant) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 3, true);
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  AuditQuery q;
+  q.request_id = "req-2";
+  AuditPage page;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 1u);
+  // TIMESTAMPTZ reads back in the canonical wire spelling (6 digits, Z); text as stored.
+  EXPECT_EQ(page.rows[0].timestamp, rows[1].timestamp);
+  EXPECT_EQ(page.rows[0].timestamp_us, rows[1].timestamp_us);
+  EXPECT_EQ(page.rows[0].from_timestamptz, GetParam().timestamptz);
+}
+
+TEST_P(ReaderContract, MixedTimestampSpellingsVerifyAndSortByInstant) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 5);
+  // Re-spell the stored timestamps as different writers do; the hash is over the instant.
+  rows[0].timestamp = "2026-06-15T10:00:01.250000+00:00";
+  rows[1].timestamp = "2026-06-15T10:00:02.500000123Z";
+  rows[2].timestamp = "2026-06-15T10:00:03";
+  rows[3].timestamp = "2026-06-15T10:00:04.250Z";
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  EXPECT_TRUE(VerifyAll(reader.get()).ok);
+  AuditQuery q;
+  q.limit = 10;
+  AuditPage page;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 5u);
+  for (size_t i = 1; i < page.rows.size(); ++i) {
+    EXPECT_GT(page.rows[i - 1].timestamp_us, page.rows[i].timestamp_us);
+  }
+  // A window on instants, exact despite the spellings.
+  q.since = rows[1].timestamp_us;
+  q.until = rows[3].timestamp_us;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 3u);
+  EXPECT_EQ(page.total_matched, 3);
+}
+
+TEST_P(ReaderContract, PagesThroughEveryRowWithoutGapsOrRepeats) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> all;
+  for (const char* node : {"a", "B", "c"}) {
+    std::vector<AuditRow> c = Chain(node, 40);
+    for (auto& r : c) {
+      // Many rows share a second and even an instant across nodes.
+      r.timestamp = CanonicalTimestamp(r.timestamp_us - (r.timestamp_us % 3000000));
+    }
+    all.insert(all.end(), c.begin(), c.end());
+  }
+  store_->Insert("audit_log", all);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::set<std::string> seen;
+  std::vector<AuditKey> keys;
+  AuditQuery q;
+  q.limit = 7;
+  int pages = 0;
+  while (pages < 100) {
+    AuditPage page;
+    ASSERT_TRUE(reader->Query(q, &page).ok());
+    EXPECT_EQ(page.total_matched, 120);
+    for (const AuditRow& r : page.rows) {
+      EXPECT_TRUE(seen.insert(r.id).second) << "repeated " << r.id;
+      keys.push_back(AuditKey::Of(r));
+    }
+    ++pages;
+    if (!page.has_more) break;
+    q.after = AuditKey::Decode(page.next->Encode());
+    ASSERT_TRUE(q.after.has_value());
+  }
+  EXPECT_EQ(seen.size(), 120u);
+  EXPECT_EQ(pages, 18);
+  for (size_t i = 1; i < keys.size(); ++i) EXPECT_TRUE(AuditKey::Before(keys[i - 1], keys[i]));
+}
+
+TEST_P(ReaderContract, FiltersAreBoundNeverInterpolated) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 4);
+  rows[2].tenant_id.Set("tenant-b");
+  Seal(&rows[2], rows[1].hash);
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  AuditQuery q;
+  q.actor = "alice' OR '1'='1";
+  AuditPage page;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  EXPECT_TRUE(page.rows.empty());
+  q = AuditQuery();
+  q.tenant_id = "tenant-b";
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].id, rows[2].id);
+  q.tenant_id = "";
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  EXPECT_TRUE(page.rows.empty());
+  q = AuditQuery();
+  q.request_id = "req-2";
+  q.code = "USER_LOGIN";
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].monotonic_seq, 2);
+  std::vector<std::string> tenants;
+  ASSERT_TRUE(reader->Tenants(10, &tenants).ok());
+  EXPECT_EQ(std::set<std::string>(tenants.begin(), tenants.end()),
+            (std::set<std::string>{"tenant-a", "tenant-b"}));
+}
+
+TEST_P(ReaderContract, TextSearchIsCaseInsensitiveLiteralAndFindsEscapedUnicode) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 3);
+  rows[1].detail.Set("{\"note\": \"100% Stripe_refund\"}");
+  Seal(&rows[1], rows[0].hash);
+  rows[2].detail.Set("{\"note\": \"stripeXrefund\"}");
+  Seal(&rows[2], rows[1].hash);
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  auto count = [&](const std::string& term) {
+    AuditQuery q;
+    q.text = term;
+    AuditPage page;
+    Status st = reader->Query(q, &page);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(page.total_matched, static_cast<int64_t>(page.rows.size()));
+    return page.rows.size();
+  };
+  EXPECT_EQ(count("STRIPE_REFUND"), 1u);  // _ is literal: stripeXrefund does not match
+  EXPECT_EQ(count("stripexrefund"), 1u);
+  EXPECT_EQ(count("100%"), 1u);
+  EXPECT_EQ(count("stripe%refund"), 0u);  // % is literal
+  EXPECT_EQ(count("José"), 1u);           // stored as Jos\u00e9 (row 1 only now)
+}
+
+TEST_P(ReaderContract, FindsThePredecessorTipAndNeighbours) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 6);
+  rows[3].hash = "";  // seq 4 unsealed: the predecessor of seq 5 is seq 3
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::optional<Predecessor> p;
+  ASSERT_TRUE(reader->FindPredecessor("n", 5, &p).ok());
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->seq, 3);
+  EXPECT_EQ(p->hash, rows[2].hash);
+  ASSERT_TRUE(reader->FindPredecessor("n", 1, &p).ok());
+  EXPECT_FALSE(p.has_value());
+  ASSERT_TRUE(reader->Tip("n", std::nullopt, &p).ok());
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->seq, 6);
+  ASSERT_TRUE(reader->Tip("n", std::string("other-tenant"), &p).ok());
+  EXPECT_FALSE(p.has_value());
+  std::optional<AuditRow> prev, next;
+  ASSERT_TRUE(reader->FindNeighbours("n", 3, &prev, &next).ok());
+  ASSERT_TRUE(prev && next);
+  EXPECT_EQ(prev->monotonic_seq, 2);
+  EXPECT_EQ(next->monotonic_seq, 4);
+  ASSERT_TRUE(reader->FindNeighbours("n", 6, &prev, &next).ok());
+  EXPECT_TRUE(prev.has_value());
+  EXPECT_FALSE(next.has_value());
+  std::vector<AuditReader::TopologyEntry> topo;
+  ASSERT_TRUE(reader->Topology(std::nullopt, &topo).ok());
+  ASSERT_EQ(topo.size(), 1u);
+  EXPECT_EQ(topo[0].rows, 6);
+  EXPECT_EQ(topo[0].first_seen, rows[0].timestamp);
+  EXPECT_EQ(topo[0].last_seen, rows[5].timestamp);
+  int64_t n = 0;
+  ASSERT_TRUE(reader->CountRows(&n).ok());
+  EXPECT_EQ(n, 6);
+}
+
+TEST_P(ReaderContract, LooksUpCitationsInOneBatch) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> a = Chain("a", 5, true), b = Chain("b", 5);
+  std::vector<AuditRow> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  store_->Insert("audit_log", all);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::vector<AuditRow> out;
+  ASSERT_TRUE(reader
+                  ->FindBySeqHashBatch({{2, a[1].hash},
+                                        {4, b[3].hash},
+                                        {2, a[1].hash},        // duplicate: counted once
+                                        {3, a[1].hash},        // wrong seq for that hash
+                                        {5, "deadbeef"},       // no such hash
+                                        {1, "x' OR '1'='1"}},  // bound, not interpolated
+                                       &out)
+                  .ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].id, a[1].id);  // ordered by (seq, node, id)
+  EXPECT_EQ(out[1].id, b[3].id);
+  EXPECT_EQ(out[1].hash, b[3].hash);
+  ASSERT_TRUE(reader->FindBySeqHashBatch({}, &out).ok());
+  EXPECT_TRUE(out.empty());
+  std::vector<std::pair<int64_t, std::string>> too_many(AuditReader::kMaxBatchPairs + 1, {1, "x"});
+  EXPECT_EQ(reader->FindBySeqHashBatch(too_many, &out).code(), StatusCode::kInvalidArgument);
+  // The single lookup agrees.
+  ASSERT_TRUE(reader->FindBySeqHash(4, b[3].hash, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, b[3].id);
+}
+
+TEST_P(ReaderContract, ScanStopsAtTheRangeAndWhenAsked) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("a", 10), b = Chain("b", 10);
+  rows.insert(rows.end(), b.begin(), b.end());
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  for (auto order : {ScanRange::Order::kPhysical, ScanRange::Order::kSeq}) {
+    ScanRange range;
+    range.order = order;
+    range.source_node_id = "b";
+    range.from_seq = 3;
+    range.to_seq = 7;
+    std::vector<int64_t> seqs;
+    ASSERT_TRUE(reader
+                    ->Scan(range,
+                           [&](const AuditRow& r) {
+                             EXPECT_EQ(r.source_node_id, "b");
+                             seqs.push_back(r.monotonic_seq);
+                             return seqs.size() < 4;
+                           })
+                    .ok());
+    EXPECT_EQ(seqs, (std::vector<int64_t>{3, 4, 5, 6}));
+  }
+  // The reader is still usable after a scan stopped early.
+  EXPECT_TRUE(VerifyAll(reader.get()).ok);
+}
+
+TEST_P(ReaderContract, PhysicalScanRefusesRowsStoredFarOutOfOrder) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 5000);
+  std::swap(rows[0], rows[4999]);  // seq 1 stored last, beyond the reorder window
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  Status st = reader->Scan(ScanRange(), [](const AuditRow&) { return true; });
+  EXPECT_EQ(st.code(), StatusCode::kAborted) << st.ToString();
+  VerifyReport r = VerifyAll(reader.get(), ScanRange::Order::kSeq);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.valid, 5000);
+}
+
+TEST_P(ReaderContract, InterruptStopsQueriesWithCancelled) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  store_->Insert("audit_log", Chain("n", 20));
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::atomic<bool> flag{true};
+  reader->SetInterrupt(&flag);
+  AuditPage page;
+  EXPECT_EQ(reader->Query(AuditQuery(), &page).code(), StatusCode::kCancelled);
+  int seen = 0;
+  Status st = reader->Scan(ScanRange(), [&](const AuditRow&) {
+    ++seen;
+    return true;
+  });
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  flag = false;
+  ASSERT_TRUE(reader->Query(AuditQuery(), &page).ok());
+  EXPECT_EQ(page.total_matched, 20);
+  reader->SetInterrupt(nullptr);
+}
+
+TEST_P(ReaderContract, ManyDistinctQueriesOutliveTheStatementCache) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  store_->Insert("audit_log", Chain("n", 20));
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  for (int mask = 0; mask < 300; ++mask) {
+    AuditQuery q;
+    if (mask & 1) q.request_id = "req-3";
+    if (mask & 2) q.code = "ORDER_PLACED";
+    if (mask & 4) q.actor = "alice";
+    if (mask & 8) q.target = "order/3";
+    if (mask & 16) q.source_node_id = "n";
+    if (mask & 32) q.service_id = "svc-a";
+    if (mask & 64) q.severity = "info";
+    if (mask & 128) q.domain = "sales";
+    if (mask & 256) q.text = "qty";
+    AuditPage page;
+    ASSERT_TRUE(reader->Query(q, &page).ok()) << mask;
+    EXPECT_EQ(page.total_matched, static_cast<int64_t>(page.rows.size()));
+  }
+}
+
+TEST_P(ReaderContract, StreamTenantFilterUsesThePayloadAndDropsRowsWithoutOne) {
+  store_->Exec(store_->StreamDdl("syslog") +
+               "INSERT INTO syslog (request_id, timestamp, level, event, payload) VALUES "
+               "('r1','2026-06-15T10:00:00.000000Z','info','a','{\"tenant_id\":\"A\",\"event\":"
+               "\"a\"}'),"
+               "('r1','2026-06-15T10:00:01.000000Z','info','b','{\"event\":\"b\"}'),"
+               "('r1','2026-06-15T10:00:02.000000Z','warn','c','{\"tenant_id\":\"B\"}'),"
+               "('r1','2026-06-15T10:00:03.000000Z','warn','d','not json at all'),"
+               "('r1','2026-06-15T10:00:04.000000Z','warn','e','{\"x\":{\"tenant_id\":\"A\"}}'),"
+               "('r1','2026-06-15T10:00:05.000000Z','warn','f','{\"tenant_id\": \"A\", "
+               "\"n\": 1}');");
+  auto reader = OpenStream(StreamKind::kSys);
+  ASSERT_TRUE(reader);
+  StreamQuery q;
+  q.tenant_id = "A";
+  StreamPage page;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 2u);
+  EXPECT_EQ(page.rows[0].event, "f");
+  EXPECT_EQ(page.rows[1].event, "a");
+  // Postgres counts with a payload pattern (pg_reader.h): the nested "tenant_id" counts too.
+  EXPECT_EQ(page.total_matched, postgres() ? 3 : 2);
+  q = StreamQuery();
+  q.limit = 3;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  EXPECT_EQ(page.rows.size(), 3u);
+  EXPECT_TRUE(page.has_more);
+  EXPECT_EQ(page.total_matched, 6);
+  q.before_seq = page.next_before_seq;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 3u);
+  EXPECT_EQ(page.rows[2].seq, 1);
+  EXPECT_FALSE(page.has_more);
+  // Windows, level and text filters; the scan agrees with the pages.
+  q = StreamQuery();
+  q.since = page.rows[1].timestamp_us;
+  q.level = "info";
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].event, "b");
+  EXPECT_EQ(page.total_matched, 1);
+  std::vector<int64_t> seqs;
+  bool complete = false;
+  ASSERT_TRUE(
+      reader
+          ->Scan(
+              StreamQuery(), 4, [&](const StreamRow& r) { seqs.push_back(r.seq); }, &complete)
+          .ok());
+  EXPECT_EQ(seqs, (std::vector<int64_t>{6, 5, 4, 3}));
+  EXPECT_FALSE(complete);
+  std::optional<StreamRow> row;
+  ASSERT_TRUE(reader->FindBySeq(4, &row).ok());
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->payload, "not json at all");
+}
+
+TEST_P(ReaderContract, ApiStatusComparesAsANumber) {
+  store_->Exec(store_->StreamDdl("api_log") +
+               "INSERT INTO api_log (request_id, timestamp, method, path, status, payload) VALUES "
+               "('r1','2026-06-15T10:00:00.000000Z','GET','/a',200,'{}'),"
+               "('r2','2026-06-15T10:00:01.000000Z','POST','/b',502,'{\"note\":\"Bad\"}'),"
+               "('r3','2026-06-15T10:00:02.000000Z','POST','/b',502,'{}');");
+  auto reader = OpenStream(StreamKind::kApi);
+  ASSERT_TRUE(reader);
+  StreamQuery q;
+  q.status = 502;
+  StreamPage page;
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 2u);
+  EXPECT_TRUE(page.rows[0].has_status);
+  EXPECT_EQ(page.rows[0].status, 502);
+  EXPECT_EQ(page.total_matched, 2);
+  q.text = "bad";
+  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].request_id, "r2");
+}
+
+TEST_P(ReaderContract, MissingStreamTableIsNotFound) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  Status st;
+  auto reader = OpenStream(StreamKind::kApi, &st);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("api_log"), std::string::npos);
+}
+
+TEST_P(ReaderContract, IndexAdviceMarksExistingAndAppliesTheMissing) {
+  store_->Exec(store_->SpecDdl("audit_log") + store_->StreamDdl("syslog"));
+  store_->Insert("audit_log", Chain("n", 5));
+  Result<Dsn> dsn = ParseDsn(store_->Dsn());
+  ASSERT_TRUE(dsn.ok());
+  IndexReport report;
+  ASSERT_TRUE(AdviseIndexes(*dsn, &report).ok());
+  EXPECT_EQ(report.backend, postgres() ? "postgres" : "sqlite");
+  std::map<std::string, bool> exists;
+  for (const IndexAdvice& a : report.advice) exists[a.name] = a.exists;
+  ASSERT_TRUE(exists.count("idx_audit_log_tenant_code_ts"));
+  ASSERT_TRUE(exists.count("idx_audit_log_tenant_req"));
+  ASSERT_TRUE(exists.count("idx_syslog_req_seq"));
+  EXPECT_TRUE(exists["idx_audit_log_seq"]);  // the spec DDL's own seq index
+  EXPECT_FALSE(exists["idx_audit_log_tenant_code_ts"]);
+  ASSERT_EQ(report.notes.size(), 1u);  // no api_log
+  // A reader keeps working while indexes are created, and nothing is left to do afterwards.
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  int created = 0;
+  Status st = ApplyIndexes(*dsn, report.advice, [&](const IndexAdvice&, const Status& s) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    ++created;
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_GT(created, 3);
+  ASSERT_TRUE(AdviseIndexes(*dsn, &report).ok());
+  for (const IndexAdvice& a : report.advice) EXPECT_TRUE(a.exists) << a.name;
+  EXPECT_TRUE(VerifyAll(reader.get()).ok);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReaderContract,
+                         ::testing::Values(BackendParam{false, false}, BackendParam{true, false},
+                                           BackendParam{true, true}),
+                         [](const ::testing::TestParamInfo<BackendParam>& info) {
+                           return info.param.Name();
+                         });
+
+}  // namespace
+}  // namespace fasten
