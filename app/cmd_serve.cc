@@ -80,9 +80,13 @@ Register it with a host: fasten-mcp config claude-desktop|claude-code|cursor|vsc
 
 const char kConfigHelp[] =
     R"(Usage: fasten-mcp config claude-desktop|claude-code|cursor|vscode --store DSN --tenant T
+       fasten-mcp config claude-desktop|claude-code|cursor|vscode --url URL
 
-Prints a ready registration snippet for the host, with the absolute path of this binary and an
-absolute store path (hosts start servers in an unpredictable working directory).
+Prints a ready registration snippet for the host. With --store it starts this binary over
+stdio, with its absolute path and an absolute store path (hosts start servers in an
+unpredictable working directory). With --url it connects to a running `serve --http` server;
+the bearer token is read from the FASTEN_TOKEN environment variable (or, for VS Code, prompted
+for), never written into the snippet. Claude Desktop reaches HTTP servers through mcp-remote.
 )";
 
 namespace {
@@ -374,10 +378,54 @@ int RunServe(int argc, char** argv, CommandIo io) {
   return mcp::RunStdio(dispatcher, options, std::cin, std::cout, io.err);
 }
 
+namespace {
+
+// Registration of a running HTTP server (mcp.md §11): the token stays in the environment.
+int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url) {
+  if (host == "claude-desktop") {
+    json j = {{"mcpServers",
+               {{"fasten",
+                 {{"command", "npx"},
+                  {"args", {"-y", "mcp-remote", url, "--header", "Authorization:${FASTEN_AUTH}"}},
+                  {"env", {{"FASTEN_AUTH", "Bearer <token>"}}}}}}}};
+    io.out << DumpJson(j, 2) << "\n";
+    io.err << "Claude Desktop runs stdio servers only: this goes through mcp-remote. Replace "
+              "<token> (keep the space after Bearer in the env value, none in the args), add it "
+              "to claude_desktop_config.json, then restart Claude Desktop.\n";
+  } else if (host == "claude-code") {
+    io.out << "claude mcp add --transport http fasten '" << url
+           << "' --header \"Authorization: Bearer $FASTEN_TOKEN\"\n";
+  } else if (host == "cursor") {
+    json j = {{"mcpServers",
+               {{"fasten",
+                 {{"url", url}, {"headers", {{"Authorization", "Bearer ${env:FASTEN_TOKEN}"}}}}}}}};
+    io.out << DumpJson(j, 2) << "\n";
+    io.err << "Add this to ~/.cursor/mcp.json or <project>/.cursor/mcp.json and set FASTEN_TOKEN "
+              "in Cursor's environment.\n";
+  } else {
+    json j = {{"inputs",
+               {{{"type", "promptString"},
+                 {"id", "fasten-token"},
+                 {"description", "fasten-mcp bearer token"},
+                 {"password", true}}}},
+              {"servers",
+               {{"fasten",
+                 {{"type", "http"},
+                  {"url", url},
+                  {"headers", {{"Authorization", "Bearer ${input:fasten-token}"}}}}}}}};
+    io.out << DumpJson(j, 2) << "\n";
+    io.err << "Add this to .vscode/mcp.json (note: top-level \"servers\").\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunConfig(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
   specs.push_back({"tenant", true});
   specs.push_back({"all-tenants", false});
+  specs.push_back({"url", true});
   Result<Args> args = Args::Parse("config", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, "config", args.status());
   if (args->Has("help")) {
@@ -390,12 +438,26 @@ int RunConfig(int argc, char** argv, CommandIo io) {
                                      "cursor or vscode"));
   }
   const std::string host = args->positionals()[0];
+  if (host != "claude-desktop" && host != "claude-code" && host != "cursor" && host != "vscode") {
+    return Fail(io, "config",
+                InvalidArgumentError("unknown host '" + host +
+                                     "': use claude-desktop, claude-code, cursor or vscode"));
+  }
+  if (auto url = args->Get("url")) {
+    if (args->Has("store") || args->Has("tenant") || args->Has("all-tenants")) {
+      return Fail(io, "config",
+                  InvalidArgumentError("--url connects to a running server, whose tokens pick "
+                                       "the tenant: drop --store/--tenant"));
+    }
+    if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      return Fail(io, "config",
+                  InvalidArgumentError("--url must be http://HOST:PORT/mcp or https://..."));
+    }
+    return PrintHttpConfig(io, host, *url);
+  }
   StoreConfig stores;
   Status st = ResolveStoreConfig(*args, io.env, &stores);
   if (!st.ok()) return Fail(io, "config", st);
-  if (stores.audit.kind != Dsn::Kind::kSqlite) {
-    return Fail(io, "config", InvalidArgumentError("config supports SQLite stores for now"));
-  }
   bool all = false;
   std::optional<std::string> tenant;
   st = BindTenant(*args, io.env, &tenant, &all);
@@ -405,8 +467,10 @@ int RunConfig(int argc, char** argv, CommandIo io) {
   }
   const std::string self = SelfPath();
   json server_args = {"serve", "--store",
-                      "sqlite:///" + stores.audit.path +
-                          (stores.audit.table ? "?table=" + *stores.audit.table : "")};
+                      stores.audit.kind == Dsn::Kind::kSqlite
+                          ? "sqlite:///" + stores.audit.path +
+                                (stores.audit.table ? "?table=" + *stores.audit.table : "")
+                          : stores.audit.raw};
   if (tenant) {
     server_args.push_back("--tenant");
     server_args.push_back(*tenant);

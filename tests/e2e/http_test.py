@@ -419,6 +419,27 @@ class HttpStartup(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("ADDR:PORT", err)
 
+    def test_config_snippets_for_an_http_server_keep_the_token_out(self):
+        url = "http://127.0.0.1:8765/mcp"
+        rc, out, _ = run("config", "cursor", "--url", url)
+        self.assertEqual(rc, 0)
+        entry = json.loads(out)["mcpServers"]["fasten"]
+        self.assertEqual(entry["url"], url)
+        self.assertEqual(entry["headers"]["Authorization"], "Bearer ${env:FASTEN_TOKEN}")
+        rc, out, _ = run("config", "vscode", "--url", url)
+        self.assertEqual(json.loads(out)["servers"]["fasten"]["type"], "http")
+        rc, out, _ = run("config", "claude-desktop", "--url", url)
+        args = json.loads(out)["mcpServers"]["fasten"]["args"]
+        self.assertIn("mcp-remote", args)
+        self.assertFalse(any(" " in a for a in args))  # hosts mangle spaces in args
+        rc, out, _ = run("config", "claude-code", "--url", url)
+        self.assertIn("--transport http", out)
+        rc, _, err = run("config", "cursor", "--url", "ftp://x")
+        self.assertEqual(rc, 2)
+        rc, _, err = run("config", "cursor", "--url", url, "--tenant", "acme")
+        self.assertEqual(rc, 2)
+        self.assertIn("drop --store/--tenant", err)
+
     def test_loopback_without_auth_serves_the_bound_tenant(self):
         s = Server("--store", "sqlite:///" + self.demo, "--tenant", "globex")
         try:
@@ -551,6 +572,127 @@ class HttpReplicas(unittest.TestCase):
                          "--tokens", self.tokens, "--cursor-key", short)
         self.assertEqual(rc, 2)
         self.assertIn("at least 32 bytes", err)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class HttpPostgres(unittest.TestCase):
+    """The HTTP server on a real, throwaway Postgres: two replicas, and the database restarting
+    under load (scripts/pg-cluster.sh, scripts/pg-load-demo.sh)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fasten-http-pg-")
+        os.chmod(cls.tmp, 0o755)
+        cls.cluster = os.path.join(cls.tmp, "pg")
+        os.mkdir(cls.cluster)
+        cls.pg = os.path.join(REPO, "scripts", "pg-cluster.sh")
+        out = subprocess.run(["bash", cls.pg, "start", cls.cluster], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        cls.dsn = out.stdout.strip().splitlines()[-1]
+        cls.demo = os.path.join(cls.tmp, "demo.db")
+        rc, _, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        load = subprocess.run(["bash", os.path.join(REPO, "scripts", "pg-load-demo.sh"), cls.demo,
+                               cls.dsn], capture_output=True, text=True, timeout=300)
+        assert load.returncode == 0, load.stderr
+        cls.tokens = os.path.join(cls.tmp, "tokens")
+        cls.acme = run("token", "add", "--tenant", "acme", "--tokens", cls.tokens)[1].strip()
+        cls.key = os.path.join(cls.tmp, "cursor.key")
+        with open(cls.key, "w") as f:
+            f.write("q" * 40)
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["bash", cls.pg, "stop", cls.cluster], capture_output=True, timeout=120)
+        subprocess.run(["rm", "-rf", cls.tmp])
+
+    def lookup(self, server, request_id="sched-5e1f0a7c"):
+        status, _, body = post(server, call("audit_query", {"request_id": request_id}),
+                               token=self.acme, headers={"MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200)
+        return json.loads(body)["result"]
+
+    def test_two_replicas_on_one_postgres_serve_one_client_alternately(self):
+        args = ("--store", self.dsn, "--tokens", self.tokens, "--cursor-key", self.key)
+        a, b = Server(*args), Server(*args)
+        try:
+            seen, cursor = [], None
+            for i in range(6):
+                req = {"limit": 20}
+                if cursor:
+                    req["cursor"] = cursor
+                status, _, body = post((a, b)[i % 2], call("audit_query", req), token=self.acme,
+                                       headers={"MCP-Protocol-Version": "2025-11-25"})
+                self.assertEqual(status, 200)
+                result = json.loads(body)["result"]
+                self.assertFalse(result.get("isError"), result)
+                sc = result["structuredContent"]
+                seen += [(r["source_node_id"], r["monotonic_seq"], r["id"]) for r in sc["rows"]]
+                self.assertEqual({r["tenant_id"] for r in sc["rows"]}, {"acme"})
+                cursor = sc.get("next_cursor")
+                if not cursor:
+                    break
+            self.assertEqual(len(seen), len(set(seen)))
+            self.assertGreaterEqual(len(seen), 100)
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
+    def test_postgres_restart_under_load_gives_tool_errors_then_recovers(self):
+        s = Server("--store", self.dsn, "--tokens", self.tokens)
+        stop_load = threading.Event()
+        outcomes = []
+
+        def load():
+            while not stop_load.is_set():
+                try:
+                    r = self.lookup(s)
+                    outcomes.append("error" if r.get("isError") else "ok")
+                except Exception as e:  # a transport failure would be a defect
+                    outcomes.append("transport: %r" % e)
+
+        try:
+            self.assertFalse(self.lookup(s).get("isError"))
+            threads = [threading.Thread(target=load) for _ in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            subprocess.run(["bash", self.pg, "stop", self.cluster], check=True,
+                           capture_output=True, timeout=120)
+            time.sleep(1.0)
+            down = self.lookup(s)
+            self.assertTrue(down.get("isError"), down)
+            text = down["content"][0]["text"].lower()
+            self.assertTrue("postgres" in text or "store" in text, text)
+            c = s.conn()
+            c.request("GET", "/readyz")
+            self.assertEqual(c.getresponse().status, 503)
+            out = subprocess.run(["bash", self.pg, "start", self.cluster], capture_output=True,
+                                 text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            deadline = time.monotonic() + 20
+            ok = False
+            while time.monotonic() < deadline and not ok:
+                ok = not self.lookup(s).get("isError")
+                if not ok:
+                    time.sleep(0.2)
+            self.assertTrue(ok, "calls did not recover after Postgres came back")
+            stop_load.set()
+            for t in threads:
+                t.join(30)
+            self.assertFalse([o for o in outcomes if o.startswith("transport")], outcomes[:5])
+            self.assertIn("ok", outcomes)
+            self.assertIn("error", outcomes)
+            c = s.conn()
+            c.request("GET", "/readyz")
+            self.assertEqual(c.getresponse().status, 200)
+            self.assertIsNone(s.proc.poll(), "server exited")
+        finally:
+            stop_load.set()
+            self.assertEqual(s.stop(), 0)
 
 
 class HttpLongCalls(unittest.TestCase):

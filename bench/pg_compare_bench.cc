@@ -1,0 +1,271 @@
+// fasten-mcp against @modelcontextprotocol/server-postgres (what a user would otherwise point an
+// agent at) on the same Postgres data, same client, same run: the same request_id lookup through
+// its `query` tool (SQL) versus our `audit_query` tool.
+//
+// Both servers speak MCP over stdio, both get the legacy initialize handshake, then:
+//   latency     one call at a time, p50/p99
+//   throughput  --concurrency calls kept in flight over the one stdio pipe, calls/s
+// Every answer is checked: a result, not isError, and the looked-up request_id in it.
+// Usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS --ids-from SQLITE_DB
+//                         [--node NODE] [--tenant T] [--calls N] [--runs R] [--concurrency C]
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+struct Child {
+  pid_t pid = -1;
+  FILE* in = nullptr;
+  FILE* out = nullptr;
+};
+
+Child Spawn(const std::vector<std::string>& argv) {
+  int to[2], from[2];
+  if (pipe(to) != 0 || pipe(from) != 0) std::exit(2);
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    dup2(to[0], 0);
+    dup2(from[1], 1);
+    close(to[1]);
+    close(from[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(to[0]);
+  close(from[1]);
+  c.in = fdopen(to[1], "w");
+  c.out = fdopen(from[0], "r");
+  return c;
+}
+
+void Stop(Child& c) {
+  fclose(c.in);
+  kill(c.pid, SIGTERM);
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+  fclose(c.out);
+}
+
+void Send(Child& c, const json& m) {
+  std::string line = m.dump();
+  line += '\n';
+  fwrite(line.data(), 1, line.size(), c.in);
+  fflush(c.in);
+}
+
+// The next JSON-RPC response (lines without an id, e.g. notifications, are skipped).
+json Receive(Child& c) {
+  std::string line;
+  char buf[65536];
+  while (true) {
+    line.clear();
+    while (fgets(buf, sizeof buf, c.out)) {
+      line += buf;
+      if (line.back() == '\n') break;
+    }
+    if (line.empty()) {
+      std::cerr << "pg_compare_bench: server closed its output\n";
+      std::exit(3);
+    }
+    json m = json::parse(line, nullptr, false);
+    if (!m.is_discarded() && m.contains("id")) return m;
+  }
+}
+
+struct Server {
+  std::string name;
+  std::vector<std::string> argv;
+  std::function<json(int id, const std::string& request_id)> request;
+};
+
+void Check(const json& reply, const std::string& request_id, const std::string& who) {
+  const json* result = reply.contains("result") ? &reply["result"] : nullptr;
+  if (!result || result->value("isError", false) ||
+      reply.dump().find(request_id) == std::string::npos) {
+    std::cerr << "pg_compare_bench: " << who << " answered badly: " << reply.dump().substr(0, 400)
+              << "\n";
+    std::exit(3);
+  }
+}
+
+struct Figures {
+  double p50 = 0, p99 = 0, per_second = 0;
+};
+
+Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int concurrency) {
+  Child c = Spawn(s.argv);
+  Send(c, {{"jsonrpc", "2.0"},
+           {"id", 0},
+           {"method", "initialize"},
+           {"params",
+            {{"protocolVersion", "2025-06-18"},
+             {"capabilities", json::object()},
+             {"clientInfo", {{"name", "pg_compare_bench"}, {"version", "1"}}}}}});
+  Receive(c);
+  Send(c, {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  auto id_of = [&](int i) { return ids[static_cast<size_t>(i) % ids.size()]; };
+  for (int i = 1; i <= 200; ++i) {  // warm-up
+    Send(c, s.request(i, id_of(i)));
+    Check(Receive(c), id_of(i), s.name);
+  }
+  std::vector<double> us;
+  for (int i = 0; i < calls; ++i) {
+    auto t0 = Clock::now();
+    Send(c, s.request(1000 + i, id_of(i)));
+    json r = Receive(c);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    Check(r, id_of(i), s.name);
+  }
+  std::sort(us.begin(), us.end());
+  Figures f;
+  f.p50 = us[us.size() / 2];
+  f.p99 = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  // Throughput with `concurrency` calls in flight.
+  const int base = 1000000;
+  std::map<int, std::string> pending;
+  auto t0 = Clock::now();
+  int sent = 0, done = 0;
+  while (done < calls) {
+    while (sent < calls && sent - done < concurrency) {
+      pending[base + sent] = id_of(sent * 7 + 3);
+      Send(c, s.request(base + sent, pending[base + sent]));
+      ++sent;
+    }
+    json r = Receive(c);
+    int id = r["id"].get<int>();
+    Check(r, pending[id], s.name);
+    pending.erase(id);
+    ++done;
+  }
+  f.per_second = calls / std::chrono::duration<double>(Clock::now() - t0).count();
+  Stop(c);
+  return f;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string binary = "build/fasten-mcp", dsn, js, ids_from, node = "node", tenant = "acme";
+  int calls = 3000, runs = 3, concurrency = 8;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--binary") {
+      binary = v;
+    } else if (k == "--pg-dsn") {
+      dsn = v;
+    } else if (k == "--server-postgres") {
+      js = v;
+    } else if (k == "--ids-from") {
+      ids_from = v;
+    } else if (k == "--node") {
+      node = v;
+    } else if (k == "--tenant") {
+      tenant = v;
+    } else if (k == "--calls") {
+      calls = std::stoi(v);
+    } else if (k == "--runs") {
+      runs = std::stoi(v);
+    } else if (k == "--concurrency") {
+      concurrency = std::stoi(v);
+    }
+  }
+  if (dsn.empty() || js.empty() || ids_from.empty()) {
+    std::cerr << "usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS "
+                 "--ids-from SQLITE_DB [--node NODE] [--tenant T] [--calls N] [--runs R] "
+                 "[--concurrency C]\n";
+    return 2;
+  }
+  std::vector<std::string> ids;
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(ids_from.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT DISTINCT request_id FROM audit_log WHERE tenant_id = ? AND "
+                       "request_id NOT LIKE 'bg-%' LIMIT 20000",
+                       -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  if (ids.empty()) {
+    std::cerr << "pg_compare_bench: no request ids in " << ids_from << "\n";
+    return 2;
+  }
+  std::shuffle(ids.begin(), ids.end(), std::mt19937_64(11));
+  const std::string table = "audit_log";
+  Server theirs{"server-postgres", {node, js, dsn}, [&](int id, const std::string& rid) {
+                  return json{{"jsonrpc", "2.0"},
+                              {"id", id},
+                              {"method", "tools/call"},
+                              {"params",
+                               {{"name", "query"},
+                                {"arguments",
+                                 {{"sql", "SELECT * FROM " + table + " WHERE tenant_id = '" +
+                                              tenant + "' AND request_id = '" + rid +
+                                              "' ORDER BY timestamp DESC LIMIT 20"}}}}}};
+                }};
+  Server ours{"fasten-mcp",
+              {binary, "serve", "--store", dsn, "--tenant", tenant, "--log-level", "error",
+               "--workers", "4"},
+              [&](int id, const std::string& rid) {
+                return json{
+                    {"jsonrpc", "2.0"},
+                    {"id", id},
+                    {"method", "tools/call"},
+                    {"params", {{"name", "audit_query"}, {"arguments", {{"request_id", rid}}}}}};
+              }};
+  std::vector<double> t50, t99, tps, o50, o99, ops;
+  for (int r = 0; r < runs; ++r) {
+    Figures t = Run(theirs, ids, calls, concurrency);
+    Figures o = Run(ours, ids, calls, concurrency);
+    t50.push_back(t.p50);
+    t99.push_back(t.p99);
+    tps.push_back(t.per_second);
+    o50.push_back(o.p50);
+    o99.push_back(o.p99);
+    ops.push_back(o.per_second);
+  }
+  json j = {{"calls_per_run", calls},
+            {"runs", runs},
+            {"concurrency", concurrency},
+            {"server_postgres",
+             {{"p50_us", Median(t50)}, {"p99_us", Median(t99)}, {"calls_per_second", Median(tps)}}},
+            {"fasten_mcp",
+             {{"p50_us", Median(o50)}, {"p99_us", Median(o99)}, {"calls_per_second", Median(ops)}}},
+            {"throughput_ratio", Median(ops) / Median(tps)},
+            {"p50_ratio", Median(o50) / Median(t50)}};
+  std::cout << j.dump(2) << "\n";
+  std::cerr << "fasten-mcp audit_query vs server-postgres query: throughput "
+            << Median(ops) / Median(tps) << "x (goal >= 3), p50 " << Median(o50) / Median(t50)
+            << "x (goal <= 0.33)\n";
+  return 0;
+}
