@@ -178,7 +178,7 @@ class TokenFileAuthenticator : public Authenticator {
 struct JwtOptions {
   enum class Algorithm { kHs256, kRs256, kEs256 };
   // The only algorithm accepted; a token whose header names another ("none", or HS256 against an
-  // RS256 key) is rejected. No default: say which.
+  // RS256 key) is rejected. Default HS256.
   Algorithm algorithm = Algorithm::kHs256;
   // HS256: a file holding the shared secret (at least 32 bytes; one trailing newline is
   // ignored). RS256 (RSA >= 2048 bits) / ES256 (P-256): a PEM public key ("BEGIN PUBLIC KEY").
