@@ -134,8 +134,7 @@ json Dispatcher::HandleRequest(const json& request, CallContext& ctx) const {
   return HandleLegacy(id, method, params, ctx);
 }
 
-json Dispatcher::HandleModern(const json& id, const std::string& method, const json& params,
-                              CallContext& ctx) const {
+std::optional<json> Dispatcher::CheckModernEnvelope(const json& id, const json& params) {
   const json& meta = params["_meta"];
   const json& version = meta[kMetaVersion];
   if (!version.is_string()) {
@@ -151,6 +150,52 @@ json Dispatcher::HandleModern(const json& id, const std::string& method, const j
     return ErrorResponse(&id, kInvalidParams,
                          std::string("missing _meta[\"") + kMetaCapabilities + "\"] (an object)");
   }
+  return std::nullopt;
+}
+
+bool Dispatcher::IsListen(const json& request) {
+  return request.value("method", "") == "subscriptions/listen";
+}
+
+std::optional<json> Dispatcher::Listen(const json& request, json* ack) const {
+  const json& id = request["id"];
+  static const json kEmpty = json::object();
+  const json& params = request.contains("params") ? request["params"] : kEmpty;
+  auto meta = params.find("_meta");
+  if (meta == params.end() || !meta->is_object() || !meta->contains(kMetaVersion)) {
+    return ErrorResponse(&id, kMethodNotFound,
+                         "method not found: subscriptions/listen (a 2026-07-28 method: send it "
+                         "with _meta)");
+  }
+  if (auto error = CheckModernEnvelope(id, params)) return *error;
+  auto filter = params.find("notifications");
+  if (filter != params.end() && !filter->is_object()) {
+    return ErrorResponse(&id, kInvalidParams, "\"notifications\" must be an object");
+  }
+  *ack = {{"jsonrpc", "2.0"},
+          {"method", "notifications/subscriptions/acknowledged"},
+          {"params",
+           {{"notifications", json::object()},
+            {"_meta", {{"io.modelcontextprotocol/subscriptionId", id}}}}}};
+  return std::nullopt;
+}
+
+json Dispatcher::ListenCancelled(const json& id) {
+  return {{"jsonrpc", "2.0"},
+          {"method", "notifications/cancelled"},
+          {"params", {{"requestId", id}, {"reason", "server shutting down"}}}};
+}
+
+json Dispatcher::ListenResult(const json& id) const {
+  return Success(id, {{"resultType", "complete"},
+                      {"_meta",
+                       {{"io.modelcontextprotocol/subscriptionId", id},
+                        {kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}}}});
+}
+
+json Dispatcher::HandleModern(const json& id, const std::string& method, const json& params,
+                              CallContext& ctx) const {
+  if (auto error = CheckModernEnvelope(id, params)) return *error;
   auto finish = [&](json result) {
     result["resultType"] = "complete";
     result["_meta"][kMetaServerInfo] = {{"name", info_.name}, {"version", info_.version}};

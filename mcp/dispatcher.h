@@ -90,7 +90,23 @@ class Dispatcher {
   // For notifications/cancelled: the id of the request to cancel, or nullopt.
   static std::optional<nlohmann::json> CancelTarget(const nlohmann::json& notification);
 
+  // subscriptions/listen (2026-07-28): a stream that stays open for notifications outside any
+  // request. fasten-mcp's tool list never changes and it offers no resources, so it honours no
+  // notification type: the acknowledgement's filter is {} and nothing else is ever sent on it.
+  static bool IsListen(const nlohmann::json& request);
+  // On success returns nullopt and sets *ack to notifications/subscriptions/acknowledged (the
+  // stream's first message); otherwise the error response (envelope errors, as for any modern
+  // request; a listen without the modern _meta is -32601).
+  std::optional<nlohmann::json> Listen(const nlohmann::json& request, nlohmann::json* ack) const;
+  // When the server ends an open listen (shutdown): notifications/cancelled naming it, then the
+  // listen's final result.
+  static nlohmann::json ListenCancelled(const nlohmann::json& id);
+  nlohmann::json ListenResult(const nlohmann::json& id) const;
+
  private:
+  // The modern envelope checks shared by every modern request: the error, or nullopt.
+  static std::optional<nlohmann::json> CheckModernEnvelope(const nlohmann::json& id,
+                                                           const nlohmann::json& params);
   nlohmann::json HandleModern(const nlohmann::json& id, const std::string& method,
                               const nlohmann::json& params, CallContext& ctx) const;
   nlohmann::json HandleLegacy(const nlohmann::json& id, const std::string& method,

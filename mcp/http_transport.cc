@@ -306,6 +306,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Drain() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->Close();
+      if (self->listening_) self->EndListen();
     });
   }
 
@@ -536,6 +537,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             true, 400);
       }
     }
+    if (Dispatcher::IsListen(request)) {
+      json ack;
+      if (auto error = server_.dispatcher.Listen(request, &ack)) {
+        return ReplyJson(*error, true);
+      }
+      return StartListen(id, ack);
+    }
     if (!Dispatcher::NeedsStores(request)) {
       // Cheap and store-free: answered right here.
       Connection connection;
@@ -679,6 +687,49 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Reply(status, body, "application/json");
   }
 
+  // ------------------------------------------------------------------ subscriptions/listen
+  // An SSE stream that stays open: the acknowledgement, then only keep-alive comments (nothing
+  // is ever subscribed), until the client closes it or the server shuts down.
+  void StartListen(const json& id, const json& ack) {
+    listening_ = true;
+    listen_id_ = id;
+    keep_alive_ = false;  // the connection ends with the stream
+    Send(
+        "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n");
+    Send(SseEvent(DumpJson(ack)));
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code) {
+      // Anything from the client (normally its close) ends the stream; no response is due.
+      if (self->listening_) {
+        self->listening_ = false;
+        self->Close();
+      }
+    });
+    KeepListening();
+  }
+
+  void KeepListening() {
+    timer_.emplace(stream_.get_executor());
+    timer_->expires_after(std::chrono::seconds(15));
+    timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || !self->listening_) return;
+      self->Send(Chunk(": keep-alive\n\n"));
+      self->KeepListening();
+    });
+  }
+
+  // Server teardown: notifications/cancelled naming the listen, then its final result.
+  void EndListen() {
+    listening_ = false;
+    if (timer_) timer_->cancel();
+    Send(SseEvent(DumpJson(Dispatcher::ListenCancelled(listen_id_))));
+    Send(SseEvent(DumpJson(server_.dispatcher.ListenResult(listen_id_))));
+    response_complete_ = true;
+    Send("0\r\n\r\n");
+  }
+
   void Readiness() {
     auto self = this->shared_from_this();
     server_.pool.Post([self](StoreSet* stores) {
@@ -819,6 +870,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool idle_ = false;
   bool client_gone_ = false;
   bool closed_ = false;
+  bool listening_ = false;
+  json listen_id_;
 };
 
 class Listener {

@@ -113,6 +113,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
 
   log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() +
                               (options.tenant ? "; tenant " + *options.tenant : "; all tenants"));
+  std::map<std::string, json> listens;  // open subscriptions/listen streams, by serialised id
   std::string line;
   int64_t line_no = 0;
   while (true) {
@@ -166,12 +167,23 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
           break;  // we never send requests; ignore
         case Incoming::Kind::kNotification:
           if (auto target = Dispatcher::CancelTarget(message)) {
+            listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
             std::lock_guard<std::mutex> lock(mu);
             auto it = in_flight.find(DumpJson(*target));
             if (it != in_flight.end()) it->second->store(true);
           }
           break;
         case Incoming::Kind::kRequest: {
+          if (Dispatcher::IsListen(message)) {
+            json ack;
+            if (auto error = dispatcher.Listen(message, &ack)) {
+              writer.Send(*error);
+            } else {
+              writer.Send(ack);  // and nothing more until cancelled or shut down
+              listens[DumpJson(message["id"])] = message["id"];
+            }
+            break;
+          }
           if (Dispatcher::NeedsStores(message)) {
             Task task{message, std::make_shared<std::atomic<bool>>(false), DumpJson(message["id"])};
             std::lock_guard<std::mutex> lock(mu);
@@ -197,6 +209,10 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   }
   cv.notify_all();
   for (std::thread& t : workers) t.join();
+  for (const auto& [key, id] : listens) {  // teardown ends every open listen
+    writer.Send(Dispatcher::ListenCancelled(id));
+    writer.Send(dispatcher.ListenResult(id));
+  }
   log.Write(Level::kInfo, "end of input; exiting");
   return 0;
 }

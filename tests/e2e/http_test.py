@@ -440,6 +440,65 @@ class HttpStartup(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("drop --store/--tenant", err)
 
+    def test_subscriptions_listen_acknowledges_then_ends_cleanly_on_shutdown(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens)
+        listen = {"jsonrpc": "2.0", "id": "L1", "method": "subscriptions/listen",
+                  "params": {"notifications": {"toolsListChanged": True,
+                                               "resourceSubscriptions": ["x://y"]},
+                             "_meta": META}}
+        c = s.conn()
+        c.request("POST", "/mcp", body=json.dumps(listen),
+                  headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                           "Authorization": "Bearer " + self.acme,
+                           **modern_headers("subscriptions/listen")})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        frames = []
+        buf = ""
+        while not frames:
+            buf += r.read1(65536).decode()
+            frames = [json.loads(l[6:]) for l in buf.splitlines() if l.startswith("data: {")]
+        ack = frames[0]
+        self.assertEqual(ack["method"], "notifications/subscriptions/acknowledged")
+        self.assertEqual(ack["params"]["notifications"], {})  # nothing is honoured
+        self.assertEqual(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "L1")
+        # A listen without the modern envelope is not a method of the legacy era.
+        status, _, body = post(s, {"jsonrpc": "2.0", "id": 2, "method": "subscriptions/listen",
+                                   "params": {}}, token=self.acme)
+        self.assertEqual(json.loads(body)["error"]["code"], -32601)
+        # Shutdown ends the open listen: notifications/cancelled, then its final result.
+        s.proc.send_signal(signal.SIGTERM)
+        rest = buf + r.read().decode()
+        frames = [json.loads(l[6:]) for l in rest.splitlines() if l.startswith("data: {")]
+        self.assertEqual(frames[-2]["method"], "notifications/cancelled")
+        self.assertEqual(frames[-2]["params"]["requestId"], "L1")
+        self.assertEqual(frames[-1]["id"], "L1")
+        self.assertEqual(frames[-1]["result"]["resultType"], "complete")
+        self.assertEqual(s.proc.wait(30), 0)
+        s.thread.join(5)
+        s.proc.stderr.close()
+
+    def test_subscriptions_listen_on_stdio(self):
+        listen = {"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
+                  "params": {"notifications": {}, "_meta": META}}
+        p = subprocess.run([BIN, "serve", "--store", "sqlite:///" + self.demo, "--tenant", "acme"],
+                           input=json.dumps(listen) + "\n", capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([l.get("method") for l in lines],
+                         ["notifications/subscriptions/acknowledged", "notifications/cancelled",
+                          None])
+        self.assertEqual(lines[2]["id"], 9)
+        # Cancelled by the client: no response at all.
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                  "params": {"requestId": 9}}
+        p = subprocess.run([BIN, "serve", "--store", "sqlite:///" + self.demo, "--tenant", "acme"],
+                           input=json.dumps(listen) + "\n" + json.dumps(cancel) + "\n",
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(len(p.stdout.splitlines()), 1)
+
     def test_loopback_without_auth_serves_the_bound_tenant(self):
         s = Server("--store", "sqlite:///" + self.demo, "--tenant", "globex")
         try:
