@@ -23,7 +23,7 @@ namespace fasten {
 
 struct IndexAdvice {
   std::string table;    // as the statement names it (schema.name on Postgres when given)
-  std::string name;     // idx_{table}_{suffix}; Postgres uses the bare table name
+  std::string name;     // idx_{table}_{suffix}; Postgres: bare table name, "_c" for COLLATE "C"
   std::string columns;  // "(tenant_id, code, timestamp)" as displayed
   std::string why;      // the queries it serves
   std::string ddl;      // the statement that creates it
