@@ -841,8 +841,18 @@ class PgStreamReader final : public StreamReader {
     // A first page that holds every match is its own count: no second query.
     if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
       page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0 && q.tenant_id) {
+      // The tenant lives in the payload, which SQL here cannot parse safely: count the rows that
+      // pass the exact per-row check, up to the cap. A pattern count would also count rows that
+      // merely nest a "tenant_id", including other tenants' rows.
+      int64_t n = 0;
+      bool stopped = false;
+      FASTEN_RETURN_IF_ERROR(Batches(
+          q, where, params, std::nullopt, kFetchBatch,
+          [&](StreamRow&) { return ++n < q.count_cap; }, &stopped));
+      page->total_matched = n;
+      page->total_is_lower_bound = stopped;
     } else if (q.count_cap > 0) {
-      if (q.tenant_id && !PlainTenant(*q.tenant_id)) return Status::Ok();  // not counted (-1)
       FASTEN_RETURN_IF_ERROR(CountInWindow(conn_, ts_ ? &*ts_ : nullptr, table_ + where, params,
                                            q.count_cap, q.since, q.until, &page->total_matched,
                                            &page->total_is_lower_bound));
