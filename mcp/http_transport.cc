@@ -820,6 +820,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Close() {
     if (closed_) return;
     closed_ = true;
+    listening_ = false;
+    if (timer_) timer_->cancel();  // its handler holds the session: release it now
     beast::error_code ec;
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));

