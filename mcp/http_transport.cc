@@ -319,9 +319,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->body_limit(server_.options.max_body_bytes);
     idle_ = buffer_.size() == 0;
     beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    reading_ = true;
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->reading_ = false;
+                              self->OnHeader(ec);
+                            });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -401,9 +404,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (Lower(req[http::field::expect]) == "100-continue") {
       Send("HTTP/1.1 100 Continue\r\n\r\n");
     }
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    reading_ = true;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->reading_ = false;
+                       self->OnBody(ec);
+                     });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -837,7 +843,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // for a moment: closing with unread data makes the kernel send a reset, and the client
       // could lose the response.
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      if (ec) return stream_.close();
+      // An idle connection (a read already pending: one read at a time) has nothing to drain.
+      if (ec || reading_) return stream_.close();
       stream_.expires_after(std::chrono::seconds(2));
       Linger(0);
     }
@@ -873,6 +880,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool client_gone_ = false;
   bool closed_ = false;
   bool listening_ = false;
+  bool reading_ = false;  // a read on stream_ is pending
   json listen_id_;
 };
 
@@ -932,6 +940,11 @@ class Listener {
 
 }  // namespace
 
+namespace {
+int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
+          const std::string& address);
+}  // namespace
+
 bool IsLoopbackAddress(const std::string& address) {
   if (address == "localhost") return true;
   beast::error_code ec;
@@ -970,9 +983,26 @@ int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostre
     }
   }
 
-  net::io_context ioc(1);
+  // Teardown order matters: handlers still queued when the loop stops hold sessions, whose
+  // destructors use `server`; so the io_context is destroyed (explicitly, below) while `server`
+  // still lives, and the listener, timers and signal set before the io_context.
+  std::optional<net::io_context> ioc_holder(std::in_place, 1);
+  net::io_context& ioc = *ioc_holder;
   Server server(dispatcher, options, log, ioc);
-  Listener listener(server, tls ? &*tls : nullptr);
+  int rc = Serve(server, tls ? &*tls : nullptr, ip, address);
+  ioc_holder.reset();
+  if (rc == 0) log.Write(LogLevel::kInfo, "stopped");
+  return rc;
+}
+
+namespace {
+
+int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
+          const std::string& address) {
+  const HttpOptions& options = server.options;
+  Log& log = server.log;
+  net::io_context& ioc = server.ioc;
+  Listener listener(server, tls);
   Status st = listener.Open(tcp::endpoint(ip, options.port));
   if (!st.ok()) {
     log.Write(LogLevel::kError, st.message());
@@ -1032,9 +1062,13 @@ int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostre
   });
 
   ioc.run();
+  {
+    std::lock_guard<std::mutex> lock(server.mu);
+    for (auto& [key, call] : server.calls) call->cancelled.store(true);
+  }
   server.pool.Stop();
-  log.Write(LogLevel::kInfo, "stopped");
   return 0;
 }
 
+}  // namespace
 }  // namespace fasten::mcp

@@ -77,6 +77,9 @@ class Server:
                 self.proc.wait()
         self.thread.join(5)
         self.proc.stderr.close()
+        if self.proc.returncode != 0:  # show why (a sanitizer report, a crash) in the test log
+            sys.stderr.write("server exit status %r; its log:\n%s\n"
+                             % (self.proc.returncode, "".join(self.log)[-20000:]))
         return self.proc.returncode
 
 
