@@ -18,3 +18,15 @@ echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3
 build-bench/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3
 build-bench/bench/stdio_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3
+build-bench/bench/http_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3 \
+  --load --clients 64 --seconds 60
+# fasten-mcp vs @modelcontextprotocol/server-postgres on one throwaway Postgres holding the
+# 250 k-row demo store (npm package from tests/clients/server-postgres's lockfile).
+(cd tests/clients/server-postgres && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
+pgdir="$(mktemp -d /tmp/fasten-bench-pg-XXXXXX)"
+trap 'scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+dsn="$(scripts/pg-cluster.sh start "$pgdir" | tail -1)"
+scripts/pg-load-demo.sh "$small" "$dsn" >/dev/null
+build-bench/bench/pg_compare_bench --binary build-bench/fasten-mcp --pg-dsn "$dsn" \
+  --server-postgres tests/clients/server-postgres/node_modules/@modelcontextprotocol/server-postgres/dist/index.js \
+  --ids-from "$small" --calls 3000 --runs 3
