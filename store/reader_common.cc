@@ -1,5 +1,8 @@
 #include "store/reader_common.h"
 
+#include <charconv>
+
+#include "store/timestamp.h"
 #include "util/json_text.h"
 
 namespace fasten {
@@ -107,6 +110,137 @@ std::string JoinNames(const std::vector<std::string>& names) {
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
   return s;
+}
+
+void BeginAuditRow(AuditRow* row) {
+  row->warnings.clear();
+  row->tenant_id.SetNull();
+  row->pii_in_detail = 0;
+  row->shipped_at.SetNull();
+  row->wire_version.assign("1");
+  row->hash.clear();
+  row->prev_hash.assign("genesis");
+  row->canonical_form_id.assign("1");
+  row->detail_salt.SetNull();
+  row->detail_commitment.SetNull();
+}
+
+namespace {
+bool ParseWholeInt(std::string_view text, int64_t* out) {
+  auto r = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return r.ec == std::errc() && r.ptr == text.data() + text.size() && !text.empty();
+}
+}  // namespace
+
+void SetAuditColumn(int col, std::string_view text, bool is_null, AuditRow* row) {
+  auto set = [&](std::string* s) { s->assign(text.data(), text.size()); };
+  auto set_nullable = [&](NullableText* s) {
+    if (is_null)
+      s->SetNull();
+    else
+      s->Set(text);
+  };
+  switch (col) {
+    case kId:
+      set(&row->id);
+      break;
+    case kOriginId:
+      set(&row->origin_id);
+      break;
+    case kSeq:
+      if (is_null || !ParseWholeInt(text, &row->monotonic_seq)) {
+        row->monotonic_seq = 0;
+        row->warnings.push_back("monotonic_seq is not an integer: '" + std::string(text) + "'");
+      }
+      break;
+    case kTimestamp:
+      set(&row->timestamp);
+      break;
+    case kCode:
+      set(&row->code);
+      break;
+    case kAction:
+      set(&row->action);
+      break;
+    case kSeverity:
+      set(&row->severity);
+      break;
+    case kServiceId:
+      set(&row->service_id);
+      break;
+    case kNode:
+      set(&row->source_node_id);
+      break;
+    case kTenant:
+      set_nullable(&row->tenant_id);
+      break;
+    case kActor:
+      set(&row->actor);
+      break;
+    case kActorKind:
+      set(&row->actor_kind);
+      break;
+    case kTarget:
+      set(&row->target);
+      break;
+    case kCategory:
+      set(&row->category);
+      break;
+    case kDomain:
+      set(&row->domain);
+      break;
+    case kMethod:
+      set(&row->method);
+      break;
+    case kRequestId:
+      set(&row->request_id);
+      break;
+    case kDetail:
+      set_nullable(&row->detail);
+      break;
+    case kPii: {
+      int64_t v = 0;
+      row->pii_in_detail = ParseWholeInt(text, &v) ? static_cast<int>(v) : 0;
+      break;
+    }
+    case kShippedAt:
+      set_nullable(&row->shipped_at);
+      break;
+    case kWireVersion:
+      set(&row->wire_version);
+      if (row->wire_version.empty()) row->wire_version.assign("1");
+      break;
+    case kHash:
+      set(&row->hash);
+      break;
+    case kPrevHash:
+      if (is_null)
+        row->prev_hash.assign("genesis");
+      else
+        set(&row->prev_hash);
+      break;
+    case kFormId:
+      if (is_null)
+        row->canonical_form_id.assign("1");
+      else
+        set(&row->canonical_form_id);
+      break;
+    case kSalt:
+      set_nullable(&row->detail_salt);
+      break;
+    case kCommitment:
+      set_nullable(&row->detail_commitment);
+      break;
+  }
+}
+
+void FinishAuditRow(AuditRow* row) {
+  row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
+  if (!row->timestamp_ok) {
+    row->warnings.push_back("unparseable timestamp '" + row->timestamp + "'");
+  }
+  row->shipped_at_ok =
+      !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
 }
 
 }  // namespace fasten

@@ -3,6 +3,10 @@
 // Thread-safe (no state).
 #pragma once
 
+#include "store/row.h"
+
+#include <string_view>
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,6 +47,14 @@ enum AuditCol {
   kNumAuditCols
 };
 extern const char* const kAuditColNames[kNumAuditCols];
+
+// Assembling an AuditRow from selected columns, the same for every backend:
+//   BeginAuditRow     the defaults for the columns a writer does not create (substrate §2.5)
+//   SetAuditColumn    one column's value from its text (is_null: SQL NULL)
+//   FinishAuditRow    the parsed timestamps and their warnings
+void BeginAuditRow(AuditRow* row);
+void SetAuditColumn(int col, std::string_view text, bool is_null, AuditRow* row);
+void FinishAuditRow(AuditRow* row);
 
 // Columns without which a table is not a fasten audit table (the first 18 except tenant_id).
 bool RequiredAuditCol(int c);

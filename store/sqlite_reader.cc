@@ -674,131 +674,19 @@ class SqliteAuditReader final : public AuditReader {
   }
 
   void ReadRow(sqlite3_stmt* stmt, AuditRow* row) {
-    row->warnings.clear();
-    // Defaults for the columns this writer does not create (§2.5).
-    row->tenant_id.SetNull();
-    row->pii_in_detail = 0;
-    row->shipped_at.SetNull();
-    row->wire_version.assign("1");
-    row->hash.clear();
-    row->prev_hash.assign("genesis");
-    row->canonical_form_id.assign("1");
-    row->detail_salt.SetNull();
-    row->detail_commitment.SetNull();
+    BeginAuditRow(row);
     for (size_t i = 0; i < select_.size(); ++i) {
       const int idx = static_cast<int>(i);
-      const bool is_null = sqlite3_column_type(stmt, idx) == SQLITE_NULL;
-      std::string_view text = ColumnText(stmt, idx);
-      auto set = [&](std::string* s) { s->assign(text.data(), text.size()); };
-      auto set_nullable = [&](NullableText* s) {
-        if (is_null)
-          s->SetNull();
-        else
-          s->Set(text);
-      };
-      switch (select_[i]) {
-        case kId:
-          set(&row->id);
-          break;
-        case kOriginId:
-          set(&row->origin_id);
-          break;
-        case kSeq:
-          if (sqlite3_column_type(stmt, idx) == SQLITE_INTEGER) {
-            row->monotonic_seq = sqlite3_column_int64(stmt, idx);
-          } else {
-            auto r = std::from_chars(text.data(), text.data() + text.size(), row->monotonic_seq);
-            if (is_null || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-              row->monotonic_seq = 0;
-              row->warnings.push_back("monotonic_seq is not an integer: '" + std::string(text) +
-                                      "'");
-            }
-          }
-          break;
-        case kTimestamp:
-          set(&row->timestamp);
-          break;
-        case kCode:
-          set(&row->code);
-          break;
-        case kAction:
-          set(&row->action);
-          break;
-        case kSeverity:
-          set(&row->severity);
-          break;
-        case kServiceId:
-          set(&row->service_id);
-          break;
-        case kNode:
-          set(&row->source_node_id);
-          break;
-        case kTenant:
-          set_nullable(&row->tenant_id);
-          break;
-        case kActor:
-          set(&row->actor);
-          break;
-        case kActorKind:
-          set(&row->actor_kind);
-          break;
-        case kTarget:
-          set(&row->target);
-          break;
-        case kCategory:
-          set(&row->category);
-          break;
-        case kDomain:
-          set(&row->domain);
-          break;
-        case kMethod:
-          set(&row->method);
-          break;
-        case kRequestId:
-          set(&row->request_id);
-          break;
-        case kDetail:
-          set_nullable(&row->detail);
-          break;
-        case kPii:
-          row->pii_in_detail = static_cast<int>(sqlite3_column_int64(stmt, idx));
-          break;
-        case kShippedAt:
-          set_nullable(&row->shipped_at);
-          break;
-        case kWireVersion:
-          set(&row->wire_version);
-          if (row->wire_version.empty()) row->wire_version.assign("1");
-          break;
-        case kHash:
-          set(&row->hash);
-          break;
-        case kPrevHash:
-          if (is_null)
-            row->prev_hash.assign("genesis");
-          else
-            set(&row->prev_hash);
-          break;
-        case kFormId:
-          if (is_null)
-            row->canonical_form_id.assign("1");
-          else
-            set(&row->canonical_form_id);
-          break;
-        case kSalt:
-          set_nullable(&row->detail_salt);
-          break;
-        case kCommitment:
-          set_nullable(&row->detail_commitment);
-          break;
+      const int type = sqlite3_column_type(stmt, idx);
+      if (select_[i] == kSeq && type == SQLITE_INTEGER) {
+        row->monotonic_seq = sqlite3_column_int64(stmt, idx);
+      } else if (select_[i] == kPii) {
+        row->pii_in_detail = static_cast<int>(sqlite3_column_int64(stmt, idx));
+      } else {
+        SetAuditColumn(select_[i], ColumnText(stmt, idx), type == SQLITE_NULL, row);
       }
     }
-    row->timestamp_ok = ParseTimestamp(row->timestamp, &row->timestamp_us);
-    if (!row->timestamp_ok) {
-      row->warnings.push_back("unparseable timestamp '" + row->timestamp + "'");
-    }
-    row->shipped_at_ok =
-        !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
+    FinishAuditRow(row);
     row->from_timestamptz = false;
   }
 
