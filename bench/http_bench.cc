@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -41,21 +43,12 @@
 
 namespace {
 
+using namespace fasten::bench;
+
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 constexpr size_t kEchoRequest = 480, kEchoReply = 2048;
-
-void Pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (cpu < 0) {
-    for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
-  } else {
-    CPU_SET(cpu, &set);
-  }
-  sched_setaffinity(0, sizeof set, &set);
-}
 
 bool ReadFull(int fd, char* buf, size_t n) {
   while (n > 0) {
@@ -114,45 +107,6 @@ int TcpEcho() {
   return 0;
 }
 
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  FILE* err = nullptr;
-};
-
-// Spawns argv with stdout (and optionally stderr) piped back.
-Child Spawn(const std::vector<std::string>& argv, int cpu, bool pipe_stderr) {
-  int out[2], err[2];
-  if (pipe(out) != 0 || pipe(err) != 0) std::exit(2);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    Pin(cpu);
-    dup2(out[1], 1);
-    if (pipe_stderr) dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    std::vector<char*> args;
-    for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  c.out = fdopen(out[0], "r");
-  c.err = fdopen(err[0], "r");
-  return c;
-}
-
-void Stop(Child& c) {
-  kill(c.pid, SIGTERM);
-  int status = 0;
-  waitpid(c.pid, &status, 0);
-  if (c.out) fclose(c.out);
-  if (c.err) fclose(c.err);
-}
-
 // One keep-alive HTTP/1.1 connection.
 class HttpClient {
  public:
@@ -203,32 +157,6 @@ class HttpClient {
   std::string token_;
   std::string buf_;
 };
-
-struct Stats {
-  double p50 = 0, p99 = 0;
-};
-
-Stats Percentiles(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename F>
-Stats Measure(int calls, F&& one) {
-  std::vector<double> us;
-  for (int i = 0; i < 200; ++i) one(i);
-  for (int i = 0; i < calls; ++i) {
-    auto t0 = Clock::now();
-    one(i);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  return Percentiles(std::move(us));
-}
 
 struct Setup {
   std::string self, binary, store, tenant = "acme", token, tokens_file;
@@ -533,10 +461,7 @@ int main(int argc, char** argv) {
     while (!s.token.empty() && (s.token.back() == '\n' || s.token.back() == '\r')) {
       s.token.pop_back();
     }
-    int status = 0;
-    waitpid(add.pid, &status, 0);
-    fclose(add.out);
-    fclose(add.err);
+    Stop(add);
   }
   json out = {{"calls_per_run", s.calls}, {"runs", s.runs}, {"placements", json::array()}};
   if (!load_only) {

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,56 +29,10 @@
 
 namespace {
 
+using namespace fasten::bench;
+
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-struct Child {
-  pid_t pid = -1;
-  FILE* in = nullptr;
-  FILE* out = nullptr;
-};
-
-// -1: any CPU.
-void Pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int i = 0; i < CPU_SETSIZE; ++i) {
-    if (cpu < 0 || i == cpu) CPU_SET(i, &set);
-  }
-  sched_setaffinity(0, sizeof set, &set);
-}
-
-Child Spawn(const std::vector<std::string>& argv, int cpu) {
-  int to[2], from[2];
-  if (pipe(to) != 0 || pipe(from) != 0) std::exit(2);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    Pin(cpu);
-    dup2(to[0], 0);
-    dup2(from[1], 1);
-    close(to[1]);
-    close(from[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(to[0]);
-  close(from[1]);
-  c.in = fdopen(to[1], "w");
-  c.out = fdopen(from[0], "r");
-  return c;
-}
-
-void Stop(Child& c) {
-  fclose(c.in);
-  kill(c.pid, SIGTERM);
-  int status = 0;
-  waitpid(c.pid, &status, 0);
-  fclose(c.out);
-}
 
 void Send(Child& c, const json& m) {
   std::string line = m.dump();
@@ -173,11 +129,6 @@ Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int
   f.per_second = calls / std::chrono::duration<double>(Clock::now() - t0).count();
   Stop(c);
   return f;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

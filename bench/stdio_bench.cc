@@ -13,10 +13,11 @@
 //   free   no pinning: the scheduler decides, run to run
 // Usage: stdio_bench --binary build/fasten-mcp --store PATH [--tenant T] [--calls N] [--runs R]
 //                    [--placement split|same|free|all]
-#include <sched.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "bench_util.h"
 
 #include <algorithm>
 #include <chrono>
@@ -30,14 +31,10 @@
 
 namespace {
 
+using namespace fasten::bench;
+
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-struct Child {
-  pid_t pid = -1;
-  FILE* in = nullptr;   // child's stdin
-  FILE* out = nullptr;  // child's stdout
-};
 
 // CPU for the client and for the child; -1 = not pinned.
 struct Placement {
@@ -45,58 +42,6 @@ struct Placement {
   int client_cpu = -1;
   int child_cpu = -1;
 };
-
-void Pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) {
-    std::perror("sched_setaffinity");
-    std::exit(2);
-  }
-}
-
-void Unpin() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
-  sched_setaffinity(0, sizeof set, &set);  // best effort: the kernel clamps to online CPUs
-}
-
-Child Spawn(const std::vector<std::string>& argv, int cpu) {
-  int to[2], from[2];
-  if (pipe(to) != 0 || pipe(from) != 0) std::exit(2);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    if (cpu >= 0)
-      Pin(cpu);
-    else
-      Unpin();
-    dup2(to[0], 0);
-    dup2(from[1], 1);
-    close(to[1]);
-    close(from[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(to[0]);
-  close(from[1]);
-  c.in = fdopen(to[1], "w");
-  c.out = fdopen(from[0], "r");
-  return c;
-}
-
-void Stop(Child& c) {
-  fclose(c.in);
-  int status = 0;
-  waitpid(c.pid, &status, 0);
-  fclose(c.out);
-}
 
 std::string RoundTrip(Child& c, const std::string& line) {
   fwrite(line.data(), 1, line.size(), c.in);
@@ -109,33 +54,6 @@ std::string RoundTrip(Child& c, const std::string& line) {
     if (!reply.empty() && reply.back() == '\n') break;
   }
   return reply;
-}
-
-struct Stats {
-  double p50 = 0, p99 = 0;
-};
-
-Stats Percentiles(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename F>
-Stats Measure(int calls, F&& one) {
-  std::vector<double> us;
-  us.reserve(static_cast<size_t>(calls));
-  for (int i = 0; i < 200; ++i) one(i);  // warm-up
-  for (int i = 0; i < calls; ++i) {
-    auto t0 = Clock::now();
-    one(i);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  return Percentiles(std::move(us));
 }
 
 int EchoServer() {
@@ -165,7 +83,7 @@ json RunPlacement(const Setup& setup, const Placement& placement) {
   if (placement.client_cpu >= 0)
     Pin(placement.client_cpu);
   else
-    Unpin();
+    Pin(-1);
   for (int run = 0; run < setup.runs; ++run) {
     Child echo = Spawn({setup.self, "--echo"}, placement.child_cpu);
     const std::string request =

@@ -1,0 +1,109 @@
+// Shared by the round-trip benchmarks: CPU pinning, child processes on pipes, percentiles.
+#pragma once
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace fasten::bench {
+
+// Pins the calling thread's process to `cpu`; -1 allows every CPU again.
+inline void Pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (cpu < 0 || i == cpu) CPU_SET(i, &set);
+  }
+  sched_setaffinity(0, sizeof set, &set);  // the kernel clamps to online CPUs
+}
+
+struct Child {
+  pid_t pid = -1;
+  FILE* in = nullptr;   // the child's stdin
+  FILE* out = nullptr;  // the child's stdout
+  FILE* err = nullptr;  // the child's stderr, when piped
+};
+
+// Runs argv pinned to `cpu` (-1: any) with stdin and stdout on pipes, and stderr too when
+// `pipe_stderr` (otherwise it is inherited).
+inline Child Spawn(const std::vector<std::string>& argv, int cpu, bool pipe_stderr = false) {
+  int to[2], from[2], err[2];
+  if (pipe(to) != 0 || pipe(from) != 0 || pipe(err) != 0) std::exit(2);
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    Pin(cpu);
+    dup2(to[0], 0);
+    dup2(from[1], 1);
+    if (pipe_stderr) dup2(err[1], 2);
+    close(to[1]);
+    close(from[0]);
+    close(err[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(to[0]);
+  close(from[1]);
+  close(err[1]);
+  c.in = fdopen(to[1], "w");
+  c.out = fdopen(from[0], "r");
+  if (pipe_stderr) {
+    c.err = fdopen(err[0], "r");
+  } else {
+    close(err[0]);
+  }
+  return c;
+}
+
+// Closes the child's stdin, sends SIGTERM, waits for it, closes the pipes.
+inline void Stop(Child& c) {
+  if (c.in) fclose(c.in);
+  kill(c.pid, SIGTERM);
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+  if (c.out) fclose(c.out);
+  if (c.err) fclose(c.err);
+  c = Child();
+}
+
+struct Stats {
+  double p50 = 0, p99 = 0;
+};
+
+inline Stats Percentiles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+}
+
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs one(i) 200 times to warm up, then `calls` times timed; microseconds.
+template <typename F>
+Stats Measure(int calls, F&& one) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(calls));
+  for (int i = 0; i < 200; ++i) one(i);
+  for (int i = 0; i < calls; ++i) {
+    auto t0 = Clock::now();
+    one(i);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return Percentiles(std::move(us));
+}
+
+}  // namespace fasten::bench
