@@ -1,5 +1,5 @@
 // The fasten-mcp subcommands. Each returns the process exit status:
-// 0 success, 1 a finding (a chain break), 2 usage or I/O error.
+// 0 success, 1 a finding (a chain break, a rejected answer), 2 usage or I/O error.
 #pragma once
 
 #include <iosfwd>
@@ -26,6 +26,7 @@ int RunServe(int argc, char** argv, CommandIo io);
 int RunConfig(int argc, char** argv, CommandIo io);
 int RunIndex(int argc, char** argv, CommandIo io);
 int RunToken(int argc, char** argv, CommandIo io);
+int RunValidate(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -35,5 +36,6 @@ extern const char kServeHelp[];
 extern const char kConfigHelp[];
 extern const char kIndexHelp[];
 extern const char kTokenHelp[];
+extern const char kValidateHelp[];
 
 }  // namespace fasten

@@ -21,6 +21,7 @@ Commands:
   config    print a registration snippet for an MCP host
   index     print (or --apply) the extra indexes fasten-mcp's queries want
   token     add, list or revoke the bearer tokens of the HTTP server
+  validate  check an answer's citations {stream, seq, hash} and quoted values against the store
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -32,7 +33,8 @@ Options:
   -h, --help     show this help
   --version      show the version
 
-Exit status: 0 success, 1 a finding (verify found a break), 2 usage or I/O error.
+Exit status: 0 success, 1 a finding (verify found a break, validate rejected the answer),
+2 usage or I/O error.
 )";
 
 }  // namespace
@@ -61,10 +63,15 @@ int main(int argc, char** argv) {
     const char* help;
   };
   static const Command kCommands[] = {
-      {"demo", RunDemo, kDemoHelp},    {"verify", RunVerify, kVerifyHelp},
-      {"query", RunQuery, kQueryHelp}, {"trace", RunTrace, kTraceHelp},
-      {"serve", RunServe, kServeHelp}, {"config", RunConfig, kConfigHelp},
-      {"index", RunIndex, kIndexHelp}, {"token", RunToken, kTokenHelp},
+      {"demo", RunDemo, kDemoHelp},
+      {"verify", RunVerify, kVerifyHelp},
+      {"query", RunQuery, kQueryHelp},
+      {"trace", RunTrace, kTraceHelp},
+      {"serve", RunServe, kServeHelp},
+      {"config", RunConfig, kConfigHelp},
+      {"index", RunIndex, kIndexHelp},
+      {"token", RunToken, kTokenHelp},
+      {"validate", RunValidate, kValidateHelp},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

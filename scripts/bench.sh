@@ -17,6 +17,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
 build-bench/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3
+build-bench/bench/validate_bench --store "$big" --runs 10000
 build-bench/bench/stdio_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3
 build-bench/bench/http_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3 \
   --load --clients 64 --seconds 60

@@ -53,7 +53,7 @@ struct ToolDef {
 
 class ToolRegistry {
  public:
-  // The nine fasten-mcp tools, in a fixed order.
+  // The ten fasten-mcp tools, in a fixed order.
   static ToolRegistry Default();
 
   const std::vector<ToolDef>& tools() const { return tools_; }

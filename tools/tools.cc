@@ -1,4 +1,4 @@
-// The nine fasten-mcp tools: schemas and handlers.
+// The ten fasten-mcp tools: schemas and handlers.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -14,6 +14,7 @@
 #include "tools/verify_json.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
+#include "validator/citations.h"
 #include "validator/digest.h"
 #include "validator/sha256.h"
 #include "validator/verify_store.h"
@@ -617,6 +618,28 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Citation validation (validator/citations.h): the same verdict the investigate loop gets, for
+// answers written by any agent. The tenant is the caller's; no ledger (external answers).
+
+Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
+  Answer answer;
+  FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer));
+  CitationStores stores{env.stores->audit.get(), env.stores->sys.get(), env.stores->api.get(),
+                        env.stores->sys_missing_why, env.stores->api_missing_why};
+  CitationCheckOptions options;
+  options.tenant = env.tenant;
+  Verdict verdict;
+  ValidateAnswer(answer, stores, options, &verdict);
+  if (!verdict.error.ok()) {
+    return StoreError(Status(verdict.error.code(),
+                             "the answer could not be checked, so it is not "
+                             "accepted: " +
+                                 verdict.error.message()));
+  }
+  return VerdictJson(verdict);
+}
+
 Result<json> TopologyTool(const json&, ToolEnv& env) {
   std::vector<AuditReader::TopologyEntry> entries;
   Status st = env.stores->audit->Topology(env.tenant, &entries);
@@ -840,6 +863,46 @@ ToolRegistry ToolRegistry::Default() {
           {"window", {{"type", "object"}}}}},
         {"required", {"matches", "counts", "truncated", "window"}}},
        SearchTool,
+       nullptr});
+  r.tools_.push_back(
+      {"validate_answer",
+       "Validate a cited answer",
+       "Checks a cited answer deterministically: each claim needs a citation; each citation must "
+       "resolve to one row of this tenant whose hash (audit) or digest (sys/api) verifies and, "
+       "for audit, links to its chain; codes, ids, statuses and times a claim quotes must be in "
+       "its cited rows. Returns the verdict with reason codes.",
+       InputSchema(
+           {{"claims",
+             {{"type", "array"},
+              {"items",
+               InputSchema(
+                   {{"text", {{"type", "string"}, {"maxLength", 4000}}},
+                    {"citations",
+                     {{"type", "array"},
+                      {"items",
+                       InputSchema(
+                           {{"stream", {{"type", "string"}, {"enum", {"audit", "sys", "api"}}}},
+                            {"seq",
+                             {{"type", "integer"},
+                              {"minimum", 1},
+                              {"description", "audit: monotonic_seq; sys/api: seq"}}},
+                            {"hash",
+                             {{"type", "string"},
+                              {"pattern", "^[0-9a-f]{64}$"},
+                              {"description", "audit: row hash; sys/api: digest"}}}},
+                           {"stream", "seq", "hash"})}}}},
+                   {"text", "citations"})}}},
+            {"answer", {{"type", "string"}, {"description", "prose; not checked"}}},
+            {"unknowns", {{"type", "array"}, {"items", {{"type", "string"}}}}}},
+           {"claims"}),
+       {{"type", "object"},
+        {"properties",
+         {{"accepted", {{"type", "boolean"}}},
+          {"claims", {{"type", "array"}}},
+          {"problems", {{"type", "array"}}},
+          {"summary", {{"type", "object"}}}}},
+        {"required", {"accepted", "claims", "problems", "summary"}}},
+       ValidateAnswerTool,
        nullptr});
   for (ToolDef& t : r.tools_) {
     Result<JsonSchema> compiled = JsonSchema::Compile(t.input_schema);

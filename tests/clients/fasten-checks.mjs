@@ -60,6 +60,7 @@ export async function runFastenChecks(ctx) {
 
   // ---- every tool once -----------------------------------------------------------------------
   let firstAuditRow;
+  let firstSealedRow;
   for (const name of TOOLS) {
     let argsObj = VALID_ARGS[name];
     if (name === 'row_get') {
@@ -97,6 +98,22 @@ export async function runFastenChecks(ctx) {
       checks.check('audit rows citable', rows.length > 0 && bad.length === 0,
         rows.length === 0 ? 'audit_query {"limit":5} returned no rows' : `${bad.length} row(s) lack monotonic_seq/hash/source_node_id: ${oneLine(bad[0])}`);
       firstAuditRow = rows.find((r) => r?.monotonic_seq !== undefined && typeof r?.hash === 'string');
+      firstSealedRow = rows.find((r) => Number.isInteger(r?.monotonic_seq) && /^[0-9a-f]{64}$/.test(r?.hash ?? ''));
+    }
+  }
+
+  // ---- validate_answer (fasten-mcp only; the reference servers do not have it) ---------------
+  if (byName.has('validate_answer') && firstSealedRow) {
+    const cite = { stream: 'audit', seq: firstSealedRow.monotonic_seq, hash: firstSealedRow.hash };
+    try {
+      const ok = await call('validate_answer', { claims: [{ text: 'A row was written.', citations: [cite] }] });
+      const bad = await call('validate_answer', { claims: [{ text: 'Uncited.', citations: [] }] });
+      const why = checkToolResult(ok) ?? checkToolResult(bad);
+      checks.check('call validate_answer', !why && ok.structuredContent?.accepted === true &&
+        bad.structuredContent?.accepted === false,
+        why ?? `accepted=${oneLine(ok.structuredContent?.accepted)}/${oneLine(bad.structuredContent?.accepted)}`);
+    } catch (e) {
+      checks.fail('call validate_answer', e);
     }
   }
 

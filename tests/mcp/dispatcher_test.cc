@@ -80,7 +80,7 @@ TEST_F(DispatcherTest, LegacyOutputIsGatedByTheNegotiatedVersion) {
           {"method", "initialize"},
           {"params", {{"protocolVersion", "2025-03-26"}}}});
   json list = Handle({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}});
-  ASSERT_EQ(list["result"]["tools"].size(), 9u);
+  ASSERT_EQ(list["result"]["tools"].size(), 10u);
   for (const json& t : list["result"]["tools"]) {
     EXPECT_FALSE(t.contains("outputSchema"));
     EXPECT_FALSE(t.contains("title"));
@@ -246,9 +246,10 @@ namespace {
 
 // Tool definitions cost every conversation tokens: the list may not grow more than 5 % over its
 // budget without a deliberate change of the budget here (mcp.md §4.6 rule 10). About 4 bytes a
-// token: 11,419 bytes is roughly 2,900 tokens.
+// token: 12,930 bytes is roughly 3,200 tokens (11,419 for the nine query tools, raised by 1,511
+// for validate_answer, whose nested claims/citations schema is most of it).
 TEST(ToolList, StaysWithinItsTokenBudget) {
-  constexpr size_t kBudgetBytes = 11419;
+  constexpr size_t kBudgetBytes = 12930;
   ToolRegistry registry = ToolRegistry::Default();
   CursorSigner cursors = CursorSigner::WithRandomKey();
   Dispatcher dispatcher(&registry, &cursors, ServerInfo{"fasten-mcp", "0.1.0", "t"});

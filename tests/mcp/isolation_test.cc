@@ -294,7 +294,8 @@ TEST_F(Isolation, EveryToolRefusesATenantArgument) {
   Server acme(full_, "acme", &tools_, &cursors_);
   const json required = {{"request_trace", {{"request_id", "3a7b1c9e4d20"}}},
                          {"row_get", {{"hash", std::string(64, 'a')}, {"monotonic_seq", 1}}},
-                         {"search", {{"query", "x"}, {"since", "now-1h"}}}};
+                         {"search", {{"query", "x"}, {"since", "now-1h"}}},
+                         {"validate_answer", {{"claims", json::array()}}}};
   for (const ToolDef& t : tools_.tools()) {
     json args = required.contains(t.name) ? required[t.name] : json::object();
     args["tenant_id"] = "globex";
@@ -304,6 +305,39 @@ TEST_F(Isolation, EveryToolRefusesATenantArgument) {
               std::string::npos)
         << t.name;
   }
+}
+
+// Citing another tenant's rows reads exactly like citing rows that do not exist: the verdict of
+// acme on the full store equals the verdict on a store without globex's rows.
+TEST_F(Isolation, ValidateAnswerCannotProbeAnotherTenantsRows) {
+  Server acme(full_, "acme", &tools_, &cursors_);
+  Server oracle(only_, std::nullopt, &tools_, &cursors_);
+  Server all(full_, std::nullopt, &tools_, &cursors_);
+  json claims = json::array();
+  auto cite = [&](const char* stream, const json& seq, const json& hash) {
+    claims.push_back({{"text", "A row was written at 14:32."},
+                      {"citations", {{{"stream", stream}, {"seq", seq}, {"hash", hash}}}}});
+  };
+  const json audit = all.Call("audit_query", {{"limit", 100}});
+  for (const json& r : audit["structuredContent"]["rows"]) {
+    if (r["tenant_id"] == "globex" && r["hash"].get<std::string>().size() == 64) {
+      cite("audit", r["monotonic_seq"], r["hash"]);
+    }
+  }
+  for (const char* stream : {"api", "sys"}) {
+    const std::string tool = std::string(stream) + "_query";
+    const json page = all.Call(tool, {{"limit", 30}});
+    for (const json& r : page["structuredContent"]["rows"]) {
+      if (r["payload"].is_object() && r["payload"].value("tenant_id", "") == "globex") {
+        cite(stream, r["seq"], r["digest"]);
+      }
+    }
+  }
+  ASSERT_GE(claims.size(), 10u);
+  json a = acme.Call("validate_answer", {{"claims", claims}});
+  EXPECT_EQ(a, oracle.Call("validate_answer", {{"claims", claims}}));
+  EXPECT_EQ(a["structuredContent"]["summary"]["rejections"], json({{"not_found", claims.size()}}));
+  EXPECT_EQ(DumpJson(a).find("globex"), std::string::npos);
 }
 
 TEST_F(Isolation, TopologyAndVerifyCountOnlyTheCallersRows) {

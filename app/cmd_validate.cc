@@ -1,0 +1,157 @@
+// `fasten-mcp validate`: the citation validator on an answer written by any agent.
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/commands.h"
+#include "app/store_config.h"
+#include "tools/row_json.h"
+#include "validator/citations.h"
+
+namespace fasten {
+
+const char kValidateHelp[] =
+    R"(Usage: fasten-mcp validate ANSWER.json (--tenant T | --all-tenants) [--store DSN]
+                         [--sys-store DSN] [--api-store DSN] [--json]
+
+Checks an answer's citations against the store, deterministically (no model involved), and
+prints the verdict. Every claim must cite at least one row; every citation must resolve to
+exactly one row of the tenant, whose hash recomputes (audit: canonical form; sys/api: content
+digest) and, for audit rows, whose prev_hash links to the preceding sealed row of its node.
+Values the claim quotes (codes, request ids, hashes, HTTP statuses, seqs, timestamps,
+`backticked` literals) must appear in the cited rows. A row of another tenant is reported
+exactly like a row that does not exist. See docs/validation.md.
+
+ANSWER.json ('-' reads stdin), as the submit_answer tool of `investigate` produces it:
+  {"answer": "optional prose, not checked",
+   "claims": [
+     {"text": "Stripe returned HTTP 502 for refund request 3a7b1c9e4d20",
+      "citations": [{"stream": "api", "seq": 1234, "hash": "<content digest>"},
+                    {"stream": "audit", "seq": 812, "hash": "<row hash>"}]}],
+   "unknowns": ["optional strings, not checked"]}
+  audit: seq = monotonic_seq, hash = the row hash; sys/api: seq = the stream seq, hash = the
+  `digest` the tools report.
+
+Options:
+  --store DSN       the audit store (default: $FASTEN_AUDIT_DSN)
+  --sys-store DSN   the sys stream store (default: the audit database, table syslog)
+  --api-store DSN   the api stream store (default: the audit database, table api_log)
+  --tenant T        check as tenant T (default: $FASTEN_TENANT_ID)
+  --all-tenants     check against every tenant's rows (operator use only)
+  --json            the verdict as JSON on stdout
+
+Exit status: 0 accepted, 1 rejected, 2 usage or I/O error (including a store error).
+)";
+
+namespace {
+
+using nlohmann::json;
+
+int Fail(CommandIo& io, const Status& st) {
+  io.err << "fasten-mcp validate: " << st.message() << "\n";
+  return kExitUsage;
+}
+
+Status ReadAll(const std::string& path, std::string* out) {
+  std::ostringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFoundError("cannot read " + path);
+    ss << in.rdbuf();
+  }
+  *out = ss.str();
+  return Status::Ok();
+}
+
+void PrintHuman(const Verdict& v, std::ostream& out) {
+  out << (v.accepted ? "ACCEPTED" : "REJECTED") << ": " << v.claims_ok << "/" << v.claims.size()
+      << " claims, " << v.citations_ok << "/" << v.citations << " citations ok ("
+      << v.store_round_trips << " store round trips)\n";
+  for (const CitationProblem& p : v.problems) out << "  " << p.reason << ": " << p.message << "\n";
+  for (size_t i = 0; i < v.claims.size(); ++i) {
+    const ClaimResult& c = v.claims[i];
+    out << "\n" << (c.ok ? "[ok]   " : "[FAIL] ") << "claim " << (i + 1) << ": " << c.text << "\n";
+    for (const CitationResult& r : c.citations) {
+      out << "    " << (r.ok ? "ok   " : "FAIL ") << CitationStreamName(r.citation.stream)
+          << " seq " << r.citation.seq << " " << r.citation.hash.substr(0, 16)
+          << (r.citation.hash.size() > 16 ? "..." : "");
+      if (!r.row_summary.empty()) out << "  " << r.row_summary;
+      if (!r.integrity.empty()) out << "  [" << r.integrity << "]";
+      out << "\n";
+      for (const CitationProblem& p : r.problems) {
+        out << "         " << p.reason << ": " << p.message << "\n";
+      }
+    }
+    for (const CitationProblem& p : c.problems) {
+      out << "    " << p.reason << ": " << p.message << "\n";
+    }
+  }
+  out << "\nsys/api citations are content-addressed, not chained: a matching digest proves it is "
+         "the row that was read, not that it is untampered.\n";
+}
+
+}  // namespace
+
+int RunValidate(int argc, char** argv, CommandIo io) {
+  std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
+  specs.push_back({"tenant", true});
+  specs.push_back({"all-tenants", false});
+  specs.push_back({"json", false});
+  Result<Args> args = Args::Parse("validate", argc, argv, 2, specs);
+  if (!args.ok()) return Fail(io, args.status());
+  if (args->Has("help")) {
+    io.out << kValidateHelp;
+    return kExitOk;
+  }
+  if (args->positionals().size() != 1) {
+    return Fail(io, InvalidArgumentError("name one ANSWER.json file (or '-' for stdin); see "
+                                         "fasten-mcp validate --help"));
+  }
+  std::optional<std::string> tenant = args->Get("tenant");
+  if (!tenant) tenant = io.env.Get("FASTEN_TENANT_ID");
+  const bool all = args->Has("all-tenants");
+  if (tenant && all) {
+    return Fail(io, InvalidArgumentError("give either --tenant or --all-tenants, not both"));
+  }
+  if (tenant && tenant->empty()) return Fail(io, InvalidArgumentError("--tenant is empty"));
+  if (!tenant && !all) {
+    return Fail(io, InvalidArgumentError("name the tenant the answer is for (--tenant T), or "
+                                         "--all-tenants to check against every tenant's rows"));
+  }
+  std::string text;
+  Status st = ReadAll(args->positionals()[0], &text);
+  if (!st.ok()) return Fail(io, st);
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return Fail(io, InvalidArgumentError(args->positionals()[0] + " is not valid JSON"));
+  }
+  Answer answer;
+  st = ParseAnswer(doc, &answer);
+  if (!st.ok()) return Fail(io, st);
+
+  StoreSet stores;
+  st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/true, &stores);
+  if (!st.ok()) return Fail(io, st);
+  CitationStores cs{stores.audit.get(), stores.sys.get(), stores.api.get(), stores.sys_missing_why,
+                    stores.api_missing_why};
+  CitationCheckOptions options;
+  options.tenant = tenant;
+  Verdict verdict;
+  ValidateAnswer(answer, cs, options, &verdict);
+  if (args->Has("json")) {
+    io.out << DumpJson(VerdictJson(verdict), 2) << "\n";
+  } else {
+    PrintHuman(verdict, io.out);
+  }
+  if (!verdict.error.ok()) {
+    io.err << "fasten-mcp validate: the answer could not be checked: " << verdict.error.message()
+           << "\n";
+    return kExitUsage;
+  }
+  return verdict.accepted ? kExitOk : kExitFinding;
+}
+
+}  // namespace fasten

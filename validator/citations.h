@@ -1,0 +1,207 @@
+// The post-loop citation validator (llm.md §7.5): deterministic, no LLM judge, fail-closed.
+//
+// An Answer is a list of claims; each claim carries citations {stream, seq, hash}. For
+// stream "audit", seq is monotonic_seq and hash the row's chain hash; for "sys"/"api", seq is the
+// stream row's seq and hash its content digest (validator/digest.h), exactly the `digest` that
+// row_get and the query tools report.
+//
+// Per citation, in this order (the first failure of (a)/(b) ends that citation's checks):
+//   (a) resolves    exactly one row matches: 0 -> not_found, more than one -> ambiguous;
+//   (b) tenant      a row of another tenant is reported exactly like a row that does not exist
+//                   (same reason code not_found, same message, no row fields): nothing leaks;
+//   (c) ledger      when a ledger is given, the row was returned to the model -> not_shown;
+//   (d) integrity   audit: the hash recomputes under the row's canonical form (RowChecker, with
+//                   the labelled fallbacks of substrate.md §5.5); sys/api: the content digest of
+//                   the stored payload equals the cited one -> hash_mismatch;
+//   (e) link        audit: prev_hash equals the hash of the nearest preceding sealed row of the
+//                   same node ("genesis" when there is none) -> chain_break.
+// Per claim: at least one citation (uncited), and grounding (ungrounded): every value the claim
+// quotes (see ExtractGroundingTokens) must appear in at least one of its cited rows that passed
+// (a) and (b). An answer without claims is rejected (no_claims). A citation whose hash is not 64
+// lowercase hex or whose seq is below 1 is rejected without a lookup (malformed).
+//
+// Store round trips: every audit citation of the answer is fetched in ONE batched query
+// (AuditReader::FindBySeqHashBatch). Links need the predecessors: a row whose predecessor is
+// itself cited needs nothing more; the others are confirmed together in a SECOND batched query
+// for (seq - 1, prev_hash). Only a link that this does not confirm (a seq gap, an unsealed
+// predecessor, a break, "genesis" above seq 1) costs one FindPredecessor each. sys/api citations
+// cost one FindBySeq per distinct (stream, seq) (the stream reader has no batch lookup yet).
+// So a clean answer citing audit rows takes 2 round trips, whatever the number of citations.
+//
+// Fail-closed: a store error (or a stream without a store) makes the verdict "not accepted" with
+// the error; nothing is ever accepted that was not checked.
+// Not thread-safe (readers are not); one validation per thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "store/row.h"
+#include "util/status.h"
+
+namespace fasten {
+
+class AuditReader;
+class StreamReader;
+
+enum class CitationStream { kAudit, kSys, kApi };
+const char* CitationStreamName(CitationStream stream);  // "audit", "sys", "api"
+
+struct Citation {
+  CitationStream stream = CitationStream::kAudit;
+  int64_t seq = 0;
+  std::string hash;  // audit: row hash; sys/api: content digest
+};
+
+struct Claim {
+  std::string text;
+  std::vector<Citation> citations;
+};
+
+struct Answer {
+  std::vector<Claim> claims;
+};
+
+// Most citations one answer may carry (the batch lookup takes at most 10000 pairs).
+inline constexpr size_t kMaxCitationsPerAnswer = 1000;
+
+// Reads an answer: {"claims": [{"text": "...", "citations": [{"stream", "seq", "hash"}]}]},
+// optionally with "answer" (prose, not checked) and "unknowns" (strings, not checked), as
+// submit_answer produces it. Unknown members are errors. InvalidArgument naming the path.
+Status ParseAnswer(const nlohmann::json& json, Answer* out);
+
+// The rows the tools returned to the model during one investigate run (llm.md §7.3 rule 7).
+class CitationLedger {
+ public:
+  void Add(CitationStream stream, int64_t seq, std::string hash);
+  bool Contains(const Citation& c) const;
+  size_t size() const { return rows_.size(); }
+
+ private:
+  std::set<std::tuple<int, int64_t, std::string>> rows_;
+};
+
+// Reason codes (machine-readable; stable).
+inline constexpr const char* kReasonNotFound = "not_found";
+inline constexpr const char* kReasonAmbiguous = "ambiguous";
+inline constexpr const char* kReasonNotShown = "not_shown";
+inline constexpr const char* kReasonHashMismatch = "hash_mismatch";
+inline constexpr const char* kReasonChainBreak = "chain_break";
+inline constexpr const char* kReasonMalformed = "malformed";
+inline constexpr const char* kReasonUncited = "uncited";
+inline constexpr const char* kReasonUngrounded = "ungrounded";
+inline constexpr const char* kReasonNoClaims = "no_claims";
+
+struct CitationProblem {
+  std::string reason;   // one of the kReason* codes
+  std::string message;  // what is wrong and how to fix it, for a person or a model
+  std::string value;    // ungrounded: the quoted value; empty otherwise
+};
+
+struct CitationResult {
+  Citation citation;
+  bool ok = false;
+  std::vector<CitationProblem> problems;
+  // Set only when the row resolved for this caller (never for not_found).
+  std::string row_summary;
+  std::string integrity;  // "verified", "verified (pre-form-id)", "digest matches", ...
+};
+
+struct ClaimResult {
+  std::string text;
+  bool ok = false;
+  std::vector<CitationResult> citations;
+  std::vector<CitationProblem> problems;  // uncited, ungrounded
+  std::vector<std::string> grounded;      // quoted values found in the cited rows
+};
+
+struct Verdict {
+  bool accepted = false;
+  Status error;  // non-OK: the check could not run (store error); never accepted then
+  bool ledger_checked = false;
+  std::vector<ClaimResult> claims;
+  std::vector<CitationProblem> problems;  // answer-level (no_claims)
+  int64_t citations = 0, citations_ok = 0, claims_ok = 0;
+  std::map<std::string, int64_t> rejections;  // reason -> count
+  int store_round_trips = 0;
+};
+
+// The stores an answer is checked against. `audit` is required; a missing stream reader makes a
+// citation of that stream a store error (`*_missing_why` says why).
+struct CitationStores {
+  AuditReader* audit = nullptr;
+  StreamReader* sys = nullptr;
+  StreamReader* api = nullptr;
+  std::string sys_missing_why, api_missing_why;
+};
+
+struct CitationCheckOptions {
+  std::optional<std::string> tenant;  // nullopt: the operator-chosen all-tenants mode
+  const CitationLedger* ledger = nullptr;
+};
+
+// Validates `answer` and fills *out (reset first).
+void ValidateAnswer(const Answer& answer, const CitationStores& stores,
+                    const CitationCheckOptions& options, Verdict* out);
+
+// The verdict as JSON (the validate_answer tool result, `validate --json`, the repair turn).
+nlohmann::json VerdictJson(const Verdict& verdict);
+
+// A plain-text list of every rejection with how to fix it; empty when accepted.
+std::string RepairText(const Verdict& verdict);
+
+// ---------------------------------------------------------------------------------------------
+// Grounding.
+//
+// What counts as a quoted value in a claim (deliberately conservative: prose, counts, amounts
+// and paraphrase are never checked; only things that look copied from a row):
+//   literal     a `backtick span` (1-200 bytes, one line): must occur verbatim in a row value;
+//   code        UPPER_SNAKE words with at least one underscore (REFUND_ROLLED_BACK);
+//   hex         runs of >= 8 hex digits with at least one digit and one letter (request ids,
+//               hashes; a prefix of a longer hex value in a row counts), and UUIDs;
+//   identifier  words starting with a letter, holding a lowercase letter, a digit and a '-' or
+//               '_' (rf_5T2x9, ord-88412, edge-eu-1, sched-5e1f0a7c), minus a few technical terms
+//               (utf-8, sha-256, x86_64, ...);
+//   path        words starting with '/' then a letter or digit (/v1/webhooks/stripe/refund);
+//   status      a number 100-599 next to HTTP wording ("HTTP 502", "status 503", "returned a
+//               502", "502 Bad Gateway", "a 502 error"), not followed by a unit or a count noun;
+//   seq         a number after "seq", "monotonic_seq" or "sequence": must be a cited row's seq;
+//   timestamp   ISO dates and date-times (2026-11-20, 2026-11-20T14:32Z, ...14:32:01.104Z, with
+//               an offset converted to UTC): some row instant must fall within the quoted
+//               precision (a minute, a second, ...);
+//   time        a time of day H:MM, HH:MM:SS(.f) (taken as UTC): some row instant's time of day
+//               must fall within it.
+// Matching: words are compared with word boundaries (codes and identifiers do not match inside
+// longer words), hex case-insensitively; numbers against every integer in the row (JSON numbers,
+// the status column, digit runs inside text); instants against the row's timestamp columns and
+// every text value that parses as a timestamp.
+enum class GroundingKind {
+  kLiteral,
+  kCode,
+  kHex,
+  kIdentifier,
+  kPath,
+  kStatus,
+  kSeq,
+  kTimestamp,
+  kTimeOfDay
+};
+const char* GroundingKindName(GroundingKind kind);
+
+struct GroundingToken {
+  GroundingKind kind = GroundingKind::kLiteral;
+  std::string text;         // as written in the claim
+  int64_t number = 0;       // status, seq
+  Micros from = 0, to = 0;  // timestamp: [from, to); time of day: micros since midnight
+};
+
+std::vector<GroundingToken> ExtractGroundingTokens(std::string_view claim);
+
+}  // namespace fasten
