@@ -475,32 +475,21 @@ class PgAuditReader final : public AuditReader {
   Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
-    if (pairs.size() > kMaxBatchPairs) {
-      return InvalidArgumentError(
-          "too many (seq, hash) pairs in one lookup: " + std::to_string(pairs.size()) +
-          " (at most " + std::to_string(kMaxBatchPairs) + ")");
-    }
-    std::set<std::pair<int64_t, std::string>> wanted(pairs.begin(), pairs.end());
-    if (!has_hash_ || wanted.empty()) return Status::Ok();
-    std::set<int64_t> seq_set;
-    std::set<std::string> hash_set;
-    for (const auto& [seq, hash] : wanted) {
-      seq_set.insert(seq);
-      hash_set.insert(hash);
-    }
+    SeqHashBatch batch;
+    FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
+    if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
     std::string seqs = "{";
-    for (int64_t s : seq_set) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(s);
+    for (int64_t s : batch.seqs) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(s);
     seqs += "}";
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(
         "SELECT " + select_list_ + " FROM " + table_ +
             " WHERE \"monotonic_seq\" = ANY($1::bigint[]) AND \"hash\" = ANY($2::text[]) ORDER BY "
             "\"monotonic_seq\", \"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT $3",
-        {seqs, PgTextArray({hash_set.begin(), hash_set.end()}), std::to_string(16 * wanted.size())},
+        {seqs, PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
+         std::to_string(16 * batch.wanted.size())},
         &rows));
-    for (AuditRow& r : rows) {
-      if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
-    }
+    batch.KeepWanted(rows, out);
     return Status::Ok();
   }
 

@@ -243,4 +243,26 @@ void FinishAuditRow(AuditRow* row) {
       !row->shipped_at.null && ParseTimestamp(row->shipped_at.value, &row->shipped_at_us);
 }
 
+Status SeqHashBatch::Make(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                          SeqHashBatch* out) {
+  *out = SeqHashBatch();
+  if (pairs.size() > AuditReader::kMaxBatchPairs) {
+    return InvalidArgumentError(
+        "too many (seq, hash) pairs in one lookup: " + std::to_string(pairs.size()) + " (at most " +
+        std::to_string(AuditReader::kMaxBatchPairs) + ")");
+  }
+  out->wanted.insert(pairs.begin(), pairs.end());
+  for (const auto& [seq, hash] : out->wanted) {
+    out->seqs.insert(seq);
+    out->hashes.insert(hash);
+  }
+  return Status::Ok();
+}
+
+void SeqHashBatch::KeepWanted(std::vector<AuditRow>& rows, std::vector<AuditRow>* out) const {
+  for (AuditRow& r : rows) {
+    if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
+  }
+}
+
 }  // namespace fasten

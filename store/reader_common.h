@@ -3,16 +3,15 @@
 // Thread-safe (no state).
 #pragma once
 
-#include "store/row.h"
-
-#include <string_view>
-
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "store/reader.h"
+#include "store/row.h"
 
 namespace fasten {
 
@@ -55,6 +54,20 @@ extern const char* const kAuditColNames[kNumAuditCols];
 void BeginAuditRow(AuditRow* row);
 void SetAuditColumn(int col, std::string_view text, bool is_null, AuditRow* row);
 void FinishAuditRow(AuditRow* row);
+
+// The parts of a batched (monotonic_seq, hash) lookup that do not depend on the backend: the
+// size check, the distinct pairs and their seqs and hashes (for `seq IN … AND hash IN …`), and
+// keeping only rows whose exact pair was asked for.
+struct SeqHashBatch {
+  std::set<std::pair<int64_t, std::string>> wanted;
+  std::set<int64_t> seqs;
+  std::set<std::string> hashes;
+
+  // InvalidArgument above AuditReader::kMaxBatchPairs pairs.
+  static Status Make(const std::vector<std::pair<int64_t, std::string>>& pairs, SeqHashBatch* out);
+  // Appends to `out` the rows of `rows` whose (monotonic_seq, hash) is wanted.
+  void KeepWanted(std::vector<AuditRow>& rows, std::vector<AuditRow>* out) const;
+};
 
 // Columns without which a table is not a fasten audit table (the first 18 except tenant_id).
 bool RequiredAuditCol(int c);

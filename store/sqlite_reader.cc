@@ -521,37 +521,25 @@ class SqliteAuditReader final : public AuditReader {
   Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
-    if (pairs.size() > kMaxBatchPairs) {
-      return InvalidArgumentError(
-          "too many (seq, hash) pairs in one lookup: " + std::to_string(pairs.size()) +
-          " (at most " + std::to_string(kMaxBatchPairs) + ")");
-    }
-    std::set<std::pair<int64_t, std::string>> wanted(pairs.begin(), pairs.end());
-    if (!has_hash_ || wanted.empty()) return Status::Ok();
-    std::set<int64_t> seqs;
-    std::set<std::string> hashes;
-    for (const auto& [seq, hash] : wanted) {
-      seqs.insert(seq);
-      hashes.insert(hash);
-    }
+    SeqHashBatch batch;
+    FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
+    if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
     // One statement: seqs IN (...) AND hashes IN (...), then the exact pairs.
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
     std::vector<Param> params;
-    for (int64_t seq : seqs) {
+    for (int64_t seq : batch.seqs) {
       sql += params.empty() ? "?" : ",?";
       params.push_back(Param::Int(seq));
     }
     sql += ") AND hash IN (";
-    for (const std::string& hash : hashes) {
-      sql += params.size() == seqs.size() ? "?" : ",?";
+    for (const std::string& hash : batch.hashes) {
+      sql += params.size() == batch.seqs.size() ? "?" : ",?";
       params.push_back(Param::Text(hash));
     }
     sql += ") ORDER BY monotonic_seq, source_node_id, id";
     std::vector<AuditRow> rows;
-    FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * wanted.size(), &rows));
-    for (AuditRow& r : rows) {
-      if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
-    }
+    FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * batch.wanted.size(), &rows));
+    batch.KeepWanted(rows, out);
     return Status::Ok();
   }
 
