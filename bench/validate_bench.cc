@@ -1,8 +1,8 @@
 // The citation validator against its limit, measured in one run on one store (llm.md §7.5):
 //   L_batch   the raw batched lookup of the 20 cited (seq, hash) pairs (AuditReader::
 //             FindBySeqHashBatch): one store round trip, the floor of any validator;
-//   L_2batch  that lookup plus the second batched lookup of the 20 predecessors (seq-1, prev_hash)
-//             the link check needs: the floor of this design;
+//   L_links   the same lookup with the predecessors the link check needs, in the same statement
+//             (AuditReader::FindBySeqHashBatchWithLinks): the one round trip of this design;
 //   validate  ValidateAnswer end to end: 20 claims citing 20 sealed audit rows of one tenant,
 //             with a ledger: lookups, tenant, ledger, hash recomputation, links, grounding.
 // Each run uses the next of 64 citation sets (rows drawn at random once), so the cache is warm as
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
 
   std::vector<Answer> answers(kSets);
   std::vector<CitationLedger> ledgers(kSets);
-  std::vector<std::vector<std::pair<int64_t, std::string>>> pairs(kSets), preds(kSets);
+  std::vector<std::vector<std::pair<int64_t, std::string>>> pairs(kSets);
   for (int s = 0; s < kSets; ++s) {
     for (const Cited& c : sets[s]) {
       answers[s].claims.push_back(
@@ -115,9 +115,6 @@ int main(int argc, char** argv) {
       ledgers[s].Add(CitationStream::kAudit, c.seq, c.hash);
       pairs[s].emplace_back(c.seq, c.hash);
     }
-    std::vector<AuditRow> found;
-    if (!audit->FindBySeqHashBatch(pairs[s], &found).ok()) return 2;
-    for (const AuditRow& r : found) preds[s].emplace_back(r.monotonic_seq - 1, r.prev_hash);
   }
   CitationStores stores{audit.get(), sys.get(), api.get(), "", ""};
 
@@ -137,7 +134,7 @@ int main(int argc, char** argv) {
   batch.reserve(runs);
   two.reserve(runs);
   validate.reserve(runs);
-  std::vector<AuditRow> out;
+  std::vector<AuditRow> out, links;
   for (int i = 0; i < runs; ++i) {
     const int s = i % kSets;
     auto t0 = Clock::now();
@@ -146,8 +143,7 @@ int main(int argc, char** argv) {
     batch.push_back(Micro(t0, t1));
 
     t0 = Clock::now();
-    (void)audit->FindBySeqHashBatch(pairs[s], &out);
-    (void)audit->FindBySeqHashBatch(preds[s], &out);
+    (void)audit->FindBySeqHashBatchWithLinks(pairs[s], &out, &links);
     t1 = Clock::now();
     two.push_back(Micro(t0, t1));
 
@@ -166,12 +162,14 @@ int main(int argc, char** argv) {
                 *std::max_element(v.begin(), v.end()));
   };
   line("L_batch", batch);
-  line("L_2batch", two);
+  line("L_links", two);
   line("validate", validate);
-  std::printf("  store round trips per answer: %d (cited rows, then their predecessors)\n",
-              round_trips);
-  std::printf("  validate / L_2batch at p50: %.2fx; goal p99 <= 1000 us: %s\n",
+  std::printf(
+      "  store round trips per answer: %d (cited rows and their predecessors: one "
+      "statement); goal 1: %s\n",
+      round_trips, round_trips == 1 ? "met" : "NOT met");
+  std::printf("  validate / L_links at p50: %.2fx; goal p99 <= 1000 us: %s\n",
               Pct(validate, 0.5) / std::max(1e-9, Pct(two, 0.5)),
               Pct(validate, 0.99) <= 1000 ? "met" : "NOT met");
-  return 0;
+  return round_trips == 1 ? 0 : 1;
 }

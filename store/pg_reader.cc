@@ -493,6 +493,37 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                                     std::vector<AuditRow>* out,
+                                     std::vector<AuditRow>* links) override {
+    out->clear();
+    links->clear();
+    SeqHashBatch batch;
+    FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
+    if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
+    auto array = [](const std::set<int64_t>& values) {
+      std::string a = "{";
+      for (int64_t v : values) a += (a.size() > 1 ? "," : "") + std::to_string(v);
+      return a + "}";
+    };
+    // One statement: the wanted rows, UNION ALL the rows one seq below them whose hash is one of
+    // their prev_hashes.
+    const std::string wanted =
+        " WHERE \"monotonic_seq\" = ANY($1::bigint[]) AND \"hash\" = ANY($2::text[])";
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(
+        Collect("(SELECT " + select_list_ + " FROM " + table_ + wanted + ") UNION ALL (SELECT " +
+                    select_list_ + " FROM " + table_ +
+                    " WHERE \"monotonic_seq\" = ANY($3::bigint[]) AND \"hash\" IN (SELECT "
+                    "\"prev_hash\" FROM " +
+                    table_ + wanted + ")) LIMIT $4",
+                {array(batch.seqs), PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
+                 array(batch.PredecessorSeqs()), std::to_string(32 * batch.wanted.size())},
+                &rows));
+    batch.SplitWithLinks(rows, out, links);
+    return Status::Ok();
+  }
+
   Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();

@@ -122,6 +122,15 @@ class AuditReader {
   virtual Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
                                     std::vector<AuditRow>* out) = 0;
 
+  // FindBySeqHashBatch and, in the SAME round trip (one statement), the rows that may link
+  // those rows into their chains: rows at monotonic_seq - 1 whose hash is the prev_hash of a
+  // matching row (a superset: the caller matches node, seq - 1 and prev_hash exactly). `links`
+  // holds rows of any tenant: use them only to confirm links, never show them. A row that is
+  // both is in both. For the citation validator (performance.md §13.5).
+  virtual Status FindBySeqHashBatchWithLinks(
+      const std::vector<std::pair<int64_t, std::string>>& pairs, std::vector<AuditRow>* out,
+      std::vector<AuditRow>* links) = 0;
+
   // The rows just below and just above `seq` on `node` (nullopt at either end).
   virtual Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
                                 std::optional<AuditRow>* next) = 0;

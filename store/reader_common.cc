@@ -1,5 +1,7 @@
 #include "store/reader_common.h"
 
+#include <tuple>
+
 #include <charconv>
 
 #include "store/timestamp.h"
@@ -263,6 +265,29 @@ void SeqHashBatch::KeepWanted(std::vector<AuditRow>& rows, std::vector<AuditRow>
   for (AuditRow& r : rows) {
     if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(std::move(r));
   }
+}
+
+std::set<int64_t> SeqHashBatch::PredecessorSeqs() const {
+  std::set<int64_t> out;
+  for (int64_t s : seqs) {
+    if (s > 1) out.insert(s - 1);
+  }
+  return out;
+}
+
+void SeqHashBatch::SplitWithLinks(std::vector<AuditRow>& rows, std::vector<AuditRow>* out,
+                                  std::vector<AuditRow>* links) const {
+  std::set<std::tuple<std::string, int64_t, std::string, std::string>> seen;
+  std::vector<AuditRow> unique;
+  for (AuditRow& r : rows) {
+    if (seen.emplace(r.source_node_id, r.monotonic_seq, r.hash, r.id).second) {
+      unique.push_back(std::move(r));
+    }
+  }
+  for (const AuditRow& r : unique) {
+    if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(r);
+  }
+  *links = std::move(unique);
 }
 
 }  // namespace fasten

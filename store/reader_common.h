@@ -67,6 +67,12 @@ struct SeqHashBatch {
   static Status Make(const std::vector<std::pair<int64_t, std::string>>& pairs, SeqHashBatch* out);
   // Appends to `out` the rows of `rows` whose (monotonic_seq, hash) is wanted.
   void KeepWanted(std::vector<AuditRow>& rows, std::vector<AuditRow>* out) const;
+  // The seqs one below the wanted ones (>= 1), for the link half of FindBySeqHashBatchWithLinks.
+  std::set<int64_t> PredecessorSeqs() const;
+  // Splits the rows of a WithLinks statement (both halves, possibly repeating a row) into the
+  // wanted rows (each once) and the link candidates (each once).
+  void SplitWithLinks(std::vector<AuditRow>& rows, std::vector<AuditRow>* out,
+                      std::vector<AuditRow>* links) const;
 };
 
 // Columns without which a table is not a fasten audit table (the first 18 except tenant_id).

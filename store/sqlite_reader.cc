@@ -353,6 +353,8 @@ class SqliteAuditReader final : public AuditReader {
       if (!present[c]) continue;
       select_.push_back(c);
       select_list_ += std::string(select_list_.empty() ? "" : ", ") + kAuditColNames[c];
+      pred_select_list_ +=
+          std::string(pred_select_list_.empty() ? "" : ", ") + "p." + kAuditColNames[c];
     }
     std::string missing_required = DescribeAuditColumns(present, &profile_);
     if (!missing_required.empty()) {
@@ -543,6 +545,47 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+                                     std::vector<AuditRow>* out,
+                                     std::vector<AuditRow>* links) override {
+    out->clear();
+    links->clear();
+    SeqHashBatch batch;
+    FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
+    if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
+    // One statement: the wanted rows, UNION ALL the rows one seq below them whose hash is one of
+    // their prev_hashes.
+    std::vector<Param> params;
+    auto list = [&](const auto& values, auto make) {
+      std::string sql;
+      for (const auto& v : values) {
+        sql += sql.empty() ? "?" : ",?";
+        params.push_back(make(v));
+      }
+      return sql.empty() ? std::string("NULL") : sql;
+    };
+    auto ints = [](int64_t v) { return Param::Int(v); };
+    auto texts = [](const std::string& v) { return Param::Text(v); };
+    // Placeholders and params are appended strictly in order (one statement per line: the
+    // evaluation order of operands within one expression is unspecified). The second half joins
+    // each cited row to the row of its node one seq below whose hash is its prev_hash.
+    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
+    sql += list(batch.seqs, ints);
+    sql += ") AND hash IN (";
+    sql += list(batch.hashes, texts);
+    sql += ") UNION ALL SELECT " + pred_select_list_ + " FROM " + table_ + " AS c JOIN " + table_ +
+           " AS p ON p.source_node_id = c.source_node_id AND p.monotonic_seq = c.monotonic_seq - 1 "
+           "AND p.hash = c.prev_hash WHERE c.monotonic_seq IN (";
+    sql += list(batch.seqs, ints);
+    sql += ") AND c.hash IN (";
+    sql += list(batch.hashes, texts);
+    sql += ")";
+    std::vector<AuditRow> rows;
+    FASTEN_RETURN_IF_ERROR(Collect(sql, params, 32 * batch.wanted.size(), &rows));
+    batch.SplitWithLinks(rows, out, links);
+    return Status::Ok();
+  }
+
   Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();
@@ -683,6 +726,7 @@ class SqliteAuditReader final : public AuditReader {
   WriterProfile profile_;
   std::vector<int> select_;
   std::string select_list_;
+  std::string pred_select_list_;  // the same columns of the alias p (the predecessor join)
   bool has_hash_ = false;
   bool has_tenant_ = false;
 };

@@ -775,9 +775,9 @@ class Validator {
 
   Status ResolveAudit(const std::vector<AuditKey2>& pairs) {
     if (pairs.empty()) return Status::Ok();
-    std::vector<AuditRow> rows;
+    std::vector<AuditRow> rows, links;
     ++v_->store_round_trips;
-    FASTEN_RETURN_IF_ERROR(stores_.audit->FindBySeqHashBatch(pairs, &rows));
+    FASTEN_RETURN_IF_ERROR(stores_.audit->FindBySeqHashBatchWithLinks(pairs, &rows, &links));
     std::map<AuditKey2, std::vector<AuditRow*>> by_key;
     for (AuditRow& r : rows) by_key[{r.monotonic_seq, r.hash}].push_back(&r);
     // Rows already at hand, to confirm links without a query: (node, seq, hash).
@@ -787,6 +787,8 @@ class Validator {
     for (const AuditRow& r : rows) {
       if (Visible(r, options_.tenant)) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
     }
+    // The link candidates came in the same round trip (any tenant: they only confirm links).
+    for (const AuditRow& r : links) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
 
     struct Pending {
       Resolved* resolved;
@@ -841,19 +843,6 @@ class Validator {
     }
     if (pending.empty()) return Status::Ok();
 
-    // Second batched query: the predecessors at seq - 1 by their expected hash.
-    std::vector<AuditKey2> preds;
-    for (const Pending& p : pending) {
-      if (IsLowerHex64(p.row->prev_hash) && p.row->monotonic_seq > 1) {
-        preds.emplace_back(p.row->monotonic_seq - 1, p.row->prev_hash);
-      }
-    }
-    std::vector<AuditRow> pred_rows;
-    if (!preds.empty()) {
-      ++v_->store_round_trips;
-      FASTEN_RETURN_IF_ERROR(stores_.audit->FindBySeqHashBatch(preds, &pred_rows));
-    }
-    for (const AuditRow& r : pred_rows) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
     for (const Pending& p : pending) {
       const AuditRow& row = *p.row;
       if (row.prev_hash != "genesis" &&

@@ -20,13 +20,13 @@
 // (a) and (b). An answer without claims is rejected (no_claims). A citation whose hash is not 64
 // lowercase hex or whose seq is below 1 is rejected without a lookup (malformed).
 //
-// Store round trips: every audit citation of the answer is fetched in ONE batched query
-// (AuditReader::FindBySeqHashBatch). Links need the predecessors: a row whose predecessor is
-// itself cited needs nothing more; the others are confirmed together in a SECOND batched query
-// for (seq - 1, prev_hash). Only a link that this does not confirm (a seq gap, an unsealed
-// predecessor, a break, "genesis" above seq 1) costs one FindPredecessor each. sys/api citations
-// cost one FindBySeq per distinct (stream, seq) (the stream reader has no batch lookup yet).
-// So a clean answer citing audit rows takes 2 round trips, whatever the number of citations.
+// Store round trips: every audit citation of the answer is fetched in ONE statement
+// (AuditReader::FindBySeqHashBatchWithLinks), which also returns the rows one seq below the cited
+// ones whose hash is a cited row's prev_hash: the predecessors that confirm the links. Only a
+// link that this does not confirm (a seq gap, an unsealed predecessor, a break, "genesis" above
+// seq 1) costs one FindPredecessor each. sys/api citations cost one FindBySeq per distinct
+// (stream, seq) (the stream reader has no batch lookup yet). So a clean answer citing audit rows
+// takes ONE round trip, whatever the number of citations.
 //
 // Fail-closed: a store error (or a stream without a store) makes the verdict "not accepted" with
 // the error; nothing is ever accepted that was not checked.

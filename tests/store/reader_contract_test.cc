@@ -362,6 +362,38 @@ TEST_P(ReaderContract, LooksUpCitationsInOneBatch) {
   EXPECT_EQ(out[0].id, b[3].id);
 }
 
+TEST_P(ReaderContract, BatchWithLinksReturnsTheRowsAndTheirPredecessorsInOneStatement) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> a = Chain("a", 6), b = Chain("b", 6);
+  std::vector<AuditRow> rows = a;
+  rows.insert(rows.end(), b.begin(), b.end());
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::vector<AuditRow> out, links;
+  ASSERT_TRUE(reader
+                  ->FindBySeqHashBatchWithLinks({{3, a[2].hash},
+                                                 {4, a[3].hash},  // its predecessor is cited too
+                                                 {5, b[4].hash},
+                                                 {1, a[0].hash},  // genesis: no predecessor
+                                                 {6, "x' OR '1'='1"}},
+                                                &out, &links)
+                  .ok());
+  std::set<std::string> got, linked;
+  for (const AuditRow& r : out) got.insert(r.id);
+  for (const AuditRow& r : links) linked.insert(r.id);
+  EXPECT_EQ(got, (std::set<std::string>{a[0].id, a[2].id, a[3].id, b[4].id}));
+  EXPECT_EQ(out.size(), 4u);  // each once, although a[2] is also a predecessor
+  // Every predecessor (node, seq - 1, prev_hash) is among the links; b's other rows at seq 2, 3
+  // (other nodes' rows at those seqs) may be too, as a superset, but not a row two seqs below.
+  for (const AuditRow* p : {&a[1], &a[2], &b[3]}) EXPECT_TRUE(linked.count(p->id)) << p->id;
+  EXPECT_FALSE(linked.count(b[2].id));
+  EXPECT_FALSE(linked.count(a[4].id));
+  ASSERT_TRUE(reader->FindBySeqHashBatchWithLinks({}, &out, &links).ok());
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(links.empty());
+}
+
 TEST_P(ReaderContract, ScanStopsAtTheRangeAndWhenAsked) {
   store_->Exec(store_->SpecDdl("audit_log"));
   std::vector<AuditRow> rows = Chain("a", 10), b = Chain("b", 10);
