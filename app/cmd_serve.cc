@@ -1,12 +1,14 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
+#include "app/investigator.h"
 #include "app/store_config.h"
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
@@ -220,6 +222,86 @@ Status BuildAuthenticator(const Args& args, std::unique_ptr<mcp::Authenticator>*
   return Status::Ok();
 }
 
+std::string TodayUtc() {
+  return llm::UtcDay(std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+}
+
+mcp::HttpOptions::ApiReply ApiError(unsigned status, const std::string& code,
+                                    const std::string& message) {
+  return {status, {{"error", {{"code", code}, {"message", message}}}}};
+}
+
+mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
+                                               const CursorSigner& cursors, const json& request,
+                                               const std::optional<std::string>& tenant,
+                                               StoreSet* stores, const std::atomic<bool>* cancelled,
+                                               const std::function<void(const json&)>& progress) {
+  if (!tenant || tenant->empty()) {
+    return ApiError(400, "no_tenant",
+                    "an investigation reads one tenant's rows, and this server has none bound: "
+                    "authenticate with a tenant token, or start it with --tenant T");
+  }
+  for (const auto& [key, value] : request.items()) {
+    if (key != "question") {
+      return ApiError(400, "bad_request",
+                      "unknown member \"" + key +
+                          "\": send {\"question\": \"...\"} (the "
+                          "tenant comes from your credential, never from the request)");
+    }
+  }
+  ToolEnv env;
+  env.tenant = tenant;
+  env.stores = stores;
+  env.cursors = &cursors;
+  env.cancelled = cancelled;
+  llm::InvestigateResult r = investigator.Run(request["question"].get<std::string>(), env,
+                                              [&](const std::string& event, const json& detail) {
+                                                if (progress)
+                                                  progress({{"event", event}, {"detail", detail}});
+                                              });
+  json body = llm::InvestigateResultJson(r);
+  body["tenant"] = *tenant;
+  body["model"] = investigator.config().provider.kind + "/" + investigator.config().provider.model;
+  unsigned status = 200;
+  if (r.outcome == llm::Outcome::kRefused) status = 429;
+  if (r.outcome == llm::Outcome::kProviderError) status = 502;
+  return {status, body};
+}
+
+mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
+                                         const std::optional<std::string>& tenant,
+                                         const std::string& query) {
+  std::string from, to;
+  size_t pos = 0;
+  while (pos <= query.size() && !query.empty()) {
+    size_t amp = query.find('&', pos);
+    std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    size_t eq = part.find('=');
+    std::string key = part.substr(0, eq),
+                value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key == "from") {
+      from = value;
+    } else if (key == "to") {
+      to = value;
+    } else if (!key.empty()) {
+      return ApiError(400, "bad_request", "unknown parameter \"" + key + "\" (from, to)");
+    }
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  for (const std::string* d : {&from, &to}) {
+    if (!d->empty() && !llm::IsValidDay(*d)) {
+      return ApiError(400, "bad_request", "days are YYYY-MM-DD; got \"" + *d + "\"");
+    }
+  }
+  // A tenant-bound caller sees its own spend only; an all-tenants server sees every tenant.
+  Result<json> out = investigator.SpendJson(tenant.value_or(""), from, to);
+  if (!out.ok()) return ApiError(503, "state_unavailable", out.status().message());
+  return {200, *out};
+}
+
 }  // namespace
 
 int RunServe(int argc, char** argv, CommandIo io) {
@@ -237,10 +319,14 @@ int RunServe(int argc, char** argv, CommandIo io) {
                      FlagSpec{"rate-burst", true},    FlagSpec{"cursor-key", true}}) {
     specs.push_back(f);
   }
+  specs.insert(specs.end(), kInvestigatorFlags.begin(), kInvestigatorFlags.end());
   Result<Args> args = Args::Parse("serve", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, "serve", args.status());
   if (args->Has("help")) {
-    io.out << kServeHelp;
+    io.out << kServeHelp
+           << "\nInvestigations over HTTP (POST /api/v1/investigate, GET /api/v1/spend;"
+           << " enabled by --provider):\n"
+           << kInvestigatorFlagsHelp;
     return kExitOk;
   }
   if (!args->positionals().empty()) {
@@ -362,6 +448,55 @@ int RunServe(int argc, char** argv, CommandIo io) {
   mcp::ServerInfo info;
   info.version = "0.1.0";
   mcp::Dispatcher dispatcher(&registry, &cursors, info);
+  std::unique_ptr<Investigator> investigator;
+  if (http) {
+    InvestigatorConfig inv_config;
+    st = ResolveInvestigatorConfig(*args, io.env, &inv_config);
+    if (!st.ok()) return Fail(io, "serve", st);
+    if (inv_config.configured) {
+      Result<std::unique_ptr<Investigator>> made = Investigator::Make(inv_config);
+      if (!made.ok()) return Fail(io, "serve", made.status());
+      investigator = std::move(made).value();
+      http_options.investigate = [&investigator, &cursors](
+                                     const json& request, const std::optional<std::string>& tenant,
+                                     StoreSet* stores, const std::atomic<bool>* cancelled,
+                                     const std::function<void(const json&)>& progress) {
+        return InvestigateOverHttp(*investigator, cursors, request, tenant, stores, cancelled,
+                                   progress);
+      };
+      http_options.readiness_detail = [&investigator]() -> json {
+        // Totals only (no tenant names): /readyz needs no credential.
+        json out = {{"provider", investigator->config().provider.kind + "/" +
+                                     investigator->config().provider.model}};
+        Result<json> spend = investigator->SpendJson("", TodayUtc(), TodayUtc());
+        if (!spend.ok()) {
+          out["spend_today"] = {{"error", spend.status().message()}};
+          return {{"investigate", out}};
+        }
+        int64_t calls = 0, unknown = 0;
+        double usd = 0;
+        for (const json& row : (*spend)["rows"]) {
+          calls += row["calls"].get<int64_t>();
+          unknown += row["unknown_cost_calls"].get<int64_t>();
+          usd += row["cost_usd"].get<double>();
+        }
+        out["spend_today"] = {{"day", TodayUtc()},
+                              {"model_calls", calls},
+                              {"cost_usd", usd},
+                              {"unknown_cost_calls", unknown},
+                              {"pricing_version", (*spend)["pricing_version"]}};
+        return {{"investigate", out}};
+      };
+      http_options.spend = [&investigator](const std::optional<std::string>& tenant,
+                                           const std::string& query) {
+        return SpendOverHttp(*investigator, tenant, query);
+      };
+    }
+  } else if (args->Has("provider")) {
+    return Fail(io, "serve",
+                InvalidArgumentError("--provider serves investigations over HTTP: add --http "
+                                     "ADDR:PORT (on stdio, use fasten-mcp investigate)"));
+  }
   if (http) {
     http_options.auth = auth.get();
     http_options.tenant = tenant;

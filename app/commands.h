@@ -27,6 +27,8 @@ int RunConfig(int argc, char** argv, CommandIo io);
 int RunIndex(int argc, char** argv, CommandIo io);
 int RunToken(int argc, char** argv, CommandIo io);
 int RunValidate(int argc, char** argv, CommandIo io);
+int RunInvestigate(int argc, char** argv, CommandIo io);
+int RunSpend(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -37,5 +39,7 @@ extern const char kConfigHelp[];
 extern const char kIndexHelp[];
 extern const char kTokenHelp[];
 extern const char kValidateHelp[];
+extern const char kInvestigateHelp[];
+extern const char kSpendHelp[];
 
 }  // namespace fasten

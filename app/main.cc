@@ -22,6 +22,8 @@ Commands:
   index     print (or --apply) the extra indexes fasten-mcp's queries want
   token     add, list or revoke the bearer tokens of the HTTP server
   validate  check an answer's citations {stream, seq, hash} and quoted values against the store
+  investigate  ask in plain English; your model answers, every citation is verified
+  spend     model spend per tenant, day and model (the investigate cost ledger)
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -33,7 +35,8 @@ Options:
   -h, --help     show this help
   --version      show the version
 
-Exit status: 0 success, 1 a finding (verify found a break, validate rejected the answer),
+Exit status: 0 success, 1 a finding (verify found a break, validate rejected the answer,
+investigate ended with insufficient evidence),
 2 usage or I/O error.
 )";
 
@@ -72,6 +75,8 @@ int main(int argc, char** argv) {
       {"index", RunIndex, kIndexHelp},
       {"token", RunToken, kTokenHelp},
       {"validate", RunValidate, kValidateHelp},
+      {"investigate", RunInvestigate, kInvestigateHelp},
+      {"spend", RunSpend, kSpendHelp},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

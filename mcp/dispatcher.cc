@@ -1,5 +1,6 @@
 #include "mcp/dispatcher.h"
 
+#include "tools/json_out.h"
 #include "tools/row_json.h"
 
 namespace fasten::mcp {
@@ -24,6 +25,15 @@ bool AtLeast(const std::string& version, const char* minimum) {
 }
 
 }  // namespace
+
+// A response. When `tool_result` is set, `message` is a tools/call success whose
+// result.content[0].text is a placeholder for the result's text and whose
+// result.structuredContent (present when the version has it) is a placeholder for the result.
+struct Dispatcher::Reply {
+  Reply(json m) : message(std::move(m)) {}  // NOLINT: any response converts
+  json message;
+  std::optional<json> tool_result;
+};
 
 json ErrorResponse(const json* id, int code, const std::string& message, json data) {
   json err = {{"code", code}, {"message", message}};
@@ -123,6 +133,37 @@ std::optional<json> Dispatcher::CancelTarget(const json& n) {
 }
 
 json Dispatcher::HandleRequest(const json& request, CallContext& ctx) const {
+  Reply r = Handle(request, ctx);
+  if (!r.tool_result) return std::move(r.message);
+  json& result = r.message["result"];
+  result["content"][0]["text"] = DumpJson(*r.tool_result);
+  if (result.contains("structuredContent")) result["structuredContent"] = std::move(*r.tool_result);
+  return std::move(r.message);
+}
+
+std::string Dispatcher::HandleRequestText(const json& request, CallContext& ctx) const {
+  Reply r = Handle(request, ctx);
+  std::string out;
+  if (!r.tool_result) {
+    AppendJson(r.message, &out);
+    return out;
+  }
+  // The result is serialised once: as the text content (escaped into a string) and as
+  // structuredContent (spliced in as it is).
+  const std::string text = DumpJson(*r.tool_result);
+  std::string literal;
+  literal.reserve(text.size() + text.size() / 4 + 2);
+  AppendJsonString(text, &literal);
+  const json& result = r.message["result"];
+  JsonSplice splices[2] = {{&result["content"][0]["text"], literal}, {}};
+  size_t n = 1;
+  if (auto sc = result.find("structuredContent"); sc != result.end()) splices[n++] = {&*sc, text};
+  out.reserve(literal.size() + text.size() + 256);
+  AppendJson(r.message, &out, std::span<const JsonSplice>(splices, n));
+  return out;
+}
+
+Dispatcher::Reply Dispatcher::Handle(const json& request, CallContext& ctx) const {
   const json& id = request["id"];
   const std::string method = request["method"].get<std::string>();
   static const json kEmpty = json::object();
@@ -193,8 +234,8 @@ json Dispatcher::ListenResult(const json& id) const {
                         {kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}}}});
 }
 
-json Dispatcher::HandleModern(const json& id, const std::string& method, const json& params,
-                              CallContext& ctx) const {
+Dispatcher::Reply Dispatcher::HandleModern(const json& id, const std::string& method,
+                                           const json& params, CallContext& ctx) const {
   if (auto error = CheckModernEnvelope(id, params)) return *error;
   auto finish = [&](json result) {
     result["resultType"] = "complete";
@@ -215,9 +256,10 @@ json Dispatcher::HandleModern(const json& id, const std::string& method, const j
     return finish(std::move(r));
   }
   if (method == "tools/call") {
-    json r = CallTool(id, params, kModernVersion, ctx);
-    if (r.contains("error")) return r;
-    return finish(std::move(r["result"]));
+    Reply r = CallTool(id, params, kModernVersion, ctx);
+    if (r.message.contains("error")) return r;
+    r.message = finish(std::move(r.message["result"]));  // the placeholders move along
+    return r;
   }
   return ErrorResponse(&id, kMethodNotFound,
                        "method not found: " + method +
@@ -226,8 +268,8 @@ json Dispatcher::HandleModern(const json& id, const std::string& method, const j
                                 : ""));
 }
 
-json Dispatcher::HandleLegacy(const json& id, const std::string& method, const json& params,
-                              CallContext& ctx) const {
+Dispatcher::Reply Dispatcher::HandleLegacy(const json& id, const std::string& method,
+                                           const json& params, CallContext& ctx) const {
   if (method == "initialize") {
     std::string requested = params.value("protocolVersion", json()).is_string()
                                 ? params["protocolVersion"].get<std::string>()
@@ -280,8 +322,8 @@ json Dispatcher::ToolsList(const std::string& version) const {
   return {{"tools", list}};
 }
 
-json Dispatcher::CallTool(const json& id, const json& params, const std::string& version,
-                          CallContext& ctx) const {
+Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
+                                       const std::string& version, CallContext& ctx) const {
   auto name = params.find("name");
   if (name == params.end() || !name->is_string()) {
     return ErrorResponse(&id, kInvalidParams, "tools/call needs \"name\" (a string)");
@@ -327,9 +369,12 @@ json Dispatcher::CallTool(const json& id, const json& params, const std::string&
     if (st.code() == StatusCode::kCancelled) message = "cancelled";
     return error_result(tool->name + ": " + message);
   }
-  json result = {{"content", {{{"type", "text"}, {"text", DumpJson(*r)}}}}};
-  if (structured) result["structuredContent"] = std::move(*r);
-  return Success(id, std::move(result));
+  // Placeholders: HandleRequest / HandleRequestText fill in the text and the result.
+  json result = {{"content", {{{"type", "text"}, {"text", ""}}}}};
+  if (structured) result["structuredContent"] = nullptr;
+  Reply reply(Success(id, std::move(result)));
+  reply.tool_result = std::move(*r);
+  return reply;
 }
 
 }  // namespace fasten::mcp

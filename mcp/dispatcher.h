@@ -86,6 +86,10 @@ class Dispatcher {
 
   // The response to a request.
   nlohmann::json HandleRequest(const nlohmann::json& request, CallContext& ctx) const;
+  // The same response as one line of compact JSON text: DumpJson(HandleRequest(...)), byte for
+  // byte, but a tool's result is serialised once for both its text content and its
+  // structuredContent instead of being dumped, copied and dumped again.
+  std::string HandleRequestText(const nlohmann::json& request, CallContext& ctx) const;
 
   // For notifications/cancelled: the id of the request to cancel, or nullopt.
   static std::optional<nlohmann::json> CancelTarget(const nlohmann::json& notification);
@@ -107,13 +111,16 @@ class Dispatcher {
   // The modern envelope checks shared by every modern request: the error, or nullopt.
   static std::optional<nlohmann::json> CheckModernEnvelope(const nlohmann::json& id,
                                                            const nlohmann::json& params);
-  nlohmann::json HandleModern(const nlohmann::json& id, const std::string& method,
-                              const nlohmann::json& params, CallContext& ctx) const;
-  nlohmann::json HandleLegacy(const nlohmann::json& id, const std::string& method,
-                              const nlohmann::json& params, CallContext& ctx) const;
+  // A response whose tool result (if any) is not yet in it (defined in dispatcher.cc).
+  struct Reply;
+  Reply Handle(const nlohmann::json& request, CallContext& ctx) const;
+  Reply HandleModern(const nlohmann::json& id, const std::string& method,
+                     const nlohmann::json& params, CallContext& ctx) const;
+  Reply HandleLegacy(const nlohmann::json& id, const std::string& method,
+                     const nlohmann::json& params, CallContext& ctx) const;
   nlohmann::json ToolsList(const std::string& version) const;
-  nlohmann::json CallTool(const nlohmann::json& id, const nlohmann::json& params,
-                          const std::string& version, CallContext& ctx) const;
+  Reply CallTool(const nlohmann::json& id, const nlohmann::json& params, const std::string& version,
+                 CallContext& ctx) const;
 
   const ToolRegistry* tools_;
   const CursorSigner* cursors_;

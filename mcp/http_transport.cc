@@ -237,6 +237,7 @@ struct Server {
   net::io_context& ioc;
   WorkerPool pool;
   std::atomic<int> in_flight{0};
+  std::atomic<int> investigations{0};
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
 
@@ -355,7 +356,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       return Readiness();
     }
-    if (path != server_.options.path) {
+    api_ = Api::kNone;
+    if (path == "/api/v1/investigate" && server_.options.investigate) api_ = Api::kInvestigate;
+    if (path == "/api/v1/spend" && server_.options.spend) api_ = Api::kSpend;
+    if (path != server_.options.path && api_ == Api::kNone) {
       return RejectEarly(404, "not found: the MCP endpoint is " + server_.options.path);
     }
     if (server_.options.auth) {
@@ -369,6 +373,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
     } else {
       principal_ = Principal{server_.options.tenant.value_or(""), "local"};
+    }
+    if (api_ == Api::kSpend) {
+      if (req.method() != http::verb::get) return RejectEarly(405, "use GET", {{"Allow", "GET"}});
+      if (!parser_->is_done()) return RejectEarly(400, "no body expected");
+      size_t q = target_.find('?');
+      HttpOptions::ApiReply r =
+          server_.options.spend(Tenant(), q == std::string::npos ? "" : target_.substr(q + 1));
+      return Reply(r.status, DumpJson(r.body), "application/json");
     }
     if (req.method() != http::verb::post) {
       return RejectEarly(405,
@@ -440,6 +452,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return OnReadError(ec);
     beast::get_lowest_layer(stream_).expires_never();
     const auto& req = parser_->get();
+    if (api_ == Api::kInvestigate) return StartInvestigation(req.body());
     json message = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
     if (message.is_discarded()) {
       return ReplyJson(Dispatcher::ParseErrorResponse(), false);
@@ -654,6 +667,85 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         });
   }
 
+  // ------------------------------------------------------------------ POST /api/v1/investigate
+  void StartInvestigation(const std::string& body) {
+    json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded() || !request.is_object() || !request.contains("question") ||
+        !request["question"].is_string() || request["question"].get<std::string>().empty()) {
+      return Reply(400,
+                   DumpJson({{"error",
+                              {{"code", "bad_request"},
+                               {"message", "send a JSON object {\"question\": \"...\"}"}}}}),
+                   "application/json");
+    }
+    if (server_.investigations.fetch_add(1) >= server_.options.max_investigations) {
+      server_.investigations.fetch_sub(1);
+      return Reply(503,
+                   DumpJson({{"error",
+                              {{"code", "busy"},
+                               {"message", "too many investigations running; retry shortly"}}}}),
+                   "application/json", {{"Retry-After", "5"}});
+    }
+    server_.in_flight.fetch_add(1);  // a drain waits for it
+    auto call = std::make_shared<Call>();
+    call->tool = "investigate";
+    call_ = call;
+    sse_ = accepts_sse_;
+    if (sse_) {
+      Send(
+          "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
+          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+          std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") +
+          "\r\n");
+    }
+    WatchForDisconnect(call);
+    auto self = this->shared_from_this();
+    const bool sse = sse_;
+    server_.pool.Post(
+        [self, call, request = std::move(request), tenant = Tenant(), sse](StoreSet* stores) {
+          std::function<void(const json&)> progress;
+          if (sse) {
+            progress = [self, call](const json& e) {
+              if (call->cancelled.load()) return;
+              std::string event = Chunk("event: progress\ndata: " + DumpJson(e) + "\n\n");
+              net::post(self->stream_.get_executor(),
+                        [self, event = std::move(event)] { self->Send(event); });
+            };
+          }
+          HttpOptions::ApiReply r;
+          if (!stores) {
+            r = {503,
+                 {{"error",
+                   {{"code", "store_unavailable"}, {"message", "the store is not reachable"}}}}};
+          } else {
+            try {
+              stores->SetInterrupt(&call->cancelled);
+              r = self->server_.options.investigate(request, tenant, stores, &call->cancelled,
+                                                    progress);
+            } catch (const std::exception& e) {
+              self->server_.log.Write(LogLevel::kError, std::string("investigate: ") + e.what());
+              r = {500, {{"error", {{"code", "internal"}, {"message", "internal error"}}}}};
+            }
+            stores->SetInterrupt(nullptr);
+          }
+          std::string out = DumpJson(r.body);
+          net::post(self->stream_.get_executor(),
+                    [self, call, status = r.status, out = std::move(out)] {
+                      self->server_.investigations.fetch_sub(1);
+                      self->server_.in_flight.fetch_sub(1);
+                      self->call_.reset();
+                      if (self->client_gone_) return self->Close();
+                      if (self->sse_) {
+                        self->sse_ = false;
+                        self->response_complete_ = true;
+                        self->Send(Chunk("event: result\ndata: " + out + "\n\n"));
+                        return self->Send("0\r\n\r\n");
+                      }
+                      self->Reply(status, out, "application/json");
+                    });
+        });
+  }
+
   // A client that goes away while its call runs cancels the call (mcp.md §7.3 item 5).
   void WatchForDisconnect(std::shared_ptr<Call> call) {
     auto& socket = beast::get_lowest_layer(stream_).socket();
@@ -747,7 +839,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       if (!st.ok()) self->server_.log.Write(LogLevel::kWarn, "readyz: " + st.ToString());
       net::post(self->stream_.get_executor(), [self, ok = st.ok()] {
-        if (ok) return self->Reply(200, json{{"status", "ready"}}.dump(), "application/json");
+        if (ok) {
+          json body = {{"status", "ready"}};
+          if (self->server_.options.readiness_detail) {
+            const json detail = self->server_.options.readiness_detail();
+            for (auto& [k, v] : detail.items()) body[k] = v;
+          }
+          return self->Reply(200, body.dump(), "application/json");
+        }
         self->Reply(
             503,
             json{{"status", "unavailable"}, {"reason", "the audit store is not reachable"}}.dump(),
@@ -873,6 +972,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool modern_ = false;
   bool keep_alive_ = true;
   bool accepts_sse_ = false;
+  enum class Api { kNone, kInvestigate, kSpend };
+  Api api_ = Api::kNone;
   bool sse_ = false;
   bool writing_ = false;
   bool response_complete_ = false;

@@ -6,6 +6,7 @@
 //   Host / Origin not allowed           -> 403 (before anything else)
 //   GET /healthz                        -> 200, no authentication
 //   GET /readyz                         -> 200 when the audit store answers, else 503
+//   POST /api/v1/investigate, GET /api/v1/spend  (when configured; see HttpOptions)
 //   other paths                         -> 404
 //   credentials missing or invalid      -> 401 + WWW-Authenticate (when authentication is on)
 //   GET / DELETE / other methods        -> 405 (Allow: POST)
@@ -26,10 +27,12 @@
 // drain timeout), then RunHttp returns 0.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +64,24 @@ struct HttpOptions {
   RateLimiter* rate_limiter = nullptr;  // per tenant; null: unlimited
   std::string tls_cert, tls_key;        // PEM files; both empty: plain HTTP
   LogLevel log_level = LogLevel::kInfo;
+  // The REST API beside the MCP endpoint: same Host/Origin checks, same credentials, the
+  // caller's tenant. Unset: those paths answer 404.
+  //   POST /api/v1/investigate {"question": "..."}  runs on a worker with its stores; JSON
+  //        result, or SSE (`event: progress` lines, then `event: result`) when the client's
+  //        Accept lists text/event-stream. `cancelled` is set when the client goes away.
+  //   GET  /api/v1/spend[?from=YYYY-MM-DD&to=YYYY-MM-DD]
+  struct ApiReply {
+    unsigned status = 200;
+    nlohmann::json body;
+  };
+  std::function<ApiReply(const nlohmann::json& request, const std::optional<std::string>& tenant,
+                         StoreSet* stores, const std::atomic<bool>* cancelled,
+                         const std::function<void(const nlohmann::json& event)>& progress)>
+      investigate;
+  std::function<ApiReply(const std::optional<std::string>& tenant, const std::string& query)> spend;
+  int max_investigations = 2;  // running at once; more get 503
+  // Extra members of the /readyz body (e.g. today's model spend); unset: none.
+  std::function<nlohmann::json()> readiness_detail;
   std::function<void(uint16_t port)> on_listening;
 };
 

@@ -21,10 +21,12 @@ using json = nlohmann::json;
 class Writer {
  public:
   explicit Writer(std::ostream& out) : out_(out) {}
-  void Send(const json& message) {
-    std::string line = DumpJson(message);  // compact: never contains a raw newline
+  void Send(const json& message) { Send(DumpJson(message)); }
+  // `line`: one compact JSON message (compact JSON never contains a raw newline).
+  void Send(std::string line) {
+    line.push_back('\n');
     std::lock_guard<std::mutex> lock(mu_);
-    out_ << line << '\n';
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
     out_.flush();
   }
 
@@ -89,12 +91,12 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
         if (!task.cancelled->load()) writer.Send(n);
       };
       if (ctx.stores) stores.SetInterrupt(task.cancelled.get());
-      json response;
+      std::string response;
       try {
-        response = dispatcher.HandleRequest(task.request, ctx);
+        response = dispatcher.HandleRequestText(task.request, ctx);
       } catch (const std::exception& e) {
         log.Write(Level::kError, std::string("request failed: ") + e.what());
-        response = ErrorResponse(&task.request["id"], kInternalError, "internal error");
+        response = DumpJson(ErrorResponse(&task.request["id"], kInternalError, "internal error"));
       }
       if (ctx.stores) stores.SetInterrupt(nullptr);
       {
@@ -105,7 +107,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
         log.Write(Level::kDebug, "request " + task.key + " cancelled; no response sent");
         continue;
       }
-      writer.Send(response);
+      writer.Send(std::move(response));
     }
   };
   std::vector<std::thread> workers;
@@ -195,7 +197,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
             CallContext ctx;
             ctx.tenant = options.tenant;
             ctx.connection = &connection;
-            writer.Send(dispatcher.HandleRequest(message, ctx));
+            writer.Send(dispatcher.HandleRequestText(message, ctx));
           }
           break;
         }

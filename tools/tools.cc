@@ -7,6 +7,7 @@
 
 #include "store/reader.h"
 #include "tools/cursor.h"
+#include "tools/json_out.h"
 #include "tools/registry.h"
 #include "tools/row_json.h"
 #include "tools/schema.h"
@@ -95,7 +96,7 @@ Status StoreError(const Status& st) {
 size_t AppendWithinBudget(std::vector<json>& items, size_t budget, size_t used, json* out) {
   size_t n = 0;
   for (json& item : items) {
-    size_t size = DumpJson(item).size() + 1;
+    size_t size = JsonDumpSize(item) + 1;  // as serialised, without serialising it
     if (n > 0 && used + size > budget) break;
     used += size;
     out->push_back(std::move(item));
@@ -143,7 +144,7 @@ json ListPage(PageParts parts, const ToolEnv& env, const std::string& fingerprin
   const size_t fit = AppendWithinBudget(parts.items, env.byte_budget, 512, &rows);
   std::optional<std::string> next = parts.next;
   if (fit < n) next = parts.position_after(fit - 1);
-  json out = {{"rows", rows},
+  json out = {{"rows", std::move(rows)},
               {"count", fit},
               {"total_matched", parts.total},
               {"total_is_lower_bound", parts.lower_bound},

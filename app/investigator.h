@@ -1,0 +1,63 @@
+// What `investigate` and `serve --http` (POST /api/v1/investigate, GET /api/v1/spend) share: the
+// provider, price table, caps and spend ledger, configured from flags and the environment, built
+// once and used for many investigations.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/cli.h"
+#include "llm/investigate.h"
+#include "llm/provider.h"
+#include "llm/spend.h"
+
+namespace fasten {
+
+// Flags read by ResolveInvestigatorConfig (also accepted by `serve`).
+extern const std::vector<FlagSpec> kInvestigatorFlags;
+// Help text for those flags (shared by `investigate --help` and `serve --help`).
+extern const char kInvestigatorFlagsHelp[];
+
+struct InvestigatorConfig {
+  llm::ProviderConfig provider;
+  std::string key_file;
+  std::string prices_path;  // empty: the shipped table
+  std::string caps_path;    // empty: no daily caps
+  std::string state_path;   // the spend state database
+  llm::InvestigateOptions options;
+  bool configured = false;  // a provider was named (flag or FASTEN_LLM_PROVIDER)
+};
+
+// Flags first, then FASTEN_LLM_PROVIDER, FASTEN_LLM_MODEL, FASTEN_LLM_BASE_URL,
+// FASTEN_LLM_API_KEY_FILE, FASTEN_PRICES, FASTEN_COST_CAPS, FASTEN_STATE_DIR.
+Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorConfig* out);
+
+class Investigator {
+ public:
+  // Loads the price table and caps, opens the state database, resolves the API key.
+  static Result<std::unique_ptr<Investigator>> Make(const InvestigatorConfig& config);
+
+  // One investigation for env.tenant, with env's stores. Thread-safe: each call makes its own
+  // provider (providers are cheap), the ledger is shared.
+  llm::InvestigateResult Run(
+      const std::string& question, ToolEnv& env,
+      const std::function<void(const std::string&, const nlohmann::json&)>& progress) const;
+
+  // Spend rows (GET /api/v1/spend, doctor output) for one tenant (empty: all), with its cap.
+  Result<nlohmann::json> SpendJson(const std::string& tenant, const std::string& from_day,
+                                   const std::string& to_day) const;
+
+  const InvestigatorConfig& config() const { return config_; }
+
+ private:
+  InvestigatorConfig config_;
+  llm::PriceTable prices_;
+  llm::CostCaps caps_;
+  std::unique_ptr<llm::SpendLedger> spend_;
+  ToolRegistry registry_ = ToolRegistry::Default();
+};
+
+}  // namespace fasten
