@@ -222,12 +222,6 @@ Status BuildAuthenticator(const Args& args, std::unique_ptr<mcp::Authenticator>*
   return Status::Ok();
 }
 
-std::string TodayUtc() {
-  return llm::UtcDay(std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
-}
-
 mcp::HttpOptions::ApiReply ApiError(unsigned status, const std::string& code,
                                     const std::string& message) {
   return {status, {{"error", {{"code", code}, {"message", message}}}}};
@@ -468,7 +462,7 @@ int RunServe(int argc, char** argv, CommandIo io) {
         // Totals only (no tenant names): /readyz needs no credential.
         json out = {{"provider", investigator->config().provider.kind + "/" +
                                      investigator->config().provider.model}};
-        Result<json> spend = investigator->SpendJson("", TodayUtc(), TodayUtc());
+        Result<json> spend = investigator->SpendJson("", llm::UtcToday(), llm::UtcToday());
         if (!spend.ok()) {
           out["spend_today"] = {{"error", spend.status().message()}};
           return {{"investigate", out}};
@@ -480,7 +474,7 @@ int RunServe(int argc, char** argv, CommandIo io) {
           unknown += row["unknown_cost_calls"].get<int64_t>();
           usd += row["cost_usd"].get<double>();
         }
-        out["spend_today"] = {{"day", TodayUtc()},
+        out["spend_today"] = {{"day", llm::UtcToday()},
                               {"model_calls", calls},
                               {"cost_usd", usd},
                               {"unknown_cost_calls", unknown},

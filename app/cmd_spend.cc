@@ -1,7 +1,6 @@
 // `fasten-mcp spend`: what the investigate loop spent, per tenant, UTC day and model, read from
 // the spend state database (llm/spend.h). Read-only: it never creates or changes the database.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iomanip>
 #include <map>
@@ -162,9 +161,7 @@ int RunSpend(int argc, char** argv, CommandIo io) {
   }
 
   // Caps: today (UTC) for the tenants shown, those the caps file names, or --tenant.
-  const std::string today = llm::UtcDay(std::chrono::duration_cast<std::chrono::microseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
+  const std::string today = llm::UtcToday();
   std::vector<CapRow> cap_rows;
   if (caps) {
     std::set<std::string> tenants;

@@ -1,7 +1,5 @@
 #include "app/investigator.h"
 
-#include <chrono>
-
 namespace fasten {
 
 using nlohmann::json;
@@ -194,10 +192,7 @@ Result<json> Investigator::SpendJson(const std::string& tenant, const std::strin
                            {"unknown_cost_calls", t.unknown_cost_calls}});
   }
   if (!tenant.empty()) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    const std::string today = llm::UtcDay(now);
+    const std::string today = llm::UtcToday();
     Result<double> spent = spend_->DaySpend(tenant, today);
     if (!spent.ok()) return spent.status();
     std::optional<double> cap = caps_.For(tenant);

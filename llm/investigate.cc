@@ -278,6 +278,14 @@ class Run {
   ToolResult RunTool(const ToolCall& call);
   // Validates a submitted answer. True: accepted (the run ends). Otherwise *repair says why.
   bool Submit(const json& answer, std::string* repair);
+  // Past the repair turns: the run ends as insufficient evidence.
+  bool RejectedTooOften() {
+    if (rejected_ <= opt_.repair_turns) return false;
+    End(Outcome::kInsufficientEvidence, "the answer was rejected " + std::to_string(rejected_) +
+                                            " times (" + std::to_string(opt_.repair_turns) +
+                                            " repair turns allowed)");
+    return true;
+  }
   void End(Outcome outcome, const std::string& message) {
     result_.outcome = outcome;
     result_.message = message;
@@ -337,29 +345,27 @@ bool Run::CallModel(const Request& request, Turn* turn) {
                 static_cast<double>(request.max_tokens) * price->output) /
                1e6;
   }
-  const bool first = result_.llm_calls == 0;
+  // Before the first call nothing was asked of the model: a refusal; later, a budget stop.
+  auto stop = [this](const std::string& why) {
+    End(result_.llm_calls == 0 ? Outcome::kRefused : Outcome::kBudgetExhausted, why);
+    return false;
+  };
   const std::string tenant = Tenant();
   std::optional<double> cap = deps_.caps ? deps_.caps->For(tenant) : std::nullopt;
   if ((cap || opt_.max_usd) && !price && !opt_.allow_unpriced) {
-    End(first ? Outcome::kRefused : Outcome::kBudgetExhausted,
-        "model " + p.kind() + "/" + p.model() +
-            " has no price in the price table (pricing_version " +
-            (deps_.prices ? deps_.prices->version() : std::string("none")) +
-            "), so a dollar cap cannot be enforced; add it to the table, or allow unpriced "
-            "models (--allow-unpriced), token caps still apply");
-    return false;
+    return stop("model " + p.kind() + "/" + p.model() +
+                " has no price in the price table (pricing_version " +
+                (deps_.prices ? deps_.prices->version() : std::string("none")) +
+                "), so a dollar cap cannot be enforced; add it to the table, or allow unpriced "
+                "models (--allow-unpriced), token caps still apply");
   }
   if (cap) {
     if (!deps_.spend) {
-      End(first ? Outcome::kRefused : Outcome::kBudgetExhausted,
+      return stop(
           "a daily cost cap is configured but there is no spend state database to enforce it");
-      return false;
     }
     Status st = CheckCap(*deps_.spend, *deps_.caps, tenant, Today(), estimate);
-    if (!st.ok()) {
-      End(first ? Outcome::kRefused : Outcome::kBudgetExhausted, st.message());
-      return false;
-    }
+    if (!st.ok()) return stop(st.message());
   }
   if (opt_.max_usd && cost_ + estimate > *opt_.max_usd) {
     char buf[160];
@@ -367,8 +373,7 @@ bool Run::CallModel(const Request& request, Turn* turn) {
                   "the per-investigation budget of $%.4f would be passed (spent $%.4f, next call "
                   "estimated at $%.4f)",
                   *opt_.max_usd, cost_, estimate);
-    End(first ? Outcome::kRefused : Outcome::kBudgetExhausted, buf);
-    return false;
+    return stop(buf);
   }
 
   Progress("llm_call", {{"call", result_.llm_calls + 1},
@@ -607,12 +612,8 @@ InvestigateResult Run::Go() {
           End(Outcome::kAccepted, "");
           break;
         }
-        if (++rejected_ > opt_.repair_turns) {
-          End(Outcome::kInsufficientEvidence,
-              "the answer was rejected " + std::to_string(rejected_) + " times");
-          break;
-        }
-        ++result_.repairs;
+        ++rejected_;
+        if (RejectedTooOften()) break;
         nudge = repair + "\nSubmit the corrected answer with the submit_answer tool.";
       } else if (turn.stop == Stop::kMaxTokens) {
         nudge =
@@ -675,13 +676,7 @@ InvestigateResult Run::Go() {
       results.results.push_back(RunTool(call));
     }
     if (done) break;
-    if (rejected_ > opt_.repair_turns) {
-      End(Outcome::kInsufficientEvidence, "the answer was rejected " + std::to_string(rejected_) +
-                                              " times (" + std::to_string(opt_.repair_turns) +
-                                              " repair turns allowed)");
-      break;
-    }
-    if (rejected_ > result_.repairs) result_.repairs = rejected_;
+    if (RejectedTooOften()) break;
     request.messages.push_back(std::move(results));
     if (last) {
       End(result_.answer.is_null() ? Outcome::kBudgetExhausted : Outcome::kInsufficientEvidence,
@@ -695,10 +690,9 @@ InvestigateResult Run::Go() {
   if (result_.outcome == Outcome::kBudgetExhausted && !result_.answer.is_null()) {
     result_.outcome = Outcome::kInsufficientEvidence;
   }
-  if (!usage_known_)
-    result_.usage.known = false;
-  else
-    result_.usage.known = result_.llm_calls > 0;
+  // Each rejection but the last allowed one was followed by a repair turn.
+  result_.repairs = std::min(rejected_, opt_.repair_turns);
+  result_.usage.known = usage_known_ && result_.llm_calls > 0;
   if (cost_known_ && deps_.prices && result_.llm_calls > 0) result_.cost_usd = cost_;
   if (result_.llm_calls == 0) result_.cost_usd = 0.0;
   result_.ledger_rows = ledger_.size();

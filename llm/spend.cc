@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -749,6 +750,12 @@ Status CheckCap(SpendLedger& ledger, const CostCaps& caps, const std::string& te
 
 // ---------------------------------------------------------------------------------------------
 // Days and paths.
+
+std::string UtcToday() {
+  return UtcDay(std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+}
 
 std::string UtcDay(int64_t unix_micros) {
   int64_t secs = unix_micros / 1000000;

@@ -112,6 +112,8 @@ Status CheckCap(SpendLedger& ledger, const CostCaps& caps, const std::string& te
 
 // UTC day of a Unix time in microseconds: "YYYY-MM-DD".
 std::string UtcDay(int64_t unix_micros);
+// Today (UTC, from the system clock): UtcDay(now).
+std::string UtcToday();
 // Is `day` a real calendar day written "YYYY-MM-DD"?
 bool IsValidDay(const std::string& day);
 

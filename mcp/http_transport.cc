@@ -114,8 +114,8 @@ std::string Chunk(const std::string& data) {
   return size + data + "\r\n";
 }
 
-std::string SseEvent(const std::string& data) {
-  return Chunk("event: message\ndata: " + data + "\n\n");
+std::string SseEvent(const std::string& data, const char* event = "message") {
+  return Chunk(std::string("event: ") + event + "\ndata: " + data + "\n\n");
 }
 
 // HTTP status of a JSON-RPC response (mcp.md §7.3, §12 item 48).
@@ -601,11 +601,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     call_ = call;
     sse_ = wants_progress && accepts_sse_;
     if (sse_) {
-      Send(
-          "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
-          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
-          std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") +
-          "\r\n");
+      StartSse();
       if (!modern_) Send(Chunk("id: 0\ndata: \n\n"));  // legacy priming event (2025-11-25)
     }
     // The call's deadline.
@@ -692,11 +688,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     call_ = call;
     sse_ = accepts_sse_;
     if (sse_) {
-      Send(
-          "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
-          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
-          std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") +
-          "\r\n");
+      StartSse();
     }
     WatchForDisconnect(call);
     auto self = this->shared_from_this();
@@ -707,7 +699,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           if (sse) {
             progress = [self, call](const json& e) {
               if (call->cancelled.load()) return;
-              std::string event = Chunk("event: progress\ndata: " + DumpJson(e) + "\n\n");
+              std::string event = SseEvent(DumpJson(e), "progress");
               net::post(self->stream_.get_executor(),
                         [self, event = std::move(event)] { self->Send(event); });
             };
@@ -732,18 +724,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           net::post(self->stream_.get_executor(),
                     [self, call, status = r.status, out = std::move(out)] {
                       self->server_.investigations.fetch_sub(1);
-                      self->server_.in_flight.fetch_sub(1);
-                      self->call_.reset();
-                      if (self->client_gone_) return self->Close();
-                      if (self->sse_) {
-                        self->sse_ = false;
-                        self->response_complete_ = true;
-                        self->Send(Chunk("event: result\ndata: " + out + "\n\n"));
-                        return self->Send("0\r\n\r\n");
-                      }
-                      self->Reply(status, out, "application/json");
+                      self->FinishCall(call, status, out, "result");
                     });
         });
+  }
+
+  // The head of a chunked text/event-stream response.
+  void StartSse() {
+    Send(
+        "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+        std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
   }
 
   // A client that goes away while its call runs cancels the call (mcp.md §7.3 item 5).
@@ -764,7 +755,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     });
   }
 
-  void FinishCall(const std::shared_ptr<Call>& call, unsigned status, const std::string& body) {
+  // The end of a call's exchange: the response, or the SSE stream's last event (`sse_event`).
+  void FinishCall(const std::shared_ptr<Call>& call, unsigned status, const std::string& body,
+                  const char* sse_event = "message") {
     server_.in_flight.fetch_sub(1);
     {
       std::lock_guard<std::mutex> lock(server_.mu);
@@ -779,7 +772,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (sse_) {
       sse_ = false;
       response_complete_ = true;
-      Send(SseEvent(body));
+      Send(SseEvent(body, sse_event));
       return Send("0\r\n\r\n");
     }
     Reply(status, body, "application/json");
@@ -792,10 +785,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     listening_ = true;
     listen_id_ = id;
     keep_alive_ = false;  // the connection ends with the stream
-    Send(
-        "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
-        "Connection: close\r\n\r\n");
+    StartSse();
     Send(SseEvent(DumpJson(ack)));
     auto& socket = beast::get_lowest_layer(stream_).socket();
     socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code) {

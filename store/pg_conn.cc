@@ -19,6 +19,12 @@ bool StartsWith(const char* s, const char* prefix) {
 
 }  // namespace
 
+std::string PgBigintArray(const std::set<int64_t>& values) {
+  std::string out = "{";
+  for (int64_t v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);
+  return out + "}";
+}
+
 std::string PgTextArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {

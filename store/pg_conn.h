@@ -20,6 +20,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -110,6 +111,8 @@ inline bool PgIsNull(const PGresult* r, int row, int col) {
 
 // A Postgres array literal of text values: {"a","b\"c"}.
 std::string PgTextArray(const std::vector<std::string>& values);
+// A Postgres array literal of integers: {1,2,3}.
+std::string PgBigintArray(const std::set<int64_t>& values);
 
 // Splits "schema.name" (or "name") for catalog lookups; names fold to lower case as unquoted
 // identifiers do.

@@ -478,15 +478,12 @@ class PgAuditReader final : public AuditReader {
     SeqHashBatch batch;
     FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
     if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
-    std::string seqs = "{";
-    for (int64_t s : batch.seqs) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(s);
-    seqs += "}";
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(
         "SELECT " + select_list_ + " FROM " + table_ +
             " WHERE \"monotonic_seq\" = ANY($1::bigint[]) AND \"hash\" = ANY($2::text[]) ORDER BY "
             "\"monotonic_seq\", \"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT $3",
-        {seqs, PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
+        {PgBigintArray(batch.seqs), PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
          std::to_string(16 * batch.wanted.size())},
         &rows));
     batch.KeepWanted(rows, out);
@@ -501,11 +498,6 @@ class PgAuditReader final : public AuditReader {
     SeqHashBatch batch;
     FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
     if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
-    auto array = [](const std::set<int64_t>& values) {
-      std::string a = "{";
-      for (int64_t v : values) a += (a.size() > 1 ? "," : "") + std::to_string(v);
-      return a + "}";
-    };
     // One statement: the wanted rows, UNION ALL the rows one seq below them whose hash is one of
     // their prev_hashes.
     const std::string wanted =
@@ -517,8 +509,8 @@ class PgAuditReader final : public AuditReader {
                     " WHERE \"monotonic_seq\" = ANY($3::bigint[]) AND \"hash\" IN (SELECT "
                     "\"prev_hash\" FROM " +
                     table_ + wanted + ")) LIMIT $4",
-                {array(batch.seqs), PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
-                 array(batch.PredecessorSeqs()), std::to_string(32 * batch.wanted.size())},
+                {PgBigintArray(batch.seqs), PgTextArray({batch.hashes.begin(), batch.hashes.end()}),
+                 PgBigintArray(batch.PredecessorSeqs()), std::to_string(32 * batch.wanted.size())},
                 &rows));
     batch.SplitWithLinks(rows, out, links);
     return Status::Ok();

@@ -52,6 +52,24 @@ struct Param {
 
 std::string_view ColumnText(sqlite3_stmt* stmt, int i);
 
+Param MakeParam(int64_t v) {
+  return Param::Int(v);
+}
+Param MakeParam(const std::string& v) {
+  return Param::Text(v);
+}
+
+// Appends "?,?,..." for `values` to *sql and their params to *params, in the same order.
+template <typename Values>
+void AppendInList(const Values& values, std::string* sql, std::vector<Param>* params) {
+  bool first = true;
+  for (const auto& v : values) {
+    *sql += first ? "?" : ",?";
+    first = false;
+    params->push_back(MakeParam(v));
+  }
+}
+
 // A checked-out prepared statement. The cache shares ownership, so evicting the cache never
 // finalizes a statement that is still in use; the statement is reset when the StmtRef goes away.
 // (A statement left mid-iteration would keep its read transaction open and pin an old WAL
@@ -529,15 +547,9 @@ class SqliteAuditReader final : public AuditReader {
     // One statement: seqs IN (...) AND hashes IN (...), then the exact pairs.
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
     std::vector<Param> params;
-    for (int64_t seq : batch.seqs) {
-      sql += params.empty() ? "?" : ",?";
-      params.push_back(Param::Int(seq));
-    }
+    AppendInList(batch.seqs, &sql, &params);
     sql += ") AND hash IN (";
-    for (const std::string& hash : batch.hashes) {
-      sql += params.size() == batch.seqs.size() ? "?" : ",?";
-      params.push_back(Param::Text(hash));
-    }
+    AppendInList(batch.hashes, &sql, &params);
     sql += ") ORDER BY monotonic_seq, source_node_id, id";
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * batch.wanted.size(), &rows));
@@ -553,32 +565,20 @@ class SqliteAuditReader final : public AuditReader {
     SeqHashBatch batch;
     FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
     if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
-    // One statement: the wanted rows, UNION ALL the rows one seq below them whose hash is one of
-    // their prev_hashes.
+    // One statement: the wanted rows, UNION ALL each wanted row's predecessor (the row of its
+    // node one seq below whose hash is its prev_hash), joined. Placeholders and params are
+    // appended strictly in order.
     std::vector<Param> params;
-    auto list = [&](const auto& values, auto make) {
-      std::string sql;
-      for (const auto& v : values) {
-        sql += sql.empty() ? "?" : ",?";
-        params.push_back(make(v));
-      }
-      return sql.empty() ? std::string("NULL") : sql;
-    };
-    auto ints = [](int64_t v) { return Param::Int(v); };
-    auto texts = [](const std::string& v) { return Param::Text(v); };
-    // Placeholders and params are appended strictly in order (one statement per line: the
-    // evaluation order of operands within one expression is unspecified). The second half joins
-    // each cited row to the row of its node one seq below whose hash is its prev_hash.
     std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
-    sql += list(batch.seqs, ints);
+    AppendInList(batch.seqs, &sql, &params);
     sql += ") AND hash IN (";
-    sql += list(batch.hashes, texts);
+    AppendInList(batch.hashes, &sql, &params);
     sql += ") UNION ALL SELECT " + pred_select_list_ + " FROM " + table_ + " AS c JOIN " + table_ +
            " AS p ON p.source_node_id = c.source_node_id AND p.monotonic_seq = c.monotonic_seq - 1 "
            "AND p.hash = c.prev_hash WHERE c.monotonic_seq IN (";
-    sql += list(batch.seqs, ints);
+    AppendInList(batch.seqs, &sql, &params);
     sql += ") AND c.hash IN (";
-    sql += list(batch.hashes, texts);
+    AppendInList(batch.hashes, &sql, &params);
     sql += ")";
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 32 * batch.wanted.size(), &rows));
