@@ -12,7 +12,9 @@
 //   same   client and child both on CPU 0
 //   free   no pinning: the scheduler decides, run to run
 // Usage: stdio_bench --binary build/fasten-mcp --store PATH [--tenant T] [--calls N] [--runs R]
-//                    [--placement split|same|free|all]
+//                    [--placement split|same|free|all] [--serve-store DSN]
+// --serve-store serves another store holding the same rows (e.g. PATH loaded into Postgres with
+// scripts/pg-load-demo.sh); request ids are still read from PATH.
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +71,7 @@ int EchoServer() {
 
 struct Setup {
   std::string self, binary, store, tenant;
+  std::string serve_store;  // what the server reads; default sqlite:///<store>
   int calls = 10000, runs = 3;
   std::vector<std::string> ids;
 };
@@ -90,9 +93,11 @@ json RunPlacement(const Setup& setup, const Placement& placement) {
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"p\":\"" + pad + "\"}}";
     Stats p = Measure(setup.calls, [&](int) { RoundTrip(echo, request); });
     Stop(echo);
-    Child server = Spawn({setup.binary, "serve", "--store", "sqlite:///" + setup.store, "--tenant",
-                          setup.tenant, "--log-level", "error"},
-                         placement.child_cpu);
+    Child server =
+        Spawn({setup.binary, "serve", "--store",
+               setup.serve_store.empty() ? "sqlite:///" + setup.store : setup.serve_store,
+               "--tenant", setup.tenant, "--log-level", "error"},
+              placement.child_cpu);
     Stats e = Measure(setup.calls, [&](int i) {
       std::string r = RoundTrip(
           server, "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(i) +
@@ -153,6 +158,8 @@ int main(int argc, char** argv) {
       setup.binary = v;
     else if (k == "--store")
       setup.store = v;
+    else if (k == "--serve-store")
+      setup.serve_store = v;
     else if (k == "--tenant")
       setup.tenant = v;
     else if (k == "--calls")
@@ -164,7 +171,7 @@ int main(int argc, char** argv) {
   }
   if (setup.store.empty()) {
     std::cerr << "usage: stdio_bench --binary B --store PATH [--tenant T] [--calls N] [--runs R] "
-                 "[--placement split|same|free|all]\n";
+                 "[--placement split|same|free|all] [--serve-store DSN]\n";
     return 2;
   }
   // Request ids of the tenant, for the lookup benchmark.

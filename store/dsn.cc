@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 namespace fasten {
@@ -91,6 +93,15 @@ Status ApplyQuery(std::string_view query, Dsn* dsn, std::string* rest) {
                                     "' in DSN: use e.g. 30s, 500ms, 2m, or milliseconds");
       }
       dsn->statement_timeout_ms = ms;
+    } else if (key == "busy_poll_us") {
+      char* end = nullptr;
+      errno = 0;
+      const long long us = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || us < 0 || us > 10000) {
+        return InvalidArgumentError("invalid busy_poll_us '" + value +
+                                    "' in DSN: use microseconds from 0 (off) to 10000");
+      }
+      dsn->busy_poll_us = us;
     } else if (!part.empty()) {
       if (!rest->empty()) rest->push_back('&');
       rest->append(part);

@@ -3,7 +3,8 @@
 //   sqlite:///relative/path.db?table=NAME&wal=true   relative to the working directory
 //   sqlite:////absolute/path.db                      four slashes: absolute
 //   postgres://user@host/db?table=schema.name        (also postgresql://; other parameters are
-//                                                    libpq's, plus statement_timeout=30s)
+//                                                    libpq's, plus statement_timeout=30s and
+//                                                    busy_poll_us=150)
 // A bare path with no scheme is accepted as a SQLite file. Table names are validated with the
 // SDK's identifier rules before they ever reach SQL.
 #pragma once
@@ -28,6 +29,9 @@ struct Dsn {
   // ?statement_timeout= (Postgres): 30s, 500ms, 2m or plain milliseconds; 0 disables.
   // Default (unset): 30 s.
   std::optional<int64_t> statement_timeout_ms;
+  // ?busy_poll_us= (Postgres): how long a call busy-polls the socket for its answer before it
+  // sleeps in poll(), 0..10000 microseconds; 0 disables. Default (unset): 150.
+  std::optional<int64_t> busy_poll_us;
 
   // "sqlite:////abs/path.db" or the Postgres URL without credentials.
   std::string Display() const;

@@ -9,6 +9,10 @@
 //  - Statements are prepared once per session and cached by their SQL text.
 //  - Every round trip waits in a poll loop that watches the interrupt flag: when the flag is set
 //    the running statement is cancelled (PQcancel) and the call returns kCancelled.
+//  - Before sleeping in that loop, a round trip first busy-polls the socket for up to
+//    busy_poll_us: an indexed lookup is usually answered within that time, and waking a thread
+//    that sleeps in poll() costs tens of microseconds on a VM. At most one connection in the
+//    process busy-polls at a time, so concurrent calls never burn more than one core waiting.
 //  - A call that finds the connection dead returns kUnavailable ("postgres: connection lost: ...
 //    (will reconnect)"); the next call reconnects (PQreset), re-applies the settings and prepares
 //    statements again. Nothing is retried silently: a streamed scan may have delivered rows.
@@ -46,6 +50,8 @@ struct PgSessionOptions {
   bool read_only = true;
   // statement_timeout in milliseconds; 0 disables it. Default: 30 s.
   int64_t statement_timeout_ms = 30000;
+  // Busy-poll budget per round trip in microseconds; 0 sleeps in poll() at once. Default 150.
+  int64_t busy_poll_us = 150;
 };
 
 class PgConn {

@@ -22,6 +22,7 @@ PgSessionOptions ReadOnlyOptions(const Dsn& dsn) {
   PgSessionOptions o;
   o.read_only = true;
   o.statement_timeout_ms = dsn.statement_timeout_ms.value_or(kDefaultStatementTimeoutMs);
+  if (dsn.busy_poll_us) o.busy_poll_us = *dsn.busy_poll_us;
   return o;
 }
 

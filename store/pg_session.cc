@@ -16,6 +16,7 @@ Status PgSession::Open(const Dsn& dsn, bool read_only, bool no_timeout,
   PgSessionOptions options;
   options.read_only = read_only;
   options.statement_timeout_ms = no_timeout ? 0 : dsn.statement_timeout_ms.value_or(30000);
+  if (dsn.busy_poll_us) options.busy_poll_us = *dsn.busy_poll_us;
   FASTEN_RETURN_IF_ERROR(s->conn_->Open(dsn.conninfo, dsn.Display(), options));
   *out = std::move(s);
   return Status::Ok();

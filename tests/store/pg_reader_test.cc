@@ -2,6 +2,9 @@
 // statement timeout, DSN parameters.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "store/pg_session.h"
 #include "store/reader.h"
 #include "support/pg_cluster.h"
@@ -101,6 +104,56 @@ TEST(PgReader, StatementTimeoutComesFromTheDsn) {
   EXPECT_TRUE(s->Exec("SELECT 1").ok());
   for (const char* bad : {"?statement_timeout=abc", "?statement_timeout=5d"}) {
     EXPECT_EQ(ParseDsn(store->Dsn(bad)).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(PgReader, BusyPollBudgetComesFromTheDsnAndNeverChangesAnswers) {
+  auto store = StoreBackend::Create(BackendParam{true, false});
+  store->Exec(store->SpecDdl("audit_log"));
+  store->Insert("audit_log", Chain("n1", 5));
+  Result<Dsn> defaulted = ParseDsn(store->Dsn());
+  ASSERT_TRUE(defaulted.ok());
+  EXPECT_FALSE(defaulted->busy_poll_us.has_value());
+  for (const char* bad : {"?busy_poll_us=", "?busy_poll_us=abc", "?busy_poll_us=-1",
+                          "?busy_poll_us=10001", "?busy_poll_us=5ms"}) {
+    Result<Dsn> d = ParseDsn(store->Dsn(bad));
+    EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << bad;
+    if (!d.ok()) {
+      EXPECT_NE(d.status().message().find("busy_poll_us"), std::string::npos);
+    }
+  }
+  // Off, the largest budget, and a statement slower than the budget: the same rows every time,
+  // and many sessions at once (only one of them may busy-poll) all finish.
+  for (const char* q : {"?busy_poll_us=0", "?busy_poll_us=10000"}) {
+    Result<Dsn> dsn = ParseDsn(store->Dsn(q));
+    ASSERT_TRUE(dsn.ok()) << q;
+    EXPECT_EQ(dsn->busy_poll_us, std::string(q) == "?busy_poll_us=0" ? 0 : 10000);
+    std::unique_ptr<PgSession> s;
+    ASSERT_TRUE(PgSession::Open(*dsn, true, false, &s).ok());
+    std::vector<PgSession::Row> rows;
+    ASSERT_TRUE(s->Query("SELECT count(*) FROM audit_log", {}, &rows).ok());
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0][0].value_or(""), "5") << q;
+    ASSERT_TRUE(s->Query("SELECT pg_sleep(0.03), 'late'", {}, &rows).ok()) << q;
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0][1].value_or(""), "late") << q;
+    std::vector<std::thread> threads;
+    std::atomic<int> answered{0};
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&] {
+        std::unique_ptr<PgSession> own;
+        if (!PgSession::Open(*dsn, true, false, &own).ok()) return;
+        for (int i = 0; i < 20; ++i) {
+          std::vector<PgSession::Row> r;
+          if (own->Query("SELECT max(monotonic_seq) FROM audit_log", {}, &r).ok() &&
+              r.size() == 1 && r[0][0].value_or("") == "5") {
+            answered.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(answered.load(), 6 * 20) << q;
   }
 }
 
