@@ -13,7 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
@@ -23,6 +22,7 @@
 
 #include "tools/row_json.h"
 #include "util/base64.h"
+#include "util/work_queue.h"
 
 namespace fasten::mcp {
 namespace {
@@ -145,23 +145,12 @@ class WorkerPool {
   }
   ~WorkerPool() { Stop(); }
 
-  void Post(Job job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
-      queued_.fetch_add(1, std::memory_order_release);
-    }
-    cv_.notify_one();
-  }
+  void Post(Job job) { queue_.Push(std::move(job)); }
 
   // Runs what is queued, then joins.
   void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    cv_.notify_all();
+    if (stopping_.exchange(true)) return;
+    queue_.Close();
     for (std::thread& t : threads_) t.join();
   }
 
@@ -171,20 +160,8 @@ class WorkerPool {
     bool open = false;
     Clock::time_point last_try{};
     while (true) {
-      // A brief spin before sleeping: waking a sleeping thread costs tens of microseconds on a
-      // VM, comparable to a whole fast tool call. Bounded, so an idle server does not spin.
-      for (int spin = 0; spin < 2000 && queued_.load(std::memory_order_acquire) == 0; ++spin) {
-        std::this_thread::yield();
-      }
-      Job job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-        queued_.fetch_sub(1, std::memory_order_release);
-      }
+      Job job;  // destroyed after each run: a job holds its session (and so its connection) open
+      if (!queue_.Pop(&job)) return;
       // Stores that failed to open (a database not up yet) are retried, at most once a second.
       if (!open && Clock::now() - last_try > std::chrono::seconds(1)) {
         last_try = Clock::now();
@@ -199,16 +176,14 @@ class WorkerPool {
         }
       }
       job(open ? &stores : nullptr);
+      queue_.Done();
     }
   }
 
   const StoreConfig config_;
   Log& log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;
-  std::atomic<int> queued_{0};
-  bool stopping_ = false;
+  WorkQueue<Job> queue_;
+  std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };
 

@@ -1,7 +1,5 @@
 #include "mcp/stdio_transport.h"
 
-#include <condition_variable>
-#include <deque>
 #include <istream>
 #include <map>
 #include <memory>
@@ -12,6 +10,7 @@
 
 #include "mcp/log.h"
 #include "tools/row_json.h"
+#include "util/work_queue.h"
 
 namespace fasten::mcp {
 namespace {
@@ -55,12 +54,9 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   Log log(log_stream, options.log_level);
   Connection connection;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Task> queue;
-  std::atomic<int> queued{0};  // queue.size(), readable without the lock
+  WorkQueue<Task> queue;
+  std::mutex mu;  // guards in_flight
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> in_flight;
-  bool closing = false;
 
   auto worker = [&](int index) {
     StoreSet stores;
@@ -69,19 +65,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
       log.Write(Level::kError, "worker " + std::to_string(index) + ": " + opened.ToString());
     while (true) {
       Task task;
-      // Spin briefly before sleeping: waking a sleeping thread costs tens of microseconds on a
-      // VM, which would dominate a fast tool call. Bounded, so an idle server does not spin.
-      for (int spin = 0; spin < 2000 && queued.load(std::memory_order_acquire) == 0; ++spin) {
-        std::this_thread::yield();
-      }
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return closing || !queue.empty(); });
-        if (queue.empty()) return;
-        task = std::move(queue.front());
-        queue.pop_front();
-        queued.fetch_sub(1, std::memory_order_release);
-      }
+      if (!queue.Pop(&task)) return;
       CallContext ctx;
       ctx.tenant = options.tenant;
       ctx.connection = &connection;
@@ -105,9 +89,10 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
       }
       if (task.cancelled->load()) {
         log.Write(Level::kDebug, "request " + task.key + " cancelled; no response sent");
-        continue;
+      } else {
+        writer.Send(std::move(response));
       }
-      writer.Send(std::move(response));
+      queue.Done();
     }
   };
   std::vector<std::thread> workers;
@@ -188,11 +173,11 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
           }
           if (Dispatcher::NeedsStores(message)) {
             Task task{message, std::make_shared<std::atomic<bool>>(false), DumpJson(message["id"])};
-            std::lock_guard<std::mutex> lock(mu);
-            in_flight[task.key] = task.cancelled;
-            queue.push_back(std::move(task));
-            queued.fetch_add(1, std::memory_order_release);
-            cv.notify_one();
+            {
+              std::lock_guard<std::mutex> lock(mu);
+              in_flight[task.key] = task.cancelled;
+            }
+            queue.Push(std::move(task));
           } else {
             CallContext ctx;
             ctx.tenant = options.tenant;
@@ -205,11 +190,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
     }
     if (in.eof()) break;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    closing = true;
-  }
-  cv.notify_all();
+  queue.Close();
   for (std::thread& t : workers) t.join();
   for (const auto& [key, id] : listens) {  // teardown ends every open listen
     writer.Send(Dispatcher::ListenCancelled(id));

@@ -1,0 +1,109 @@
+// A FIFO from the threads that read requests to a pool of threads that run them.
+//
+// Waking a thread that sleeps on a condition variable costs tens of microseconds on a VM, as much
+// as a whole fast tool call. So when the pool has gone idle (no consumer is running an item),
+// the consumer that finds the queue empty first spins (yielding) for up to `spin` before it
+// sleeps: a client calling one request at a time gets its next request picked up without a
+// wake-up. Only ONE consumer spins at a time, and none spins while another runs an item: a busy
+// pool never has idle threads competing for the cores its busy threads (and the database) need.
+// Push wakes a sleeper only when no consumer is spinning (the spinner will take the item); a
+// consumer that takes an item and sees more queued wakes the next sleeper, so a burst still fans
+// out over the pool.
+//
+//   WorkQueue<Task> q;
+//   q.Push(task);                                   // producer
+//   for (Task t; q.Pop(&t); q.Done()) Run(t);        // consumers; Done() after each item
+//   q.Close();  // queued items are still handed out, then Pop returns false
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace fasten {
+
+template <typename T>
+class WorkQueue {
+ public:
+  explicit WorkQueue(std::chrono::microseconds spin = std::chrono::microseconds(500))
+      : spin_(spin) {}
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  void Push(T item) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      items_.push_back(std::move(item));
+      size_.fetch_add(1, std::memory_order_release);
+      wake = !spinning_;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  // The next item (true), waiting as described above; false once closed and empty.
+  bool Pop(T* out) {
+    bool spinner = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (TakeLocked(out)) return true;
+      if (closed_) return false;
+      if (!spinning_ && busy_ == 0 && spin_.count() > 0) spinning_ = spinner = true;
+    }
+    if (spinner) {
+      const auto until = std::chrono::steady_clock::now() + spin_;
+      while (size_.load(std::memory_order_acquire) == 0 &&
+             !closed_flag_.load(std::memory_order_acquire) &&
+             std::chrono::steady_clock::now() < until) {
+        std::this_thread::yield();
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (spinner) spinning_ = false;
+    cv_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    return TakeLocked(out);
+  }
+
+  // The item the calling consumer took last has been handled.
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --busy_;
+  }
+
+  // No more items will be pushed; every consumer returns once the queue is empty.
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      closed_flag_.store(true, std::memory_order_release);
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  bool TakeLocked(T* out) {
+    if (items_.empty()) return false;
+    *out = std::move(items_.front());
+    items_.pop_front();
+    size_.fetch_sub(1, std::memory_order_release);
+    ++busy_;
+    if (!items_.empty() && !spinning_) cv_.notify_one();  // more work: fan out
+    return true;
+  }
+
+  const std::chrono::microseconds spin_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+  std::atomic<size_t> size_{0};  // items_.size(), for the spinner to read without the lock
+  bool spinning_ = false;        // a consumer is spinning
+  int busy_ = 0;                 // consumers between Pop and Done
+  bool closed_ = false;
+  std::atomic<bool> closed_flag_{false};
+};
+
+}  // namespace fasten
