@@ -19,8 +19,8 @@ bool StartsWith(const char* s, const char* prefix) {
   return s && std::strncmp(s, prefix, std::strlen(prefix)) == 0;
 }
 
-// Connections busy-polling right now, process-wide (see busy_poll_us in pg_conn.h).
-std::atomic<int> g_busy_pollers{0};
+// Connections waiting for an answer right now, process-wide (see busy_poll_us in pg_conn.h).
+std::atomic<int> g_waiting{0};
 
 }  // namespace
 
@@ -158,28 +158,18 @@ Status PgConn::Finish(const char* what, PgResult* out) {
   bool cancel_sent = false;
   bool broken = false;
   PgResult error, last;
-  // Busy-poll (timeout 0) until the budget is spent, then sleep in poll(); only one connection
-  // in the process busy-polls at a time.
+  // Busy-poll (timeout 0) until the budget is spent, then sleep in poll(). Only while this is
+  // the only connection in the process waiting for an answer: with several calls in flight the
+  // cores are better spent on them (and on the database) than on spinning.
   using Clock = std::chrono::steady_clock;
-  struct BusyPoll {
-    bool on = false;
-    Clock::time_point until;
-    void Start(int64_t us) {
-      if (us <= 0) return;
-      if (g_busy_pollers.fetch_add(1, std::memory_order_acq_rel) != 0) {
-        g_busy_pollers.fetch_sub(1, std::memory_order_acq_rel);  // another connection is at it
-        return;
-      }
-      on = true;
-      until = Clock::now() + std::chrono::microseconds(us);
-    }
-    void Stop() {
-      if (on) g_busy_pollers.fetch_sub(1, std::memory_order_acq_rel);
-      on = false;
-    }
-    ~BusyPoll() { Stop(); }
-  } busy;
-  if (PQisBusy(c)) busy.Start(options_.busy_poll_us);
+  struct Waiting {
+    Waiting() { alone = g_waiting.fetch_add(1, std::memory_order_acq_rel) == 0; }
+    ~Waiting() { g_waiting.fetch_sub(1, std::memory_order_acq_rel); }
+    bool alone;
+  } waiting;
+  bool busy = waiting.alone && options_.busy_poll_us > 0;
+  const Clock::time_point busy_until =
+      Clock::now() + std::chrono::microseconds(busy ? options_.busy_poll_us : 0);
   while (true) {
     while (!broken && PQisBusy(c)) {
       if (interrupt_ && interrupt_->load(std::memory_order_relaxed) && !cancel_sent) {
@@ -191,13 +181,14 @@ Status PgConn::Finish(const char* what, PgResult* out) {
         }
       }
       pollfd pfd{PQsocket(c), POLLIN, 0};
-      int rc = poll(&pfd, 1, busy.on ? 0 : 50);
-      if (rc == 0 && busy.on && Clock::now() >= busy.until) busy.Stop();
+      int rc = poll(&pfd, 1, busy ? 0 : 50);
+      if (rc == 0 && busy) {
+        busy = Clock::now() < busy_until && g_waiting.load(std::memory_order_acquire) == 1;
+      }
       if (rc < 0 && errno != EINTR) broken = true;
       if (rc > 0 && !PQconsumeInput(c)) broken = true;
     }
     if (broken && PQisBusy(c)) break;
-    busy.Stop();  // the first result is in; the rest of it follows at once
     PGresult* r = PQgetResult(c);
     if (!r) break;
     ExecStatusType s = PQresultStatus(r);

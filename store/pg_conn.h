@@ -11,8 +11,9 @@
 //    the running statement is cancelled (PQcancel) and the call returns kCancelled.
 //  - Before sleeping in that loop, a round trip first busy-polls the socket for up to
 //    busy_poll_us: an indexed lookup is usually answered within that time, and waking a thread
-//    that sleeps in poll() costs tens of microseconds on a VM. At most one connection in the
-//    process busy-polls at a time, so concurrent calls never burn more than one core waiting.
+//    that sleeps in poll() costs tens of microseconds on a VM. Only a connection that is the
+//    only one in the process waiting for an answer busy-polls (it stops when another starts
+//    waiting): with several calls in flight the cores are better spent on them.
 //  - A call that finds the connection dead returns kUnavailable ("postgres: connection lost: ...
 //    (will reconnect)"); the next call reconnects (PQreset), re-applies the settings and prepares
 //    statements again. Nothing is retried silently: a streamed scan may have delivered rows.

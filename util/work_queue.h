@@ -1,12 +1,14 @@
 // A FIFO from the threads that read requests to a pool of threads that run them.
 //
 // Waking a thread that sleeps on a condition variable costs tens of microseconds on a VM, as much
-// as a whole fast tool call. So when the pool has gone idle (no consumer is running an item),
-// the consumer that finds the queue empty first spins (yielding) for up to `spin` before it
-// sleeps: a client calling one request at a time gets its next request picked up without a
-// wake-up. Only ONE consumer spins at a time, and none spins while another runs an item: a busy
-// pool never has idle threads competing for the cores its busy threads (and the database) need.
-// Push wakes a sleeper only when no consumer is spinning (the spinner will take the item); a
+// as a whole fast tool call. So a consumer that finds the queue empty first spins (yielding) for
+// up to `spin` before it sleeps. How many may spin depends on the traffic:
+//  - the pool is idle (no consumer runs an item): ONE consumer spins, so a client calling one
+//    request at a time gets its next request picked up without a wake-up, while the other idle
+//    threads leave the cores to the client and the database;
+//  - items are running: every idle consumer may spin, because more requests are likely on the
+//    way (calls in flight over one connection arrive back to back).
+// Push wakes a sleeper only when no consumer is spinning (a spinner will take the item); a
 // consumer that takes an item and sees more queued wakes the next sleeper, so a burst still fans
 // out over the pool.
 //
@@ -40,7 +42,7 @@ class WorkQueue {
       std::lock_guard<std::mutex> lock(mu_);
       items_.push_back(std::move(item));
       size_.fetch_add(1, std::memory_order_release);
-      wake = !spinning_;
+      wake = spinners_ == 0;
     }
     if (wake) cv_.notify_one();
   }
@@ -52,7 +54,10 @@ class WorkQueue {
       std::lock_guard<std::mutex> lock(mu_);
       if (TakeLocked(out)) return true;
       if (closed_) return false;
-      if (!spinning_ && busy_ == 0 && spin_.count() > 0) spinning_ = spinner = true;
+      if (spin_.count() > 0 && (spinners_ == 0 || busy_ > 0)) {
+        ++spinners_;
+        spinner = true;
+      }
     }
     if (spinner) {
       const auto until = std::chrono::steady_clock::now() + spin_;
@@ -63,7 +68,7 @@ class WorkQueue {
       }
     }
     std::unique_lock<std::mutex> lock(mu_);
-    if (spinner) spinning_ = false;
+    if (spinner) --spinners_;
     cv_.wait(lock, [&] { return closed_ || !items_.empty(); });
     return TakeLocked(out);
   }
@@ -91,7 +96,7 @@ class WorkQueue {
     items_.pop_front();
     size_.fetch_sub(1, std::memory_order_release);
     ++busy_;
-    if (!items_.empty() && !spinning_) cv_.notify_one();  // more work: fan out
+    if (!items_.empty() && spinners_ == 0) cv_.notify_one();  // more work: fan out
     return true;
   }
 
@@ -100,7 +105,7 @@ class WorkQueue {
   std::condition_variable cv_;
   std::deque<T> items_;
   std::atomic<size_t> size_{0};  // items_.size(), for the spinner to read without the lock
-  bool spinning_ = false;        // a consumer is spinning
+  int spinners_ = 0;             // consumers spinning
   int busy_ = 0;                 // consumers between Pop and Done
   bool closed_ = false;
   std::atomic<bool> closed_flag_{false};
