@@ -24,6 +24,14 @@ std::atomic<int> g_waiting{0};
 
 }  // namespace
 
+PgSessionOptions PgSessionOptionsFor(const Dsn& dsn) {
+  PgSessionOptions o;
+  o.read_only = true;
+  if (dsn.statement_timeout_ms) o.statement_timeout_ms = *dsn.statement_timeout_ms;
+  if (dsn.busy_poll_us) o.busy_poll_us = *dsn.busy_poll_us;
+  return o;
+}
+
 std::string PgBigintArray(const std::set<int64_t>& values) {
   std::string out = "{";
   for (int64_t v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/dsn.h"
 #include "util/status.h"
 
 namespace fasten {
@@ -54,6 +55,10 @@ struct PgSessionOptions {
   // Busy-poll budget per round trip in microseconds; 0 sleeps in poll() at once. Default 150.
   int64_t busy_poll_us = 150;
 };
+
+// A read-only session as `dsn` asks for it: its ?statement_timeout= and ?busy_poll_us=, or the
+// defaults above.
+PgSessionOptions PgSessionOptionsFor(const Dsn& dsn);
 
 class PgConn {
  public:

@@ -13,18 +13,9 @@
 namespace fasten {
 namespace {
 
-constexpr int64_t kDefaultStatementTimeoutMs = 30000;
 constexpr int kFetchBatch = 10000;
 // to_char() format of the canonical wire spelling YYYY-MM-DDTHH:MM:SS.ffffffZ.
 constexpr char kTsFormat[] = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-
-PgSessionOptions ReadOnlyOptions(const Dsn& dsn) {
-  PgSessionOptions o;
-  o.read_only = true;
-  o.statement_timeout_ms = dsn.statement_timeout_ms.value_or(kDefaultStatementTimeoutMs);
-  if (dsn.busy_poll_us) o.busy_poll_us = *dsn.busy_poll_us;
-  return o;
-}
 
 // Appends a parameter and returns its placeholder ($n).
 std::string Bind(std::vector<PgParam>* params, std::string value) {
@@ -264,7 +255,7 @@ class PgAuditReader final : public AuditReader {
  public:
   Status Init(const Dsn& dsn) {
     dsn_ = dsn;
-    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), ReadOnlyOptions(dsn)));
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), PgSessionOptionsFor(dsn)));
     std::optional<std::pair<std::string, std::string>> rel;
     if (dsn.table) {
       table_ = *dsn.table;
@@ -682,7 +673,7 @@ class PgStreamReader final : public StreamReader {
   Status Init(const Dsn& dsn, StreamKind kind) {
     dsn_ = dsn;
     kind_ = kind;
-    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), ReadOnlyOptions(dsn)));
+    FASTEN_RETURN_IF_ERROR(conn_.Open(dsn.conninfo, dsn.Display(), PgSessionOptionsFor(dsn)));
     table_ = dsn.table ? *dsn.table : (kind == StreamKind::kApi ? "api_log" : "syslog");
     std::optional<std::pair<std::string, std::string>> rel;
     FASTEN_RETURN_IF_ERROR(ResolveTable(conn_, table_, &rel));

@@ -13,10 +13,9 @@ Status PgSession::Open(const Dsn& dsn, bool read_only, bool no_timeout,
     return InvalidArgumentError("not a Postgres DSN: " + dsn.Display());
   }
   std::unique_ptr<PgSession> s(new PgSession());
-  PgSessionOptions options;
+  PgSessionOptions options = PgSessionOptionsFor(dsn);
   options.read_only = read_only;
-  options.statement_timeout_ms = no_timeout ? 0 : dsn.statement_timeout_ms.value_or(30000);
-  if (dsn.busy_poll_us) options.busy_poll_us = *dsn.busy_poll_us;
+  if (no_timeout) options.statement_timeout_ms = 0;
   FASTEN_RETURN_IF_ERROR(s->conn_->Open(dsn.conninfo, dsn.Display(), options));
   *out = std::move(s);
   return Status::Ok();

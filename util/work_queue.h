@@ -62,8 +62,7 @@ class WorkQueue {
     if (spinner) {
       const auto until = std::chrono::steady_clock::now() + spin_;
       while (size_.load(std::memory_order_acquire) == 0 &&
-             !closed_flag_.load(std::memory_order_acquire) &&
-             std::chrono::steady_clock::now() < until) {
+             !closed_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
         std::this_thread::yield();
       }
     }
@@ -83,8 +82,7 @@ class WorkQueue {
   void Close() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      closed_ = true;
-      closed_flag_.store(true, std::memory_order_release);
+      closed_.store(true, std::memory_order_release);
     }
     cv_.notify_all();
   }
@@ -104,11 +102,10 @@ class WorkQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<T> items_;
-  std::atomic<size_t> size_{0};  // items_.size(), for the spinner to read without the lock
-  int spinners_ = 0;             // consumers spinning
-  int busy_ = 0;                 // consumers between Pop and Done
-  bool closed_ = false;
-  std::atomic<bool> closed_flag_{false};
+  std::atomic<size_t> size_{0};      // items_.size(), for the spinner to read without the lock
+  int spinners_ = 0;                 // consumers spinning
+  int busy_ = 0;                     // consumers between Pop and Done
+  std::atomic<bool> closed_{false};  // written under mu_; the spinner reads it without
 };
 
 }  // namespace fasten
