@@ -3,11 +3,18 @@
 // its `query` tool (SQL) versus our `audit_query` tool.
 //
 // Both servers speak MCP over stdio, both get the legacy initialize handshake, then:
-//   latency     one call at a time, p50/p99
-//   throughput  --concurrency calls kept in flight over the one stdio pipe, calls/s
+//   latency     one call at a time, p50/p99, from the request's write to the reply's last byte
+//   throughput  --concurrency calls kept in flight over the one stdio pipe, calls/s, and the CPU
+//               per call of the server process, of this client and of the whole machine
+// The goals (>= 3x the throughput, <= 1/3 the p50) are judged unpinned ("free"); the pinned
+// placements ("split": client and server on different cores, "same": on one core) are shown to
+// locate costs.
 // Every answer is checked: a result, not isError, and the looked-up request_id in it.
 // Usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS --ids-from SQLITE_DB
 //                         [--node NODE] [--tenant T] [--calls N] [--runs R] [--concurrency C]
+//                         [--only fasten-mcp|server-postgres] [--placement split|same|free]
+// (--only and --placement run a subset, e.g. under perf; ratios are then meaningless.
+// --workers N passes fasten-mcp its --workers; default 4.)
 #include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -41,8 +48,10 @@ void Send(Child& c, const json& m) {
   fflush(c.in);
 }
 
-// The next JSON-RPC response (lines without an id, e.g. notifications, are skipped).
-json Receive(Child& c) {
+// The next JSON-RPC response (lines without an id, e.g. notifications, are skipped), its raw
+// line in `*raw` and the time its last byte was read in `*arrived`, when asked. Latency stops at
+// `arrived`: parsing the reply is the client's own work, and it grows with the reply's size.
+json Receive(Child& c, std::string* raw = nullptr, Clock::time_point* arrived = nullptr) {
   std::string line;
   char buf[65536];
   while (true) {
@@ -51,12 +60,16 @@ json Receive(Child& c) {
       line += buf;
       if (line.back() == '\n') break;
     }
+    if (arrived) *arrived = Clock::now();
     if (line.empty()) {
       std::cerr << "pg_compare_bench: server closed its output\n";
       std::exit(3);
     }
     json m = json::parse(line, nullptr, false);
-    if (!m.is_discarded() && m.contains("id")) return m;
+    if (!m.is_discarded() && m.contains("id")) {
+      if (raw) *raw = std::move(line);
+      return m;
+    }
   }
 }
 
@@ -66,18 +79,22 @@ struct Server {
   std::function<json(int id, const std::string& request_id)> request;
 };
 
-void Check(const json& reply, const std::string& request_id, const std::string& who) {
+// A result, not isError, and the request_id in it (searched in the raw line: serialising the
+// parsed reply again would make the client, not the servers, the bottleneck).
+void Check(const json& reply, const std::string& raw, const std::string& request_id,
+           const std::string& who) {
   const json* result = reply.contains("result") ? &reply["result"] : nullptr;
-  if (!result || result->value("isError", false) ||
-      reply.dump().find(request_id) == std::string::npos) {
-    std::cerr << "pg_compare_bench: " << who << " answered badly: " << reply.dump().substr(0, 400)
-              << "\n";
+  if (!result || result->value("isError", false) || raw.find(request_id) == std::string::npos) {
+    std::cerr << "pg_compare_bench: " << who << " answered badly: " << raw.substr(0, 400) << "\n";
     std::exit(3);
   }
 }
 
 struct Figures {
   double p50 = 0, p99 = 0, per_second = 0;
+  // CPU per call in the throughput phase: the server process (all its threads), and the whole
+  // machine (client, server, Postgres and anything else running).
+  double server_cpu_us = 0, machine_cpu_us = 0, client_cpu_us = 0;
 };
 
 Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int concurrency,
@@ -93,17 +110,20 @@ Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int
   Receive(c);
   Send(c, {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
   auto id_of = [&](int i) { return ids[static_cast<size_t>(i) % ids.size()]; };
+  std::string raw;
   for (int i = 1; i <= 200; ++i) {  // warm-up
     Send(c, s.request(i, id_of(i)));
-    Check(Receive(c), id_of(i), s.name);
+    json r = Receive(c, &raw);
+    Check(r, raw, id_of(i), s.name);
   }
   std::vector<double> us;
   for (int i = 0; i < calls; ++i) {
     auto t0 = Clock::now();
     Send(c, s.request(1000 + i, id_of(i)));
-    json r = Receive(c);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    Check(r, id_of(i), s.name);
+    Clock::time_point arrived;
+    json r = Receive(c, &raw, &arrived);
+    us.push_back(std::chrono::duration<double, std::micro>(arrived - t0).count());
+    Check(r, raw, id_of(i), s.name);
   }
   std::sort(us.begin(), us.end());
   Figures f;
@@ -112,6 +132,8 @@ Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int
   // Throughput with `concurrency` calls in flight.
   const int base = 1000000;
   std::map<int, std::string> pending;
+  const double server_cpu0 = ProcessCpuSeconds(c.pid), machine_cpu0 = MachineBusySeconds(),
+               client_cpu0 = ProcessCpuSeconds(getpid());
   auto t0 = Clock::now();
   int sent = 0, done = 0;
   while (done < calls) {
@@ -120,13 +142,16 @@ Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int
       Send(c, s.request(base + sent, pending[base + sent]));
       ++sent;
     }
-    json r = Receive(c);
+    json r = Receive(c, &raw);
     int id = r["id"].get<int>();
-    Check(r, pending[id], s.name);
+    Check(r, raw, pending[id], s.name);
     pending.erase(id);
     ++done;
   }
   f.per_second = calls / std::chrono::duration<double>(Clock::now() - t0).count();
+  f.server_cpu_us = (ProcessCpuSeconds(c.pid) - server_cpu0) * 1e6 / calls;
+  f.machine_cpu_us = (MachineBusySeconds() - machine_cpu0) * 1e6 / calls;
+  f.client_cpu_us = (ProcessCpuSeconds(getpid()) - client_cpu0) * 1e6 / calls;
   Stop(c);
   return f;
 }
@@ -135,6 +160,7 @@ Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int
 
 int main(int argc, char** argv) {
   std::string binary = "build/fasten-mcp", dsn, js, ids_from, node = "node", tenant = "acme";
+  std::string only, only_placement, workers = "4";  // for profiling one server in one placement
   int calls = 3000, runs = 3, concurrency = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -156,12 +182,20 @@ int main(int argc, char** argv) {
       runs = std::stoi(v);
     } else if (k == "--concurrency") {
       concurrency = std::stoi(v);
+    } else if (k == "--workers") {
+      workers = v;
+    } else if (k == "--only") {
+      only = v;
+    } else if (k == "--placement") {
+      only_placement = v;
     }
   }
   if (dsn.empty() || js.empty() || ids_from.empty()) {
-    std::cerr << "usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS "
-                 "--ids-from SQLITE_DB [--node NODE] [--tenant T] [--calls N] [--runs R] "
-                 "[--concurrency C]\n";
+    std::cerr
+        << "usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS "
+           "--ids-from SQLITE_DB [--node NODE] [--tenant T] [--calls N] [--runs R] "
+           "[--concurrency C] [--only fasten-mcp|server-postgres] [--placement split|same|free] "
+           "[--workers N]\n";
     return 2;
   }
   std::vector<std::string> ids;
@@ -199,7 +233,7 @@ int main(int argc, char** argv) {
                 }};
   Server ours{"fasten-mcp",
               {binary, "serve", "--store", dsn, "--tenant", tenant, "--log-level", "error",
-               "--workers", "4"},
+               "--workers", workers},
               [&](int id, const std::string& rid) {
                 return json{
                     {"jsonrpc", "2.0"},
@@ -219,27 +253,49 @@ int main(int argc, char** argv) {
               {"concurrency", concurrency},
               {"placements", json::array()}};
   for (const Placement& pl : placements) {
+    if (!only_placement.empty() && only_placement != pl.name) continue;
     Pin(pl.client_cpu);
-    std::vector<double> t50, t99, tps, o50, o99, ops;
+    std::vector<double> t50, t99, tps, tcpu, tmachine, tclient, o50, o99, ops, ocpu, omachine,
+        oclient;
     for (int r = 0; r < runs; ++r) {
-      Figures t = Run(theirs, ids, calls, concurrency, pl.server_cpu);
-      Figures o = Run(ours, ids, calls, concurrency, pl.server_cpu);
+      Figures t, o;
+      if (only != "fasten-mcp") t = Run(theirs, ids, calls, concurrency, pl.server_cpu);
+      if (only != "server-postgres") o = Run(ours, ids, calls, concurrency, pl.server_cpu);
       t50.push_back(t.p50);
       t99.push_back(t.p99);
       tps.push_back(t.per_second);
+      tcpu.push_back(t.server_cpu_us);
+      tmachine.push_back(t.machine_cpu_us);
+      tclient.push_back(t.client_cpu_us);
+      oclient.push_back(o.client_cpu_us);
+      ocpu.push_back(o.server_cpu_us);
+      omachine.push_back(o.machine_cpu_us);
       o50.push_back(o.p50);
       o99.push_back(o.p99);
       ops.push_back(o.per_second);
     }
-    out["placements"].push_back(
-        {{"placement", pl.name},
-         {"server_postgres",
-          {{"p50_us", Median(t50)}, {"p99_us", Median(t99)}, {"calls_per_second", Median(tps)}}},
-         {"fasten_mcp",
-          {{"p50_us", Median(o50)}, {"p99_us", Median(o99)}, {"calls_per_second", Median(ops)}}},
-         {"throughput_ratio", Median(ops) / Median(tps)},
-         {"p50_ratio", Median(o50) / Median(t50)}});
-    std::cerr << pl.name << ": fasten-mcp audit_query vs server-postgres query: throughput "
+    out["placements"].push_back({{"placement", pl.name},
+                                 {"server_postgres",
+                                  {{"p50_us", Median(t50)},
+                                   {"p99_us", Median(t99)},
+                                   {"calls_per_second", Median(tps)},
+                                   {"server_cpu_us_per_call", Median(tcpu)},
+                                   {"client_cpu_us_per_call", Median(tclient)},
+                                   {"machine_cpu_us_per_call", Median(tmachine)}}},
+                                 {"fasten_mcp",
+                                  {{"p50_us", Median(o50)},
+                                   {"p99_us", Median(o99)},
+                                   {"calls_per_second", Median(ops)},
+                                   {"server_cpu_us_per_call", Median(ocpu)},
+                                   {"client_cpu_us_per_call", Median(oclient)},
+                                   {"machine_cpu_us_per_call", Median(omachine)}}},
+                                 {"throughput_ratio", Median(ops) / Median(tps)},
+                                 {"p50_ratio", Median(o50) / Median(t50)}});
+    // The goals are judged unpinned ("free"), as both servers run when deployed; the pinned
+    // placements squeeze one or both ends onto one core to show where the costs are.
+    const bool judged = std::string(pl.name) == "free";
+    std::cerr << pl.name << (judged ? " (unpinned, judged)" : " (pinned, diagnostic)")
+              << ": fasten-mcp audit_query vs server-postgres query: throughput "
               << Median(ops) / Median(tps) << "x (goal >= 3), p50 " << Median(o50) / Median(t50)
               << "x (goal <= 0.33)\n";
   }

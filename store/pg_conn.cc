@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "util/calls_running.h"
+
 namespace fasten {
 namespace {
 
@@ -167,15 +169,17 @@ Status PgConn::Finish(const char* what, PgResult* out) {
   bool broken = false;
   PgResult error, last;
   // Busy-poll (timeout 0) until the budget is spent, then sleep in poll(). Only while this is
-  // the only connection in the process waiting for an answer: with several calls in flight the
-  // cores are better spent on them (and on the database) than on spinning.
+  // the only connection in the process waiting for an answer and the process runs at most one
+  // call: with several calls in flight the cores are better spent on them (and on the database,
+  // which needs a core to produce the answer) than on spinning.
   using Clock = std::chrono::steady_clock;
   struct Waiting {
     Waiting() { alone = g_waiting.fetch_add(1, std::memory_order_acq_rel) == 0; }
     ~Waiting() { g_waiting.fetch_sub(1, std::memory_order_acq_rel); }
     bool alone;
   } waiting;
-  bool busy = waiting.alone && options_.busy_poll_us > 0;
+  auto quiet = [] { return CallsRunning() <= 1; };
+  bool busy = waiting.alone && options_.busy_poll_us > 0 && quiet();
   const Clock::time_point busy_until =
       Clock::now() + std::chrono::microseconds(busy ? options_.busy_poll_us : 0);
   while (true) {
@@ -191,7 +195,8 @@ Status PgConn::Finish(const char* what, PgResult* out) {
       pollfd pfd{PQsocket(c), POLLIN, 0};
       int rc = poll(&pfd, 1, busy ? 0 : 50);
       if (rc == 0 && busy) {
-        busy = Clock::now() < busy_until && g_waiting.load(std::memory_order_acquire) == 1;
+        busy =
+            Clock::now() < busy_until && g_waiting.load(std::memory_order_acquire) == 1 && quiet();
       }
       if (rc < 0 && errno != EINTR) broken = true;
       if (rc > 0 && !PQconsumeInput(c)) broken = true;

@@ -13,7 +13,8 @@
 //    busy_poll_us: an indexed lookup is usually answered within that time, and waking a thread
 //    that sleeps in poll() costs tens of microseconds on a VM. Only a connection that is the
 //    only one in the process waiting for an answer busy-polls (it stops when another starts
-//    waiting): with several calls in flight the cores are better spent on them.
+//    waiting), and only while the process runs at most one call (util/calls_running.h): with
+//    several calls in flight the cores are better spent on them and on the database.
 //  - A call that finds the connection dead returns kUnavailable ("postgres: connection lost: ...
 //    (will reconnect)"); the next call reconnects (PQreset), re-applies the settings and prepares
 //    statements again. Nothing is retried silently: a streamed scan may have delivered rows.

@@ -26,6 +26,8 @@
 #include <thread>
 #include <utility>
 
+#include "util/calls_running.h"
+
 namespace fasten {
 
 template <typename T>
@@ -76,6 +78,7 @@ class WorkQueue {
   void Done() {
     std::lock_guard<std::mutex> lock(mu_);
     --busy_;
+    CallsRunningCounter().fetch_sub(1, std::memory_order_relaxed);
   }
 
   // No more items will be pushed; every consumer returns once the queue is empty.
@@ -94,6 +97,7 @@ class WorkQueue {
     items_.pop_front();
     size_.fetch_sub(1, std::memory_order_release);
     ++busy_;
+    CallsRunningCounter().fetch_add(1, std::memory_order_relaxed);
     if (!items_.empty() && spinners_ == 0) cv_.notify_one();  // more work: fan out
     return true;
   }

@@ -2,6 +2,8 @@
 // statement timeout, DSN parameters.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <thread>
 
@@ -10,6 +12,8 @@
 #include "support/pg_cluster.h"
 #include "support/store_backend.h"
 #include "test_store.h"
+#include "util/calls_running.h"
+#include "util/work_queue.h"
 #include "validator/chain.h"
 
 namespace fasten {
@@ -155,6 +159,48 @@ TEST(PgReader, BusyPollBudgetComesFromTheDsnAndNeverChangesAnswers) {
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(answered.load(), 6 * 20) << q;
   }
+}
+
+// CPU time the calling thread has used, in milliseconds.
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Regression (docs/benchmarks.md, 2026-11-23): a round trip busy-polled whenever its connection
+// was the only one waiting, even while the process ran other calls on the same cores, which
+// took the CPU from them and from the database. It spins only while at most one call runs.
+TEST(PgReader, BusyPollsOnlyWhileTheProcessRunsAtMostOneCall) {
+  auto store = StoreBackend::Create(BackendParam{true, false});
+  Result<Dsn> dsn = ParseDsn(store->Dsn("?busy_poll_us=10000"));
+  ASSERT_TRUE(dsn.ok());
+  std::unique_ptr<PgSession> s;
+  ASSERT_TRUE(PgSession::Open(*dsn, true, false, &s).ok());
+  std::vector<PgSession::Row> rows;
+  // A statement that outlasts the 10 ms budget: a spinning wait burns CPU for the whole budget,
+  // a sleeping one almost none.
+  auto cpu_of_slow_statement = [&] {
+    const double before = ThreadCpuMs();
+    EXPECT_TRUE(s->Query("SELECT pg_sleep(0.05)", {}, &rows).ok());
+    return ThreadCpuMs() - before;
+  };
+  ASSERT_EQ(CallsRunning(), 0);
+  const double alone = cpu_of_slow_statement();
+  EXPECT_GT(alone, 2.5) << "one call running: the wait should busy-poll for its budget";
+
+  WorkQueue<int> calls;  // two calls taken from a worker queue and still running
+  calls.Push(1);
+  calls.Push(2);
+  int item = 0;
+  ASSERT_TRUE(calls.Pop(&item));
+  ASSERT_TRUE(calls.Pop(&item));
+  ASSERT_EQ(CallsRunning(), 2);
+  const double crowded = cpu_of_slow_statement();
+  EXPECT_LT(crowded, 2.0) << "two calls running: the wait should sleep, not spin";
+  calls.Done();
+  calls.Done();
+  EXPECT_EQ(CallsRunning(), 0);
 }
 
 TEST(PgReader, UnreachableServerIsUnavailableAndNamesTheServer) {

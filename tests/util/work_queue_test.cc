@@ -28,6 +28,26 @@ TEST(WorkQueue, OneConsumerGetsItemsInOrderAndCloseDrainsFirst) {
   EXPECT_FALSE(q.Pop(&v));  // closed and empty: stays so
 }
 
+TEST(WorkQueue, CallsRunningCountsItemsFromPopUntilDoneAcrossQueues) {
+  const int base = CallsRunning();
+  WorkQueue<int> a, b;
+  a.Push(1);
+  a.Push(2);
+  b.Push(3);
+  int v = 0;
+  ASSERT_TRUE(a.Pop(&v));
+  EXPECT_EQ(CallsRunning(), base + 1);
+  ASSERT_TRUE(b.Pop(&v));
+  EXPECT_EQ(CallsRunning(), base + 2);  // the hint is process-wide, not per queue
+  b.Done();
+  EXPECT_EQ(CallsRunning(), base + 1);
+  ASSERT_TRUE(a.Pop(&v));
+  EXPECT_EQ(CallsRunning(), base + 2);
+  a.Done();
+  a.Done();
+  EXPECT_EQ(CallsRunning(), base);
+}
+
 TEST(WorkQueue, CloseWakesSleepingAndSpinningConsumers) {
   WorkQueue<int> q(milliseconds(200));
   std::atomic<int> returned{0};
