@@ -97,6 +97,35 @@ struct Figures {
   double server_cpu_us = 0, machine_cpu_us = 0, client_cpu_us = 0;
 };
 
+// One server's figures over several runs; each figure's median is reported.
+struct Series {
+  std::vector<Figures> runs;
+  void Add(const Figures& f) { runs.push_back(f); }
+  Figures Medians() const {
+    auto median = [&](double Figures::*field) {
+      std::vector<double> v;
+      for (const Figures& f : runs) v.push_back(f.*field);
+      return v.empty() ? 0.0 : Median(v);
+    };
+    Figures m;
+    for (double Figures::*field :
+         {&Figures::p50, &Figures::p99, &Figures::per_second, &Figures::server_cpu_us,
+          &Figures::machine_cpu_us, &Figures::client_cpu_us}) {
+      m.*field = median(field);
+    }
+    return m;
+  }
+};
+
+json ToJson(const Figures& f) {
+  return {{"p50_us", f.p50},
+          {"p99_us", f.p99},
+          {"calls_per_second", f.per_second},
+          {"server_cpu_us_per_call", f.server_cpu_us},
+          {"client_cpu_us_per_call", f.client_cpu_us},
+          {"machine_cpu_us_per_call", f.machine_cpu_us}};
+}
+
 Figures Run(const Server& s, const std::vector<std::string>& ids, int calls, int concurrency,
             int server_cpu) {
   Child c = Spawn(s.argv, server_cpu);
@@ -255,48 +284,25 @@ int main(int argc, char** argv) {
   for (const Placement& pl : placements) {
     if (!only_placement.empty() && only_placement != pl.name) continue;
     Pin(pl.client_cpu);
-    std::vector<double> t50, t99, tps, tcpu, tmachine, tclient, o50, o99, ops, ocpu, omachine,
-        oclient;
+    Series theirs_runs, ours_runs;
     for (int r = 0; r < runs; ++r) {
-      Figures t, o;
-      if (only != "fasten-mcp") t = Run(theirs, ids, calls, concurrency, pl.server_cpu);
-      if (only != "server-postgres") o = Run(ours, ids, calls, concurrency, pl.server_cpu);
-      t50.push_back(t.p50);
-      t99.push_back(t.p99);
-      tps.push_back(t.per_second);
-      tcpu.push_back(t.server_cpu_us);
-      tmachine.push_back(t.machine_cpu_us);
-      tclient.push_back(t.client_cpu_us);
-      oclient.push_back(o.client_cpu_us);
-      ocpu.push_back(o.server_cpu_us);
-      omachine.push_back(o.machine_cpu_us);
-      o50.push_back(o.p50);
-      o99.push_back(o.p99);
-      ops.push_back(o.per_second);
+      if (only != "fasten-mcp")
+        theirs_runs.Add(Run(theirs, ids, calls, concurrency, pl.server_cpu));
+      if (only != "server-postgres")
+        ours_runs.Add(Run(ours, ids, calls, concurrency, pl.server_cpu));
     }
+    const Figures t = theirs_runs.Medians(), o = ours_runs.Medians();
     out["placements"].push_back({{"placement", pl.name},
-                                 {"server_postgres",
-                                  {{"p50_us", Median(t50)},
-                                   {"p99_us", Median(t99)},
-                                   {"calls_per_second", Median(tps)},
-                                   {"server_cpu_us_per_call", Median(tcpu)},
-                                   {"client_cpu_us_per_call", Median(tclient)},
-                                   {"machine_cpu_us_per_call", Median(tmachine)}}},
-                                 {"fasten_mcp",
-                                  {{"p50_us", Median(o50)},
-                                   {"p99_us", Median(o99)},
-                                   {"calls_per_second", Median(ops)},
-                                   {"server_cpu_us_per_call", Median(ocpu)},
-                                   {"client_cpu_us_per_call", Median(oclient)},
-                                   {"machine_cpu_us_per_call", Median(omachine)}}},
-                                 {"throughput_ratio", Median(ops) / Median(tps)},
-                                 {"p50_ratio", Median(o50) / Median(t50)}});
+                                 {"server_postgres", ToJson(t)},
+                                 {"fasten_mcp", ToJson(o)},
+                                 {"throughput_ratio", o.per_second / t.per_second},
+                                 {"p50_ratio", o.p50 / t.p50}});
     // The goals are judged unpinned ("free"), as both servers run when deployed; the pinned
     // placements squeeze one or both ends onto one core to show where the costs are.
     const bool judged = std::string(pl.name) == "free";
     std::cerr << pl.name << (judged ? " (unpinned, judged)" : " (pinned, diagnostic)")
               << ": fasten-mcp audit_query vs server-postgres query: throughput "
-              << Median(ops) / Median(tps) << "x (goal >= 3), p50 " << Median(o50) / Median(t50)
+              << o.per_second / t.per_second << "x (goal >= 3), p50 " << o.p50 / t.p50
               << "x (goal <= 0.33)\n";
   }
   std::cout << out.dump(2) << "\n";
