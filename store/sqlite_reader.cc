@@ -565,21 +565,17 @@ class SqliteAuditReader final : public AuditReader {
     SeqHashBatch batch;
     FASTEN_RETURN_IF_ERROR(SeqHashBatch::Make(pairs, &batch));
     if (!has_hash_ || batch.wanted.empty()) return Status::Ok();
-    // One statement: the wanted rows, UNION ALL each wanted row's predecessor (the row of its
-    // node one seq below whose hash is its prev_hash), joined. Placeholders and params are
-    // appended strictly in order.
+    // One statement: the wanted rows (read once, materialised as c), UNION ALL each wanted
+    // row's predecessor (the row of its node one seq below whose hash is its prev_hash), joined.
     std::vector<Param> params;
-    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + " WHERE monotonic_seq IN (";
+    std::string sql = "WITH c AS MATERIALIZED (SELECT " + select_list_ + " FROM " + table_ +
+                      " WHERE monotonic_seq IN (";
     AppendInList(batch.seqs, &sql, &params);
     sql += ") AND hash IN (";
     AppendInList(batch.hashes, &sql, &params);
-    sql += ") UNION ALL SELECT " + pred_select_list_ + " FROM " + table_ + " AS c JOIN " + table_ +
+    sql += ")) SELECT * FROM c UNION ALL SELECT " + pred_select_list_ + " FROM c JOIN " + table_ +
            " AS p ON p.source_node_id = c.source_node_id AND p.monotonic_seq = c.monotonic_seq - 1 "
-           "AND p.hash = c.prev_hash WHERE c.monotonic_seq IN (";
-    AppendInList(batch.seqs, &sql, &params);
-    sql += ") AND c.hash IN (";
-    AppendInList(batch.hashes, &sql, &params);
-    sql += ")";
+           "AND p.hash = c.prev_hash";
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 32 * batch.wanted.size(), &rows));
     batch.SplitWithLinks(rows, out, links);
