@@ -28,6 +28,10 @@ class Args {
 
   // Parses an integer flag within [lo, hi]; InvalidArgument naming the flag otherwise.
   Status GetInt(const std::string& name, int64_t lo, int64_t hi, std::optional<int64_t>* out) const;
+  // Parses a duration flag given in seconds with up to 3 decimals ("60", "0.5", "1.25") into
+  // milliseconds within [lo_ms, hi_ms]; InvalidArgument naming the flag otherwise.
+  Status GetSecondsAsMillis(const std::string& name, int64_t lo_ms, int64_t hi_ms,
+                            std::optional<int64_t>* out) const;
 
  private:
   std::map<std::string, std::string> values_;

@@ -65,8 +65,10 @@ HTTP options:
   --tls-cert FILE    serve HTTPS with this PEM certificate chain
   --tls-key FILE     and this PEM private key
   --max-body BYTES   largest request body (default 1048576; larger gets 413)
-  --read-timeout S   seconds to receive a whole request, and idle keep-alive (default 10)
-  --call-timeout S   seconds a tool call may run before it is stopped (default 60)
+  --read-timeout S   seconds to receive a whole request, and idle keep-alive (default 10;
+                     0.1 to 3600, decimals allowed)
+  --call-timeout S   seconds a tool call may run before it is stopped (default 60; 0.1 to
+                     86400, decimals allowed)
   --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
   --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
   --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
@@ -370,15 +372,15 @@ int RunServe(int argc, char** argv, CommandIo io) {
     http_options.tls_key = args->Get("tls-key").value_or("");
     std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst;
     st = args->GetInt("max-body", 1024, int64_t{1} << 30, &max_body);
-    if (st.ok()) st = args->GetInt("read-timeout", 1, 3600, &read_timeout);
-    if (st.ok()) st = args->GetInt("call-timeout", 1, 86400, &call_timeout);
+    if (st.ok()) st = args->GetSecondsAsMillis("read-timeout", 100, 3600 * 1000, &read_timeout);
+    if (st.ok()) st = args->GetSecondsAsMillis("call-timeout", 100, 86400 * 1000, &call_timeout);
     if (st.ok()) st = args->GetInt("max-in-flight", 1, 100000, &max_in_flight);
     if (st.ok()) st = args->GetInt("rate-limit", 0, 1000000, &rate);
     if (st.ok()) st = args->GetInt("rate-burst", 1, 10000000, &burst);
     if (!st.ok()) return Fail(io, "serve", st);
     if (max_body) http_options.max_body_bytes = static_cast<size_t>(*max_body);
-    if (read_timeout) http_options.read_timeout = std::chrono::seconds(*read_timeout);
-    if (call_timeout) http_options.call_timeout = std::chrono::seconds(*call_timeout);
+    if (read_timeout) http_options.read_timeout = std::chrono::milliseconds(*read_timeout);
+    if (call_timeout) http_options.call_timeout = std::chrono::milliseconds(*call_timeout);
     if (max_in_flight) http_options.max_in_flight = static_cast<int>(*max_in_flight);
     if (rate && *rate > 0) {
       static std::unique_ptr<mcp::RateLimiter> limiter;

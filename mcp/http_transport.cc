@@ -22,6 +22,7 @@
 
 #include "tools/row_json.h"
 #include "util/base64.h"
+#include "util/duration.h"
 #include "util/work_queue.h"
 
 namespace fasten::mcp {
@@ -625,7 +626,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             result["content"] = json::array(
                 {{{"type", "text"},
                   {"text", call->tool + ": stopped after " +
-                               std::to_string(self->server_.options.call_timeout.count() / 1000) +
+                               FormatSeconds(self->server_.options.call_timeout) +
                                " s (the server's --call-timeout); narrow the query, e.g. a shorter "
                                "time window or one node"}}});
             result.erase("structuredContent");

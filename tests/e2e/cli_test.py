@@ -93,6 +93,10 @@ class Cli(unittest.TestCase):
             (["query", "audit", "--store", self.dsn(), "--since", "2026-11-21T00:00:00Z",
               "--until", "2026-11-20T00:00:00Z"], "after --until"),
             (["trace", "--store", self.dsn()], "REQUEST_ID"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--call-timeout", "0.05"], "--call-timeout must be seconds from 0.1 to 86400"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--read-timeout", "1.2345"], "--read-timeout must be seconds from 0.1 to 3600"),
             (["demo"], "--out"),
             (["demo", "--out", self.demo], "--force"),
         ]
