@@ -191,35 +191,27 @@ int main(int argc, char** argv) {
   std::string binary = "build/fasten-mcp", dsn, js, ids_from, node = "node", tenant = "acme";
   std::string only, only_placement, workers = "4";  // for profiling one server in one placement
   int calls = 3000, runs = 3, concurrency = 8;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--binary") {
-      binary = v;
-    } else if (k == "--pg-dsn") {
-      dsn = v;
-    } else if (k == "--server-postgres") {
-      js = v;
-    } else if (k == "--ids-from") {
-      ids_from = v;
-    } else if (k == "--node") {
-      node = v;
-    } else if (k == "--tenant") {
-      tenant = v;
-    } else if (k == "--calls") {
-      calls = std::stoi(v);
-    } else if (k == "--runs") {
-      runs = std::stoi(v);
-    } else if (k == "--concurrency") {
-      concurrency = std::stoi(v);
-    } else if (k == "--workers") {
-      workers = v;
-    } else if (k == "--only") {
-      only = v;
-    } else if (k == "--placement") {
-      only_placement = v;
+  const std::map<std::string, std::string*> text_flags = {
+      {"--binary", &binary},     {"--pg-dsn", &dsn}, {"--server-postgres", &js},
+      {"--ids-from", &ids_from}, {"--node", &node},  {"--tenant", &tenant},
+      {"--workers", &workers},   {"--only", &only},  {"--placement", &only_placement}};
+  const std::map<std::string, int*> int_flags = {
+      {"--calls", &calls}, {"--runs", &runs}, {"--concurrency", &concurrency}};
+  bool known = argc % 2 == 1;  // every flag takes a value
+  for (int i = 1; known && i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    auto t = text_flags.find(k);
+    auto n = int_flags.find(k);
+    if (t != text_flags.end()) {
+      *t->second = v;
+    } else if (n != int_flags.end()) {
+      *n->second = std::atoi(v.c_str());
+    } else {
+      known = false;
     }
   }
-  if (dsn.empty() || js.empty() || ids_from.empty()) {
+  if (!known || dsn.empty() || js.empty() || ids_from.empty() || calls < 1 || runs < 1 ||
+      concurrency < 1) {
     std::cerr
         << "usage: pg_compare_bench --binary B --pg-dsn DSN --server-postgres INDEX_JS "
            "--ids-from SQLITE_DB [--node NODE] [--tenant T] [--calls N] [--runs R] "
