@@ -87,21 +87,9 @@ Status Args::GetSecondsAsMillis(const std::string& name, int64_t lo_ms, int64_t 
   auto v = Get(name);
   if (!v) return Status::Ok();
   const std::string& text = *v;
-  const size_t dot = text.find('.');
-  const std::string whole = text.substr(0, dot);
-  const std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
-  auto digits = [](const std::string& s) {
-    return s.find_first_not_of("0123456789") == std::string::npos;
-  };
-  int64_t seconds = 0;
-  bool ok = !whole.empty() && whole.size() <= 9 && digits(whole) && digits(frac) &&
-            frac.size() <= 3 && (dot == std::string::npos || !frac.empty());
-  if (ok) std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
-  int64_t ms = seconds * 1000;
-  for (size_t i = 0; ok && i < 3; ++i) {
-    ms += (i < frac.size() ? frac[i] - '0' : 0) * (i == 0 ? 100 : i == 1 ? 10 : 1);
-  }
-  if (!ok || ms < lo_ms || ms > hi_ms) {
+  const std::optional<std::chrono::milliseconds> d = ParseSeconds(text);
+  const int64_t ms = d ? d->count() : 0;
+  if (!d || ms < lo_ms || ms > hi_ms) {
     return InvalidArgumentError("--" + name + " must be seconds from " +
                                 FormatSeconds(std::chrono::milliseconds(lo_ms)) + " to " +
                                 FormatSeconds(std::chrono::milliseconds(hi_ms)) +
