@@ -13,7 +13,9 @@
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
 #include "mcp/http_transport.h"
+#include "mcp/log.h"
 #include "mcp/stdio_transport.h"
+#include "store/index_advice.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
 #include "tools/row_json.h"
@@ -107,6 +109,27 @@ std::string SelfPath() {
 int Fail(CommandIo& io, const char* cmd, const Status& st) {
   io.err << "fasten-mcp " << cmd << ": " << st.message() << "\n";
   return kExitUsage;
+}
+
+// Logs one warning line when tenant-leading indexes that `fasten-mcp index` advises are missing.
+void WarnMissingTenantIndexes(const Dsn& dsn, mcp::LogLevel level, std::ostream& err) {
+  mcp::Log log(err, level);
+  IndexReport report;
+  Status st = AdviseIndexes(dsn, &report);
+  if (!st.ok()) {
+    log.Write(mcp::LogLevel::kWarn,
+              "could not check the tenant indexes of a multi-tenant store: " + st.message());
+    return;
+  }
+  size_t missing = 0;
+  for (const IndexAdvice& a : report.advice) missing += a.tenant_leading && !a.exists;
+  if (missing == 0) return;
+  log.Write(mcp::LogLevel::kWarn,
+            "this store holds several tenants and " + std::to_string(missing) +
+                " tenant-leading index(es) are missing, so one tenant can time its queries to "
+                "learn which codes, events and paths other tenants use: run `fasten-mcp index "
+                "--store " +
+                dsn.Display() + " --apply` (docs/security.md)");
 }
 
 // Resolves the tenant binding: --tenant / FASTEN_TENANT_ID, or --all-tenants.
@@ -419,6 +442,14 @@ int RunServe(int argc, char** argv, CommandIo io) {
       }
       if (tenants.size() == 1) tenant = tenants[0];
     }
+    // One process serving several tenants: without tenant-leading indexes one tenant can time
+    // its queries to learn which codes, events and paths the others use (docs/security.md).
+    bool several = auth != nullptr;
+    if (!several) {
+      std::vector<std::string> tenants;
+      several = probe.audit->Tenants(2, &tenants).ok() && tenants.size() > 1;
+    }
+    if (several) WarnMissingTenantIndexes(stores.audit, log_level, io.err);
   }
   ToolRegistry registry = ToolRegistry::Default();
   std::optional<std::string> cursor_key_file = args->Get("cursor-key");

@@ -318,6 +318,70 @@ class Cli(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
 
+    def test_ambiguous_payload_tenants_are_counted_and_shown_to_no_tenant(self):
+        # Issue 12: a payload whose tenant parsers could read differently belongs to no tenant;
+        # verify counts such payloads per stream and reason.
+        path = os.path.join(self.tmp.name, "ambiguous.db")
+        with open(self.demo, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        rc, out, err = run("verify", "--store", self.dsn(path), "--json", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        clean = json.loads(out)["stream_tenants"]
+        self.assertEqual(clean["sys"]["ambiguous"], 0)
+        self.assertGreater(clean["sys"]["attributed"], 0)
+        con = sqlite3.connect(path)
+        seqs = []
+        for payload in ['{"tenant_id":"acme","tenant_id":"globex","event":"x"}',
+                        '{"tenant_id":"acme\\u0000globex","event":"x"}',
+                        '{"tenant\\u005fid":"acme","event":"x"}']:
+            cur = con.execute("INSERT INTO syslog (request_id, timestamp, level, service_id, "
+                              "event, payload) VALUES ('amb', '2026-11-20T09:00:00.000000Z', "
+                              "'info', 'svc', 'x', ?)", (payload,))
+            seqs.append(cur.lastrowid)
+        con.commit()
+        con.close()
+        rc, out, err = run("verify", "--store", self.dsn(path), "--json", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        sys_t = json.loads(out)["stream_tenants"]["sys"]
+        self.assertEqual(sys_t["ambiguous"], 3)
+        self.assertEqual(sys_t["rows"], clean["sys"]["rows"] + 3)
+        self.assertEqual(sys_t["ambiguous_by_reason"],
+                         {"duplicate": 1, "control_char": 1, "escaped_key": 1})
+        self.assertEqual(sorted(sys_t["ambiguous_examples"]), sorted(seqs))
+        rc, out, err = run("verify", "--store", self.dsn(path), "--no-progress")
+        self.assertIn("3 with an ambiguous tenant (control_char: 1, duplicate: 1, escaped_key: 1",
+                      out)
+        for tenant in ("acme", "globex"):
+            rc, out, err = run("query", "sys", "--request-id", "amb", "--store", self.dsn(path),
+                               "--tenant", tenant, "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["rows"], [], tenant)
+        rc, out, err = run("query", "sys", "--request-id", "amb", "--store", self.dsn(path),
+                           "--json")
+        self.assertEqual(sorted(r["seq"] for r in json.loads(out)["rows"]), sorted(seqs))
+
+    def test_serve_warns_about_missing_tenant_indexes_until_index_apply(self):
+        path = os.path.join(self.tmp.name, "unindexed.db")
+        with open(self.demo, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        for binding in (["--tenant", "acme"], ["--all-tenants"]):
+            rc, out, err = run("serve", "--store", self.dsn(path), *binding, input="")
+            self.assertEqual(rc, 0, err)
+            warnings = [l for l in err.splitlines() if "tenant-leading index" in l]
+            self.assertEqual(len(warnings), 1, err)
+            self.assertIn("fasten-mcp index --store " + self.dsn(path) + " --apply",
+                          warnings[0])
+        rc, out, err = run("index", "--store", self.dsn(path), "--apply")
+        self.assertEqual(rc, 0, err + out)
+        rc, out, err = run("serve", "--store", self.dsn(path), "--tenant", "acme", input="")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("tenant-leading", err)
+        rc, out, err = run("index", "--store", self.dsn(path), "--json")
+        indexes = json.loads(out)["indexes"]
+        self.assertTrue(all(i["exists"] for i in indexes), out)
+        self.assertTrue(any(i["tenant_leading"] and "payload.tenant_id" in i["columns"]
+                            for i in indexes if i["table"] == "syslog"), out)
+
     def test_trace_reports_a_missing_stream_instead_of_zero_rows(self):
         bare = os.path.join(self.tmp.name, "audit-only.db")
         con = sqlite3.connect(bare)
