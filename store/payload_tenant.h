@@ -29,11 +29,14 @@
 #include <string>
 #include <string_view>
 
+#include "util/json_parse.h"
+
 namespace fasten {
 
 // How deep a payload may nest (the top-level object is depth 1); deeper payloads are ambiguous.
-// Below SQLite's own JSON depth limit (2000), so json_valid accepts whatever this rule attributes.
-inline constexpr int kMaxPayloadDepth = 512;
+// The limit every stored payload shown to a caller is held to (util/json_parse.h), and below
+// SQLite's own JSON depth limit (2000), so json_valid accepts whatever this rule attributes.
+inline constexpr int kMaxPayloadDepth = kMaxJsonDepth;
 
 enum class Attribution {
   kNone,           // valid JSON, no top-level "tenant_id" member (or not an object)
