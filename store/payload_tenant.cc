@@ -379,7 +379,7 @@ PayloadTenantResult PayloadTenant(std::string_view payload) {
 std::string PgPayloadTenantFunctionDdl(const std::string& quoted_schema) {
   return "CREATE OR REPLACE FUNCTION " + quoted_schema + "." + kPgPayloadTenantFunction +
          R"((p text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT SET search_path = pg_catalog, pg_temp AS $fasten$
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE STRICT SET search_path = pg_catalog, pg_temp AS $fasten$
 DECLARE
   n integer;
   v json;

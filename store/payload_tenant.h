@@ -83,7 +83,8 @@ inline constexpr char kSqlitePayloadTenant[] =
 // schema (Postgres 15 has no IS JSON test, so the function catches the cast's error). It returns
 // the value of the single member whose decoded key is "tenant_id" (json keeps duplicate members),
 // and NULL for anything else or on any error: for every payload attributed to T it returns T.
-// IMMUTABLE (an index may use it), PARALLEL SAFE, STRICT.
+// IMMUTABLE (an index may use it), STRICT, and PARALLEL UNSAFE: its EXCEPTION block opens a
+// subtransaction, which Postgres refuses inside a parallel index build or parallel query.
 inline constexpr char kPgPayloadTenantFunction[] = "fasten_payload_tenant";
 // CREATE FUNCTION statement for `schema` (a quoted identifier, e.g. "public").
 std::string PgPayloadTenantFunctionDdl(const std::string& quoted_schema);
