@@ -65,11 +65,18 @@ HTTP options:
   --tls-cert FILE    serve HTTPS with this PEM certificate chain
   --tls-key FILE     and this PEM private key
   --max-body BYTES   largest request body (default 1048576; larger gets 413)
-  --read-timeout S   seconds to receive a whole request, and idle keep-alive (default 10;
-                     0.1 to 3600, decimals allowed)
+  --idle-connection-timeout S   seconds a connection may stay open without starting a
+                     request (a new one, or between keep-alive requests; over TLS, to finish
+                     the handshake); then it is closed (default 5; 0.1 to 3600)
+  --read-timeout S   seconds to receive a whole request from its first byte (default 10; 0.1
+                     to 3600, decimals allowed)
   --call-timeout S   seconds a tool call may run before it is stopped (default 60; 0.1 to
                      86400, decimals allowed)
   --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
+  --max-connections N    open connections in all (default 512); more get 503 and are closed
+  --max-connections-per-peer N   open connections from one client address (an IPv6 /64)
+                     (default 128); more get 429 and are closed. Behind a load balancer or
+                     proxy all connections share its address: set it to --max-connections
   --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
   --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
   --cursor-key FILE  secret (>= 32 bytes) signing paging cursors (default
@@ -302,17 +309,32 @@ mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
 
 int RunServe(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f : {FlagSpec{"tenant", true},        FlagSpec{"all-tenants", false},
-                     FlagSpec{"log-level", true},     FlagSpec{"workers", true},
-                     FlagSpec{"http", true},          FlagSpec{"tokens", true},
-                     FlagSpec{"jwt-alg", true},       FlagSpec{"jwt-key", true},
-                     FlagSpec{"jwt-audience", true},  FlagSpec{"jwt-tenant-claim", true},
-                     FlagSpec{"jwt-issuer", true},    FlagSpec{"allow-host", true},
-                     FlagSpec{"allow-origin", true},  FlagSpec{"tls-cert", true},
-                     FlagSpec{"tls-key", true},       FlagSpec{"max-body", true},
-                     FlagSpec{"read-timeout", true},  FlagSpec{"call-timeout", true},
-                     FlagSpec{"max-in-flight", true}, FlagSpec{"rate-limit", true},
-                     FlagSpec{"rate-burst", true},    FlagSpec{"cursor-key", true}}) {
+  for (FlagSpec f : {FlagSpec{"tenant", true},
+                     FlagSpec{"all-tenants", false},
+                     FlagSpec{"log-level", true},
+                     FlagSpec{"workers", true},
+                     FlagSpec{"http", true},
+                     FlagSpec{"tokens", true},
+                     FlagSpec{"jwt-alg", true},
+                     FlagSpec{"jwt-key", true},
+                     FlagSpec{"jwt-audience", true},
+                     FlagSpec{"jwt-tenant-claim", true},
+                     FlagSpec{"jwt-issuer", true},
+                     FlagSpec{"allow-host", true},
+                     FlagSpec{"allow-origin", true},
+                     FlagSpec{"tls-cert", true},
+                     FlagSpec{"tls-key", true},
+                     FlagSpec{"max-body", true},
+                     FlagSpec{"read-timeout", true},
+                     FlagSpec{"call-timeout", true},
+                     FlagSpec{"max-in-flight", true},
+                     FlagSpec{"rate-limit", true},
+                     FlagSpec{"rate-burst", true},
+                     FlagSpec{"cursor-key", true},
+                     FlagSpec{"jwt-max-lifetime", true},
+                     FlagSpec{"idle-connection-timeout", true},
+                     FlagSpec{"max-connections", true},
+                     FlagSpec{"max-connections-per-peer", true}}) {
     specs.push_back(f);
   }
   specs.insert(specs.end(), kInvestigatorFlags.begin(), kInvestigatorFlags.end());
@@ -333,7 +355,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
   if (!http) {
     for (const char* f :
          {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key", "max-body",
-          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst"}) {
+          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst",
+          "idle-connection-timeout", "max-connections", "max-connections-per-peer"}) {
       if (args->Has(f)) {
         return Fail(
             io, "serve",
@@ -370,9 +393,15 @@ int RunServe(int argc, char** argv, CommandIo io) {
     http_options.allowed_origins = SplitList(args->Get("allow-origin"));
     http_options.tls_cert = args->Get("tls-cert").value_or("");
     http_options.tls_key = args->Get("tls-key").value_or("");
-    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst;
+    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst,
+        idle_timeout, max_connections, max_per_peer;
     st = args->GetInt("max-body", 1024, int64_t{1} << 30, &max_body);
     if (st.ok()) st = args->GetSecondsAsMillis("read-timeout", 100, 3600 * 1000, &read_timeout);
+    if (st.ok()) {
+      st = args->GetSecondsAsMillis("idle-connection-timeout", 100, 3600 * 1000, &idle_timeout);
+    }
+    if (st.ok()) st = args->GetInt("max-connections", 1, 100000, &max_connections);
+    if (st.ok()) st = args->GetInt("max-connections-per-peer", 1, 100000, &max_per_peer);
     if (st.ok()) st = args->GetSecondsAsMillis("call-timeout", 100, 86400 * 1000, &call_timeout);
     if (st.ok()) st = args->GetInt("max-in-flight", 1, 100000, &max_in_flight);
     if (st.ok()) st = args->GetInt("rate-limit", 0, 1000000, &rate);
@@ -382,6 +411,9 @@ int RunServe(int argc, char** argv, CommandIo io) {
     if (read_timeout) http_options.read_timeout = std::chrono::milliseconds(*read_timeout);
     if (call_timeout) http_options.call_timeout = std::chrono::milliseconds(*call_timeout);
     if (max_in_flight) http_options.max_in_flight = static_cast<int>(*max_in_flight);
+    if (idle_timeout) http_options.idle_timeout = std::chrono::milliseconds(*idle_timeout);
+    if (max_connections) http_options.max_connections = static_cast<int>(*max_connections);
+    if (max_per_peer) http_options.max_connections_per_peer = static_cast<int>(*max_per_peer);
     if (rate && *rate > 0) {
       static std::unique_ptr<mcp::RateLimiter> limiter;
       limiter = std::make_unique<mcp::RateLimiter>(
