@@ -57,7 +57,9 @@ HTTP options:
   --jwt-key FILE     the HS256 secret or the RS256/ES256 PEM public key,
   --jwt-audience A   the required audience (comma-separated for several),
   --jwt-tenant-claim C   the claim naming the tenant (default tenant),
-  --jwt-issuer I     and, when given, the required issuer
+  --jwt-issuer I     and, when given, the required issuer;
+  --jwt-max-lifetime S   refuse JWTs living longer than S seconds (exp - iat, or exp - now
+                     without iat; default 86400; 0: no limit)
   --allow-host H     extra Host names to accept, comma-separated (localhost, 127.0.0.1 and
                      [::1] always are); other Host headers get 403
   --allow-origin O   browser origins to accept, comma-separated, e.g. https://app.example.com
@@ -213,12 +215,17 @@ Status BuildAuthenticator(const Args& args, std::unique_ptr<mcp::Authenticator>*
     if (jwt.audiences.empty()) return InvalidArgumentError("--jwt-alg needs --jwt-audience A");
     if (auto claim = args.Get("jwt-tenant-claim")) jwt.tenant_claim = *claim;
     if (auto issuer = args.Get("jwt-issuer")) jwt.issuer = *issuer;
+    std::optional<int64_t> lifetime;
+    FASTEN_RETURN_IF_ERROR(
+        args.GetInt("jwt-max-lifetime", 0, int64_t{10} * 366 * 86400, &lifetime));
+    if (lifetime) jwt.max_lifetime = std::chrono::seconds(*lifetime);
     std::unique_ptr<mcp::JwtAuthenticator> a;
     Status st = mcp::JwtAuthenticator::Load(jwt, &a);
     if (!st.ok()) return InvalidArgumentError("--jwt-key " + jwt.key_file + ": " + st.message());
     parts.push_back(std::move(a));
   } else {
-    for (const char* f : {"jwt-key", "jwt-audience", "jwt-tenant-claim", "jwt-issuer"}) {
+    for (const char* f :
+         {"jwt-key", "jwt-audience", "jwt-tenant-claim", "jwt-issuer", "jwt-max-lifetime"}) {
       if (args.Has(f)) return InvalidArgumentError(std::string("--") + f + " needs --jwt-alg");
     }
   }
