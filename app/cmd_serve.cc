@@ -1,6 +1,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "app/store_config.h"
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
+#include "mcp/http_policy.h"
 #include "mcp/http_transport.h"
 #include "mcp/stdio_transport.h"
 #include "tools/cursor.h"
@@ -93,13 +95,21 @@ Register it with a host: fasten-mcp config claude-desktop|claude-code|cursor|vsc
 
 const char kConfigHelp[] =
     R"(Usage: fasten-mcp config claude-desktop|claude-code|cursor|vscode --store DSN --tenant T
-       fasten-mcp config claude-desktop|claude-code|cursor|vscode --url URL
+                         [--name NAME]
+       fasten-mcp config claude-desktop|claude-code|cursor|vscode --url URL [--name NAME]
 
 Prints a ready registration snippet for the host. With --store it starts this binary over
 stdio, with its absolute path and an absolute store path (hosts start servers in an
 unpredictable working directory). With --url it connects to a running `serve --http` server;
-the bearer token is read from the FASTEN_TOKEN environment variable (or, for VS Code, prompted
-for), never written into the snippet. Claude Desktop reaches HTTP servers through mcp-remote.
+the bearer token is never written into the snippet: the host reads it from the FASTEN_TOKEN
+environment variable when it connects (Claude Code expands '${FASTEN_TOKEN}', Cursor
+'${env:FASTEN_TOKEN}'), VS Code prompts for it, and Claude Desktop's mcp-remote takes it from
+the snippet's env block. Claude Desktop reaches HTTP servers through mcp-remote, which needs
+--allow-http for plain http:// to a host other than this machine (added for you).
+
+  --name NAME   the server's name in the host (default fasten): 1 to 64 letters, digits, '-'
+                or '_', starting with a letter or digit. Give the stdio and HTTP entries of
+                one host different names.
 )";
 
 namespace {
@@ -550,25 +560,82 @@ int RunServe(int argc, char** argv, CommandIo io) {
 
 namespace {
 
+// A word the POSIX shell passes through unchanged: single-quoted, each ' written as '\''.
+std::string ShellQuote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// A server name every host accepts as a key and as a command-line word.
+Status ValidateServerName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  }
+  if (ok) return Status::Ok();
+  return InvalidArgumentError(
+      "--name must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit "
+      "(got '" +
+      name + "')");
+}
+
+// The host of an http(s) URL: sets *loopback when it is this machine (localhost, 127.0.0.0/8,
+// [::1]). InvalidArgument when the URL has no valid host[:port].
+Status UrlHost(const std::string& url, bool* loopback) {
+  const size_t scheme = url.find("://");
+  std::string authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  const size_t at = authority.rfind('@');  // user:password@host
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  std::optional<std::string> host = mcp::ParseHostAndPort(authority);
+  if (!host) {
+    return InvalidArgumentError("--url: '" + authority +
+                                "' is not HOST[:PORT] (a port from 1 to 65535)");
+  }
+  std::string address = *host;
+  if (address.front() == '[') address = address.substr(1, address.size() - 2);
+  *loopback = mcp::IsLoopbackAddress(address);
+  return Status::Ok();
+}
+
 // Registration of a running HTTP server (mcp.md §11): the token stays in the environment.
-int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url) {
+int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url,
+                    const std::string& name, bool loopback) {
   if (host == "claude-desktop") {
-    json j = {{"mcpServers",
-               {{"fasten",
-                 {{"command", "npx"},
-                  {"args", {"-y", "mcp-remote", url, "--header", "Authorization:${FASTEN_AUTH}"}},
-                  {"env", {{"FASTEN_AUTH", "Bearer <token>"}}}}}}}};
+    json args = {"-y", "mcp-remote", url, "--header", "Authorization:${FASTEN_AUTH}"};
+    // mcp-remote refuses plain http:// to any host but this one unless told otherwise.
+    const bool plain_remote = url.rfind("http://", 0) == 0 && !loopback;
+    if (plain_remote) args.push_back("--allow-http");
+    json j = {
+        {"mcpServers",
+         {{name,
+           {{"command", "npx"}, {"args", args}, {"env", {{"FASTEN_AUTH", "Bearer <token>"}}}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Claude Desktop runs stdio servers only: this goes through mcp-remote. Replace "
               "<token> (keep the space after Bearer in the env value, none in the args), add it "
               "to claude_desktop_config.json, then restart Claude Desktop.\n";
+    if (plain_remote) {
+      io.err << "The token crosses the network unencrypted over http://: prefer https:// (serve "
+                "--tls-cert/--tls-key, or TLS at a proxy).\n";
+    }
   } else if (host == "claude-code") {
-    io.out << "claude mcp add --transport http fasten '" << url
-           << "' --header \"Authorization: Bearer $FASTEN_TOKEN\"\n";
+    // Single quotes: the shell writes ${FASTEN_TOKEN} literally into Claude Code's
+    // configuration, and Claude Code expands it from its environment at each connection.
+    io.out << "claude mcp add --transport http " << name << " " << ShellQuote(url)
+           << " --header 'Authorization: Bearer ${FASTEN_TOKEN}'\n";
+    io.err << "Claude Code reads FASTEN_TOKEN from its environment when it connects: set it "
+              "where Claude Code runs (the token is not written into its configuration).\n";
   } else if (host == "cursor") {
-    json j = {{"mcpServers",
-               {{"fasten",
-                 {{"url", url}, {"headers", {{"Authorization", "Bearer ${env:FASTEN_TOKEN}"}}}}}}}};
+    json j = {
+        {"mcpServers",
+         {{name, {{"url", url}, {"headers", {{"Authorization", "Bearer ${env:FASTEN_TOKEN}"}}}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Add this to ~/.cursor/mcp.json or <project>/.cursor/mcp.json and set FASTEN_TOKEN "
               "in Cursor's environment.\n";
@@ -579,7 +646,7 @@ int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& u
                  {"description", "fasten-mcp bearer token"},
                  {"password", true}}}},
               {"servers",
-               {{"fasten",
+               {{name,
                  {{"type", "http"},
                   {"url", url},
                   {"headers", {{"Authorization", "Bearer ${input:fasten-token}"}}}}}}}};
@@ -596,6 +663,7 @@ int RunConfig(int argc, char** argv, CommandIo io) {
   specs.push_back({"tenant", true});
   specs.push_back({"all-tenants", false});
   specs.push_back({"url", true});
+  specs.push_back({"name", true});
   Result<Args> args = Args::Parse("config", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, "config", args.status());
   if (args->Has("help")) {
@@ -613,6 +681,8 @@ int RunConfig(int argc, char** argv, CommandIo io) {
                 InvalidArgumentError("unknown host '" + host +
                                      "': use claude-desktop, claude-code, cursor or vscode"));
   }
+  const std::string name = args->Get("name").value_or("fasten");
+  if (Status st = ValidateServerName(name); !st.ok()) return Fail(io, "config", st);
   if (auto url = args->Get("url")) {
     if (args->Has("store") || args->Has("tenant") || args->Has("all-tenants")) {
       return Fail(io, "config",
@@ -623,7 +693,9 @@ int RunConfig(int argc, char** argv, CommandIo io) {
       return Fail(io, "config",
                   InvalidArgumentError("--url must be http://HOST:PORT/mcp or https://..."));
     }
-    return PrintHttpConfig(io, host, *url);
+    bool loopback = false;
+    if (Status st = UrlHost(*url, &loopback); !st.ok()) return Fail(io, "config", st);
+    return PrintHttpConfig(io, host, *url, name, loopback);
   }
   StoreConfig stores;
   Status st = ResolveStoreConfig(*args, io.env, &stores);
@@ -648,7 +720,7 @@ int RunConfig(int argc, char** argv, CommandIo io) {
     server_args.push_back("--all-tenants");
   }
   if (host == "claude-desktop" || host == "cursor") {
-    json j = {{"mcpServers", {{"fasten", {{"command", self}, {"args", server_args}}}}}};
+    json j = {{"mcpServers", {{name, {{"command", self}, {"args", server_args}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     if (host == "claude-desktop") {
       io.err << "Add this to claude_desktop_config.json (Settings > Developer > Edit Config), "
@@ -657,13 +729,12 @@ int RunConfig(int argc, char** argv, CommandIo io) {
       io.err << "Add this to ~/.cursor/mcp.json or <project>/.cursor/mcp.json.\n";
     }
   } else if (host == "vscode") {
-    json j = {
-        {"servers", {{"fasten", {{"type", "stdio"}, {"command", self}, {"args", server_args}}}}}};
+    json j = {{"servers", {{name, {{"type", "stdio"}, {"command", self}, {"args", server_args}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Add this to .vscode/mcp.json (note: top-level \"servers\").\n";
   } else if (host == "claude-code") {
-    std::string cmd = "claude mcp add fasten -- '" + self + "'";
-    for (const auto& a : server_args) cmd += " '" + a.get<std::string>() + "'";
+    std::string cmd = "claude mcp add " + name + " -- " + ShellQuote(self);
+    for (const auto& a : server_args) cmd += " " + ShellQuote(a.get<std::string>());
     io.out << cmd << "\n";
   } else {
     return Fail(io, "config",
