@@ -71,6 +71,13 @@ class Cli(unittest.TestCase):
             rc2, out2, _ = run("help", cmd)
             self.assertEqual((rc2, out2), (0, out))
 
+    def test_serve_help_lists_the_connection_and_jwt_limits(self):
+        rc, out, _ = run("serve", "--help")
+        self.assertEqual(rc, 0)
+        for flag in ("--idle-connection-timeout", "--read-timeout", "--max-connections N",
+                     "--max-connections-per-peer", "--jwt-max-lifetime"):
+            self.assertIn(flag, out)
+
     def test_usage_errors_exit_two_with_a_clear_message(self):
         cases = [
             (["frobnicate"], "unknown command"),
@@ -97,6 +104,21 @@ class Cli(unittest.TestCase):
               "--call-timeout", "0.05"], "--call-timeout must be seconds from 0.1 to 86400"),
             (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
               "--read-timeout", "1.2345"], "--read-timeout must be seconds from 0.1 to 3600"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--idle-connection-timeout", "0.05"],
+             "--idle-connection-timeout must be seconds from 0.1 to 3600"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--max-connections", "0"], "--max-connections must be an integer from 1"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--max-connections-per-peer", "x"],
+             "--max-connections-per-peer must be an integer from 1"),
+            (["serve", "--store", self.dsn(), "--all-tenants", "--max-connections-per-peer", "9"],
+             "--max-connections-per-peer applies to HTTP"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--jwt-alg", "HS256",
+              "--jwt-key", "/no/such/key", "--jwt-audience", "a", "--jwt-max-lifetime", "-1"],
+             "--jwt-max-lifetime must be an integer from 0"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--jwt-max-lifetime", "60"], "--jwt-max-lifetime needs --jwt-alg"),
             (["demo"], "--out"),
             (["demo", "--out", self.demo], "--force"),
         ]
