@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
+#include "util/json_parse.h"
 #include "validator/citations.h"
 
 namespace fasten {
@@ -124,10 +125,9 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   std::string text;
   Status st = ReadAll(args->positionals()[0], &text);
   if (!st.ok()) return Fail(io, st);
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return Fail(io, InvalidArgumentError(args->positionals()[0] + " is not valid JSON"));
-  }
+  json doc;
+  st = ParseJsonStatus(text, JsonLimits{text.size(), kMaxJsonDepth}, args->positionals()[0], &doc);
+  if (!st.ok()) return Fail(io, st);
   Answer answer;
   st = ParseAnswer(doc, &answer);
   if (!st.ok()) return Fail(io, st);

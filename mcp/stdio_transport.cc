@@ -130,7 +130,9 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
     if (too_long) {
       log.Write(Level::kWarn, "line " + std::to_string(line_no) + " longer than " +
                                   std::to_string(options.max_line_bytes) + " bytes refused");
-      writer.Send(ErrorResponse(nullptr, kInvalidRequest, "message too large"));
+      writer.Send(ErrorResponse(nullptr, kInvalidRequest,
+                                "invalid request: message too large (the limit is " +
+                                    std::to_string(options.max_line_bytes) + " bytes per line)"));
       if (in.eof()) break;
       continue;
     }
@@ -139,53 +141,50 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
       if (in.eof()) break;
       continue;
     }
-    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) {
-      log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": not JSON");
-      writer.Send(Dispatcher::ParseErrorResponse());
-    } else {
-      Incoming kind = Dispatcher::Classify(message);
-      switch (kind.kind) {
-        case Incoming::Kind::kInvalid:
-          log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": invalid request");
-          writer.Send(kind.error);
-          break;
-        case Incoming::Kind::kResponse:
-          break;  // we never send requests; ignore
-        case Incoming::Kind::kNotification:
-          if (auto target = Dispatcher::CancelTarget(message)) {
-            listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
-            std::lock_guard<std::mutex> lock(mu);
-            auto it = in_flight.find(DumpJson(*target));
-            if (it != in_flight.end()) it->second->store(true);
-          }
-          break;
-        case Incoming::Kind::kRequest: {
-          if (Dispatcher::IsListen(message)) {
-            json ack;
-            if (auto error = dispatcher.Listen(message, &ack)) {
-              writer.Send(*error);
-            } else {
-              writer.Send(ack);  // and nothing more until cancelled or shut down
-              listens[DumpJson(message["id"])] = message["id"];
-            }
-            break;
-          }
-          if (Dispatcher::NeedsStores(message)) {
-            Task task{message, std::make_shared<std::atomic<bool>>(false), DumpJson(message["id"])};
-            {
-              std::lock_guard<std::mutex> lock(mu);
-              in_flight[task.key] = task.cancelled;
-            }
-            queue.Push(std::move(task));
+    json message;
+    Incoming kind = Dispatcher::ParseAndClassify(line, &message);
+    switch (kind.kind) {
+      case Incoming::Kind::kInvalid:
+        log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": " +
+                                    kind.error["error"]["message"].get<std::string>());
+        writer.Send(kind.error);
+        break;
+      case Incoming::Kind::kResponse:
+        break;  // we never send requests; ignore
+      case Incoming::Kind::kNotification:
+        if (auto target = Dispatcher::CancelTarget(message)) {
+          listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
+          std::lock_guard<std::mutex> lock(mu);
+          auto it = in_flight.find(DumpJson(*target));
+          if (it != in_flight.end()) it->second->store(true);
+        }
+        break;
+      case Incoming::Kind::kRequest: {
+        if (Dispatcher::IsListen(message)) {
+          json ack;
+          if (auto error = dispatcher.Listen(message, &ack)) {
+            writer.Send(*error);
           } else {
-            CallContext ctx;
-            ctx.tenant = options.tenant;
-            ctx.connection = &connection;
-            writer.Send(dispatcher.HandleRequestText(message, ctx));
+            writer.Send(ack);  // and nothing more until cancelled or shut down
+            listens[DumpJson(message["id"])] = message["id"];
           }
           break;
         }
+        if (Dispatcher::NeedsStores(message)) {
+          std::string key = DumpJson(message["id"]);
+          Task task{std::move(message), std::make_shared<std::atomic<bool>>(false), std::move(key)};
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            in_flight[task.key] = task.cancelled;
+          }
+          queue.Push(std::move(task));
+        } else {
+          CallContext ctx;
+          ctx.tenant = options.tenant;
+          ctx.connection = &connection;
+          writer.Send(dispatcher.HandleRequestText(message, ctx));
+        }
+        break;
       }
     }
     if (in.eof()) break;
