@@ -10,6 +10,7 @@
 
 #include "mcp/log.h"
 #include "tools/row_json.h"
+#include "util/line_reader.h"
 #include "util/work_queue.h"
 
 namespace fasten::mcp {
@@ -104,28 +105,9 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   std::string line;
   int64_t line_no = 0;
   while (true) {
-    line.clear();
-    // Read one line, refusing (and draining) lines beyond the limit instead of buffering them.
-    bool too_long = false, got = false;
-    char buf[65536];
-    while (true) {
-      in.getline(buf, sizeof buf);
-      const std::streamsize n = in.gcount();
-      const bool complete = !in.fail() && !in.eof();  // the newline was consumed
-      if (n > 0) got = true;
-      const size_t chars = static_cast<size_t>(complete ? n - 1 : n);
-      if (!too_long) {
-        line.append(buf, chars);
-        if (line.size() > options.max_line_bytes) {
-          too_long = true;
-          line.clear();
-        }
-      }
-      if (complete || in.eof()) break;
-      if (n == 0) break;  // failed without reading anything
-      in.clear();         // the buffer filled: the line goes on
-    }
-    if (!got) break;
+    // One line; a line beyond the limit is refused (and drained), never buffered whole.
+    bool too_long = false;
+    if (!ReadBoundedLine(in, options.max_line_bytes, &line, &too_long)) break;
     ++line_no;
     if (too_long) {
       log.Write(Level::kWarn, "line " + std::to_string(line_no) + " longer than " +

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Installs what fasten-mcp needs to build, test and benchmark on Debian 12. Idempotent: when every
-# package is already installed it changes nothing and touches no network.
+# Installs what fasten-mcp needs to build, test and benchmark on Debian 12; with --build, only what
+# building the binary needs. Idempotent: when every package is already installed it changes
+# nothing and touches no network.
 set -euo pipefail
 
+# What building fasten-mcp needs (scripts/demo.sh installs only these: --build).
 packages=(
   build-essential cmake pkg-config
   libsqlite3-dev libssl-dev nlohmann-json3-dev libpq-dev libboost1.81-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql
-  python3 clang-format sqlite3 curl
 )
-# Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
+if [ "${1:-}" != "--build" ]; then
+  # The tests and benchmarks: GoogleTest, Google Benchmark, a PostgreSQL server, Python, ...
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql python3 clang-format sqlite3 curl)
+  # Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

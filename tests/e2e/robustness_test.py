@@ -16,6 +16,9 @@ Environment: FASTEN_MCP (binary), FAKE_LLM (tests/fakes/fake_llm.py), PYTHON.
 import json
 import os
 import re
+import shutil
+import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -214,6 +217,93 @@ class Robustness(unittest.TestCase):
         report = json.loads(out)
         self.assertEqual(report["summary"]["unsealed"], 3, out + err)
         self.assertEqual([n["source_node_id"] for n in report["nodes"]], ["rust-node"], out)
+
+
+class WalStore(unittest.TestCase):
+    """Issue 12: reading a WAL store left -wal/-shm files beside it, although nothing was said
+    about it; a copy in a read-only directory must open without writing anything."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-wal-")
+        os.chmod(cls.tmp.name, 0o755)  # `nobody` must reach the copies below
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, _, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        with open(cls.demo, "rb") as f:
+            assert f.read(20)[18:20] == b"\x02\x02", "demo store is not WAL"
+
+    @classmethod
+    def tearDownClass(cls):
+        for root, dirs, _ in os.walk(cls.tmp.name):
+            for d in dirs:
+                os.chmod(os.path.join(root, d), 0o755)
+        cls.tmp.cleanup()
+
+    def read_only_copy(self, name, with_wal=False):
+        d = os.path.join(self.tmp.name, name)
+        os.mkdir(d)
+        path = os.path.join(d, "store.db")
+        shutil.copy(self.demo, path)
+        if with_wal:
+            # A live writer's state: rows still in the -wal file, copied while it was open.
+            w = sqlite3.connect(path)
+            w.execute("PRAGMA wal_autocheckpoint=0")
+            w.execute("CREATE TABLE pending(x)")
+            w.commit()
+            shutil.copy(path, path + ".copy")
+            shutil.copy(path + "-wal", path + ".copy-wal")
+            w.close()
+            os.replace(path + ".copy", path)
+            os.replace(path + ".copy-wal", path + "-wal")
+        for f in os.listdir(d):
+            os.chmod(os.path.join(d, f), 0o444)
+        os.chmod(d, 0o555)
+        return d, path
+
+    def as_unprivileged(self, *args):
+        """Runs the binary as a user the directory permissions apply to (root ignores them)."""
+        cmd = [os.path.abspath(BIN), *args]
+        if os.geteuid() == 0:
+            if not shutil.which("runuser"):
+                self.skipTest("running as root without runuser: cannot drop privileges")
+            cmd = ["runuser", "-u", "nobody", "--", *cmd]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_a_wal_copy_in_a_read_only_directory_opens_without_writing(self):
+        d, path = self.read_only_copy("ro")
+        rc, out, err = self.as_unprivileged("verify", "--store", "sqlite:///" + path,
+                                            "--no-progress")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(sorted(os.listdir(d)), ["store.db"])
+
+    def test_immutable_in_the_dsn_writes_nothing_even_where_it_could(self):
+        d = os.path.join(self.tmp.name, "rw")
+        os.mkdir(d)
+        path = os.path.join(d, "store.db")
+        shutil.copy(self.demo, path)
+        rc, out, err = run("verify", "--store", "sqlite:///" + path + "?immutable=1",
+                           "--no-progress")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(sorted(os.listdir(d)), ["store.db"])
+        # Without it, SQLite keeps its WAL companions beside a store it reads (documented).
+        rc, out, err = run("verify", "--store", "sqlite:///" + path, "--no-progress")
+        self.assertEqual(rc, 0, out + err)
+        with open(path, "rb") as a, open(self.demo, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        rc, _, err = run("verify", "--store", "sqlite:///" + path + "?immutable=maybe")
+        self.assertEqual(rc, 2)
+        self.assertIn("immutable=1", err)
+
+    def test_a_read_only_copy_with_a_pending_wal_file_says_what_to_do(self):
+        d, path = self.read_only_copy("ro-wal", with_wal=True)
+        rc, out, err = self.as_unprivileged("verify", "--store", "sqlite:///" + path,
+                                            "--no-progress")
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("?immutable=1", err)
+        self.assertIn("wal_checkpoint", err)
+        self.assertEqual(sorted(os.listdir(d)), ["store.db", "store.db-wal"])
 
 
 if __name__ == "__main__":
