@@ -37,5 +37,5 @@ build/bench/pg_compare_bench --binary build/fasten-mcp --pg-dsn "$dsn" \
 # globex uses (300 k rows) against an unused value, without and with `index --apply`'s indexes,
 # on SQLite and on a database of its own in the same Postgres cluster.
 scripts/pg-cluster.sh psql "$pgdir" -q -c "DROP DATABASE IF EXISTS tenant_timing" -c "CREATE DATABASE tenant_timing" >/dev/null
-build-bench/bench/tenant_timing_bench --sqlite out/bench/tenant-timing.db \
-  --pg-dsn "${dsn%/fasten}/tenant_timing" --rows 300000 --runs 200
+build/bench/tenant_timing_bench --sqlite out/bench/tenant-timing.db \
+  --pg-dsn "${dsn%/fasten}/tenant_timing" --rows 300000 --runs 100
