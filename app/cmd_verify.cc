@@ -1,5 +1,6 @@
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -17,13 +18,18 @@ namespace fasten {
 
 const char kVerifyHelp[] =
     R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N] [--from-seq N]
-                         [--to-seq N] [--json] [--no-progress]
+                         [--to-seq N] [--json] [--no-progress] [--no-streams]
 
 Verifies fasten audit hash chains byte-for-byte as the fasten SDKs compute them (canonical forms
 "1" and "2", labelled legacy fallbacks), in one streaming pass with constant memory. Prints a
 per-node report in the style of CloudTrail validate-logs: N/M rows valid, unsealed rows (counted,
 never verified), the first break with its seq and exact reason, and each node's tip (seq, hash).
 Tail truncation cannot be detected without an external anchor: record the tips out of band.
+
+A whole-store verify (no --node, --from-seq or --to-seq) also counts the sys and api stream
+payloads by tenant: attributed, without a tenant, or ambiguous (by reason; an ambiguous payload
+is shown to no tenant, see docs/security.md). It reads the stream tables on a second thread while
+the chain is verified; it never changes the exit status.
 
 Options:
   --store DSN       the audit store (default: $FASTEN_AUDIT_DSN), e.g. sqlite:///demo.db,
@@ -34,6 +40,8 @@ Options:
   --to-seq N        window end
   --json            machine-readable report on stdout
   --no-progress     no progress lines on stderr (printed every second on long runs)
+  --no-streams      skip the stream payload tenant counts (the stream tables are not read)
+  --sys-store DSN, --api-store DSN   where the stream tables are (default: the audit store)
 
 Exit status: 0 every chain intact, 1 a break was found, 2 usage or I/O error.
 )";
@@ -183,9 +191,9 @@ void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& 
 
 int RunVerify(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f :
-       {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
-        FlagSpec{"to-seq", true}, FlagSpec{"json", false}, FlagSpec{"no-progress", false}}) {
+  for (FlagSpec f : {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
+                     FlagSpec{"to-seq", true}, FlagSpec{"json", false},
+                     FlagSpec{"no-progress", false}, FlagSpec{"no-streams", false}}) {
     specs.push_back(f);
   }
   Result<Args> args = Args::Parse("verify", argc, argv, 2, specs);
@@ -268,8 +276,18 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     options.range.from_seq = from_seq;
     options.range.to_seq = to_seq;
     options.progress = [&](int64_t n) { progress.Tick(n); };
+    // A whole-store verify also reads the sys/api payloads' tenants (store/payload_tenant.h), on
+    // its own connections and thread while the chain is verified.
+    const bool count_streams =
+        !options.range.source_node_id && !from_seq && !to_seq && !args->Has("no-streams");
+    std::future<Status> streams_done;
+    if (count_streams) {
+      streams_done =
+          std::async(std::launch::async, [&] { return StreamTenants(*args, io, &stream_tenants); });
+    }
     VerifyStoreResult result;
     st = VerifyStore(reader, options, &result);
+    Status streams_st = streams_done.valid() ? streams_done.get() : Status::Ok();
     if (!st.ok()) {
       io.err << "fasten-mcp verify: could not complete: " << st.ToString() << "\n";
       return kExitUsage;
@@ -285,11 +303,10 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     if (options.range.source_node_id && report.nodes.empty()) {
       io.err << "fasten-mcp verify: no rows for node '" << *options.range.source_node_id << "'\n";
     }
-    // A whole-store verify also reads the sys/api payloads' tenants (store/payload_tenant.h).
-    if (!options.range.source_node_id && !from_seq && !to_seq) {
-      st = StreamTenants(*args, io, &stream_tenants);
-      if (!st.ok()) {
-        io.err << "fasten-mcp verify: could not read the stream tables: " << st.ToString() << "\n";
+    if (count_streams) {
+      if (!streams_st.ok()) {
+        io.err << "fasten-mcp verify: could not read the stream tables: " << streams_st.ToString()
+               << "\n";
         return kExitUsage;
       }
       extra["stream_tenants"] = stream_tenants;
