@@ -57,6 +57,9 @@ Status OpenSqliteReadOnly(const Dsn& dsn, int extra_flags, SqliteHandle* out, bo
     return UnavailableError("cannot open " + dsn.path + ": " +
                             (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
+  // A writer's commit, or another connection recovering a WAL index (several workers opening at
+  // once), holds a lock for milliseconds: wait for it rather than fail the open.
+  sqlite3_busy_timeout(raw, kSqliteBusyTimeoutMs);
   // Read the schema now, so that a WAL store whose -shm cannot be created fails here, with what
   // to do, rather than at the first query.
   rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);

@@ -21,9 +21,12 @@
 
 namespace fasten {
 
+// How long a read waits for a lock a writer (or a connection recovering a WAL index) holds.
+inline constexpr int kSqliteBusyTimeoutMs = 5000;
+
 // Opens dsn.path read-only (adding `extra_flags`, e.g. SQLITE_OPEN_NOMUTEX), immutable when the
 // DSN asks for it or the store is a read-only WAL copy (see above). `*immutable` (may be null)
-// says which. Errors say what to fix.
+// says which. The connection waits up to kSqliteBusyTimeoutMs for locks. Errors say what to fix.
 Status OpenSqliteReadOnly(const Dsn& dsn, int extra_flags, SqliteHandle* out, bool* immutable);
 
 // True for a WAL-mode database file (header bytes 18-19 == 2) with no `-wal` file beside it, in

@@ -109,7 +109,6 @@ class Connection {
     }
     if (!S_ISREG(st.st_mode)) return FailedPreconditionError(dsn.path + " is not a regular file");
     FASTEN_RETURN_IF_ERROR(OpenSqliteReadOnly(dsn, SQLITE_OPEN_NOMUTEX, &db_, nullptr));
-    sqlite3_busy_timeout(db_.get(), 5000);
     sqlite3_extended_result_codes(db_.get(), 1);
     // query_only refuses any write; the page cache is bounded so scans run in constant memory.
     FASTEN_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));

@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
+#include <chrono>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "store/reader.h"
 #include "test_store.h"
@@ -149,6 +153,28 @@ TEST(SqliteReader, ReadsWhileTheApplicationKeepsWriting) {
   EXPECT_EQ(VerifyAll(reader.get()).valid, 3);
   InsertRows(db, "audit_log", {rows.begin() + 3, rows.end()});
   EXPECT_EQ(VerifyAll(reader.get()).valid, 6);
+}
+
+// Regression: the opener read the schema before the busy timeout was set, so a reader that
+// opened while a writer held its lock (or while another connection recovered a WAL index, as
+// the stdio workers of one server do at start) failed at once with "database is locked", and that
+// worker answered "the store is not available" for the rest of the session (seen in CI).
+TEST(SqliteReader, OpensWhileAWriterHoldsTheLockBriefly) {
+  TempDir dir;
+  const std::string db = dir.File("locked.db");
+  ExecSql(db, testing::SpecDdl("audit_log"));
+  InsertRows(db, "audit_log", Chain("n", 3));
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::thread release([writer] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(writer, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  Status st = OpenStatus(Sqlite(db));
+  release.join();
+  sqlite3_close(writer);
+  EXPECT_TRUE(st.ok()) << st.ToString();
 }
 
 TEST(SqliteReader, AStoreThatGoesAwayMidScanIsAnErrorNotACrash) {
