@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql
   python3 clang-format sqlite3 curl
+  clang libclang-rt-14-dev  # the libFuzzer drivers (scripts/fuzz.sh): clang and its fuzzer runtime
 )
 # Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
 command -v node >/dev/null || packages+=(nodejs)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer drivers (build-fuzz/, clang, ASan + UBSan) and runs each for SECONDS.
+#
+#   scripts/fuzz.sh [--merge] [--build-only] [SECONDS] [DRIVER...]
+#
+# SECONDS defaults to 60; DRIVER names (json_text, dispatcher, ...) default to every driver.
+# Each driver starts from its committed seed corpus (tests/fuzz/corpus/<driver>/) and its past
+# crash inputs (tests/fuzz/crashes/<driver>/); new interesting inputs go to a scratch directory
+# (build-fuzz/fuzz-out/<driver>/new/), not to the committed corpus, unless --merge is given: then
+# the ones that add coverage are merged into tests/fuzz/corpus/<driver>/ afterwards. A crash stops
+# that driver; its input stays in build-fuzz/fuzz-out/<driver>/ (commit it under
+# tests/fuzz/crashes/<driver>/ with the fix and a regression test). Prints one line per driver:
+# seconds, executions, executions per second, corpus size, crashes. Exits 1 when any driver
+# crashed. See docs/fuzzing.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+merge=0
+build_only=0
+seconds=60
+drivers=()
+for arg in "$@"; do
+  case "$arg" in
+    --merge) merge=1 ;;
+    --build-only) build_only=1 ;;
+    ''|*[!0-9]*) drivers+=("$arg") ;;
+    *) seconds="$arg" ;;
+  esac
+done
+all_drivers=(json_text canonical schema tokens_file bearer_jwt ndjson dsn cursor timestamp provider
+             dispatcher)
+if [ ${#drivers[@]} -eq 0 ]; then drivers=("${all_drivers[@]}"); fi
+
+build=build-fuzz
+echo "== fuzz build ($build: clang, libFuzzer, ASan + UBSan)"
+start=$(date +%s)
+cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DFASTEN_FUZZ=ON -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" >/dev/null
+cmake --build "$build" -j"$(nproc)" --target fasten_fuzzers
+echo "fuzz build: $(( $(date +%s) - start )) s"
+[ "$build_only" -eq 1 ] && exit 0
+
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+corpus_root=tests/fuzz/corpus
+failed=()
+printf '%-12s %8s %12s %10s %8s %8s\n' driver seconds execs exec/s corpus crashes
+for d in "${drivers[@]}"; do
+  bin="$build/tests/fuzz/fuzz_$d"
+  if [ ! -x "$bin" ]; then
+    echo "fuzz: no driver $d ($bin)" >&2
+    exit 2
+  fi
+  out="$build/fuzz-out/$d"
+  rm -rf "$out/new"
+  mkdir -p "$out/new" "$out/artifacts"
+  dirs=("$out/new" "$corpus_root/$d")
+  [ -d "tests/fuzz/crashes/$d" ] && dirs+=("tests/fuzz/crashes/$d")
+  args=(-max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=8192
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/")
+  [ -f "tests/fuzz/dict/$d.dict" ] && args+=(-dict="tests/fuzz/dict/$d.dict")
+  t0=$(date +%s)
+  status=0
+  "$bin" "${args[@]}" "${dirs[@]}" >"$out/log" 2>&1 || status=$?
+  elapsed=$(( $(date +%s) - t0 ))
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/log" | tail -1)
+  corpus=$(grep -o 'corp: [0-9]*' "$out/log" | tail -1 | sed 's/corp: //')
+  crashes=$(find "$out/artifacts" -type f | wc -l)
+  printf '%-12s %8s %12s %10s %8s %8s\n' "$d" "$elapsed" "${execs:-?}" "${rate:-?}" \
+    "${corpus:-?}" "$crashes"
+  if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    failed+=("$d")
+    echo "fuzz: $d failed (exit $status); log $out/log; inputs in $out/artifacts/" >&2
+    grep -m1 -A12 -E 'ERROR: |FUZZ_CHECK failed|runtime error' "$out/log" >&2 || tail -20 "$out/log" >&2
+    continue
+  fi
+  if [ "$merge" -eq 1 ]; then
+    "$bin" -merge=1 -max_len=8192 "$corpus_root/$d" "$out/new" >"$out/merge.log" 2>&1
+    echo "fuzz: merged into $corpus_root/$d ($(find "$corpus_root/$d" -type f | wc -l) files)"
+  fi
+done
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "fuzz: crashes in: ${failed[*]}" >&2
+  exit 1
+fi
