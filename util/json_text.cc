@@ -336,21 +336,33 @@ bool ArrayElements(std::string_view text, std::vector<std::string_view>* element
   }
   ++p;
   SkipSpace(p, end);
-  if (p < end && *p == ']') return true;
-  while (true) {
-    SkipSpace(p, end);
-    const char* start = p;
-    if (!SkipValue(p, end, error, 1)) return false;
-    elements->emplace_back(start, static_cast<size_t>(p - start));
-    SkipSpace(p, end);
-    if (p < end && *p == ',') {
-      ++p;
-      continue;
+  if (p < end && *p == ']') {
+    ++p;
+  } else {
+    while (true) {
+      SkipSpace(p, end);
+      const char* start = p;
+      if (!SkipValue(p, end, error, 1)) return false;
+      elements->emplace_back(start, static_cast<size_t>(p - start));
+      SkipSpace(p, end);
+      if (p < end && *p == ',') {
+        ++p;
+        continue;
+      }
+      if (p < end && *p == ']') {
+        ++p;
+        break;
+      }
+      if (error) *error = "expected ',' or ']'";
+      return false;
     }
-    if (p < end && *p == ']') return true;
-    if (error) *error = "expected ',' or ']'";
+  }
+  SkipSpace(p, end);
+  if (p != end) {
+    if (error) *error = "trailing characters after JSON array";
     return false;
   }
+  return true;
 }
 
 }  // namespace fasten::json_text

@@ -37,6 +37,21 @@ TEST(JsonText, MalformedInputFailsWithAReason) {
   }
 }
 
+// Found by tests/fuzz/fuzz_json_text (crashes/json_text/array_trailing_characters): ArrayElements
+// returned at the closing bracket without looking at what followed, unlike ObjectMembers.
+TEST(JsonText, ArrayElementsRejectTrailingCharacters) {
+  std::vector<std::string_view> e;
+  std::string error;
+  EXPECT_FALSE(ArrayElements("[1, 2] x", &e, &error));
+  EXPECT_FALSE(error.empty());
+  EXPECT_FALSE(ArrayElements("[] []", &e, &error));
+  ASSERT_TRUE(ArrayElements(" [1, [2]] \n", &e, &error)) << error;
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[1], "[2]");
+  ASSERT_TRUE(ArrayElements("[ ]\t", &e, &error)) << error;
+  EXPECT_TRUE(e.empty());
+}
+
 TEST(Base64Url, RoundTripsAndRejectsForeignCharacters) {
   for (const std::string& s :
        std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
