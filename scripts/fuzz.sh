@@ -64,7 +64,7 @@ for d in "${drivers[@]}"; do
   elapsed=$(( $(date +%s) - t0 ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/log" | tail -1)
-  corpus=$(grep -o 'corp: [0-9]*' "$out/log" | tail -1 | sed 's/corp: //')
+  corpus=$(grep -o 'corp: [0-9]*' "$out/log" | tail -1 | sed 's/corp: //' || true)
   crashes=$(find "$out/artifacts" -type f | wc -l)
   printf '%-12s %8s %12s %10s %8s %8s\n' "$d" "$elapsed" "${execs:-?}" "${rate:-?}" \
     "${corpus:-?}" "$crashes"

@@ -191,8 +191,7 @@ std::string SecondPrefix(Micros t) {
 }
 
 std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error) {
-  Micros t;
-  if (ParseTimestamp(text, &t)) return t;
+  if (Micros t; ParseTimestamp(text, &t)) return t;
   if (text == "now") return now;
   if (text.size() >= 6 && text.substr(0, 4) == "now-") {
     std::string_view num = text.substr(4, text.size() - 5);
@@ -208,7 +207,13 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
                     : unit == 'h' ? 3600
                     : unit == 'd' ? 86400
                                   : 0;
-    if (ok && scale != 0) return now - n * scale * kMicrosPerSecond;
+    // n * scale fits (n has at most 9 digits); in microseconds, or subtracted from now, it may
+    // not (now-999999999d): such a bound is refused below rather than wrapped.
+    Micros offset = 0, t = 0;
+    if (ok && scale != 0 && !__builtin_mul_overflow(n * scale, kMicrosPerSecond, &offset) &&
+        !__builtin_sub_overflow(now, offset, &t)) {
+      return t;
+    }
   }
   if (error) {
     *error = "'" + std::string(text) +
