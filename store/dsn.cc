@@ -128,13 +128,28 @@ std::string Dsn::Display() const {
   if (kind == Kind::kSqlite) {
     return "sqlite:///" + path + (table ? "?table=" + *table : "");
   }
-  // Hide any password: postgres://user:secret@host -> postgres://user@host.
-  std::string shown = conninfo;
+  // Hide any password: postgres://user:secret@host -> postgres://user@host, and drop the
+  // password= and sslpassword= parameters (libpq takes a password from the query too).
+  const size_t q = conninfo.find('?');
+  std::string shown = conninfo.substr(0, q);
   size_t scheme = shown.find("://");
   size_t at = shown.find('@');
   if (scheme != std::string::npos && at != std::string::npos) {
     size_t colon = shown.find(':', scheme + 3);
     if (colon != std::string::npos && colon < at) shown.erase(colon, at - colon);
+  }
+  if (q != std::string::npos) {
+    std::string_view query = std::string_view(conninfo).substr(q + 1);
+    std::string kept;
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string_view part = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      std::string_view key = part.substr(0, part.find('='));
+      if (key == "password" || key == "sslpassword") continue;
+      kept += (kept.empty() ? "" : "&") + std::string(part);
+    }
+    if (!kept.empty()) shown += "?" + kept;
   }
   return shown +
          (table ? std::string(shown.find('?') == std::string::npos ? "?" : "&") + "table=" + *table
