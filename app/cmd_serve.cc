@@ -48,6 +48,10 @@ Options:
                      store holding several tenants without --tenant
   --log-level L      error, warn, info (default) or debug, on stderr
   --workers N        threads running tool calls (default 2 on stdio, 4 over HTTP; 1..64)
+  --cursor-key FILE  secret (>= 32 bytes) signing paging cursors, on stdio and over HTTP
+                     (default $FASTEN_CURSOR_KEY_FILE, else random per process). With a kept
+                     key, cursors stay valid across restarts; give every HTTP replica behind
+                     one load balancer the same file so any of them accepts any cursor
 
 HTTP options:
   --http ADDR:PORT   listen there (e.g. 127.0.0.1:8765; port 0 picks a free one). Binding
@@ -72,9 +76,6 @@ HTTP options:
   --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
   --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
   --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
-  --cursor-key FILE  secret (>= 32 bytes) signing paging cursors (default
-                     $FASTEN_CURSOR_KEY_FILE, else random per process); give every replica
-                     behind one load balancer the same file so any of them accepts any cursor
 
 Endpoints: POST /mcp (MCP), GET /healthz (liveness, no authentication), GET /readyz (200 when
 the audit store answers, else 503). SIGTERM or SIGINT drains in-flight calls, then exits 0.

@@ -2,11 +2,11 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "app/commands.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
+#include "util/json_parse.h"
 #include "validator/citations.h"
 
 namespace fasten {
@@ -53,16 +53,26 @@ int Fail(CommandIo& io, const Status& st) {
   return kExitUsage;
 }
 
+// An answer file is at most this large (validate_answer's own arguments are far smaller).
+constexpr size_t kMaxAnswerBytes = 16 << 20;
+
 Status ReadAll(const std::string& path, std::string* out) {
-  std::ostringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return NotFoundError("cannot read " + path);
-    ss << in.rdbuf();
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return NotFoundError("cannot read " + path);
+    in = &file;
   }
-  *out = ss.str();
+  out->clear();
+  char buf[65536];
+  while (in->read(buf, sizeof buf) || in->gcount() > 0) {
+    out->append(buf, static_cast<size_t>(in->gcount()));
+    if (out->size() > kMaxAnswerBytes) {
+      return ResourceExhaustedError(path + " is larger than " + std::to_string(kMaxAnswerBytes) +
+                                    " bytes (the limit for an answer)");
+    }
+  }
   return Status::Ok();
 }
 
@@ -124,10 +134,9 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   std::string text;
   Status st = ReadAll(args->positionals()[0], &text);
   if (!st.ok()) return Fail(io, st);
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return Fail(io, InvalidArgumentError(args->positionals()[0] + " is not valid JSON"));
-  }
+  json doc;
+  st = ParseJsonStatus(text, JsonLimits{text.size(), kMaxJsonDepth}, args->positionals()[0], &doc);
+  if (!st.ok()) return Fail(io, st);
   Answer answer;
   st = ParseAnswer(doc, &answer);
   if (!st.ok()) return Fail(io, st);

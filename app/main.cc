@@ -63,20 +63,14 @@ int main(int argc, char** argv) {
   struct Command {
     const char* name;
     int (*run)(int, char**, CommandIo);
-    const char* help;
   };
   static const Command kCommands[] = {
-      {"demo", RunDemo, kDemoHelp},
-      {"verify", RunVerify, kVerifyHelp},
-      {"query", RunQuery, kQueryHelp},
-      {"trace", RunTrace, kTraceHelp},
-      {"serve", RunServe, kServeHelp},
-      {"config", RunConfig, kConfigHelp},
-      {"index", RunIndex, kIndexHelp},
-      {"token", RunToken, kTokenHelp},
-      {"validate", RunValidate, kValidateHelp},
-      {"investigate", RunInvestigate, kInvestigateHelp},
-      {"spend", RunSpend, kSpendHelp},
+      {"demo", RunDemo},         {"verify", RunVerify},
+      {"query", RunQuery},       {"trace", RunTrace},
+      {"serve", RunServe},       {"config", RunConfig},
+      {"index", RunIndex},       {"token", RunToken},
+      {"validate", RunValidate}, {"investigate", RunInvestigate},
+      {"spend", RunSpend},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
@@ -86,8 +80,12 @@ int main(int argc, char** argv) {
     }
     for (const Command& c : kCommands) {
       if (topic == c.name) {
-        std::cout << c.help;
-        return kExitOk;
+        // Exactly what `fasten-mcp TOPIC --help` prints: the command assembles its own help.
+        std::string self = argv[0], flag = "--help";
+        char* help_argv[] = {self.data(), topic.data(), flag.data(), nullptr};
+        int rc = c.run(3, help_argv, io);
+        std::cout.flush();
+        return rc;
       }
     }
     std::cerr << "fasten-mcp: no help for unknown command '" << topic << "'\n";

@@ -11,15 +11,6 @@ using nlohmann::json;
 
 constexpr char kCutOffText[] = "(output cut off at the token limit)";
 
-int64_t IntField(const json& obj, const char* key, bool* present = nullptr) {
-  if (obj.is_object() && obj.contains(key) && obj[key].is_number_integer()) {
-    if (present != nullptr) *present = true;
-    return obj[key].get<int64_t>();
-  }
-  if (present != nullptr) *present = false;
-  return 0;
-}
-
 std::string StringField(const json& obj, const char* key) {
   if (obj.is_object() && obj.contains(key) && obj[key].is_string()) {
     return obj[key].get<std::string>();
@@ -213,14 +204,14 @@ Result<Turn> ParseAnthropicResponse(const json& body) {
   }
   const json usage = body.contains("usage") ? body["usage"] : json();
   bool has_in = false, has_out = false, has_5m = false;
-  turn.usage.input = IntField(usage, "input_tokens", &has_in);
-  turn.usage.output = IntField(usage, "output_tokens", &has_out);
-  turn.usage.cache_read = IntField(usage, "cache_read_input_tokens");
+  turn.usage.input = TokenCount(usage, "input_tokens", &has_in);
+  turn.usage.output = TokenCount(usage, "output_tokens", &has_out);
+  turn.usage.cache_read = TokenCount(usage, "cache_read_input_tokens");
   const json creation =
       usage.is_object() && usage.contains("cache_creation") ? usage["cache_creation"] : json();
-  turn.usage.cache_write_5m = IntField(creation, "ephemeral_5m_input_tokens", &has_5m);
-  if (!has_5m) turn.usage.cache_write_5m = IntField(usage, "cache_creation_input_tokens");
-  turn.usage.cache_write_1h = IntField(creation, "ephemeral_1h_input_tokens");
+  turn.usage.cache_write_5m = TokenCount(creation, "ephemeral_5m_input_tokens", &has_5m);
+  if (!has_5m) turn.usage.cache_write_5m = TokenCount(usage, "cache_creation_input_tokens");
+  turn.usage.cache_write_1h = TokenCount(creation, "ephemeral_1h_input_tokens");
   turn.usage.known = has_in && has_out;
   turn.model = StringField(body, "model");
   return turn;

@@ -35,10 +35,17 @@ void GlobalInit() {
 struct Sink {
   std::string body;
   std::map<std::string, std::string> headers;
+  size_t max_body = 0;
+  bool too_large = false;
 };
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<Sink*>(user)->body.append(data, size * n);
+  auto* sink = static_cast<Sink*>(user);
+  if (sink->body.size() + size * n > sink->max_body) {
+    sink->too_large = true;
+    return 0;  // curl stops the transfer (CURLE_WRITE_ERROR)
+  }
+  sink->body.append(data, size * n);
   return size * n;
 }
 
@@ -173,6 +180,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, int64_t timeou
   // No "Expect: 100-continue" round trip for large bodies.
   h.headers = curl_slist_append(h.headers, "Expect:");
   Sink sink;
+  sink.max_body = config_.max_response_bytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = h.curl;
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
@@ -200,6 +208,11 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, int64_t timeou
   if (rc != CURLE_OK) {
     std::string what = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     std::string where = " (POST " + request.url + ")";
+    if (sink.too_large) {
+      return DataLossError("response body larger than " +
+                           std::to_string(config_.max_response_bytes) +
+                           " bytes (the limit); refused" + where);
+    }
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         *retryable = true;

@@ -9,6 +9,7 @@
 
 #include "llm/spend.h"
 #include "tools/row_json.h"
+#include "util/json_parse.h"
 
 namespace fasten::llm {
 namespace {
@@ -221,8 +222,11 @@ std::optional<json> AnswerFromText(const std::vector<std::string>& texts) {
   size_t open = all.find('{');
   size_t close = all.rfind('}');
   if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
-  json j = json::parse(all.substr(open, close - open + 1), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  json j;
+  const std::string_view text = std::string_view(all).substr(open, close - open + 1);
+  if (!ParseJson(text, JsonLimits{text.size(), kMaxJsonDepth}, &j).ok() || !j.is_object()) {
+    return std::nullopt;
+  }
   if (j.contains("claims")) return j;
   if (j.contains("input") && j["input"].is_object() && j["input"].contains("claims")) {
     return j["input"];

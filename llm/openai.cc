@@ -6,6 +6,7 @@
 
 #include "llm/http_client.h"
 #include "llm/wire.h"
+#include "util/json_parse.h"
 
 namespace fasten::llm {
 namespace {
@@ -26,12 +27,6 @@ const json& Field(const json& obj, const char* key) {
 std::string StringField(const json& obj, const char* key) {
   const json& v = Field(obj, key);
   return v.is_string() ? v.get<std::string>() : "";
-}
-
-int64_t IntField(const json& obj, const char* key, bool* present = nullptr) {
-  const json& v = Field(obj, key);
-  if (present != nullptr) *present = v.is_number_integer();
-  return v.is_number_integer() ? v.get<int64_t>() : 0;
 }
 
 json AssistantMessage(const Turn& turn) {
@@ -60,7 +55,8 @@ json AssistantMessage(const Turn& turn) {
 
 std::string ToolContent(const ToolResult& r) {
   if (!r.is_error) return r.content;
-  json parsed = json::parse(r.content, nullptr, false);
+  json parsed;
+  (void)ParseJson(r.content, JsonLimits{r.content.size(), kMaxJsonDepth}, &parsed);
   if (parsed.is_object() && parsed.contains("error")) return r.content;
   return DumpJson(json{{"error", r.content}});
 }
@@ -102,8 +98,12 @@ void ParseArguments(const json& a, ToolCall* call) {
   }
   call->raw_args = a.get<std::string>();
   if (call->raw_args.find_first_not_of(" \t\r\n") == std::string::npos) return;  // "" = no args
-  json parsed = json::parse(call->raw_args, nullptr, false);
-  if (parsed.is_discarded()) {
+  json parsed;
+  JsonParseResult r =
+      ParseJson(call->raw_args, JsonLimits{call->raw_args.size(), kMaxJsonDepth}, &parsed);
+  if (r.error == JsonParseError::kTooDeep) {
+    call->args_error = "arguments are " + r.message;
+  } else if (!r.ok()) {
     call->args_error = "arguments are not valid JSON: " + BodyExcerpt(call->raw_args, 120);
   } else if (!parsed.is_object()) {
     call->args_error = "arguments are not a JSON object: " + BodyExcerpt(call->raw_args, 120);
@@ -249,12 +249,12 @@ Result<Turn> ParseOpenAiResponse(const json& body, std::atomic<int64_t>* next_id
   }
   const json& usage = Field(body, "usage");
   bool has_prompt = false, has_completion = false;
-  int64_t prompt = IntField(usage, "prompt_tokens", &has_prompt);
-  int64_t cached = IntField(Field(usage, "prompt_tokens_details"), "cached_tokens");
+  int64_t prompt = TokenCount(usage, "prompt_tokens", &has_prompt);
+  int64_t cached = TokenCount(Field(usage, "prompt_tokens_details"), "cached_tokens");
   turn.usage.cache_read = std::min(cached, prompt);
   turn.usage.input = prompt - turn.usage.cache_read;
-  turn.usage.output = IntField(usage, "completion_tokens", &has_completion);
-  turn.usage.reasoning = IntField(Field(usage, "completion_tokens_details"), "reasoning_tokens");
+  turn.usage.output = TokenCount(usage, "completion_tokens", &has_completion);
+  turn.usage.reasoning = TokenCount(Field(usage, "completion_tokens_details"), "reasoning_tokens");
   turn.usage.known = has_prompt && has_completion;
   turn.model = StringField(body, "model");
   return turn;

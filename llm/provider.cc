@@ -1,10 +1,12 @@
 #include "llm/provider.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
 
 #include "llm/wire.h"
+#include "util/json_parse.h"
 
 namespace fasten::llm {
 namespace {
@@ -103,7 +105,8 @@ HttpFailure ParseErrorResponse(const std::string& who, int http_status,
                                const std::string& content_type, const std::string& body) {
   (void)content_type;  // the body decides: JSON envelopes are recognised whatever the label
   std::string message, type, code;
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json j;
+  (void)ParseJson(body, JsonLimits{body.size(), kMaxJsonDepth}, &j);  // null unless JSON
   if (j.is_object()) {
     const nlohmann::json* e = nullptr;
     if (j.contains("error")) {
@@ -164,17 +167,35 @@ HttpFailure ParseErrorResponse(const std::string& who, int http_status,
   return fail(StatusCode::kUnavailable, "unexpected response: ", false);
 }
 
+int64_t TokenCount(const nlohmann::json& obj, const char* key, bool* present) {
+  int64_t n = -1;
+  if (obj.is_object()) {
+    auto it = obj.find(key);
+    if (it != obj.end() && it->is_number_unsigned()) {
+      n = static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX));
+    } else if (it != obj.end() && it->is_number_integer()) {
+      n = it->get<int64_t>();
+    }
+  }
+  if (present != nullptr) *present = n >= 0;
+  return std::max<int64_t>(n, 0);
+}
+
 std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<nlohmann::json> ParseBody(const std::string& who, const HttpResponse& response,
                                  CallError* error) {
-  nlohmann::json j = nlohmann::json::parse(response.body, nullptr, false);
-  if (!j.is_discarded()) return j;
+  nlohmann::json j;
+  JsonParseResult r = ParseJson(response.body, JsonLimits{response.body.size(), kMaxJsonDepth}, &j);
+  if (r.ok()) return j;
   if (error != nullptr) {
     error->http_status = response.status;
     error->retryable = false;
+  }
+  if (r.error == JsonParseError::kTooDeep) {
+    return DataLossError(who + ": HTTP " + std::to_string(response.status) + " body: " + r.message);
   }
   return DataLossError(who + ": HTTP " + std::to_string(response.status) +
                        " body is not JSON: " + BodyExcerpt(response.body));

@@ -128,10 +128,13 @@ struct ProviderConfig {
   int64_t request_timeout_ms = 120000;
   int max_retries = 2;
   int64_t max_server_wait_ms = 60000;  // a longer retry-after fails the call instead of sleeping
-  int64_t deadline_us = 0;             // absolute, on `clock`; 0: none. Retries never pass it.
-  Clock clock;                         // default: steady_clock
-  Sleeper sleeper;                     // default: this_thread::sleep_for
-  std::function<double()> jitter;      // in [0.75, 1.0]; default: random
+  // A response body (decoded) larger than this fails the call with DataLoss, not retried: a
+  // model turn is kilobytes, and every turn is echoed back in the next request.
+  size_t max_response_bytes = 1 << 20;
+  int64_t deadline_us = 0;         // absolute, on `clock`; 0: none. Retries never pass it.
+  Clock clock;                     // default: steady_clock
+  Sleeper sleeper;                 // default: this_thread::sleep_for
+  std::function<double()> jitter;  // in [0.75, 1.0]; default: random
 };
 
 // Builds the provider for config.kind. InvalidArgument for an unknown kind or a missing model.

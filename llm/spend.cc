@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "util/handles.h"
+#include "util/json_parse.h"
 
 namespace fasten::llm {
 namespace {
@@ -76,11 +77,8 @@ Status ReadSmallFile(const std::string& path, const std::string& what, std::stri
 
 Result<json> ParseJsonObject(const std::string& text, const std::string& origin) {
   json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return InvalidArgumentError(origin + ": not valid JSON (" + e.what() + ")");
-  }
+  FASTEN_RETURN_IF_ERROR(
+      ParseJsonStatus(text, JsonLimits{text.size(), kMaxJsonDepth}, origin, &doc));
   if (!doc.is_object()) return InvalidArgumentError(origin + ": the top level must be an object");
   return doc;
 }

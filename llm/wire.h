@@ -65,6 +65,11 @@ std::string BodyExcerpt(const std::string& body, size_t max = 200);
 
 // ---- Shared by the adapters ----
 
+// A token count of a usage object: `obj[key]` when it is an integer >= 0 (*present = true);
+// otherwise 0 and *present = false, so a negative or non-integer count makes the usage unknown
+// (its cost "unknown", never negative).
+int64_t TokenCount(const nlohmann::json& obj, const char* key, bool* present = nullptr);
+
 // Compact JSON text; invalid UTF-8 (log text in a tool result) is replaced, never thrown on.
 std::string DumpJson(const nlohmann::json& value);
 

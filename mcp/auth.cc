@@ -25,6 +25,7 @@
 
 #include "util/base64.h"
 #include "util/handles.h"
+#include "util/json_parse.h"
 #include "validator/sha256.h"
 
 namespace fasten::mcp {
@@ -756,8 +757,12 @@ std::optional<Principal> JwtAuthenticator::Authenticate(std::string_view authori
       Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   std::optional<std::string> signature = Base64UrlDecode(token.substr(dot2 + 1));
   if (!header_bytes || !payload_bytes || !signature) return fail("malformed JWT");
-  json header = json::parse(*header_bytes, nullptr, false);
-  if (header.is_discarded() || !header.is_object()) return fail("malformed JWT");
+  // The token is at most 8192 characters, so each part is small; its depth is held low as well.
+  constexpr JsonLimits kJwtPartLimits{kMaxCredentialLength, 8};
+  json header;
+  if (!ParseJson(*header_bytes, kJwtPartLimits, &header).ok() || !header.is_object()) {
+    return fail("malformed JWT");
+  }
   auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() ||
       alg->get<std::string>() != AlgName(options_.algorithm)) {
@@ -766,8 +771,10 @@ std::optional<Principal> JwtAuthenticator::Authenticate(std::string_view authori
   if (header.contains("crit")) return fail("JWT crit header not supported");
   if (!VerifySignature(token.substr(0, dot2), *signature)) return fail("bad JWT signature");
 
-  json claims = json::parse(*payload_bytes, nullptr, false);
-  if (claims.is_discarded() || !claims.is_object()) return fail("malformed JWT");
+  json claims;
+  if (!ParseJson(*payload_bytes, kJwtPartLimits, &claims).ok() || !claims.is_object()) {
+    return fail("malformed JWT");
+  }
   std::chrono::system_clock::time_point now_tp =
       options_.clock ? options_.clock() : std::chrono::system_clock::now();
   double now = std::chrono::duration<double>(now_tp.time_since_epoch()).count();

@@ -1,7 +1,10 @@
 #include "mcp/dispatcher.h"
 
+#include <algorithm>
+
 #include "tools/json_out.h"
 #include "tools/row_json.h"
+#include "util/json_parse.h"
 
 namespace fasten::mcp {
 
@@ -38,9 +41,7 @@ struct Dispatcher::Reply {
 json ErrorResponse(const json* id, int code, const std::string& message, json data) {
   json err = {{"code", code}, {"message", message}};
   if (!data.is_null()) err["data"] = std::move(data);
-  json r = {{"jsonrpc", "2.0"}, {"error", std::move(err)}};
-  if (id) r["id"] = *id;
-  return r;
+  return {{"jsonrpc", "2.0"}, {"id", id ? *id : json(nullptr)}, {"error", std::move(err)}};
 }
 
 void Connection::SetLegacy(const std::string& version) {
@@ -115,8 +116,24 @@ Incoming Dispatcher::Classify(const json& m) {
   return in;
 }
 
-json Dispatcher::ParseErrorResponse() {
-  return ErrorResponse(nullptr, kParseError, "parse error: the line is not valid JSON");
+Incoming Dispatcher::ParseAndClassify(std::string_view text, json* message) {
+  JsonParseResult parsed =
+      ParseJson(text, JsonLimits{std::max(text.size(), size_t{1}), kMaxJsonDepth}, message);
+  if (parsed.ok()) return Classify(*message);
+  Incoming in;
+  if (parsed.error != JsonParseError::kTooDeep) {
+    in.error = ErrorResponse(nullptr, kParseError, "parse error: " + parsed.message);
+    return in;
+  }
+  // Too deep: answer the request by its id when the (elided) document still shows one.
+  const json* id = nullptr;
+  if (message->is_object()) {
+    auto it = message->find("id");
+    if (it != message->end() && (it->is_string() || it->is_number_integer())) id = &*it;
+  }
+  in.error = ErrorResponse(id, kInvalidRequest, "invalid request: " + parsed.message);
+  *message = nullptr;
+  return in;
 }
 
 bool Dispatcher::NeedsStores(const json& request) {

@@ -38,7 +38,8 @@ enum ErrorCode : int {
   kUnsupportedProtocolVersion = -32022,
 };
 
-// {"jsonrpc":"2.0","id":id,"error":{...}}; a null `id` pointer omits the id (parse errors).
+// {"jsonrpc":"2.0","id":id,"error":{...}}; a null `id` pointer gives "id": null (JSON-RPC 2.0
+// §5: the id of a request whose id could not be determined, e.g. a parse error).
 nlohmann::json ErrorResponse(const nlohmann::json* id, int code, const std::string& message,
                              nlohmann::json data = nullptr);
 
@@ -79,7 +80,12 @@ class Dispatcher {
   Dispatcher(const ToolRegistry* tools, const CursorSigner* cursors, ServerInfo info);
 
   static Incoming Classify(const nlohmann::json& message);
-  static nlohmann::json ParseErrorResponse();
+  // Parses one message's text (util/json_parse.h, kMessageJsonLimits' depth; the transport has
+  // already held it to its byte limit) and classifies it. Text that is not JSON is kInvalid with
+  // -32700; a message nested deeper than the limit is kInvalid with -32600 naming the limit,
+  // carrying the request's id when it could still be read. On kRequest, kNotification and
+  // kResponse *message holds the message.
+  static Incoming ParseAndClassify(std::string_view text, nlohmann::json* message);
 
   // True for requests that read stores (run them on a worker); false for cheap ones.
   static bool NeedsStores(const nlohmann::json& request);

@@ -23,6 +23,7 @@
 #include "tools/row_json.h"
 #include "util/base64.h"
 #include "util/duration.h"
+#include "util/json_parse.h"
 #include "util/work_queue.h"
 
 namespace fasten::mcp {
@@ -429,11 +430,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::get_lowest_layer(stream_).expires_never();
     const auto& req = parser_->get();
     if (api_ == Api::kInvestigate) return StartInvestigation(req.body());
-    json message = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) {
-      return ReplyJson(Dispatcher::ParseErrorResponse(), false);
-    }
-    Incoming in = Dispatcher::Classify(message);
+    json message;
+    Incoming in = Dispatcher::ParseAndClassify(req.body(), &message);
     switch (in.kind) {
       case Incoming::Kind::kInvalid:
         return ReplyJson(in.error, false, 400);
@@ -641,13 +639,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // ------------------------------------------------------------------ POST /api/v1/investigate
   void StartInvestigation(const std::string& body) {
-    json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded() || !request.is_object() || !request.contains("question") ||
+    json request;
+    JsonParseResult parsed =
+        ParseJson(body, JsonLimits{server_.options.max_body_bytes, kMaxJsonDepth}, &request);
+    if (!parsed.ok() || !request.is_object() || !request.contains("question") ||
         !request["question"].is_string() || request["question"].get<std::string>().empty()) {
-      return Reply(400,
-                   DumpJson({{"error",
-                              {{"code", "bad_request"},
-                               {"message", "send a JSON object {\"question\": \"...\"}"}}}}),
+      std::string message = "send a JSON object {\"question\": \"...\"}";
+      if (!parsed.ok()) message = parsed.message + "; " + message;
+      return Reply(400, DumpJson({{"error", {{"code", "bad_request"}, {"message", message}}}}),
                    "application/json");
     }
     if (server_.investigations.fetch_add(1) >= server_.options.max_investigations) {

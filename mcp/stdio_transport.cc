@@ -10,6 +10,7 @@
 
 #include "mcp/log.h"
 #include "tools/row_json.h"
+#include "util/line_reader.h"
 #include "util/work_queue.h"
 
 namespace fasten::mcp {
@@ -104,33 +105,16 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   std::string line;
   int64_t line_no = 0;
   while (true) {
-    line.clear();
-    // Read one line, refusing (and draining) lines beyond the limit instead of buffering them.
-    bool too_long = false, got = false;
-    char buf[65536];
-    while (true) {
-      in.getline(buf, sizeof buf);
-      const std::streamsize n = in.gcount();
-      const bool complete = !in.fail() && !in.eof();  // the newline was consumed
-      if (n > 0) got = true;
-      const size_t chars = static_cast<size_t>(complete ? n - 1 : n);
-      if (!too_long) {
-        line.append(buf, chars);
-        if (line.size() > options.max_line_bytes) {
-          too_long = true;
-          line.clear();
-        }
-      }
-      if (complete || in.eof()) break;
-      if (n == 0) break;  // failed without reading anything
-      in.clear();         // the buffer filled: the line goes on
-    }
-    if (!got) break;
+    // One line; a line beyond the limit is refused (and drained), never buffered whole.
+    bool too_long = false;
+    if (!ReadBoundedLine(in, options.max_line_bytes, &line, &too_long)) break;
     ++line_no;
     if (too_long) {
       log.Write(Level::kWarn, "line " + std::to_string(line_no) + " longer than " +
                                   std::to_string(options.max_line_bytes) + " bytes refused");
-      writer.Send(ErrorResponse(nullptr, kInvalidRequest, "message too large"));
+      writer.Send(ErrorResponse(nullptr, kInvalidRequest,
+                                "invalid request: message too large (the limit is " +
+                                    std::to_string(options.max_line_bytes) + " bytes per line)"));
       if (in.eof()) break;
       continue;
     }
@@ -139,53 +123,50 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
       if (in.eof()) break;
       continue;
     }
-    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) {
-      log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": not JSON");
-      writer.Send(Dispatcher::ParseErrorResponse());
-    } else {
-      Incoming kind = Dispatcher::Classify(message);
-      switch (kind.kind) {
-        case Incoming::Kind::kInvalid:
-          log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": invalid request");
-          writer.Send(kind.error);
-          break;
-        case Incoming::Kind::kResponse:
-          break;  // we never send requests; ignore
-        case Incoming::Kind::kNotification:
-          if (auto target = Dispatcher::CancelTarget(message)) {
-            listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
-            std::lock_guard<std::mutex> lock(mu);
-            auto it = in_flight.find(DumpJson(*target));
-            if (it != in_flight.end()) it->second->store(true);
-          }
-          break;
-        case Incoming::Kind::kRequest: {
-          if (Dispatcher::IsListen(message)) {
-            json ack;
-            if (auto error = dispatcher.Listen(message, &ack)) {
-              writer.Send(*error);
-            } else {
-              writer.Send(ack);  // and nothing more until cancelled or shut down
-              listens[DumpJson(message["id"])] = message["id"];
-            }
-            break;
-          }
-          if (Dispatcher::NeedsStores(message)) {
-            Task task{message, std::make_shared<std::atomic<bool>>(false), DumpJson(message["id"])};
-            {
-              std::lock_guard<std::mutex> lock(mu);
-              in_flight[task.key] = task.cancelled;
-            }
-            queue.Push(std::move(task));
+    json message;
+    Incoming kind = Dispatcher::ParseAndClassify(line, &message);
+    switch (kind.kind) {
+      case Incoming::Kind::kInvalid:
+        log.Write(Level::kWarn, "line " + std::to_string(line_no) + ": " +
+                                    kind.error["error"]["message"].get<std::string>());
+        writer.Send(kind.error);
+        break;
+      case Incoming::Kind::kResponse:
+        break;  // we never send requests; ignore
+      case Incoming::Kind::kNotification:
+        if (auto target = Dispatcher::CancelTarget(message)) {
+          listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
+          std::lock_guard<std::mutex> lock(mu);
+          auto it = in_flight.find(DumpJson(*target));
+          if (it != in_flight.end()) it->second->store(true);
+        }
+        break;
+      case Incoming::Kind::kRequest: {
+        if (Dispatcher::IsListen(message)) {
+          json ack;
+          if (auto error = dispatcher.Listen(message, &ack)) {
+            writer.Send(*error);
           } else {
-            CallContext ctx;
-            ctx.tenant = options.tenant;
-            ctx.connection = &connection;
-            writer.Send(dispatcher.HandleRequestText(message, ctx));
+            writer.Send(ack);  // and nothing more until cancelled or shut down
+            listens[DumpJson(message["id"])] = message["id"];
           }
           break;
         }
+        if (Dispatcher::NeedsStores(message)) {
+          std::string key = DumpJson(message["id"]);
+          Task task{std::move(message), std::make_shared<std::atomic<bool>>(false), std::move(key)};
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            in_flight[task.key] = task.cancelled;
+          }
+          queue.Push(std::move(task));
+        } else {
+          CallContext ctx;
+          ctx.tenant = options.tenant;
+          ctx.connection = &connection;
+          writer.Send(dispatcher.HandleRequestText(message, ctx));
+        }
+        break;
       }
     }
     if (in.eof()) break;

@@ -4,7 +4,8 @@
 // whole under a lock. Requests that read stores run on a small pool of worker threads (each with
 // its own StoreSet), so a slow query never delays a ping or a cancellation; responses may come
 // out of order. `notifications/cancelled` stops the named call's query and suppresses its
-// response. Malformed lines get a JSON-RPC error (-32700 without an id, or -32600) and are
+// response. Malformed lines get a JSON-RPC error (-32700 with "id": null; -32600 for a line over
+// the size limit, a message nested deeper than the depth limit, or an invalid request) and are
 // otherwise ignored. At end of input, queued work finishes, then RunStdio returns 0.
 #pragma once
 
@@ -22,7 +23,9 @@ struct StdioOptions {
   std::optional<std::string> tenant;  // bound tenant; nullopt = all-tenants mode
   StoreConfig stores;
   int workers = 2;
-  size_t max_line_bytes = 64 << 20;  // longer lines are refused (and drained), not buffered
+  // Longer lines are refused (and drained), not buffered; a message is also held to
+  // util/json_parse.h's depth limit (kMaxJsonDepth).
+  size_t max_line_bytes = 4 << 20;
   using LogLevel = mcp::LogLevel;
   LogLevel log_level = LogLevel::kInfo;
 };

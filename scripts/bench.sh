@@ -7,19 +7,21 @@ cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 runs="${2:-5}"
 scripts/install-deps.sh
-scripts/build.sh build-bench -DFASTEN_BUILD_BENCH=ON -DFASTEN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+# The README's build (build/, Release), with the benchmark programs added: bench/ measures the
+# very binary scripts/demo.sh builds.
+scripts/build.sh build -DFASTEN_BUILD_BENCH=ON
 mkdir -p out/bench
 big="out/bench/demo-${rows}.db"
 small="out/bench/demo-$((rows / 4)).db"
-[ -f "$big" ] || { echo "generating $big"; build-bench/fasten-mcp demo --out "$big" --audit-rows "$rows"; }
-[ -f "$small" ] || { echo "generating $small"; build-bench/fasten-mcp demo --out "$small" --audit-rows "$((rows / 4))"; }
+[ -f "$big" ] || { echo "generating $big"; build/fasten-mcp demo --out "$big" --audit-rows "$rows"; }
+[ -f "$small" ] || { echo "generating $small"; build/fasten-mcp demo --out "$small" --audit-rows "$((rows / 4))"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
-build-bench/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
-  --binary build-bench/fasten-mcp --peer scripts/fasten_peer.py --python python3
-build-bench/bench/validate_bench --store "$big" --runs 10000
-build-bench/bench/stdio_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3
-build-bench/bench/http_bench --binary build-bench/fasten-mcp --store "$big" --calls 10000 --runs 3 \
+build/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
+  --binary build/fasten-mcp --peer scripts/fasten_peer.py --python python3
+build/bench/validate_bench --store "$big" --runs 10000
+build/bench/stdio_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3
+build/bench/http_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3 \
   --load --clients 64 --seconds 60
 # fasten-mcp vs @modelcontextprotocol/server-postgres on one throwaway Postgres holding the
 # 250 k-row demo store (npm package from tests/clients/server-postgres's lockfile).
@@ -28,6 +30,6 @@ pgdir="$(mktemp -d /tmp/fasten-bench-pg-XXXXXX)"
 trap 'scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
 dsn="$(scripts/pg-cluster.sh start "$pgdir" | tail -1)"
 scripts/pg-load-demo.sh "$small" "$dsn" >/dev/null
-build-bench/bench/pg_compare_bench --binary build-bench/fasten-mcp --pg-dsn "$dsn" \
+build/bench/pg_compare_bench --binary build/fasten-mcp --pg-dsn "$dsn" \
   --server-postgres tests/clients/server-postgres/node_modules/@modelcontextprotocol/server-postgres/dist/index.js \
   --ids-from "$small" --calls 3000 --runs 3

@@ -11,8 +11,8 @@ echo "== format check (clang-format)"
 mapfile -t sources < <(git ls-files '*.cc' '*.h' 2>/dev/null || find . -name '*.cc' -o -name '*.h')
 clang-format --dry-run -Werror "${sources[@]}"
 
-echo "== build and test (RelWithDebInfo, -Wall -Wextra -Werror)"
-scripts/build.sh build
+echo "== build and test (Release, -Wall -Wextra -Werror)"
+scripts/build.sh build -DFASTEN_BUILD_TESTS=ON
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
 
 echo "== build and test under ASan + UBSan"

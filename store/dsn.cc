@@ -86,6 +86,12 @@ Status ApplyQuery(std::string_view query, Dsn* dsn, std::string* rest) {
       dsn->table = value;
     } else if (key == "wal") {
       dsn->wal = value != "false";
+    } else if (key == "immutable") {
+      if (value != "1" && value != "true" && value != "0" && value != "false") {
+        return InvalidArgumentError("invalid immutable '" + value +
+                                    "' in DSN: use immutable=1 (a SQLite copy nothing writes)");
+      }
+      dsn->immutable = value == "1" || value == "true";
     } else if (key == "statement_timeout") {
       int64_t ms = 0;
       if (!ParseDurationMs(value, &ms)) {
@@ -168,6 +174,9 @@ Result<Dsn> ParseDsn(std::string_view text) {
   if (head.rfind("postgres://", 0) == 0 || head.rfind("postgresql://", 0) == 0) {
     dsn.kind = Dsn::Kind::kPostgres;
     FASTEN_RETURN_IF_ERROR(ApplyQuery(query, &dsn, &rest));
+    if (dsn.immutable) {
+      return InvalidArgumentError("immutable=1 applies to SQLite stores only");
+    }
     dsn.conninfo = std::string(head) + (rest.empty() ? "" : "?" + rest);
     if (dsn.table && !IsValidPostgresTableName(*dsn.table)) {
       return InvalidArgumentError("invalid table name '" + *dsn.table +

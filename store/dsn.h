@@ -1,6 +1,7 @@
 // Store locations as the fasten SDK spells them (substrate.md §1.2-§1.4).
 //
 //   sqlite:///relative/path.db?table=NAME&wal=true   relative to the working directory
+//   sqlite:////archive/copy.db?immutable=1           a copy nothing writes: no -wal/-shm
 //   sqlite:////absolute/path.db                      four slashes: absolute
 //   postgres://user@host/db?table=schema.name        (also postgresql://; other parameters are
 //                                                    libpq's, plus statement_timeout=30s and
@@ -26,6 +27,10 @@ struct Dsn {
   std::string conninfo;              // Postgres: the URL without fasten's own parameters
   std::optional<std::string> table;  // ?table=
   bool wal = true;                   // ?wal= (informational: fasten-mcp never changes it)
+  // ?immutable=1 (SQLite): open a copy that nothing writes any more in SQLite's immutable mode,
+  // creating no -wal/-shm file (store/sqlite_open.h). Default: false (also chosen automatically
+  // for a WAL copy in a directory this process cannot write).
+  bool immutable = false;
   // ?statement_timeout= (Postgres): 30s, 500ms, 2m or plain milliseconds; 0 disables.
   // Default (unset): 30 s.
   std::optional<int64_t> statement_timeout_ms;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "store/pg_session.h"
+#include "store/sqlite_open.h"
 #include "util/handles.h"
 
 namespace fasten {
@@ -177,10 +178,8 @@ Status SqliteTableInfo(sqlite3* db, const std::string& table, std::optional<Tabl
 }
 
 Status AdviseSqlite(const Dsn& dsn, IndexReport* out) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(dsn.path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  SqliteHandle db(raw);
-  if (rc != SQLITE_OK) return SqliteError(raw, "cannot open " + dsn.path);
+  SqliteHandle db;
+  FASTEN_RETURN_IF_ERROR(OpenSqliteReadOnly(dsn, 0, &db, nullptr));
   std::optional<TableInfo> info;
   const std::vector<std::string> audit_names =
       dsn.table ? std::vector<std::string>{*dsn.table}

@@ -6,6 +6,7 @@
 #include "store/json_row.h"
 #include "store/seq_reorder.h"
 #include "util/json_text.h"
+#include "util/line_reader.h"
 
 namespace fasten {
 namespace {
@@ -44,9 +45,10 @@ Status ReadNdjsonAudit(std::istream& in, const NdjsonOptions& options,
   };
 
   AuditRow row;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (ReadBoundedLine(in, options.max_line_bytes, &line, &too_long)) {
     ++stats->lines;
-    if (line.size() > options.max_line_bytes) {
+    if (too_long) {
       malformed("line longer than " + std::to_string(options.max_line_bytes) + " bytes");
       continue;
     }

@@ -12,6 +12,7 @@
 #include "store/reader.h"
 #include "store/reader_common.h"
 #include "store/seq_reorder.h"
+#include "store/sqlite_open.h"
 #include "util/handles.h"
 #include "util/json_text.h"
 
@@ -106,11 +107,7 @@ class Connection {
                            "sqlite:////absolute/path for an absolute path)");
     }
     if (!S_ISREG(st.st_mode)) return FailedPreconditionError(dsn.path + " is not a regular file");
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(dsn.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) return SqliteStatus(raw, rc, "cannot open " + dsn.path);
+    FASTEN_RETURN_IF_ERROR(OpenSqliteReadOnly(dsn, SQLITE_OPEN_NOMUTEX, &db_, nullptr));
     sqlite3_busy_timeout(db_.get(), 5000);
     sqlite3_extended_result_codes(db_.get(), 1);
     // query_only refuses any write; the page cache is bounded so scans run in constant memory.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/json_out.h"
+#include "util/json_parse.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
 
@@ -15,11 +16,24 @@ json Nullable(const NullableText& t) {
   return t.null ? json(nullptr) : json(t.value);
 }
 
-// Parses JSON text for display; nullopt when nlohmann cannot (NaN, lone surrogates, garbage).
-std::optional<json> ParseForDisplay(const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
+// Parses stored JSON text for display, held to the depth limit every document is held to;
+// nullopt with *why when it cannot be shown as JSON (NaN, invalid UTF-8, garbage, too deep).
+std::optional<json> ParseForDisplay(const std::string& text, std::string* why) {
+  json j;
+  JsonParseResult r = ParseJson(text, JsonLimits{text.size(), kMaxJsonDepth}, &j);
+  if (r.ok()) return j;
+  *why = r.error == JsonParseError::kTooDeep ? r.message : "not valid JSON";
+  return std::nullopt;
+}
+
+// A top-level member of a stored JSON object, or null when the text is not such an object.
+json PayloadMember(const std::string& payload, const char* key) {
+  json p;
+  if (!ParseJson(payload, JsonLimits{payload.size(), kMaxJsonDepth}, &p).ok() || !p.is_object()) {
+    return nullptr;
+  }
+  auto it = p.find(key);
+  return it == p.end() ? json(nullptr) : std::move(*it);
 }
 
 std::string DisplayTime(bool ok, Micros t, const std::string& raw) {
@@ -37,6 +51,8 @@ std::string DumpJson(const json& value, int indent) {
 
 json AuditRowJson(const AuditRow& row, const RowCheck* check) {
   json j = json::object();
+  std::string why;
+  std::vector<std::string> warnings = row.warnings;
   j["monotonic_seq"] = row.monotonic_seq;
   j["hash"] = row.hash;
   j["source_node_id"] = row.source_node_id;
@@ -61,11 +77,12 @@ json AuditRowJson(const AuditRow& row, const RowCheck* check) {
   if (row.detail_is_null()) {
     j["detail"] = nullptr;
     if (row.canonical_form_id == "2" && row.detail_salt.null) j["redacted"] = true;
-  } else if (auto d = ParseForDisplay(row.detail.value)) {
-    j["detail"] = *d;
+  } else if (auto d = ParseForDisplay(row.detail.value, &why)) {
+    j["detail"] = std::move(*d);
   } else {
     j["detail"] = nullptr;
     j["detail_raw"] = row.detail.value;
+    warnings.push_back("detail is " + why + ": shown as text in detail_raw");
   }
   j["shipped_at"] =
       row.shipped_at.null
@@ -81,7 +98,7 @@ json AuditRowJson(const AuditRow& row, const RowCheck* check) {
     c["scope"] = "row hash only; run verify for links";
     j["chain"] = c;
   }
-  if (!row.warnings.empty()) j["warnings"] = row.warnings;
+  if (!warnings.empty()) j["warnings"] = std::move(warnings);
   return j;
 }
 
@@ -95,12 +112,13 @@ json StreamRowJson(const StreamRow& row, const ContentDigest& digest) {
                                         "not chained";
   j["timestamp"] = DisplayTime(row.timestamp_ok, row.timestamp_us, row.timestamp);
   j["request_id"] = row.request_id;
-  if (auto p = ParseForDisplay(row.payload)) {
-    j["payload"] = *p;
+  std::string why;
+  if (auto p = ParseForDisplay(row.payload, &why)) {
+    j["payload"] = std::move(*p);
   } else {
     j["payload"] = nullptr;
     j["payload_raw"] = row.payload;
-    j["warnings"] = json::array({"payload is not valid JSON"});
+    j["warnings"] = json::array({"payload is " + why});
   }
   return j;
 }
@@ -115,18 +133,13 @@ std::string StreamRowSummary(const StreamRow& row) {
   if (row.kind == StreamKind::kApi) {
     std::string s = row.method + " " + row.path;
     if (row.has_status) s += " -> " + std::to_string(row.status);
-    json p = json::parse(row.payload, nullptr, false);
-    if (!p.is_discarded() && p.is_object() && p.contains("duration_ms") &&
-        p["duration_ms"].is_number()) {
-      s += " (" + DumpJson(p["duration_ms"]) + " ms)";
-    }
+    json duration = PayloadMember(row.payload, "duration_ms");
+    if (duration.is_number()) s += " (" + DumpJson(duration) + " ms)";
     return s;
   }
   std::string s = row.level + " " + row.event;
-  json p = json::parse(row.payload, nullptr, false);
-  if (!p.is_discarded() && p.is_object() && p.contains("message") && p["message"].is_string()) {
-    s += ": " + p["message"].get<std::string>();
-  }
+  json message = PayloadMember(row.payload, "message");
+  if (message.is_string()) s += ": " + message.get<std::string>();
   return s;
 }
 

@@ -45,6 +45,8 @@ struct Node {
   std::unique_ptr<Node> extra_schema;  // when extra == kSchema
 
   std::unique_ptr<Node> items;  // null: any items
+  std::optional<size_t> min_items, max_items;
+  bool unique_items = false;
 
   const Node* FindProperty(const std::string& name) const {
     for (const auto& [key, node] : properties) {
@@ -187,6 +189,13 @@ class Compiler {
       } else if (key == "minimum" || key == "maximum") {
         if (!v.is_number()) return Fail(where, key + " must be a number");
         (key == "minimum" ? out->minimum : out->maximum) = json(v);
+      } else if (key == "minItems" || key == "maxItems") {
+        std::optional<size_t> n = ReadCount(v);
+        if (!n) return Fail(where, key + " must be a non-negative integer");
+        (key == "minItems" ? out->min_items : out->max_items) = n;
+      } else if (key == "uniqueItems") {
+        if (!v.is_boolean()) return Fail(where, "uniqueItems must be a boolean");
+        out->unique_items = v.template get<bool>();
       } else if (key == "minLength" || key == "maxLength") {
         std::optional<size_t> n = ReadCount(v);
         if (!n) return Fail(where, key + " must be a non-negative integer");
@@ -491,6 +500,35 @@ Status CheckString(const Node& n, const json& v, const std::string& path) {
 
 Status Check(const Node& n, const json& v, const std::string& path);
 
+// Item count first (so a huge array is refused before anything looks at its items), then
+// uniqueness, then each item.
+Status CheckArray(const Node& n, const json& v, const std::string& path) {
+  const size_t size = v.size();
+  if (n.max_items && size > *n.max_items) {
+    return Problem(path, "must hold at most " + Plural(*n.max_items, "item") + "; got " +
+                             std::to_string(size));
+  }
+  if (n.min_items && size < *n.min_items) {
+    return Problem(path, "must hold at least " + Plural(*n.min_items, "item") + "; got " +
+                             std::to_string(size));
+  }
+  if (n.unique_items) {
+    for (size_t i = 1; i < size; ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (v[i] == v[j]) {
+          return Problem(path, "must not repeat an item; " + Show(v[i]) + " is both item " +
+                                   std::to_string(j) + " and item " + std::to_string(i));
+        }
+      }
+    }
+  }
+  if (!n.items) return Status::Ok();
+  for (size_t i = 0; i < size; ++i) {
+    FASTEN_RETURN_IF_ERROR(Check(*n.items, v[i], Label(path) + "[" + std::to_string(i) + "]"));
+  }
+  return Status::Ok();
+}
+
 Status CheckObject(const Node& n, const json& v, const std::string& path) {
   for (const std::string& name : n.required) {
     if (!v.contains(name)) {
@@ -546,11 +584,7 @@ Status Check(const Node& n, const json& v, const std::string& path) {
   if (v.is_number()) FASTEN_RETURN_IF_ERROR(CheckNumber(n, v, path));
   if (v.is_string()) FASTEN_RETURN_IF_ERROR(CheckString(n, v, path));
   if (v.is_object()) FASTEN_RETURN_IF_ERROR(CheckObject(n, v, path));
-  if (v.is_array() && n.items) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      FASTEN_RETURN_IF_ERROR(Check(*n.items, v[i], Label(path) + "[" + std::to_string(i) + "]"));
-    }
-  }
+  if (v.is_array()) FASTEN_RETURN_IF_ERROR(CheckArray(n, v, path));
   return Status::Ok();
 }
 

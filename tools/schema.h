@@ -3,16 +3,18 @@
 //
 // Keywords: `type` (string, integer, number, boolean, object, array, null, or an array of them),
 // `properties`, `required`, `additionalProperties` (a boolean or a schema), `items` (one schema),
-// `enum`, `const`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`. Annotations are
+// `minItems`, `maxItems`, `uniqueItems`, `enum`, `const`, `minimum`, `maximum`, `minLength`,
+// `maxLength`, `pattern`. Annotations are
 // accepted and ignored: `description`, `default`, `title`, `examples`, `format`, `$schema`, `$id`,
 // `$comment`, `readOnly`, `writeOnly`, `deprecated` and any `x-…` extension. A boolean schema
 // (`true`, `false`) is accepted anywhere a schema is. Any other keyword (`$ref`, `anyOf`,
-// `minItems`, a tuple-form `items`…) makes the schema unsupported rather than silently ignored.
+// `contains`, a tuple-form `items`…) makes the schema unsupported rather than silently ignored.
 //
 // Semantics follow draft-07 and 2020-12 where they agree:
 // - "integer" accepts any number with a zero fractional part, so 5.0 is an integer; booleans are
 //   never numbers. "number" accepts integers.
-// - `enum` and `const` compare numbers by value (1 == 1.0).
+// - `enum`, `const` and `uniqueItems` compare numbers by value (1 == 1.0).
+// - An array's item count (`maxItems`, `minItems`) is checked before its items are looked at.
 // - `minLength`/`maxLength` count Unicode code points, not bytes.
 // - `pattern` is an unanchored ECMAScript search (std::regex), matched against the UTF-8 bytes
 //   (so `.` matches one byte, `\w` is ASCII). A string longer than kMaxPatternInputBytes is

@@ -14,6 +14,7 @@
 #include "tools/schema.h"
 #include "tools/trace.h"
 #include "tools/verify_json.h"
+#include "util/json_parse.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/citations.h"
@@ -167,13 +168,20 @@ json ListPage(PageParts parts, const ToolEnv& env, const std::string& fingerprin
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schemas.
+// Schemas. Every argument is bounded: strings by maxLength, arrays by maxItems.
+
+// validate_answer: claims (and unknowns) per answer, citations per claim. The validator's own
+// limit (kMaxCitationsPerAnswer) still caps the citations of the whole answer.
+constexpr int kMaxClaims = 100;
+constexpr int kMaxCitationsPerClaim = 100;
 
 const json kSince = {{"type", "string"},
+                     {"maxLength", 64},
                      {"description",
                       "start of the window, inclusive: RFC 3339 (2026-11-20T14:00:00Z) or relative "
                       "(now-1h, now-7d)"}};
 const json kUntil = {{"type", "string"},
+                     {"maxLength", 64},
                      {"description", "end of the window, inclusive: RFC 3339 or relative (now)"}};
 const json kLimit = {{"type", "integer"},
                      {"minimum", 1},
@@ -569,9 +577,9 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
         } else if (r.has_status && r.status >= 400) {
           ++client_errors;
         }
-        json p = json::parse(r.payload, nullptr, false);
-        if (!p.is_discarded() && p.is_object() && p.contains("duration_ms") &&
-            p["duration_ms"].is_number()) {
+        json p;
+        if (ParseJson(r.payload, JsonLimits{r.payload.size(), kMaxJsonDepth}, &p).ok() &&
+            p.is_object() && p.contains("duration_ms") && p["duration_ms"].is_number()) {
           double d = p["duration_ms"].get<double>();
           durations.push_back(d);
           route.durations.push_back(d);
@@ -863,6 +871,9 @@ ToolRegistry ToolRegistry::Default() {
                     {"streams",
                      {{"type", "array"},
                       {"items", {{"type", "string"}, {"enum", {"audit", "sys", "api"}}}},
+                      {"minItems", 1},
+                      {"maxItems", 3},
+                      {"uniqueItems", true},
                       {"description", "default: all three"}}},
                     {"limit", kLimit}},
                    {"query", "since"}),
@@ -885,11 +896,13 @@ ToolRegistry ToolRegistry::Default() {
        InputSchema(
            {{"claims",
              {{"type", "array"},
+              {"maxItems", kMaxClaims},
               {"items",
                InputSchema(
                    {{"text", {{"type", "string"}, {"maxLength", 4000}}},
                     {"citations",
                      {{"type", "array"},
+                      {"maxItems", kMaxCitationsPerClaim},
                       {"items",
                        InputSchema(
                            {{"stream", {{"type", "string"}, {"enum", {"audit", "sys", "api"}}}},
@@ -903,8 +916,12 @@ ToolRegistry ToolRegistry::Default() {
                               {"description", "audit: row hash; sys/api: digest"}}}},
                            {"stream", "seq", "hash"})}}}},
                    {"text", "citations"})}}},
-            {"answer", {{"type", "string"}, {"description", "prose; not checked"}}},
-            {"unknowns", {{"type", "array"}, {"items", {{"type", "string"}}}}}},
+            {"answer",
+             {{"type", "string"}, {"maxLength", 20000}, {"description", "prose; not checked"}}},
+            {"unknowns",
+             {{"type", "array"},
+              {"maxItems", kMaxClaims},
+              {"items", {{"type", "string"}, {"maxLength", 4000}}}}}},
            {"claims"}),
        {{"type", "object"},
         {"properties",

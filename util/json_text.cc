@@ -202,70 +202,63 @@ bool ReadNumberToken(const char*& p, const char* end, std::string_view* token, s
 }
 
 bool SkipValue(const char*& p, const char* end, std::string* error, int depth) {
-  if (depth > kMaxDepth) return Fail(error, "nesting too deep");
-  SkipSpace(p, end);
-  if (p >= end) return Fail(error, "unexpected end of JSON");
+  // Iterative: `open` holds the containers entered so far ('{' or '['), innermost last, so
+  // nesting costs one byte of heap per level and no stack.
+  std::string open;
   std::string scratch;
-  switch (*p) {
-    case '{': {
+  // Reads an object member's key and its ':' (the value follows).
+  auto member_key = [&]() {
+    SkipSpace(p, end);
+    scratch.clear();
+    if (!ReadString(p, end, &scratch, error)) return false;
+    SkipSpace(p, end);
+    if (p >= end || *p != ':') return Fail(error, "expected ':'");
+    ++p;
+    return true;
+  };
+  while (true) {
+    // One value, at nesting level depth + open.size().
+    if (depth + static_cast<int>(open.size()) > kMaxDepth) return Fail(error, "nesting too deep");
+    SkipSpace(p, end);
+    if (p >= end) return Fail(error, "unexpected end of JSON");
+    const char c = *p;
+    if (c == '{' || c == '[') {
       ++p;
       SkipSpace(p, end);
-      if (p < end && *p == '}') {
-        ++p;
-        return true;
+      if (p < end && *p == (c == '{' ? '}' : ']')) {
+        ++p;  // empty: the value is complete
+      } else {
+        open.push_back(c);
+        if (c == '{' && !member_key()) return false;
+        continue;  // its first value
       }
-      while (true) {
-        SkipSpace(p, end);
-        scratch.clear();
-        if (!ReadString(p, end, &scratch, error)) return false;
-        SkipSpace(p, end);
-        if (p >= end || *p != ':') return Fail(error, "expected ':'");
-        ++p;
-        if (!SkipValue(p, end, error, depth + 1)) return false;
-        SkipSpace(p, end);
-        if (p < end && *p == ',') {
-          ++p;
-          continue;
-        }
-        if (p < end && *p == '}') {
-          ++p;
-          return true;
-        }
-        return Fail(error, "expected ',' or '}'");
+    } else if (c == '"') {
+      scratch.clear();
+      if (!ReadString(p, end, &scratch, error)) return false;
+    } else if (c == 't' || c == 'f' || c == 'n') {
+      if (!MatchLiteral(p, end, c == 't' ? "true" : c == 'f' ? "false" : "null")) {
+        return Fail(error, "bad literal");
       }
-    }
-    case '[': {
-      ++p;
-      SkipSpace(p, end);
-      if (p < end && *p == ']') {
-        ++p;
-        return true;
-      }
-      while (true) {
-        if (!SkipValue(p, end, error, depth + 1)) return false;
-        SkipSpace(p, end);
-        if (p < end && *p == ',') {
-          ++p;
-          continue;
-        }
-        if (p < end && *p == ']') {
-          ++p;
-          return true;
-        }
-        return Fail(error, "expected ',' or ']'");
-      }
-    }
-    case '"':
-      return ReadString(p, end, &scratch, error);
-    case 't':
-      return MatchLiteral(p, end, "true") || Fail(error, "bad literal");
-    case 'f':
-      return MatchLiteral(p, end, "false") || Fail(error, "bad literal");
-    case 'n':
-      return MatchLiteral(p, end, "null") || Fail(error, "bad literal");
-    default: {
+    } else {
       std::string_view token;
-      return ReadNumberToken(p, end, &token, error);
+      if (!ReadNumberToken(p, end, &token, error)) return false;
+    }
+    // The value is complete: close every container it completes, or move to the next value.
+    while (true) {
+      if (open.empty()) return true;
+      const bool object = open.back() == '{';
+      SkipSpace(p, end);
+      if (p < end && *p == ',') {
+        ++p;
+        if (object && !member_key()) return false;
+        break;
+      }
+      if (p < end && *p == (object ? '}' : ']')) {
+        ++p;
+        open.pop_back();
+        continue;
+      }
+      return Fail(error, object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
   }
 }

@@ -87,8 +87,9 @@ bool Canonicalizer::AppendJson(std::string_view text, EscapeStyle style, std::st
   const char* end = p + text.size();
   members_.clear();
   keys_.clear();
+  frames_.clear();
   error_.clear();
-  bool ok = Value(p, end, style, out, 0);
+  bool ok = Value(p, end, style, out);
   if (ok) {
     json_text::SkipSpace(p, end);
     if (p != end) {
@@ -100,122 +101,128 @@ bool Canonicalizer::AppendJson(std::string_view text, EscapeStyle style, std::st
   return ok;
 }
 
-bool Canonicalizer::Value(const char*& p, const char* end, EscapeStyle style, std::string* out,
-                          int depth) {
-  if (depth > json_text::kMaxDepth) {
-    error_ = "nesting too deep";
-    return false;
-  }
+bool Canonicalizer::BeginMember(const char*& p, const char* end, EscapeStyle style,
+                                std::string* out) {
   json_text::SkipSpace(p, end);
-  if (p >= end) {
-    error_ = "unexpected end of JSON";
+  Member& m = frames_.back().member;
+  m.key_begin = keys_.size();
+  if (!json_text::ReadString(p, end, &keys_, &error_)) return false;
+  m.key_end = keys_.size();
+  json_text::SkipSpace(p, end);
+  if (p >= end || *p != ':') {
+    error_ = "expected ':'";
     return false;
   }
-  switch (*p) {
-    case '{':
-      return Object(p, end, style, out, depth);
-    case '[': {
-      ++p;
-      out->push_back('[');
-      json_text::SkipSpace(p, end);
-      if (p < end && *p == ']') {
+  ++p;
+  m.val_begin = out->size();
+  AppendCanonicalString(std::string_view(keys_).substr(m.key_begin, m.key_end - m.key_begin), style,
+                        out);
+  out->push_back(':');
+  return true;
+}
+
+bool Canonicalizer::Value(const char*& p, const char* end, EscapeStyle style, std::string* out) {
+  // Iterative: frames_ holds the containers entered so far, innermost last.
+  while (true) {
+    // One value, at nesting level frames_.size().
+    if (frames_.size() > static_cast<size_t>(json_text::kMaxDepth)) {
+      error_ = "nesting too deep";
+      return false;
+    }
+    json_text::SkipSpace(p, end);
+    if (p >= end) {
+      error_ = "unexpected end of JSON";
+      return false;
+    }
+    switch (*p) {
+      case '{':
         ++p;
-        out->push_back(']');
-        return true;
-      }
-      while (true) {
-        if (!Value(p, end, style, out, depth + 1)) return false;
         json_text::SkipSpace(p, end);
-        if (p < end && *p == ',') {
+        if (p < end && *p == '}') {
           ++p;
-          out->push_back(',');
-          continue;
+          out->append("{}");
+          break;
         }
+        frames_.push_back({true, members_.size(), keys_.size(), out->size(), {}});
+        if (!BeginMember(p, end, style, out)) return false;
+        continue;  // its first value
+      case '[':
+        ++p;
+        out->push_back('[');
+        json_text::SkipSpace(p, end);
         if (p < end && *p == ']') {
           ++p;
           out->push_back(']');
-          return true;
+          break;
         }
-        error_ = "expected ',' or ']'";
-        return false;
+        frames_.push_back({false, 0, 0, 0, {}});
+        continue;  // its first value
+      case '"':
+        text_.clear();
+        if (!json_text::ReadString(p, end, &text_, &error_)) return false;
+        AppendCanonicalString(text_, style, out);
+        break;
+      case 't':
+      case 'f':
+      case 'n': {
+        const char* lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+        size_t n = std::strlen(lit);
+        if (static_cast<size_t>(end - p) < n || std::memcmp(p, lit, n) != 0) {
+          error_ = "bad literal";
+          return false;
+        }
+        out->append(lit, n);
+        p += n;
+        break;
+      }
+      default: {
+        std::string_view token;
+        if (!json_text::ReadNumberToken(p, end, &token, &error_)) return false;
+        out->append(token);
+        break;
       }
     }
-    case '"': {
-      text_.clear();
-      if (!json_text::ReadString(p, end, &text_, &error_)) return false;
-      AppendCanonicalString(text_, style, out);
-      return true;
-    }
-    case 't':
-    case 'f':
-    case 'n': {
-      const char* lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-      size_t n = std::strlen(lit);
-      if (static_cast<size_t>(end - p) < n || std::memcmp(p, lit, n) != 0) {
-        error_ = "bad literal";
-        return false;
+    // A value is complete: it completes its container's current member or element; close every
+    // container that ends here, or go on to the next value.
+    while (true) {
+      if (frames_.empty()) return true;
+      Frame& f = frames_.back();
+      if (f.object) {
+        f.member.val_end = out->size();
+        members_.push_back(f.member);
       }
-      out->append(lit, n);
-      p += n;
-      return true;
-    }
-    default: {
-      std::string_view token;
-      if (!json_text::ReadNumberToken(p, end, &token, &error_)) return false;
-      out->append(token);
-      return true;
+      json_text::SkipSpace(p, end);
+      if (p < end && *p == ',') {
+        ++p;
+        if (!f.object) {
+          out->push_back(',');
+        } else if (!BeginMember(p, end, style, out)) {
+          return false;
+        }
+        break;
+      }
+      if (p < end && *p == (f.object ? '}' : ']')) {
+        ++p;
+        if (f.object) {
+          FinishObject(f, out);
+        } else {
+          out->push_back(']');
+        }
+        frames_.pop_back();
+        continue;
+      }
+      error_ = f.object ? "expected ',' or '}'" : "expected ',' or ']'";
+      return false;
     }
   }
 }
 
-bool Canonicalizer::Object(const char*& p, const char* end, EscapeStyle style, std::string* out,
-                           int depth) {
-  ++p;  // '{'
-  const size_t frame = members_.size();
-  const size_t key_frame = keys_.size();
-  const size_t out_begin = out->size();
-  json_text::SkipSpace(p, end);
-  if (p < end && *p == '}') {
-    ++p;
-    out->append("{}");
-    return true;
-  }
-  while (true) {
-    json_text::SkipSpace(p, end);
-    Member m;
-    m.key_begin = keys_.size();
-    if (!json_text::ReadString(p, end, &keys_, &error_)) return false;
-    m.key_end = keys_.size();
-    json_text::SkipSpace(p, end);
-    if (p >= end || *p != ':') {
-      error_ = "expected ':'";
-      return false;
-    }
-    ++p;
-    m.val_begin = out->size();
-    AppendCanonicalString(std::string_view(keys_).substr(m.key_begin, m.key_end - m.key_begin),
-                          style, out);
-    out->push_back(':');
-    if (!Value(p, end, style, out, depth + 1)) return false;
-    m.val_end = out->size();
-    members_.push_back(m);
-    json_text::SkipSpace(p, end);
-    if (p < end && *p == ',') {
-      ++p;
-      continue;
-    }
-    if (p < end && *p == '}') {
-      ++p;
-      break;
-    }
-    error_ = "expected ',' or '}'";
-    return false;
-  }
+void Canonicalizer::FinishObject(const Frame& f, std::string* out) {
   // Sort members by decoded key (WTF-8 byte order = code point order), stably, so that for a
   // duplicated key the last occurrence ends up last; keep only that one.
-  const size_t n = members_.size() - frame;
+  const size_t n = members_.size() - f.member_frame;
   order_.resize(n);
-  for (size_t i = 0; i < n; ++i) order_[i] = frame + i;
+  for (size_t i = 0; i < n; ++i) order_[i] = f.member_frame + i;
   auto key = [this](size_t i) {
     return std::string_view(keys_).substr(members_[i].key_begin,
                                           members_[i].key_end - members_[i].key_begin);
@@ -233,11 +240,10 @@ bool Canonicalizer::Object(const char*& p, const char* end, EscapeStyle style, s
     scratch_.append(*out, m.val_begin, m.val_end - m.val_begin);
   }
   scratch_.push_back('}');
-  out->resize(out_begin);
+  out->resize(f.out_begin);
   out->append(scratch_);
-  members_.resize(frame);
-  keys_.resize(key_frame);
-  return true;
+  members_.resize(f.member_frame);
+  keys_.resize(f.key_frame);
 }
 
 bool Canonicalizer::DetailBytes(const AuditRow& row, EscapeStyle style, std::string* out,

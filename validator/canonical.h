@@ -72,9 +72,22 @@ class Canonicalizer {
     size_t key_begin, key_end;  // decoded key in keys_
     size_t val_begin, val_end;  // rendered "key":value in *out
   };
-  bool Value(const char*& p, const char* end, EscapeStyle style, std::string* out, int depth);
-  bool Object(const char*& p, const char* end, EscapeStyle style, std::string* out, int depth);
+  // An object or array being rendered.
+  struct Frame {
+    bool object;
+    size_t member_frame;  // object: its first member in members_
+    size_t key_frame;     // object: where its keys start in keys_
+    size_t out_begin;     // object: where its rendering starts in *out ('{' not yet written)
+    Member member;        // object: the member being read
+  };
+  // Renders one JSON value, iteratively (nesting is held in frames_, not on the stack).
+  bool Value(const char*& p, const char* end, EscapeStyle style, std::string* out);
+  // Reads an object member's key and ':' and renders `"key":` into *out.
+  bool BeginMember(const char*& p, const char* end, EscapeStyle style, std::string* out);
+  // Replaces the object's members in *out by the sorted, deduplicated object.
+  void FinishObject(const Frame& f, std::string* out);
 
+  std::vector<Frame> frames_;
   std::vector<Member> members_;
   std::vector<size_t> order_;
   std::string keys_;

@@ -472,6 +472,9 @@ void ChainVerifier::AddDetachedUnsealed(const std::string& node) {
   NodeState& n = impl_->Node(node);
   ++n.report.total_rows;
   ++n.report.unsealed;
+  // Without a tenant filter every row counts, so the node is reported even when all it holds
+  // are detached unsealed rows. (Under a filter the row's tenant is unknown: it stays hidden.)
+  if (!impl_->options.visible_tenant) n.has_visible = true;
 }
 
 VerifyReport ChainVerifier::Finish() {

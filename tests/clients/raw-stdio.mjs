@@ -215,11 +215,11 @@ function evaluate() {
     const win = windowOf(i);
     const label = `line ${i + 1}`;
     if (obj === undefined) {
-      // malformed JSON -> -32700, id omitted
+      // malformed JSON -> -32700 with "id": null (JSON-RPC 2.0 §5: the id could not be read)
       const err = win.find((m) => m.error?.code === -32700);
       if (!err && win.length === 0 && ALLOW_SILENT_DROP) checks.info(`${label} parse error: no answer (tolerated: RAW_ALLOW_SILENT_DROP=1)`);
       else if (!err) checks.fail(`${label} parse error -> -32700`, win.length ? `got ${oneLine(win)}` : 'no answer');
-      else checks.check(`${label} parse error -> -32700`, !('id' in err), `error carries "id": ${oneLine(err.id)} (must be omitted)`);
+      else checks.check(`${label} parse error -> -32700`, 'id' in err && err.id === null, `error carries ${'id' in err ? `"id": ${oneLine(err.id)}` : 'no "id"'} (must be "id": null)`);
       continue;
     }
     if (Array.isArray(obj)) {

@@ -71,6 +71,22 @@ class Cli(unittest.TestCase):
             rc2, out2, _ = run("help", cmd)
             self.assertEqual((rc2, out2), (0, out))
 
+    def test_help_topic_prints_exactly_what_the_command_prints(self):
+        # Issue 12: `help investigate` printed a literal %FLAGS%; `help serve` omitted the
+        # investigate flags that `serve --help` lists.
+        for cmd in ("demo", "verify", "query", "trace", "serve", "config", "index", "token",
+                    "validate", "investigate", "spend"):
+            rc, out, _ = run(cmd, "--help")
+            self.assertEqual(rc, 0, cmd)
+            self.assertEqual(run("help", cmd)[:2], (0, out), cmd)
+            self.assertNotIn("%", out.replace("%%", ""), cmd)
+        _, serve, _ = run("help", "serve")
+        self.assertIn("--provider", serve)
+        # --cursor-key applies to stdio too: listed with the general options, before HTTP's.
+        self.assertLess(serve.index("--cursor-key"), serve.index("HTTP options:"))
+        _, investigate, _ = run("help", "investigate")
+        self.assertIn("--provider", investigate)
+
     def test_usage_errors_exit_two_with_a_clear_message(self):
         cases = [
             (["frobnicate"], "unknown command"),

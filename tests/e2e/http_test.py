@@ -262,7 +262,8 @@ class Http(unittest.TestCase):
         self.assertEqual(headers["content-type"], "application/json")
         err = json.loads(body)
         self.assertEqual(err["error"]["code"], -32700)
-        self.assertNotIn("id", err)
+        self.assertIn("id", err)  # JSON-RPC 2.0 §5: null when the id could not be read
+        self.assertIsNone(err["id"])
         status, _, body = post(self.server, [{"jsonrpc": "2.0", "id": 1, "method": "ping"}],
                                token=self.acme)
         self.assertEqual(status, 400)

@@ -1395,6 +1395,72 @@ TEST_F(HttpClientFake, MalformedJsonIsDataLossNotRetried) {
   ExpectClean(fake, 1);
 }
 
+TEST_F(HttpClientFake, AResponseOverTheSizeLimitIsRefusedNotKept) {
+  // Issue 12: a 20 MB model reply was kept and echoed back on every later turn. A body over
+  // max_response_bytes (decoded: gzip counts as inflated) now fails the call, once.
+  const std::string big(200 * 1024, 'x');
+  FakeLlm fake(
+      json{{"turns", {{{"text", big}}, {{"text", big}, {"gzip", true}}, {{"text", "ok"}}}}});
+  ASSERT_TRUE(fake.ok());
+  tweak_ = [](ProviderConfig& c) { c.max_response_bytes = 64 * 1024; };
+  for (const char* kind : {"anthropic", "openai"}) {
+    CallError err;
+    Result<Turn> t = Make(fake, kind, kind)->Complete(UserRequest("q"), &err);
+    EXPECT_EQ(t.status().code(), StatusCode::kDataLoss) << t.status().ToString();
+    EXPECT_NE(t.status().message().find("larger than 65536 bytes (the limit)"), std::string::npos)
+        << t.status().message();
+    EXPECT_EQ(err.attempts, 1);
+    EXPECT_FALSE(err.retryable);
+  }
+  // A reply within the limit is unaffected.
+  Result<Turn> t = Make(fake, "openai", "openai")->Complete(UserRequest("q"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->texts, std::vector<std::string>{"ok"});
+  ExpectClean(fake);
+}
+
+TEST_F(HttpClientFake, NegativeTokenCountsMakeUsageUnknown) {
+  // Issue 12: a provider's negative usage was stored as negative tokens (a negative cost).
+  FakeLlm fake(json::parse(R"({"turns":[{"text":"a","usage":{"input":-5,"output":10}},
+    {"text":"b","usage":{"input":7,"output":-1}},{"text":"c","usage":{"input":7,"output":3}}]})"));
+  ASSERT_TRUE(fake.ok());
+  for (const char* kind : {"anthropic", "openai"}) {
+    Result<Turn> t = Make(fake, kind, kind)->Complete(UserRequest("q"));
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_FALSE(t->usage.known) << kind;
+    EXPECT_GE(t->usage.input, 0);
+    EXPECT_GE(t->usage.output, 0);
+  }
+  Result<Turn> t = Make(fake, "anthropic", "anthropic")->Complete(UserRequest("q"));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->usage.known);
+  EXPECT_EQ(t->usage.input, 7);
+  EXPECT_EQ(t->usage.output, 3);
+  ExpectClean(fake);
+}
+
+TEST_F(HttpClientFake, DeeplyNestedToolArgumentsAreAnArgumentsErrorNotACrash) {
+  // Issue 12: tool-call arguments nested ~100 k levels deep killed the server during
+  // POST /api/v1/investigate. They are now refused at the depth limit.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  json script = {{"turns",
+                  {{{"tool_calls", {{{"name", "audit_query"}, {"raw_arguments", deep}}}}},
+                   {{"text", "after"}}}}};
+  FakeLlm fake(script);
+  ASSERT_TRUE(fake.ok());
+  auto p = Make(fake, "openai", "openai");
+  Result<Turn> t = p->Complete(UserRequest("q"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->tool_calls.size(), 1u);
+  EXPECT_NE(t->tool_calls[0].args_error.find("limit of 64 levels"), std::string::npos)
+      << t->tool_calls[0].args_error;
+  EXPECT_EQ(t->tool_calls[0].args, json::object());
+  Result<Turn> next = p->Complete(UserRequest("again"));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->texts, std::vector<std::string>{"after"});
+  ExpectClean(fake);
+}
+
 TEST_F(HttpClientFake, Html502RetriedThenShortExcerpt) {
   FakeLlm fake(json::parse(R"({"turns":[{"fault":"html"},{"text":"after proxy"},
     {"fault":"html"}]})"));

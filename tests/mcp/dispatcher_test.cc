@@ -8,6 +8,7 @@
 #include "mcp/mcp_test_util.h"
 #include "test_store.h"
 #include "tools/cursor.h"
+#include "tools/row_json.h"
 
 namespace fasten::mcp {
 namespace {
@@ -154,7 +155,8 @@ TEST_F(DispatcherTest, ClassifiesMalformedMessages) {
   Incoming null_id =
       Dispatcher::Classify({{"jsonrpc", "2.0"}, {"id", nullptr}, {"method", "ping"}});
   EXPECT_EQ(null_id.kind, Incoming::Kind::kInvalid);
-  EXPECT_FALSE(null_id.error.contains("id"));
+  ASSERT_TRUE(null_id.error.contains("id"));
+  EXPECT_TRUE(null_id.error["id"].is_null());
   EXPECT_EQ(Dispatcher::Classify({{"id", 1}, {"method", "ping"}}).error["error"]["code"],
             kInvalidRequest);
   EXPECT_EQ(Dispatcher::Classify({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "x"}, {"params", 3}})
@@ -163,12 +165,61 @@ TEST_F(DispatcherTest, ClassifiesMalformedMessages) {
   EXPECT_EQ(
       Dispatcher::Classify({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}).kind,
       Incoming::Kind::kNotification);
-  EXPECT_EQ(Dispatcher::ParseErrorResponse()["error"]["code"], kParseError);
-  EXPECT_FALSE(Dispatcher::ParseErrorResponse().contains("id"));
   EXPECT_EQ(*Dispatcher::CancelTarget({{"jsonrpc", "2.0"},
                                        {"method", "notifications/cancelled"},
                                        {"params", {{"requestId", "s7"}}}}),
             "s7");
+}
+
+TEST_F(DispatcherTest, ErrorsWithoutAReadableIdCarryIdNull) {
+  // JSON-RPC 2.0 §5: "id" is required in every response; null when it could not be determined.
+  json message;
+  Incoming in = Dispatcher::ParseAndClassify("{bad json", &message);
+  EXPECT_EQ(in.kind, Incoming::Kind::kInvalid);
+  EXPECT_EQ(in.error["error"]["code"], kParseError);
+  ASSERT_TRUE(in.error.contains("id"));
+  EXPECT_TRUE(in.error["id"].is_null());
+  EXPECT_NE(DumpJson(in.error).find(R"("id":null)"), std::string::npos) << DumpJson(in.error);
+  in = Dispatcher::ParseAndClassify(R"({"id":1,"method":"ping"})", &message);
+  EXPECT_EQ(in.error["id"], 1);  // a readable id is kept
+}
+
+TEST_F(DispatcherTest, DeepArgumentsAreRefusedByIdAndTheNextCallWorks) {
+  // Issue 12: ~100 k levels of nested arrays in tools/call arguments killed the process.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  json message;
+  Incoming in = Dispatcher::ParseAndClassify(
+      R"({"jsonrpc":"2.0","id":"deep-1","method":"tools/call","params":{"name":"audit_query",)"
+      R"("arguments":{"code":)" +
+          deep + "}}}",
+      &message);
+  EXPECT_EQ(in.kind, Incoming::Kind::kInvalid);
+  EXPECT_EQ(in.error["id"], "deep-1");
+  EXPECT_EQ(in.error["error"]["code"], kInvalidRequest);
+  EXPECT_NE(in.error["error"]["message"].get<std::string>().find("limit of 64 levels"),
+            std::string::npos);
+  // Deep _meta, and a deep message whose id comes last.
+  in = Dispatcher::ParseAndClassify(
+      R"({"jsonrpc":"2.0","method":"tools/list","params":{"_meta":)" + deep + R"(},"id":9})",
+      &message);
+  EXPECT_EQ(in.error["id"], 9);
+  // Within the limit everything works as before.
+  in = Dispatcher::ParseAndClassify(DumpJson(ToolCall(2, "topology", json::object())), &message);
+  ASSERT_EQ(in.kind, Incoming::Kind::kRequest);
+  json r = Handle(message);
+  EXPECT_FALSE(r["result"].value("isError", false)) << r.dump();
+}
+
+TEST_F(DispatcherTest, ALoneSurrogateEscapeIsAnsweredWithTheRequestsId) {
+  // Issue 12: "\ud800" is valid JSON text; the request used to be answered without its id.
+  std::string line = DumpJson(ToolCall(17, "audit_query", {{"code", "X"}}));
+  line.replace(line.find(R"("X")"), 3, R"("X\ud800")");
+  json message;
+  Incoming in = Dispatcher::ParseAndClassify(line, &message);
+  ASSERT_EQ(in.kind, Incoming::Kind::kRequest) << DumpJson(in.error);
+  json r = Handle(message);
+  EXPECT_EQ(r["id"], 17);
+  EXPECT_TRUE(r.contains("result")) << r.dump();
 }
 
 TEST_F(DispatcherTest, UnknownToolIsAProtocolErrorBadArgumentsAToolError) {

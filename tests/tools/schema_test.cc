@@ -250,6 +250,32 @@ TEST(SchemaValidation, ItemsChecksEveryElement) {
   EXPECT_VALID(json({{"type", "array"}}), json({1, "x", nullptr}));
 }
 
+TEST(SchemaValidation, ItemCountsAndUniqueness) {
+  const json s = {{"type", "array"},
+                  {"items", {{"type", "string"}, {"enum", {"audit", "sys", "api"}}}},
+                  {"minItems", 1},
+                  {"maxItems", 3},
+                  {"uniqueItems", true}};
+  EXPECT_VALID(s, json({"audit"}));
+  EXPECT_VALID(s, json({"api", "sys", "audit"}));
+  EXPECT_EQ(Error(s, json::array()), "arguments: must hold at least 1 item; got 0");
+  EXPECT_EQ(Error(s, json({"audit", "sys", "api", "audit"})),
+            "arguments: must hold at most 3 items; got 4");
+  EXPECT_EQ(Error(s, json({"sys", "audit", "sys"})),
+            "arguments: must not repeat an item; 'sys' is both item 0 and item 2");
+  // The count is judged before any item: 10,000 bad items give the count error, at once.
+  EXPECT_EQ(Error(s, json(std::vector<int>(10000, 7))),
+            "arguments: must hold at most 3 items; got 10000");
+  // uniqueItems compares numbers by value and containers deeply.
+  EXPECT_NE(Error(json{{"uniqueItems", true}}, json::parse("[1, 1.0]")).find("must not repeat"),
+            std::string::npos);
+  const json unique = {{"uniqueItems", true}}, repeats = {{"uniqueItems", false}};
+  EXPECT_VALID(unique, json::parse(R"([{"a":1},{"a":2},[1],[1,1]])"));
+  EXPECT_VALID(repeats, json::parse("[1, 1]"));
+  EXPECT_EQ(Error(json{{"properties", {{"ids", {{"maxItems", 1}}}}}}, json{{"ids", {1, 2}}}),
+            "ids: must hold at most 1 item; got 2");
+}
+
 TEST(SchemaValidation, Enum) {
   json s = {{"enum", {"a", 1, nullptr}}};
   EXPECT_VALID(s, "a");
@@ -398,7 +424,12 @@ TEST(SchemaValidation, RejectsInvalidOrUnsupportedSchemas) {
   EXPECT_EQ(SchemaError(json{{"properties", {{"a/b", {{"anyOf", json::array()}}}}}}),
             "schema at /properties/a~1b: unsupported keyword 'anyOf'");
   SchemaError(json{{"$ref", "#/definitions/x"}});
-  SchemaError(json{{"minItems", 1}});
+  SchemaError(json{{"contains", {{"type", "string"}}}});
+  EXPECT_EQ(SchemaError(json{{"maxItems", -1}}),
+            "schema at /: maxItems must be a non-negative integer");
+  EXPECT_EQ(SchemaError(json{{"minItems", 1.5}}),
+            "schema at /: minItems must be a non-negative integer");
+  EXPECT_EQ(SchemaError(json{{"uniqueItems", 1}}), "schema at /: uniqueItems must be a boolean");
   SchemaError(json{{"properties", json::array()}});
   SchemaError(json{{"properties", {{"a", 1}}}});
   SchemaError(json{{"required", "a"}});

@@ -37,19 +37,47 @@ TEST(JsonText, MalformedInputFailsWithAReason) {
   }
 }
 
-// Found by tests/fuzz/fuzz_json_text (crashes/json_text/array_trailing_characters): ArrayElements
-// returned at the closing bracket without looking at what followed, unlike ObjectMembers.
-TEST(JsonText, ArrayElementsRejectTrailingCharacters) {
+TEST(JsonText, SkipValueAcceptsNestingUpToTheLimitWithoutRecursion) {
+  auto skip = [](const std::string& text, std::string* error) {
+    const char* p = text.data();
+    const bool ok = SkipValue(p, text.data() + text.size(), error);
+    return ok && p == text.data() + text.size();
+  };
+  std::string error;
+  const auto n = static_cast<size_t>(kMaxDepth);
+  // kMaxDepth containers nest (the innermost value sits at level kMaxDepth); one more does not.
+  EXPECT_TRUE(skip(std::string(n, '[') + "1" + std::string(n, ']'), &error)) << error;
+  EXPECT_FALSE(skip(std::string(n + 1, '[') + "1" + std::string(n + 1, ']'), &error));
+  EXPECT_EQ(error, "nesting too deep");
+  std::string objects;
+  for (size_t i = 0; i < n; ++i) objects += R"({"k":)";
+  EXPECT_TRUE(skip(objects + "{}" + std::string(n, '}'), &error)) << error;
+  // Far beyond the limit (a stack overflow for a recursive reader): refused, not crashed.
+  EXPECT_FALSE(skip(std::string(1000000, '['), &error));
+  EXPECT_EQ(error, "nesting too deep");
+  // Mixed containers, whitespace, every scalar kind.
+  EXPECT_TRUE(skip(
+      R"( {"a" : [ 1 , -2.5e3 , "x\"y" , true , false , null , { } , [ ] ] , "b":{}})", &error))
+      << error;
+  for (const char* bad : {"[1,]", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "{1:2}", "[", "{\"a\":[}",
+                          "[}", "{]", "tru", "[nul]"}) {
+    error.clear();
+    EXPECT_FALSE(skip(bad, &error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
+TEST(JsonText, ArrayElementsRefusesTrailingCharacters) {
   std::vector<std::string_view> e;
   std::string error;
-  EXPECT_FALSE(ArrayElements("[1, 2] x", &e, &error));
-  EXPECT_FALSE(error.empty());
-  EXPECT_FALSE(ArrayElements("[] []", &e, &error));
-  ASSERT_TRUE(ArrayElements(" [1, [2]] \n", &e, &error)) << error;
-  ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[1], "[2]");
-  ASSERT_TRUE(ArrayElements("[ ]\t", &e, &error)) << error;
+  ASSERT_TRUE(ArrayElements(R"( [1, {"a":[2]}, "x"] )", &e, &error)) << error;
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[1], R"({"a":[2]})");
+  EXPECT_TRUE(ArrayElements(" [ ] ", &e, &error)) << error;
   EXPECT_TRUE(e.empty());
+  EXPECT_FALSE(ArrayElements("[1] x", &e, &error));
+  EXPECT_FALSE(ArrayElements("[] [", &e, &error));
+  EXPECT_EQ(error, "trailing characters after JSON array");
 }
 
 TEST(Base64Url, RoundTripsAndRejectsForeignCharacters) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/json_text.h"
+
 namespace fasten {
 namespace {
 
@@ -82,6 +84,33 @@ TEST(CanonicalJson, DeepNestingIsRefusedNotACrash) {
   std::string out, error;
   EXPECT_FALSE(c.AppendJson(deep, EscapeStyle::kPython, &out, &error));
   EXPECT_EQ(error, "nesting too deep");
+}
+
+TEST(CanonicalJson, NestingUpToTheLimitRendersAndSortsAtEveryLevel) {
+  // Objects nested so that the innermost array's items sit exactly at level kMaxDepth, each
+  // with members out of order: rendered iteratively, sorted at every level. One level more is
+  // refused.
+  const int n = json_text::kMaxDepth - 1;
+  std::string in, want;
+  for (int i = 0; i < n; ++i) {
+    in += R"({"z":[1,2], "a":)";
+    want += R"({"a":)";
+  }
+  in += "null";
+  want += "null";
+  for (int i = 0; i < n; ++i) {
+    in += ", \"m\": {\"y\":1,\"x\":2}}";
+    want += R"(,"m":{"x":2,"y":1},"z":[1,2]})";
+  }
+  EXPECT_EQ(Canon(in), want);
+  Canonicalizer c;
+  std::string out, error;
+  EXPECT_FALSE(c.AppendJson("[" + in + "]", EscapeStyle::kPython, &out, &error));
+  EXPECT_EQ(error, "nesting too deep");
+  // The same Canonicalizer renders the next value correctly after a failure.
+  out.clear();
+  ASSERT_TRUE(c.AppendJson(R"({"b":[{"d":1,"c":2}],"a":{}})", EscapeStyle::kPython, &out, &error));
+  EXPECT_EQ(out, R"({"a":{},"b":[{"c":2,"d":1}]})");
 }
 
 TEST(CanonicalRow, UnknownFormAndBadTimestampAreReported) {

@@ -226,6 +226,25 @@ TEST(ChainVerify, AnEntirelyUnsealedNodeIsNeitherVerifiedNorBroken) {
   EXPECT_FALSE(r.nodes[0].tip_seq.has_value());
 }
 
+TEST(ChainVerify, ANodeWithOnlyDetachedUnsealedRowsIsStillReported) {
+  // Issue 12: `verify --ndjson` dropped a node whose rows were all unsealed phase-1 lines
+  // ("0 unsealed, 0 node(s)" where --store said 198 unsealed).
+  ChainVerifier v;
+  for (int i = 0; i < 198; ++i) v.AddDetachedUnsealed("edge-1");
+  for (const AuditRow& row : Chain("edge-2", 3)) v.Add(row);
+  v.AddDetachedUnsealed("edge-2");
+  VerifyReport r = v.Finish();
+  EXPECT_TRUE(r.ok);
+  ASSERT_EQ(r.nodes.size(), 2u);
+  EXPECT_EQ(r.unsealed, 199);
+  EXPECT_EQ(r.total_rows, 202);
+  const NodeReport& only_unsealed = r.nodes[0].source_node_id == "edge-1" ? r.nodes[0] : r.nodes[1];
+  EXPECT_EQ(only_unsealed.source_node_id, "edge-1");
+  EXPECT_EQ(only_unsealed.unsealed, 198);
+  EXPECT_EQ(only_unsealed.valid(), 0);
+  EXPECT_TRUE(only_unsealed.ok);
+}
+
 TEST(ChainVerify, ClassifiesAMidChainGenesisAsAGoRestart) {
   std::vector<AuditRow> rows = Chain("node-1", 6);
   Seal(&rows[3], "genesis");  // the engine restarted before seq 4
