@@ -27,9 +27,6 @@ for arg in "$@"; do
     *) seconds="$arg" ;;
   esac
 done
-all_drivers=(json_text canonical schema tokens_file bearer_jwt ndjson dsn cursor timestamp provider
-             dispatcher)
-if [ ${#drivers[@]} -eq 0 ]; then drivers=("${all_drivers[@]}"); fi
 
 build=build-fuzz
 echo "== fuzz build ($build: clang, libFuzzer, ASan + UBSan)"
@@ -39,6 +36,10 @@ cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DFASTEN_FUZZ=ON -DCMAKE_BUI
 cmake --build "$build" -j"$(nproc)" --target fasten_fuzzers
 echo "fuzz build: $(( $(date +%s) - start )) s"
 [ "$build_only" -eq 1 ] && exit 0
+if [ ${#drivers[@]} -eq 0 ]; then  # every driver built, in tests/fuzz/CMakeLists.txt's order
+  mapfile -t drivers < <(sed -n 's/^ *fasten_fuzz_driver(\([a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt |
+                         while read -r d; do [ -x "$build/tests/fuzz/fuzz_$d" ] && echo "$d"; done)
+fi
 
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 corpus_root=tests/fuzz/corpus

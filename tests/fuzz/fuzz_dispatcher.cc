@@ -2,12 +2,14 @@
 //
 // A demo store (app/demo_store.h: two tenants, every writer, both incidents) is written once per
 // process into a temporary directory and opened once. Input: JSON-RPC lines, handled as
-// mcp/stdio_transport.cc handles them: parsed, classified, then answered by Listen or
+// mcp/stdio_transport.cc handles them: ParseAndClassify (the bounded parser), then answered by
+// Listen or
 // HandleRequestText with the tenant bound to "acme" (tools/call with the stores, anything else
 // without, as stdio does). Each input is a new connection, so `initialize` starts the legacy
 // era and `_meta` requests are modern. At most 16 lines per input. Checks, for every answer:
-// - one line of JSON (no raw newline), an object with "jsonrpc": "2.0" and exactly one of
-//   "result" and "error"; a request's answer carries the request's id;
+// - one line of JSON (no raw newline), an object with "jsonrpc": "2.0", exactly one of "result"
+//   and "error", and an "id": the message's own whenever nlohmann can read a string or integer id
+//   in it (errors included), null otherwise;
 // - nothing in it belongs to another tenant: every "tenant_id"/"tenant" member anywhere in the
 //   answer, including inside a tool result's text, is "acme" or null;
 // - a tool result's text content is the JSON of its structuredContent when both are present;
@@ -92,15 +94,17 @@ void CheckTenants(const json& v, int depth = 0) {
   }
 }
 
-void CheckAnswer(const std::string& line, const json* request) {
+// `id`: the id the answer must carry (nullptr: any id, null included).
+void CheckAnswer(const std::string& line, const json* id) {
   FUZZ_CHECK(line.find('\n') == std::string::npos);
   json answer = json::parse(line, nullptr, false);
   FUZZ_CHECK_MSG(answer.is_object(), line);
   FUZZ_CHECK(answer.value("jsonrpc", json()) == "2.0");
   const bool method = answer.contains("method");  // a notification (listen acknowledgement)
-  if (!method) FUZZ_CHECK_MSG(answer.contains("result") != answer.contains("error"), line);
-  if (request && !method) {
-    FUZZ_CHECK_MSG(answer.contains("id") && answer["id"] == (*request)["id"], line);
+  if (!method) {
+    FUZZ_CHECK_MSG(answer.contains("result") != answer.contains("error"), line);
+    FUZZ_CHECK_MSG(answer.contains("id"), line);  // "id": null when it could not be read
+    if (id) FUZZ_CHECK_MSG(answer["id"] == *id, line);
   }
   CheckTenants(answer);
   if (answer.contains("result") && answer["result"].is_object()) {
@@ -120,15 +124,21 @@ void HandleLine(std::string line, mcp::Connection& connection) {
   Fixture& f = TheFixture();
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.find_first_not_of(" \t") == std::string::npos) return;
-  json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
-    CheckAnswer(fasten::DumpJson(mcp::Dispatcher::ParseErrorResponse()), nullptr);
-    return;
+  // The id as an independent parser reads it: every answer to a message with one carries it.
+  // (nlohmann stops at a NUL byte as if the text ended there; such a line is not JSON.)
+  json plain = line.find('\0') == std::string::npos
+                   ? json::parse(line, nullptr, /*allow_exceptions=*/false)
+                   : json();
+  const json* id = nullptr;
+  if (plain.is_object() && plain.contains("id") &&
+      (plain["id"].is_string() || plain["id"].is_number_integer())) {
+    id = &plain["id"];
   }
-  mcp::Incoming kind = mcp::Dispatcher::Classify(message);
+  json message;
+  mcp::Incoming kind = mcp::Dispatcher::ParseAndClassify(line, &message);
   switch (kind.kind) {
     case mcp::Incoming::Kind::kInvalid:
-      CheckAnswer(fasten::DumpJson(kind.error), nullptr);
+      CheckAnswer(fasten::DumpJson(kind.error), id);
       return;
     case mcp::Incoming::Kind::kResponse:
       return;
@@ -138,11 +148,14 @@ void HandleLine(std::string line, mcp::Connection& connection) {
     case mcp::Incoming::Kind::kRequest:
       break;
   }
+  if (id) FUZZ_CHECK(message["id"] == *id);
   if (mcp::Dispatcher::IsListen(message)) {
     json ack;
     std::optional<json> error = f.dispatcher.Listen(message, &ack);
-    CheckAnswer(fasten::DumpJson(error ? *error : ack), error ? &message : nullptr);
-    if (!error) CheckAnswer(fasten::DumpJson(f.dispatcher.ListenResult(message["id"])), &message);
+    CheckAnswer(fasten::DumpJson(error ? *error : ack), error ? &message["id"] : nullptr);
+    if (!error) {
+      CheckAnswer(fasten::DumpJson(f.dispatcher.ListenResult(message["id"])), &message["id"]);
+    }
     return;
   }
   mcp::CallContext ctx;
@@ -153,7 +166,7 @@ void HandleLine(std::string line, mcp::Connection& connection) {
   std::vector<json> notifications;
   ctx.notify = [&](const json& n) { notifications.push_back(n); };
   const std::string text = f.dispatcher.HandleRequestText(message, ctx);
-  CheckAnswer(text, &message);
+  CheckAnswer(text, &message["id"]);
   for (const json& n : notifications) CheckAnswer(fasten::DumpJson(n), nullptr);
   if (!tools) {
     mcp::Connection same = {};

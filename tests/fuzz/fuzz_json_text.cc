@@ -73,7 +73,7 @@ bool RejectedForOverflow(std::string_view text) {
   try {
     json parsed = json::parse(text.begin(), text.end());
     (void)parsed;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // out_of_range.406: number overflow
     return std::string_view(e.what()).find("number overflow") != std::string_view::npos;
   }
   return false;

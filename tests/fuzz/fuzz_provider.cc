@@ -8,6 +8,7 @@
 // - a refusal is DataLoss; no exception escapes;
 // - a parsed turn: every tool call has an id, an object `args` (`{}` when args_error is set) and a
 //   name unless args_error says why not; a turn cut off at the token limit carries no tool calls;
+//   token counts are never negative;
 // - the turn echoed back in the next request (with one result per tool call) is serialisable and
 //   pairs up: the tool_use blocks / tool_calls sent back are exactly the turn's tool calls, and
 //   each has its result;
@@ -33,6 +34,9 @@ void CheckTurn(const llm::Turn& turn) {
     if (c.args_error.empty()) FUZZ_CHECK(!c.name.empty());
   }
   if (turn.stop == llm::Stop::kMaxTokens) FUZZ_CHECK(turn.tool_calls.empty());
+  const llm::Usage& u = turn.usage;
+  FUZZ_CHECK(u.input >= 0 && u.output >= 0 && u.cache_read >= 0 && u.cache_write_5m >= 0 &&
+             u.cache_write_1h >= 0 && u.reasoning >= 0);
 }
 
 llm::Request Echo(const llm::Turn& turn) {
