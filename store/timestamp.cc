@@ -198,9 +198,9 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
     char unit = text.back();
     int64_t n = 0;
     bool ok = !num.empty() && num.size() <= 9;
-    for (char c : num) {
-      if (c < '0' || c > '9') ok = false;
-      n = n * 10 + (c - '0');
+    for (size_t i = 0; ok && i < num.size(); ++i) {  // at most 9 digits: n fits
+      ok = num[i] >= '0' && num[i] <= '9';
+      n = n * 10 + (num[i] - '0');
     }
     int64_t scale = unit == 's'   ? 1
                     : unit == 'm' ? 60

@@ -73,6 +73,11 @@ TEST(Timestamp, RelativeTimeBeyondTheRangeIsRefused) {
   EXPECT_NE(error.find("now-15m"), std::string::npos);
   EXPECT_EQ(*ParseTimeBound("now-999999999h", now, &error), now - 999999999LL * 3600 * 1000000);
   EXPECT_EQ(*ParseTimeBound("now-99999999d", now, &error), now - 99999999LL * 86400 * 1000000);
+  // Found by fuzz_timestamp (crashes/timestamp/relative_long_number): the digits of a number
+  // longer than 9 characters were still accumulated, overflowing int64 before the length check
+  // refused it.
+  EXPECT_FALSE(ParseTimeBound("now-99999999999999999999999999999999999999h", now, &error));
+  EXPECT_FALSE(ParseTimeBound("now-$n\x17" + std::string(40, 'S') + "h", now, &error));
 }
 
 TEST(Timestamp, SecondPrefixIsTheNineteenCharacterPrefix) {
