@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -134,8 +135,9 @@ std::string Dsn::Display() const {
   if (kind == Kind::kSqlite) {
     return "sqlite:///" + path + (table ? "?table=" + *table : "");
   }
-  // Hide any password: postgres://user:secret@host -> postgres://user@host, and drop the
-  // password= and sslpassword= parameters (libpq takes a password from the query too).
+  // Hide any password: postgres://user:secret@host -> postgres://user@host, and drop every
+  // parameter whose name mentions a password (libpq takes password= and sslpassword= from the
+  // query; a garbled name such as "x?password" is dropped too, since its value is a secret).
   const size_t q = conninfo.find('?');
   std::string shown = conninfo.substr(0, q);
   size_t scheme = shown.find("://");
@@ -151,8 +153,9 @@ std::string Dsn::Display() const {
       size_t amp = query.find('&');
       std::string_view part = query.substr(0, amp);
       query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-      std::string_view key = part.substr(0, part.find('='));
-      if (key == "password" || key == "sslpassword") continue;
+      std::string key(part.substr(0, part.find('=')));
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (key.find("password") != std::string::npos) continue;
       kept += (kept.empty() ? "" : "&") + std::string(part);
     }
     if (!kept.empty()) shown += "?" + kept;
