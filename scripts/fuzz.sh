@@ -52,7 +52,7 @@ for d in "${drivers[@]}"; do
     exit 2
   fi
   out="$build/fuzz-out/$d"
-  rm -rf "$out/new"
+  rm -rf "$out"
   mkdir -p "$out/new" "$out/artifacts"
   dirs=("$out/new" "$corpus_root/$d")
   [ -d "tests/fuzz/crashes/$d" ] && dirs+=("tests/fuzz/crashes/$d")

@@ -33,7 +33,10 @@ using fasten::fuzz::IsAscii;
 using nlohmann::json;
 namespace jt = fasten::json_text;
 
+// nlohmann's reading of `text`, discarded when it is not JSON. (nlohmann takes a NUL byte for the
+// end of the input; JSON text never holds one.)
 json ParseOrDiscard(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 

@@ -63,7 +63,10 @@ bool IsWtf8(std::string_view s) {
   return true;
 }
 
+// nlohmann's reading of `text`, discarded when it is not JSON. (nlohmann takes a NUL byte for the
+// end of the input; JSON text never holds one.)
 json ParseOrDiscard(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
