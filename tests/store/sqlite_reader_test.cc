@@ -79,7 +79,9 @@ TEST(Dsn, DisplayNeverShowsAPassword) {
         "postgres://h/db?application_name=a@b&password=s3cret",
         // Found by fuzz_dsn (crashes/dsn/password_in_garbled_parameter): a second copy of the
         // password behind a parameter name libpq would refuse was still shown.
-        "postgres://h/db?password=s3cret&x?password=s3cret", "postgres://h/db?PASSWORD=s3cret"}) {
+        "postgres://h/db?password=s3cret&x?password=s3cret", "postgres://h/db?PASSWORD=s3cret",
+        // libpq reads the user info up to the first '@' before any '/', across a '?'.
+        "postgres://u:s3cret?x@h/db", "postgres://u:s3cret?x@h/db?password=s3cret"}) {
     Result<Dsn> d = ParseDsn(text);
     ASSERT_TRUE(d.ok()) << text;
     EXPECT_EQ(d->Display().find("s3cret"), std::string::npos) << d->Display();
