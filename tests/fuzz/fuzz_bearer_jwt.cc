@@ -29,6 +29,7 @@
 #include "mcp/auth.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "util/base64.h"
+#include "util/json_parse.h"
 
 namespace {
 
@@ -115,6 +116,11 @@ void CheckAccepted(std::string_view token, const Principal& p) {
   auto header_bytes = fasten::Base64UrlDecode(token.substr(0, dot1));
   auto claims_bytes = fasten::Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   FUZZ_CHECK(header_bytes && claims_bytes);
+  // Read as the authenticator reads JSON (util/json_parse.h): lone surrogate escapes as U+FFFD.
+  fasten::ReplaceLoneSurrogateEscapes(&*header_bytes);
+  fasten::ReplaceLoneSurrogateEscapes(&*claims_bytes);
+  FUZZ_CHECK(header_bytes->find('\0') == std::string::npos &&
+             claims_bytes->find('\0') == std::string::npos);
   json header = json::parse(*header_bytes, nullptr, false);
   json claims = json::parse(*claims_bytes, nullptr, false);
   FUZZ_CHECK(header.is_object() && claims.is_object());
