@@ -2,6 +2,7 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "app/commands.h"
 #include "app/store_config.h"
@@ -13,10 +14,14 @@ const char kIndexHelp[] =
     R"(Usage: fasten-mcp index --store DSN [--apply] [--json]
 
 Lists the indexes that make fasten-mcp's queries fast on this store, beyond the single-column
-indexes the fasten SDK creates: (tenant_id, code, timestamp) for code + time window pages,
-(tenant_id, request_id) for traces, (source_node_id, monotonic_seq) for chain tips and
-predecessors, and their equivalents on the syslog and api_log stream tables. Each is marked
-`exists` (an index with the same leading columns is there) or `missing`.
+indexes the fasten SDK creates: (source_node_id, monotonic_seq) for chain tips and predecessors,
+and for every filter the tools offer an index led by the tenant, e.g. (tenant_id, code,
+timestamp) on the audit table and (payload.tenant_id, event, seq) on the syslog and api_log
+stream tables, whose tenant lives in the JSON payload (SQLite: an expression index on
+json_extract; Postgres: on the function fasten_payload_tenant(text), created first). A server
+bound to several tenants needs them: without them one tenant can time its queries to learn what
+other tenants store (docs/security.md). Each is marked `exists` (an index with the same leading
+columns is there) or `missing`.
 
 Without --apply nothing is written: the missing indexes are printed as SQL for review.
 With --apply the missing ones are created (SQLite: CREATE INDEX IF NOT EXISTS; Postgres: CREATE
@@ -75,8 +80,14 @@ int RunIndex(int argc, char** argv, CommandIo io) {
                         {"indexes", nlohmann::json::array()},
                         {"notes", report.notes}};
     for (const IndexAdvice& a : report.advice) {
-      nlohmann::json e = {{"table", a.table}, {"name", a.name},     {"columns", a.columns},
-                          {"why", a.why},     {"sql", a.ddl + ";"}, {"exists", a.exists}};
+      nlohmann::json e = {{"table", a.table},
+                          {"name", a.name},
+                          {"columns", a.columns},
+                          {"why", a.why},
+                          {"sql", a.ddl + ";"},
+                          {"exists", a.exists},
+                          {"tenant_leading", a.tenant_leading}};
+      if (!a.setup_ddl.empty()) e["setup_sql"] = a.setup_ddl + ";";
       if (a.exists) e["existing"] = a.existing;
       for (const auto& [name, outcome] : applied) {
         if (name == a.name) e["apply"] = outcome;
@@ -106,8 +117,13 @@ int RunIndex(int argc, char** argv, CommandIo io) {
   } else {
     io.out << missing << " missing. Create them with `fasten-mcp index --store DSN --apply`, or "
            << "run:\n";
+    std::set<std::string> set_up;
     for (const IndexAdvice& a : report.advice) {
-      if (!a.exists) io.out << "  " << a.ddl << ";\n";
+      if (a.exists) continue;
+      if (!a.setup_ddl.empty() && set_up.insert(a.setup_ddl).second) {
+        io.out << a.setup_ddl << ";\n";
+      }
+      io.out << "  " << a.ddl << ";\n";
     }
   }
   return kExitOk;

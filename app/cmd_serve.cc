@@ -1,6 +1,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -12,8 +13,11 @@
 #include "app/store_config.h"
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
+#include "mcp/http_policy.h"
 #include "mcp/http_transport.h"
+#include "mcp/log.h"
 #include "mcp/stdio_transport.h"
+#include "store/index_advice.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
 #include "tools/row_json.h"
@@ -61,7 +65,9 @@ HTTP options:
   --jwt-key FILE     the HS256 secret or the RS256/ES256 PEM public key,
   --jwt-audience A   the required audience (comma-separated for several),
   --jwt-tenant-claim C   the claim naming the tenant (default tenant),
-  --jwt-issuer I     and, when given, the required issuer
+  --jwt-issuer I     and, when given, the required issuer;
+  --jwt-max-lifetime S   refuse JWTs living longer than S seconds (exp - iat, or exp - now
+                     without iat; default 86400; 0: no limit)
   --allow-host H     extra Host names to accept, comma-separated (localhost, 127.0.0.1 and
                      [::1] always are); other Host headers get 403
   --allow-origin O   browser origins to accept, comma-separated, e.g. https://app.example.com
@@ -69,11 +75,18 @@ HTTP options:
   --tls-cert FILE    serve HTTPS with this PEM certificate chain
   --tls-key FILE     and this PEM private key
   --max-body BYTES   largest request body (default 1048576; larger gets 413)
-  --read-timeout S   seconds to receive a whole request, and idle keep-alive (default 10;
-                     0.1 to 3600, decimals allowed)
+  --idle-connection-timeout S   seconds a connection may stay open without starting a
+                     request (a new one, or between keep-alive requests; over TLS, to finish
+                     the handshake); then it is closed (default 5; 0.1 to 3600)
+  --read-timeout S   seconds to receive a whole request from its first byte (default 10; 0.1
+                     to 3600, decimals allowed)
   --call-timeout S   seconds a tool call may run before it is stopped (default 60; 0.1 to
                      86400, decimals allowed)
   --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
+  --max-connections N    open connections in all (default 512); more get 503 and are closed
+  --max-connections-per-peer N   open connections from one client address (an IPv6 /64)
+                     (default 128); more get 429 and are closed. Behind a load balancer or
+                     proxy all connections share its address: set it to --max-connections
   --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
   --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
 
@@ -85,13 +98,21 @@ Register it with a host: fasten-mcp config claude-desktop|claude-code|cursor|vsc
 
 const char kConfigHelp[] =
     R"(Usage: fasten-mcp config claude-desktop|claude-code|cursor|vscode --store DSN --tenant T
-       fasten-mcp config claude-desktop|claude-code|cursor|vscode --url URL
+                         [--name NAME]
+       fasten-mcp config claude-desktop|claude-code|cursor|vscode --url URL [--name NAME]
 
 Prints a ready registration snippet for the host. With --store it starts this binary over
 stdio, with its absolute path and an absolute store path (hosts start servers in an
 unpredictable working directory). With --url it connects to a running `serve --http` server;
-the bearer token is read from the FASTEN_TOKEN environment variable (or, for VS Code, prompted
-for), never written into the snippet. Claude Desktop reaches HTTP servers through mcp-remote.
+the bearer token is never written into the snippet: the host reads it from the FASTEN_TOKEN
+environment variable when it connects (Claude Code expands '${FASTEN_TOKEN}', Cursor
+'${env:FASTEN_TOKEN}'), VS Code prompts for it, and Claude Desktop's mcp-remote takes it from
+the snippet's env block. Claude Desktop reaches HTTP servers through mcp-remote, which needs
+--allow-http for plain http:// to a host other than this machine (added for you).
+
+  --name NAME   the server's name in the host (default fasten): 1 to 64 letters, digits, '-'
+                or '_', starting with a letter or digit. Give the stdio and HTTP entries of
+                one host different names.
 )";
 
 namespace {
@@ -108,6 +129,27 @@ std::string SelfPath() {
 int Fail(CommandIo& io, const char* cmd, const Status& st) {
   io.err << "fasten-mcp " << cmd << ": " << st.message() << "\n";
   return kExitUsage;
+}
+
+// Logs one warning line when tenant-leading indexes that `fasten-mcp index` advises are missing.
+void WarnMissingTenantIndexes(const Dsn& dsn, mcp::LogLevel level, std::ostream& err) {
+  mcp::Log log(err, level);
+  IndexReport report;
+  Status st = AdviseIndexes(dsn, &report);
+  if (!st.ok()) {
+    log.Write(mcp::LogLevel::kWarn,
+              "could not check the tenant indexes of a multi-tenant store: " + st.message());
+    return;
+  }
+  size_t missing = 0;
+  for (const IndexAdvice& a : report.advice) missing += a.tenant_leading && !a.exists;
+  if (missing == 0) return;
+  log.Write(mcp::LogLevel::kWarn,
+            "this store holds several tenants and " + std::to_string(missing) +
+                " tenant-leading index(es) are missing, so one tenant can time its queries to "
+                "learn which codes, events and paths other tenants use: run `fasten-mcp index "
+                "--store " +
+                dsn.Display() + " --apply` (docs/security.md)");
 }
 
 // Resolves the tenant binding: --tenant / FASTEN_TENANT_ID, or --all-tenants.
@@ -207,12 +249,17 @@ Status BuildAuthenticator(const Args& args, std::unique_ptr<mcp::Authenticator>*
     if (jwt.audiences.empty()) return InvalidArgumentError("--jwt-alg needs --jwt-audience A");
     if (auto claim = args.Get("jwt-tenant-claim")) jwt.tenant_claim = *claim;
     if (auto issuer = args.Get("jwt-issuer")) jwt.issuer = *issuer;
+    std::optional<int64_t> lifetime;
+    FASTEN_RETURN_IF_ERROR(
+        args.GetInt("jwt-max-lifetime", 0, int64_t{10} * 366 * 86400, &lifetime));
+    if (lifetime) jwt.max_lifetime = std::chrono::seconds(*lifetime);
     std::unique_ptr<mcp::JwtAuthenticator> a;
     Status st = mcp::JwtAuthenticator::Load(jwt, &a);
     if (!st.ok()) return InvalidArgumentError("--jwt-key " + jwt.key_file + ": " + st.message());
     parts.push_back(std::move(a));
   } else {
-    for (const char* f : {"jwt-key", "jwt-audience", "jwt-tenant-claim", "jwt-issuer"}) {
+    for (const char* f :
+         {"jwt-key", "jwt-audience", "jwt-tenant-claim", "jwt-issuer", "jwt-max-lifetime"}) {
       if (args.Has(f)) return InvalidArgumentError(std::string("--") + f + " needs --jwt-alg");
     }
   }
@@ -303,17 +350,32 @@ mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
 
 int RunServe(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f : {FlagSpec{"tenant", true},        FlagSpec{"all-tenants", false},
-                     FlagSpec{"log-level", true},     FlagSpec{"workers", true},
-                     FlagSpec{"http", true},          FlagSpec{"tokens", true},
-                     FlagSpec{"jwt-alg", true},       FlagSpec{"jwt-key", true},
-                     FlagSpec{"jwt-audience", true},  FlagSpec{"jwt-tenant-claim", true},
-                     FlagSpec{"jwt-issuer", true},    FlagSpec{"allow-host", true},
-                     FlagSpec{"allow-origin", true},  FlagSpec{"tls-cert", true},
-                     FlagSpec{"tls-key", true},       FlagSpec{"max-body", true},
-                     FlagSpec{"read-timeout", true},  FlagSpec{"call-timeout", true},
-                     FlagSpec{"max-in-flight", true}, FlagSpec{"rate-limit", true},
-                     FlagSpec{"rate-burst", true},    FlagSpec{"cursor-key", true}}) {
+  for (FlagSpec f : {FlagSpec{"tenant", true},
+                     FlagSpec{"all-tenants", false},
+                     FlagSpec{"log-level", true},
+                     FlagSpec{"workers", true},
+                     FlagSpec{"http", true},
+                     FlagSpec{"tokens", true},
+                     FlagSpec{"jwt-alg", true},
+                     FlagSpec{"jwt-key", true},
+                     FlagSpec{"jwt-audience", true},
+                     FlagSpec{"jwt-tenant-claim", true},
+                     FlagSpec{"jwt-issuer", true},
+                     FlagSpec{"allow-host", true},
+                     FlagSpec{"allow-origin", true},
+                     FlagSpec{"tls-cert", true},
+                     FlagSpec{"tls-key", true},
+                     FlagSpec{"max-body", true},
+                     FlagSpec{"read-timeout", true},
+                     FlagSpec{"call-timeout", true},
+                     FlagSpec{"max-in-flight", true},
+                     FlagSpec{"rate-limit", true},
+                     FlagSpec{"rate-burst", true},
+                     FlagSpec{"cursor-key", true},
+                     FlagSpec{"jwt-max-lifetime", true},
+                     FlagSpec{"idle-connection-timeout", true},
+                     FlagSpec{"max-connections", true},
+                     FlagSpec{"max-connections-per-peer", true}}) {
     specs.push_back(f);
   }
   specs.insert(specs.end(), kInvestigatorFlags.begin(), kInvestigatorFlags.end());
@@ -334,7 +396,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
   if (!http) {
     for (const char* f :
          {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key", "max-body",
-          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst"}) {
+          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst",
+          "idle-connection-timeout", "max-connections", "max-connections-per-peer"}) {
       if (args->Has(f)) {
         return Fail(
             io, "serve",
@@ -371,9 +434,15 @@ int RunServe(int argc, char** argv, CommandIo io) {
     http_options.allowed_origins = SplitList(args->Get("allow-origin"));
     http_options.tls_cert = args->Get("tls-cert").value_or("");
     http_options.tls_key = args->Get("tls-key").value_or("");
-    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst;
+    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst,
+        idle_timeout, max_connections, max_per_peer;
     st = args->GetInt("max-body", 1024, int64_t{1} << 30, &max_body);
     if (st.ok()) st = args->GetSecondsAsMillis("read-timeout", 100, 3600 * 1000, &read_timeout);
+    if (st.ok()) {
+      st = args->GetSecondsAsMillis("idle-connection-timeout", 100, 3600 * 1000, &idle_timeout);
+    }
+    if (st.ok()) st = args->GetInt("max-connections", 1, 100000, &max_connections);
+    if (st.ok()) st = args->GetInt("max-connections-per-peer", 1, 100000, &max_per_peer);
     if (st.ok()) st = args->GetSecondsAsMillis("call-timeout", 100, 86400 * 1000, &call_timeout);
     if (st.ok()) st = args->GetInt("max-in-flight", 1, 100000, &max_in_flight);
     if (st.ok()) st = args->GetInt("rate-limit", 0, 1000000, &rate);
@@ -383,6 +452,9 @@ int RunServe(int argc, char** argv, CommandIo io) {
     if (read_timeout) http_options.read_timeout = std::chrono::milliseconds(*read_timeout);
     if (call_timeout) http_options.call_timeout = std::chrono::milliseconds(*call_timeout);
     if (max_in_flight) http_options.max_in_flight = static_cast<int>(*max_in_flight);
+    if (idle_timeout) http_options.idle_timeout = std::chrono::milliseconds(*idle_timeout);
+    if (max_connections) http_options.max_connections = static_cast<int>(*max_connections);
+    if (max_per_peer) http_options.max_connections_per_peer = static_cast<int>(*max_per_peer);
     if (rate && *rate > 0) {
       static std::unique_ptr<mcp::RateLimiter> limiter;
       limiter = std::make_unique<mcp::RateLimiter>(
@@ -420,6 +492,14 @@ int RunServe(int argc, char** argv, CommandIo io) {
       }
       if (tenants.size() == 1) tenant = tenants[0];
     }
+    // One process serving several tenants: without tenant-leading indexes one tenant can time
+    // its queries to learn which codes, events and paths the others use (docs/security.md).
+    bool several = auth != nullptr;
+    if (!several) {
+      std::vector<std::string> tenants;
+      several = probe.audit->Tenants(2, &tenants).ok() && tenants.size() > 1;
+    }
+    if (several) WarnMissingTenantIndexes(stores.audit, log_level, io.err);
   }
   ToolRegistry registry = ToolRegistry::Default();
   std::optional<std::string> cursor_key_file = args->Get("cursor-key");
@@ -512,25 +592,82 @@ int RunServe(int argc, char** argv, CommandIo io) {
 
 namespace {
 
+// A word the POSIX shell passes through unchanged: single-quoted, each ' written as '\''.
+std::string ShellQuote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// A server name every host accepts as a key and as a command-line word.
+Status ValidateServerName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  }
+  if (ok) return Status::Ok();
+  return InvalidArgumentError(
+      "--name must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit "
+      "(got '" +
+      name + "')");
+}
+
+// The host of an http(s) URL: sets *loopback when it is this machine (localhost, 127.0.0.0/8,
+// [::1]). InvalidArgument when the URL has no valid host[:port].
+Status UrlHost(const std::string& url, bool* loopback) {
+  const size_t scheme = url.find("://");
+  std::string authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  const size_t at = authority.rfind('@');  // user:password@host
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  std::optional<std::string> host = mcp::ParseHostAndPort(authority);
+  if (!host) {
+    return InvalidArgumentError("--url: '" + authority +
+                                "' is not HOST[:PORT] (a port from 1 to 65535)");
+  }
+  std::string address = *host;
+  if (address.front() == '[') address = address.substr(1, address.size() - 2);
+  *loopback = mcp::IsLoopbackAddress(address);
+  return Status::Ok();
+}
+
 // Registration of a running HTTP server (mcp.md §11): the token stays in the environment.
-int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url) {
+int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url,
+                    const std::string& name, bool loopback) {
   if (host == "claude-desktop") {
-    json j = {{"mcpServers",
-               {{"fasten",
-                 {{"command", "npx"},
-                  {"args", {"-y", "mcp-remote", url, "--header", "Authorization:${FASTEN_AUTH}"}},
-                  {"env", {{"FASTEN_AUTH", "Bearer <token>"}}}}}}}};
+    json args = {"-y", "mcp-remote", url, "--header", "Authorization:${FASTEN_AUTH}"};
+    // mcp-remote refuses plain http:// to any host but this one unless told otherwise.
+    const bool plain_remote = url.rfind("http://", 0) == 0 && !loopback;
+    if (plain_remote) args.push_back("--allow-http");
+    json j = {
+        {"mcpServers",
+         {{name,
+           {{"command", "npx"}, {"args", args}, {"env", {{"FASTEN_AUTH", "Bearer <token>"}}}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Claude Desktop runs stdio servers only: this goes through mcp-remote. Replace "
               "<token> (keep the space after Bearer in the env value, none in the args), add it "
               "to claude_desktop_config.json, then restart Claude Desktop.\n";
+    if (plain_remote) {
+      io.err << "The token crosses the network unencrypted over http://: prefer https:// (serve "
+                "--tls-cert/--tls-key, or TLS at a proxy).\n";
+    }
   } else if (host == "claude-code") {
-    io.out << "claude mcp add --transport http fasten '" << url
-           << "' --header \"Authorization: Bearer $FASTEN_TOKEN\"\n";
+    // Single quotes: the shell writes ${FASTEN_TOKEN} literally into Claude Code's
+    // configuration, and Claude Code expands it from its environment at each connection.
+    io.out << "claude mcp add --transport http " << name << " " << ShellQuote(url)
+           << " --header 'Authorization: Bearer ${FASTEN_TOKEN}'\n";
+    io.err << "Claude Code reads FASTEN_TOKEN from its environment when it connects: set it "
+              "where Claude Code runs (the token is not written into its configuration).\n";
   } else if (host == "cursor") {
-    json j = {{"mcpServers",
-               {{"fasten",
-                 {{"url", url}, {"headers", {{"Authorization", "Bearer ${env:FASTEN_TOKEN}"}}}}}}}};
+    json j = {
+        {"mcpServers",
+         {{name, {{"url", url}, {"headers", {{"Authorization", "Bearer ${env:FASTEN_TOKEN}"}}}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Add this to ~/.cursor/mcp.json or <project>/.cursor/mcp.json and set FASTEN_TOKEN "
               "in Cursor's environment.\n";
@@ -541,7 +678,7 @@ int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& u
                  {"description", "fasten-mcp bearer token"},
                  {"password", true}}}},
               {"servers",
-               {{"fasten",
+               {{name,
                  {{"type", "http"},
                   {"url", url},
                   {"headers", {{"Authorization", "Bearer ${input:fasten-token}"}}}}}}}};
@@ -558,6 +695,7 @@ int RunConfig(int argc, char** argv, CommandIo io) {
   specs.push_back({"tenant", true});
   specs.push_back({"all-tenants", false});
   specs.push_back({"url", true});
+  specs.push_back({"name", true});
   Result<Args> args = Args::Parse("config", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, "config", args.status());
   if (args->Has("help")) {
@@ -575,6 +713,8 @@ int RunConfig(int argc, char** argv, CommandIo io) {
                 InvalidArgumentError("unknown host '" + host +
                                      "': use claude-desktop, claude-code, cursor or vscode"));
   }
+  const std::string name = args->Get("name").value_or("fasten");
+  if (Status st = ValidateServerName(name); !st.ok()) return Fail(io, "config", st);
   if (auto url = args->Get("url")) {
     if (args->Has("store") || args->Has("tenant") || args->Has("all-tenants")) {
       return Fail(io, "config",
@@ -585,7 +725,9 @@ int RunConfig(int argc, char** argv, CommandIo io) {
       return Fail(io, "config",
                   InvalidArgumentError("--url must be http://HOST:PORT/mcp or https://..."));
     }
-    return PrintHttpConfig(io, host, *url);
+    bool loopback = false;
+    if (Status st = UrlHost(*url, &loopback); !st.ok()) return Fail(io, "config", st);
+    return PrintHttpConfig(io, host, *url, name, loopback);
   }
   StoreConfig stores;
   Status st = ResolveStoreConfig(*args, io.env, &stores);
@@ -610,7 +752,7 @@ int RunConfig(int argc, char** argv, CommandIo io) {
     server_args.push_back("--all-tenants");
   }
   if (host == "claude-desktop" || host == "cursor") {
-    json j = {{"mcpServers", {{"fasten", {{"command", self}, {"args", server_args}}}}}};
+    json j = {{"mcpServers", {{name, {{"command", self}, {"args", server_args}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     if (host == "claude-desktop") {
       io.err << "Add this to claude_desktop_config.json (Settings > Developer > Edit Config), "
@@ -619,13 +761,12 @@ int RunConfig(int argc, char** argv, CommandIo io) {
       io.err << "Add this to ~/.cursor/mcp.json or <project>/.cursor/mcp.json.\n";
     }
   } else if (host == "vscode") {
-    json j = {
-        {"servers", {{"fasten", {{"type", "stdio"}, {"command", self}, {"args", server_args}}}}}};
+    json j = {{"servers", {{name, {{"type", "stdio"}, {"command", self}, {"args", server_args}}}}}};
     io.out << DumpJson(j, 2) << "\n";
     io.err << "Add this to .vscode/mcp.json (note: top-level \"servers\").\n";
   } else if (host == "claude-code") {
-    std::string cmd = "claude mcp add fasten -- '" + self + "'";
-    for (const auto& a : server_args) cmd += " '" + a.get<std::string>() + "'";
+    std::string cmd = "claude mcp add " + name + " -- " + ShellQuote(self);
+    for (const auto& a : server_args) cmd += " " + ShellQuote(a.get<std::string>());
     io.out << cmd << "\n";
   } else {
     return Fail(io, "config",

@@ -1,11 +1,13 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
 #include "app/store_config.h"
 #include "store/ndjson_source.h"
+#include "store/payload_tenant.h"
 #include "tools/row_json.h"
 #include "tools/verify_json.h"
 #include "validator/chain.h"
@@ -64,6 +66,68 @@ class Progress {
   int64_t total_;
   Clock::time_point start_, last_;
 };
+
+// Per stream table: how many payloads belong to a tenant, to none, and are ambiguous (by
+// reason, with the first seqs as examples). A stream without a table says why.
+Status StreamTenants(const Args& args, CommandIo& io, json* out) {
+  StoreSet stores;
+  FASTEN_RETURN_IF_ERROR(OpenStoresFromArgs(args, io.env, /*need_streams=*/true, &stores));
+  *out = json::object();
+  for (StreamReader* reader : {stores.sys.get(), stores.api.get()}) {
+    if (!reader) continue;
+    int64_t rows = 0, attributed = 0, none = 0, ambiguous = 0;
+    std::map<std::string, int64_t> reasons;
+    json examples = json::array();
+    bool complete = true;
+    FASTEN_RETURN_IF_ERROR(reader->Scan(
+        StreamQuery(), std::numeric_limits<int64_t>::max() - 1,
+        [&](const StreamRow& row) {
+          ++rows;
+          const Attribution kind = PayloadTenant(row.payload).kind;
+          if (kind == Attribution::kAttributed) {
+            ++attributed;
+          } else if (kind == Attribution::kNone) {
+            ++none;
+          } else {
+            ++ambiguous;
+            ++reasons[AttributionName(kind)];
+            if (examples.size() < 10) examples.push_back(row.seq);
+          }
+        },
+        &complete));
+    (*out)[StreamName(reader->kind())] = {
+        {"table", reader->table()},      {"rows", rows},
+        {"attributed", attributed},      {"no_tenant", none},
+        {"ambiguous", ambiguous},        {"ambiguous_by_reason", reasons},
+        {"ambiguous_examples", examples}};
+  }
+  if (!stores.sys_missing_why.empty()) (*out)["sys"] = {{"missing", stores.sys_missing_why}};
+  if (!stores.api_missing_why.empty()) (*out)["api"] = {{"missing", stores.api_missing_why}};
+  return Status::Ok();
+}
+
+void PrintStreamTenants(const json& streams, std::ostream& out) {
+  if (!streams.is_object()) return;
+  for (const auto& [name, s] : streams.items()) {
+    if (!s.contains("rows")) continue;
+    out << "Stream " << name << " (" << s["table"].get<std::string>() << "): " << s["rows"]
+        << " payloads, " << s["attributed"] << " of a tenant, " << s["no_tenant"]
+        << " without one, " << s["ambiguous"] << " with an ambiguous tenant";
+    if (s["ambiguous"].get<int64_t>() > 0) {
+      std::string reasons;
+      for (const auto& [reason, n] : s["ambiguous_by_reason"].items()) {
+        reasons += (reasons.empty() ? "" : ", ") + reason + ": " + std::to_string(n.get<int64_t>());
+      }
+      std::string seqs;
+      for (const json& q : s["ambiguous_examples"]) {
+        seqs += (seqs.empty() ? "" : ", ") + std::to_string(q.get<int64_t>());
+      }
+      out << " (" << reasons << "; seq " << seqs
+          << "): shown to no tenant, only in all-tenants mode (docs/security.md)";
+    }
+    out << "\n";
+  }
+}
 
 std::string FailureList(const std::map<std::string, int64_t>& failures) {
   std::string s;
@@ -153,6 +217,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
 
   VerifyReport report;
   json extra = json::object();
+  json stream_tenants;
   std::string source;
   int64_t rows = 0;
   double seconds = 0;
@@ -220,6 +285,15 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     if (options.range.source_node_id && report.nodes.empty()) {
       io.err << "fasten-mcp verify: no rows for node '" << *options.range.source_node_id << "'\n";
     }
+    // A whole-store verify also reads the sys/api payloads' tenants (store/payload_tenant.h).
+    if (!options.range.source_node_id && !from_seq && !to_seq) {
+      st = StreamTenants(*args, io, &stream_tenants);
+      if (!st.ok()) {
+        io.err << "fasten-mcp verify: could not read the stream tables: " << st.ToString() << "\n";
+        return kExitUsage;
+      }
+      extra["stream_tenants"] = stream_tenants;
+    }
   }
 
   if (want_json) {
@@ -240,6 +314,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     if (ndjson && nd.superseded > 0) {
       io.out << "NDJSON: " << nd.superseded << " phase-1 line(s) superseded by their sealed line\n";
     }
+    PrintStreamTenants(stream_tenants, io.out);
     io.out << "Scanned " << rows << " rows in " << seconds << " s\n";
   }
   return report.ok ? kExitOk : kExitFinding;

@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -613,12 +612,29 @@ bool IsP256(EVP_PKEY* pkey) {
   return nid == NID_X9_62_prime256v1;
 }
 
-// A JSON number claim as seconds since the epoch; false when absent or not a number.
-bool NumericDate(const json& claims, const char* name, double* out) {
+// The last second of 9999: the largest NumericDate accepted.
+constexpr int64_t kMaxNumericDate = 253402300799;
+
+enum class DateClaim { kAbsent, kMalformed, kOk };
+
+// A NumericDate claim (RFC 7519 §2), held to whole seconds from 0 to kMaxNumericDate: floats
+// (1e300, 1.5), integers out of range (2^70, negative) and other types are malformed.
+DateClaim NumericDate(const json& claims, const char* name, int64_t* out) {
   auto it = claims.find(name);
-  if (it == claims.end() || !it->is_number()) return false;
-  *out = it->get<double>();
-  return std::isfinite(*out);
+  if (it == claims.end()) return DateClaim::kAbsent;
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(kMaxNumericDate)) return DateClaim::kMalformed;
+    *out = static_cast<int64_t>(v);
+    return DateClaim::kOk;
+  }
+  if (it->is_number_integer()) {  // signed: nlohmann keeps non-negative integers unsigned
+    const int64_t v = it->get<int64_t>();
+    if (v < 0 || v > kMaxNumericDate) return DateClaim::kMalformed;
+    *out = v;
+    return DateClaim::kOk;
+  }
+  return DateClaim::kMalformed;
 }
 
 }  // namespace
@@ -664,6 +680,9 @@ Status JwtAuthenticator::Create(const JwtOptions& options, std::string_view key,
     if (aud.empty()) return InvalidArgumentError("JWT: an accepted audience is empty");
   }
   if (options.tenant_claim.empty()) return InvalidArgumentError("JWT: the tenant claim is empty");
+  if (options.max_lifetime.count() < 0) {
+    return InvalidArgumentError("JWT: the maximum lifetime is negative");
+  }
   auto k = std::make_unique<Key>();
   if (options.algorithm == JwtOptions::Algorithm::kHs256) {
     if (key.size() < 32) {
@@ -743,8 +762,8 @@ std::optional<Principal> JwtAuthenticator::Authenticate(std::string_view authori
                                                         std::string* why) const {
   std::string_view token;
   if (!ExtractBearerToken(authorization, &token, why)) return std::nullopt;
-  auto fail = [&](const char* reason) {
-    *why = reason;
+  auto fail = [&](std::string reason) {
+    *why = std::move(reason);
     return std::nullopt;
   };
   size_t dot1 = token.find('.');
@@ -777,14 +796,31 @@ std::optional<Principal> JwtAuthenticator::Authenticate(std::string_view authori
   }
   std::chrono::system_clock::time_point now_tp =
       options_.clock ? options_.clock() : std::chrono::system_clock::now();
-  double now = std::chrono::duration<double>(now_tp.time_since_epoch()).count();
-  double leeway = static_cast<double>(options_.leeway.count());
-  double exp = 0, nbf = 0;
-  if (!NumericDate(claims, "exp", &exp)) return fail("JWT has no exp");
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(now_tp.time_since_epoch()).count();
+  const int64_t leeway = options_.leeway.count();
+  int64_t exp = 0, nbf = 0, iat = 0;
+  const DateClaim has_exp = NumericDate(claims, "exp", &exp);
+  const DateClaim has_nbf = NumericDate(claims, "nbf", &nbf);
+  const DateClaim has_iat = NumericDate(claims, "iat", &iat);
+  if (has_exp == DateClaim::kAbsent) return fail("JWT has no exp");
+  if (has_exp == DateClaim::kMalformed) {
+    return fail("malformed JWT: exp is not a date (whole seconds, 0 to 253402300799)");
+  }
+  if (has_nbf == DateClaim::kMalformed) {
+    return fail("malformed JWT: nbf is not a date (whole seconds, 0 to 253402300799)");
+  }
+  if (has_iat == DateClaim::kMalformed) {
+    return fail("malformed JWT: iat is not a date (whole seconds, 0 to 253402300799)");
+  }
+  // Every date is at most kMaxNumericDate and leeway is small: no sum below overflows.
   if (now >= exp + leeway) return fail("token expired");
-  if (claims.contains("nbf")) {
-    if (!NumericDate(claims, "nbf", &nbf)) return fail("malformed JWT");
-    if (now + leeway < nbf) return fail("token not yet valid");
+  if (has_nbf == DateClaim::kOk && now + leeway < nbf) return fail("token not yet valid");
+  if (has_iat == DateClaim::kOk && now + leeway < iat) return fail("token not yet valid");
+  if (options_.max_lifetime.count() > 0 &&
+      exp - (has_iat == DateClaim::kOk ? iat : now) > options_.max_lifetime.count()) {
+    return fail("JWT lifetime over the server's maximum (" +
+                std::to_string(options_.max_lifetime.count()) + " s)");
   }
   bool aud_ok = false;
   auto aud = claims.find("aud");

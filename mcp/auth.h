@@ -189,17 +189,22 @@ struct JwtOptions {
   std::vector<std::string> audiences;
   // When set, "iss" must equal it.
   std::optional<std::string> issuer;
-  // Clock skew tolerated on exp and nbf. Default 30 s.
+  // Clock skew tolerated on exp, nbf and iat. Default 30 s.
   std::chrono::seconds leeway{30};
+  // The longest lifetime accepted: exp - iat, or exp - now when there is no iat. A token
+  // meant to live longer is refused even while it is valid. 0: no limit. Default 24 h.
+  std::chrono::seconds max_lifetime{86400};
   // The clock; default std::chrono::system_clock::now. For tests.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 // JWTs (RFC 7519) signed with one configured key. Thread-safe (immutable after creation).
 // Checks, in order: shape (three base64url parts, at most 8192 characters), header alg equals
-// the configured one and no "crit", the signature, then "exp" (required), "nbf" (optional),
-// "aud", "iss" and the tenant claim. The label is "jwt:<sub>" when sub is a valid name, else
-// "jwt".
+// the configured one and no "crit", the signature, then "exp" (required), "nbf" and "iat"
+// (optional), the lifetime, "aud", "iss" and the tenant claim. exp, nbf and iat are JSON
+// integers from 0 to 253402300799 (9999-12-31T23:59:59Z), else the token is malformed (a float
+// such as 1e300, or 2^70, would otherwise never expire); a token is not yet valid before nbf or
+// iat (less the leeway). The label is "jwt:<sub>" when sub is a valid name, else "jwt".
 class JwtAuthenticator : public Authenticator {
  public:
   // Reads options.key_file and calls Create.

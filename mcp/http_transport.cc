@@ -19,7 +19,9 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
+#include "mcp/http_policy.h"
 #include "tools/row_json.h"
 #include "util/base64.h"
 #include "util/duration.h"
@@ -43,39 +45,11 @@ constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18", "2025-03-
                                            "2024-10-07"};
 constexpr const char* kDefaultLegacyVersion = "2025-03-26";  // no MCP-Protocol-Version header
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool IsLegacyVersion(std::string_view v) {
   for (const char* l : kLegacyVersions) {
     if (v == l) return true;
   }
   return false;
-}
-
-// The host part of a Host header or an origin's authority, lower-cased, without the port.
-std::string HostName(std::string_view authority) {
-  authority = Trim(authority);
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return "";
-    return Lower(authority.substr(0, close + 1));
-  }
-  size_t colon = authority.find(':');
-  return Lower(authority.substr(0, colon));
-}
-
-bool IsLoopbackName(const std::string& host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
 }
 
 // "=?base64?<b64>?=" (mcp.md §7.3) decoded; other values as they are.
@@ -96,14 +70,15 @@ std::optional<std::string> DecodeHeaderValue(std::string_view v) {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// `connection`: the Connection line(s), as Session::ConnectionFields makes them.
 std::string FormatHttp(unsigned status, const std::string& content_type, const std::string& body,
-                       bool keep_alive, const Headers& extra = {}) {
+                       const std::string& connection, const Headers& extra = {}) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
   out += std::string(http::obsolete_reason(http::int_to_status(status)));
   out += "\r\nServer: fasten-mcp\r\n";
   if (!content_type.empty()) out += "Content-Type: " + content_type + "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  out += connection;
   for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
   out += "\r\n";
   out += body;
@@ -215,50 +190,81 @@ struct Server {
   WorkerPool pool;
   std::atomic<int> in_flight{0};
   std::atomic<int> investigations{0};
-  std::atomic<int> connections{0};
+  std::atomic<int> connections{0};  // admitted (see Admit); changed under mu
+  std::atomic<int> refusing{0};     // over-limit connections being answered 503/429
   std::atomic<bool> draining{false};
+  const HttpPolicyConfig policy = PolicyConfig(options);
 
   std::mutex mu;
   std::map<std::string, std::shared_ptr<Call>> calls;  // by principal + request id
   std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  std::unordered_map<std::string, int> peers;  // admitted connections per PeerKey
 
-  bool HostAllowed(std::string_view host_header) const {
-    std::string host = HostName(host_header);
-    if (host.empty()) return false;
-    if (IsLoopbackName(host)) return true;
-    for (const std::string& h : options.allowed_hosts) {
-      if (host == Lower(h) || host == HostName(h)) return true;
-    }
-    return !options.address.empty() && host == Lower(options.address) &&
-           options.address != "0.0.0.0" && options.address != "::";
+  // Takes a connection slot for `peer`: 0 when admitted (Release gives it back), else the
+  // status that refuses it: 503 over the global limit, 429 over the per-peer one.
+  unsigned Admit(const std::string& peer) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (connections.load() >= options.max_connections) return 503;
+    int& n = peers[peer];
+    if (n >= options.max_connections_per_peer) return 429;
+    ++n;
+    connections.fetch_add(1);
+    return 0;
+  }
+  void Release(const std::string& peer) {
+    std::lock_guard<std::mutex> lock(mu);
+    connections.fetch_sub(1);
+    auto it = peers.find(peer);
+    if (it != peers.end() && --it->second <= 0) peers.erase(it);
   }
 
-  bool OriginAllowed(std::string_view origin) const {
-    origin = Trim(origin);
-    for (const std::string& o : options.allowed_origins) {
-      if (origin == o) return true;
-    }
-    size_t scheme = origin.find("://");
-    if (scheme == std::string_view::npos) return false;
-    std::string_view s = origin.substr(0, scheme);
-    if (s != "http" && s != "https") return false;
-    std::string_view authority = origin.substr(scheme + 3);
-    if (authority.find('/') != std::string_view::npos) return false;
-    return IsLoopbackName(HostName(authority));
+  static HttpPolicyConfig PolicyConfig(const HttpOptions& o) {
+    HttpPolicyConfig c;
+    c.endpoint_path = o.path;
+    c.allowed_hosts = o.allowed_hosts;
+    c.allowed_origins = o.allowed_origins;
+    c.bind_address = o.address;
+    c.investigate = static_cast<bool>(o.investigate);
+    c.spend = static_cast<bool>(o.spend);
+    c.max_body_bytes = o.max_body_bytes;
+    return c;
   }
 };
 
+// Whom a connection counts against: its IPv4 address, or its IPv6 /64 (one host usually holds a
+// whole /64); an IPv4-mapped IPv6 address counts as the IPv4 one.
+std::string PeerKey(const tcp::socket& socket) {
+  beast::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  const net::ip::address a = remote.address();
+  if (a.is_v4()) return a.to_string();
+  const net::ip::address_v6 v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
+
 // One connection. Every member is touched only on the connection's strand.
+//
+// A connection admitted by Server::Admit serves requests; one refused (`refusal` 503 or 429)
+// answers that status at once, without reading a request, and closes.
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <class... Args>
-  Session(Server& server, tcp::socket socket, Args&&... args)
-      : server_(server), stream_(std::move(socket), std::forward<Args>(args)...) {
-    server_.connections.fetch_add(1);
-  }
+  Session(Server& server, tcp::socket socket, std::string peer, unsigned refusal, Args&&... args)
+      : server_(server),
+        stream_(std::move(socket), std::forward<Args>(args)...),
+        peer_(std::move(peer)),
+        refusal_(refusal) {}
   ~Session() override {
-    server_.connections.fetch_sub(1);
+    if (refusal_) {
+      server_.refusing.fetch_sub(1);
+    } else {
+      server_.Release(peer_);
+    }
     std::lock_guard<std::mutex> lock(server_.mu);
     server_.sessions.erase(this);
   }
@@ -270,12 +276,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-        self->DoRead();
+        self->Begin();
       } else {
-        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.read_timeout);
+        // A client that has not finished its handshake has sent no request yet: the idle
+        // deadline applies.
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.idle_timeout);
         self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
           if (ec) return self->Close();
-          self->DoRead();
+          self->Begin();
         });
       }
     });
@@ -290,12 +298,48 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  private:
   // ------------------------------------------------------------------ reading
+  void Begin() {
+    if (!refusal_) return DoRead();
+    const std::string message =
+        refusal_ == 503 ? "server busy: too many connections (the limit is " +
+                              std::to_string(server_.options.max_connections) + "); retry shortly"
+                        : "too many connections from " + peer_ + " (the limit is " +
+                              std::to_string(server_.options.max_connections_per_peer) +
+                              " per address); close some and retry";
+    RejectEarly(refusal_, message, {{"Retry-After", "1"}});
+  }
+
   void DoRead() {
     if (server_.draining.load() || closed_) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     idle_ = buffer_.size() == 0;
+    if (!idle_) return ReadHeader();  // the next request has begun (pipelined)
+    // Nothing of the next request yet: its first bytes must come within the idle timeout, so
+    // connections that send nothing cannot hold slots for long.
+    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+    reading_ = true;
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->reading_ = false;
+          if (ec) {
+            if (ec == beast::error::timeout) {
+              self->server_.log.Write(LogLevel::kDebug,
+                                      "idle connection from " + self->peer_ + " closed after " +
+                                          FormatSeconds(self->server_.options.idle_timeout) +
+                                          " s without a request");
+            }
+            return self->Close();
+          }
+          self->buffer_.commit(n);
+          self->idle_ = false;
+          self->ReadHeader();
+        });
+  }
+
+  // From the request's first byte, the whole of it must arrive within the read timeout.
+  void ReadHeader() {
     beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
     reading_ = true;
     http::async_read_header(stream_, buffer_, *parser_,
@@ -313,76 +357,42 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     started_ = Clock::now();
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
-    std::string path = target_.substr(0, target_.find('?'));
 
-    // 403 before anything else (mcp.md §8).
-    if (!server_.HostAllowed(req[http::field::host])) {
-      return RejectEarly(403, "forbidden: Host header not allowed (use --allow-host NAME)");
+    HttpRequestHead head;
+    head.method = req.method_string();
+    head.target = req.target();
+    head.version = static_cast<int>(req.version());
+    for (const auto& field : req) head.fields.emplace_back(field.name_string(), field.value());
+    decision_ = DecideHttpRequest(head, server_.policy);
+    const HttpDecision& d = decision_;
+    if (d.reject) return RejectEarly(d.reject.status, d.reject.message, d.reject.headers);
+    if (d.route == HttpRoute::kHealthz) {
+      return Reply(200, json{{"status", "ok"}}.dump(), "application/json");
     }
-    if (req.find(http::field::origin) != req.end() &&
-        !server_.OriginAllowed(req[http::field::origin])) {
-      return RejectEarly(403, "forbidden: Origin not allowed (use --allow-origin ORIGIN)");
-    }
-    if (path == "/healthz" || path == "/readyz") {
-      if (req.method() != http::verb::get) {
-        return RejectEarly(405, "use GET", {{"Allow", "GET"}});
-      }
-      if (!parser_->is_done()) return RejectEarly(400, "no body expected");
-      if (path == "/healthz") {
-        return Reply(200, json{{"status", "ok"}}.dump(), "application/json");
-      }
-      return Readiness();
-    }
-    api_ = Api::kNone;
-    if (path == "/api/v1/investigate" && server_.options.investigate) api_ = Api::kInvestigate;
-    if (path == "/api/v1/spend" && server_.options.spend) api_ = Api::kSpend;
-    if (path != server_.options.path && api_ == Api::kNone) {
-      return RejectEarly(404, "not found: the MCP endpoint is " + server_.options.path);
-    }
+    if (d.route == HttpRoute::kReadyz) return Readiness();
+    api_ = d.route == HttpRoute::kInvestigate ? Api::kInvestigate
+           : d.route == HttpRoute::kSpend     ? Api::kSpend
+                                              : Api::kNone;
     if (server_.options.auth) {
       std::string why;
-      std::string_view authorization = req[http::field::authorization];
-      principal_ = server_.options.auth->Authenticate(authorization, &why);
+      principal_ = server_.options.auth->Authenticate(d.authorization, &why);
       if (!principal_) {
-        server_.log.Write(LogLevel::kInfo, "401 " + method_ + " " + path + ": " + why);
+        server_.log.Write(LogLevel::kInfo, "401 " + method_ + " " + d.path + ": " + why);
         return RejectEarly(401, "unauthorized: " + why + "; send Authorization: Bearer <token>",
                            {{"WWW-Authenticate", kWwwAuthenticate}});
       }
     } else {
       principal_ = Principal{server_.options.tenant.value_or(""), "local"};
     }
+    if (d.reject_after_auth) {
+      return RejectEarly(d.reject_after_auth.status, d.reject_after_auth.message,
+                         d.reject_after_auth.headers);
+    }
     if (api_ == Api::kSpend) {
-      if (req.method() != http::verb::get) return RejectEarly(405, "use GET", {{"Allow", "GET"}});
-      if (!parser_->is_done()) return RejectEarly(400, "no body expected");
-      size_t q = target_.find('?');
-      HttpOptions::ApiReply r =
-          server_.options.spend(Tenant(), q == std::string::npos ? "" : target_.substr(q + 1));
+      HttpOptions::ApiReply r = server_.options.spend(Tenant(), d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
-    if (req.method() != http::verb::post) {
-      return RejectEarly(405,
-                         "method not allowed: send each JSON-RPC message as a POST (this "
-                         "server opens no GET stream and mints no sessions)",
-                         {{"Allow", "POST"}});
-    }
-    std::string content_type = Lower(req[http::field::content_type]);
-    if (content_type.rfind("application/json", 0) != 0) {
-      return RejectEarly(415, "unsupported media type: Content-Type must be application/json");
-    }
-    std::string accept = Lower(req[http::field::accept]);
-    accepts_sse_ = accept.find("text/event-stream") != std::string::npos;
-    if (!accept.empty() && !accepts_sse_ && accept.find("application/json") == std::string::npos &&
-        accept.find("*/*") == std::string::npos &&
-        accept.find("application/*") == std::string::npos) {
-      return RejectEarly(406,
-                         "not acceptable: Accept must list application/json and "
-                         "text/event-stream");
-    }
-    if (auto length = parser_->content_length();
-        length && *length > server_.options.max_body_bytes) {
-      return RejectEarly(413, "payload too large: the limit is " +
-                                  std::to_string(server_.options.max_body_bytes) + " bytes");
-    }
+    accepts_sse_ = d.accepts_sse;
     if (server_.options.rate_limiter) {
       int retry = 1;
       if (!server_.options.rate_limiter->Allow(principal_->tenant, Clock::now(), &retry)) {
@@ -390,9 +400,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                            {{"Retry-After", std::to_string(retry)}});
       }
     }
-    if (Lower(req[http::field::expect]) == "100-continue") {
-      Send("HTTP/1.1 100 Continue\r\n\r\n");
-    }
+    if (d.expect_continue) Send("HTTP/1.1 100 Continue\r\n\r\n");
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -409,7 +417,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return RejectEarly(413, "payload too large: the limit is " +
                                   std::to_string(server_.options.max_body_bytes) + " bytes");
     }
-    if (ec == beast::error::timeout && parser_ && parser_->got_some()) {
+    if (ec == beast::error::timeout && parser_ && (parser_->got_some() || buffer_.size() > 0)) {
       // The stream has already closed the socket: nothing more can be sent.
       server_.log.Write(LogLevel::kInfo, "client too slow: request not received within " +
                                              std::to_string(server_.options.read_timeout.count()) +
@@ -455,14 +463,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // Era selection and the modern envelope checks (mcp.md §7.3, §7.4).
   void OnRequest(json request) {
-    const auto& req = parser_->get();
+    const HttpDecision& d = decision_;
     const json& id = request["id"];
     const std::string method = request["method"].get<std::string>();
     json params = request.value("params", json::object());
     const json* meta =
         params.contains("_meta") && params["_meta"].is_object() ? &params["_meta"] : nullptr;
-    const bool has_header = req.find("MCP-Protocol-Version") != req.end();
-    const std::string header_version(Trim(req["MCP-Protocol-Version"]));
+    const bool has_header = d.protocol_version.has_value();
+    const std::string header_version = d.protocol_version.value_or("");
     const bool body_modern = meta && meta->contains(kMetaVersion);
     const bool modern = body_modern || (has_header && header_version == kModernVersion);
     legacy_version_.reset();
@@ -506,17 +514,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                        {{"supported", {kModernVersion}}, {"requested", v}}),
                          true, 400);
       }
-      if (req.find("Mcp-Method") == req.end()) return mismatch("Mcp-Method header missing");
-      if (Trim(req["Mcp-Method"]) != method) {
-        return mismatch("Mcp-Method '" + std::string(Trim(req["Mcp-Method"])) +
-                        "' differs from the body's method '" + method + "'");
+      if (!d.mcp_method) return mismatch("Mcp-Method header missing");
+      if (*d.mcp_method != method) {
+        return mismatch("Mcp-Method '" + *d.mcp_method + "' differs from the body's method '" +
+                        method + "'");
       }
       const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
                                : method == "resources/read"                      ? "uri"
                                                                                  : nullptr;
       if (name_field) {
-        if (req.find("Mcp-Name") == req.end()) return mismatch("Mcp-Name header missing");
-        std::optional<std::string> name = DecodeHeaderValue(Trim(req["Mcp-Name"]));
+        if (!d.mcp_name) return mismatch("Mcp-Name header missing");
+        std::optional<std::string> name = DecodeHeaderValue(*d.mcp_name);
         if (!name) return mismatch("Mcp-Name is not valid =?base64?...?= text");
         const json& body_name = params.value(name_field, json());
         if (!body_name.is_string() || body_name.get<std::string>() != *name) {
@@ -709,7 +717,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Send(
         "HTTP/1.1 200 OK\r\nServer: fasten-mcp\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
-        std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
+        ConnectionFields() + "\r\n");
+  }
+
+  // "Connection: close", or keep-alive with the idle timeout as a hint (RFC 9112 Keep-Alive
+  // timeout, whole seconds) so that clients drop an idle connection before the server does.
+  std::string ConnectionFields() const {
+    if (!keep_alive_) return "Connection: close\r\n";
+    const auto idle =
+        std::chrono::duration_cast<std::chrono::seconds>(server_.options.idle_timeout);
+    if (idle.count() < 1) return "Connection: keep-alive\r\n";
+    return "Connection: keep-alive\r\nKeep-Alive: timeout=" + std::to_string(idle.count()) + "\r\n";
   }
 
   // A client that goes away while its call runs cancels the call (mcp.md §7.3 item 5).
@@ -838,7 +856,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                             std::to_string(us.count()) + " us" +
                             (principal_ ? " (" + principal_->token_label + ")" : ""));
     }
-    Send(FormatHttp(status, content_type, body, keep_alive_, extra));
+    Send(FormatHttp(status, content_type, body, ConnectionFields(), extra));
   }
 
   // Answers before the body is read: the connection cannot be reused.
@@ -925,6 +943,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   Server& server_;
   Stream stream_;
+  const std::string peer_;  // PeerKey
+  const unsigned refusal_;  // 0, or the status that refuses this connection
+  HttpDecision decision_;   // the current request's
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<net::steady_timer> timer_;
@@ -952,7 +973,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
 class Listener {
  public:
-  Listener(Server& server, ssl::context* tls) : server_(server), acceptor_(server.ioc), tls_(tls) {}
+  Listener(Server& server, ssl::context* tls)
+      : server_(server), acceptor_(server.ioc), retry_(server.ioc), tls_(tls) {}
 
   Status Open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -969,39 +991,84 @@ class Listener {
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
   void Accept() {
-    acceptor_.async_accept(
-        net::make_strand(server_.ioc), [this](beast::error_code ec, tcp::socket socket) {
-          if (ec) {
-            if (ec == net::error::operation_aborted) return;
-            server_.log.Write(LogLevel::kWarn, "accept: " + ec.message());
-          } else if (server_.connections.load() >= server_.options.max_connections) {
-            server_.log.Write(LogLevel::kWarn, "connection limit reached; closing a new one");
-            beast::error_code ignored;
-            socket.close(ignored);
-          } else {
-            beast::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            if (tls_) {
-              std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-                  server_, std::move(socket), *tls_)
-                  ->Start();
-            } else {
-              std::make_shared<Session<beast::tcp_stream>>(server_, std::move(socket))->Start();
-            }
-          }
-          if (!server_.draining.load()) Accept();
-        });
+    acceptor_.async_accept(net::make_strand(server_.ioc),
+                           [this](beast::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted) return;
+                             if (ec) {
+                               // Out of descriptors (EMFILE) and the like: pause instead of
+                               // spinning on an accept that fails at once.
+                               server_.log.Write(LogLevel::kWarn, "accept: " + ec.message());
+                               retry_.expires_after(std::chrono::milliseconds(100));
+                               retry_.async_wait([this](beast::error_code e) {
+                                 if (!e && !server_.draining.load()) Accept();
+                               });
+                               return;
+                             }
+                             Start(std::move(socket));
+                             if (!server_.draining.load()) Accept();
+                           });
   }
 
   void Close() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_.cancel();
   }
 
  private:
+  // Answering a refused connection costs a write and a short linger; past this many at once,
+  // further refused connections are closed without an answer.
+  static constexpr int kMaxRefusing = 64;
+
+  void Start(tcp::socket socket) {
+    beast::error_code ignored;
+    std::string peer = PeerKey(socket);
+    const unsigned refusal = server_.Admit(peer);
+    if (refusal) {
+      NoteRefusal(peer, refusal);
+      if (server_.refusing.fetch_add(1) >= kMaxRefusing) {
+        server_.refusing.fetch_sub(1);
+        socket.close(ignored);
+        return;
+      }
+    }
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls_) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          server_, std::move(socket), std::move(peer), refusal, *tls_)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(server_, std::move(socket), std::move(peer),
+                                                   refusal)
+          ->Start();
+    }
+  }
+
+  // One warning per 10 s at most, however many connections a flood makes.
+  void NoteRefusal(const std::string& peer, unsigned status) {
+    ++refused_;
+    const Clock::time_point now = Clock::now();
+    if (now - last_note_ < std::chrono::seconds(10)) return;
+    server_.log.Write(
+        LogLevel::kWarn,
+        "refused " + std::to_string(refused_) + " connection(s) over the limits" +
+            (last_note_ == Clock::time_point{} ? "" : " since the last such warning") +
+            "; the latest from " + peer +
+            (status == 503 ? ": " + std::to_string(server_.options.max_connections) +
+                                 " connections open (--max-connections)"
+                           : ": " + std::to_string(server_.options.max_connections_per_peer) +
+                                 " connections open from it (--max-connections-per-peer)"));
+    last_note_ = now;
+    refused_ = 0;
+  }
+
   Server& server_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_;
   ssl::context* tls_;
+  // Touched only by the accept handler.
+  Clock::time_point last_note_{};
+  int refused_ = 0;
 };
 
 }  // namespace

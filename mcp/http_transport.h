@@ -2,8 +2,13 @@
 // protocol eras, stateless (no Mcp-Session-Id is ever minted), so any replica can serve any
 // request.
 //
-// Per request, in this order (mcp.md §7.4):
-//   Host / Origin not allowed           -> 403 (before anything else)
+// Per connection: over --max-connections 503, over --max-connections-per-peer 429 (each with
+// Retry-After, then closed); no request begun within the idle timeout: closed.
+// Per request (the head is judged by DecideHttpRequest, mcp/http_policy.h, which has the whole
+// table), in this order (mcp.md §7.4):
+//   malformed framing (duplicate Host, Authorization, Content-Length..., a bad Host port,
+//   Transfer-Encoding other than chunked or with Content-Length) -> 400 / 501
+//   Host / Origin not allowed           -> 403
 //   GET /healthz                        -> 200, no authentication
 //   GET /readyz                         -> 200 when the audit store answers, else 503
 //   POST /api/v1/investigate, GET /api/v1/spend  (when configured; see HttpOptions)
@@ -56,11 +61,20 @@ struct HttpOptions {
   int workers = 4;  // threads running tool calls, each with its own stores
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 << 10;
-  std::chrono::milliseconds read_timeout{10000};  // to receive one whole request; idle keep-alive
+  // A connection must send the first bytes of a request (or, over TLS, finish its handshake)
+  // within idle_timeout of opening or of its previous response, or it is closed without an
+  // answer; from a request's first byte, the whole request must arrive within read_timeout.
+  std::chrono::milliseconds idle_timeout{5000};
+  std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds call_timeout{60000};  // a tool call running longer is stopped
   std::chrono::milliseconds drain_timeout{30000};
-  int max_in_flight = 64;               // tool calls running or queued; more get 503
-  int max_connections = 512;            // more are closed at once
+  int max_in_flight = 64;  // tool calls running or queued; more get 503
+  // Open connections in all, and from one peer (an IPv4 address or an IPv6 /64). A connection
+  // over the first gets 503, over the second 429, both with Retry-After and Connection: close,
+  // without its request being read. Behind a load balancer or proxy every connection comes
+  // from its address: raise max_connections_per_peer to max_connections there.
+  int max_connections = 512;
+  int max_connections_per_peer = 128;
   RateLimiter* rate_limiter = nullptr;  // per tenant; null: unlimited
   std::string tls_cert, tls_key;        // PEM files; both empty: plain HTTP
   LogLevel log_level = LogLevel::kInfo;

@@ -33,3 +33,9 @@ scripts/pg-load-demo.sh "$small" "$dsn" >/dev/null
 build/bench/pg_compare_bench --binary build/fasten-mcp --pg-dsn "$dsn" \
   --server-postgres tests/clients/server-postgres/node_modules/@modelcontextprotocol/server-postgres/dist/index.js \
   --ids-from "$small" --calls 3000 --runs 3
+# The cross-tenant timing probe (issue 12, docs/security.md): acme's calls for a value only
+# globex uses (300 k rows) against an unused value, without and with `index --apply`'s indexes,
+# on SQLite and on a database of its own in the same Postgres cluster.
+scripts/pg-cluster.sh psql "$pgdir" -q -c "DROP DATABASE IF EXISTS tenant_timing" -c "CREATE DATABASE tenant_timing" >/dev/null
+build/bench/tenant_timing_bench --sqlite out/bench/tenant-timing.db \
+  --pg-dsn "${dsn%/fasten}/tenant_timing" --rows 300000 --runs 100

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 
+#include "store/payload_tenant.h"
 #include "store/pg_session.h"
 #include "store/sqlite_open.h"
 #include "util/handles.h"
@@ -19,7 +21,13 @@ struct Recipe {
   const char* why;
 };
 
+// A recipe column that stands for the payload's tenant (store/payload_tenant.h): the SQLite
+// prefilter expression, or the Postgres function over `payload`.
+constexpr char kTenantExpr[] = "@tenant";
+
 const std::vector<Recipe>& AuditRecipes() {
+  // Every filter audit_query, search, request_trace and red_metrics offer has an index led by
+  // tenant_id, so a tenant-bound query reads only that tenant's entries (docs/security.md).
   static const std::vector<Recipe> kRecipes = {
       {"seq", {"monotonic_seq"}, "citation lookups by (seq, hash); seq-order verify scans"},
       {"node_seq",
@@ -28,23 +36,50 @@ const std::vector<Recipe>& AuditRecipes() {
       {"tenant_code_ts",
        {"tenant_id", "code", "timestamp"},
        "code + time window pages of one tenant (performance.md 13.6)"},
-      {"tenant_ts", {"tenant_id", "timestamp"}, "newest-first pages of one tenant"},
+      {"tenant_ts", {"tenant_id", "timestamp"}, "newest-first pages and text search of one tenant"},
       {"tenant_req", {"tenant_id", "request_id"}, "request traces of one tenant"},
+      {"tenant_domain_ts", {"tenant_id", "domain", "timestamp"}, "domain filter of one tenant"},
+      {"tenant_actor_ts", {"tenant_id", "actor", "timestamp"}, "actor filter of one tenant"},
+      {"tenant_target_ts", {"tenant_id", "target", "timestamp"}, "target filter of one tenant"},
+      {"tenant_node_ts",
+       {"tenant_id", "source_node_id", "timestamp"},
+       "source_node_id filter of one tenant"},
+      {"tenant_svc_ts",
+       {"tenant_id", "service_id", "timestamp"},
+       "service_id filter of one tenant"},
+      {"tenant_sev_ts",
+       {"tenant_id", "severity", "timestamp"},
+       "severity filter (and red_metrics' error counts) of one tenant"},
       {"code_ts", {"code", "timestamp"}, "code + time window pages (all-tenants mode)"},
   };
   return kRecipes;
 }
 
 const std::vector<Recipe>& StreamRecipes(bool api) {
+  // The tenant lives in the payload: each filter sys_query/api_query offer gets an index led by
+  // the payload's tenant, ordered by seq as the queries are.
   static const std::vector<Recipe> kSys = {
       {"req_seq", {"request_id", "seq"}, "request traces, newest first"},
       {"ts", {"timestamp"}, "time windows"},
       {"lvl_seq", {"level", "seq"}, "level filters, newest first"},
+      {"tenant_seq", {kTenantExpr, "seq"}, "newest-first pages and text search of one tenant"},
+      {"tenant_req_seq", {kTenantExpr, "request_id", "seq"}, "request traces of one tenant"},
+      {"tenant_lvl_seq", {kTenantExpr, "level", "seq"}, "level filter of one tenant"},
+      {"tenant_evt_seq", {kTenantExpr, "event", "seq"}, "event filter of one tenant"},
+      {"tenant_svc_seq", {kTenantExpr, "service_id", "seq"}, "service_id filter of one tenant"},
   };
   static const std::vector<Recipe> kApi = {
       {"req_seq", {"request_id", "seq"}, "request traces, newest first"},
       {"ts", {"timestamp"}, "time windows"},
       {"sts_seq", {"status", "seq"}, "status filters (e.g. 5xx), newest first"},
+      {"tenant_seq",
+       {kTenantExpr, "seq"},
+       "newest-first pages, text search and red_metrics of one tenant"},
+      {"tenant_req_seq", {kTenantExpr, "request_id", "seq"}, "request traces of one tenant"},
+      {"tenant_mth_seq", {kTenantExpr, "method", "seq"}, "method filter of one tenant"},
+      {"tenant_pth_seq", {kTenantExpr, "path", "seq"}, "path filter of one tenant"},
+      {"tenant_sts_seq", {kTenantExpr, "status", "seq"}, "status filter of one tenant"},
+      {"tenant_svc_seq", {kTenantExpr, "service_id", "seq"}, "service_id filter of one tenant"},
   };
   return api ? kApi : kSys;
 }
@@ -59,6 +94,15 @@ std::string Normalize(const std::string& s) {
   return out;
 }
 
+// Lower case without quotes or whitespace, to find an expression in an index's statement.
+std::string Squeeze(const std::string& s) {
+  std::string out;
+  for (char c : Normalize(s)) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') out.push_back(c);
+  }
+  return out;
+}
+
 // What the catalog says about one table.
 struct TableInfo {
   std::string table;                                         // as configured
@@ -67,6 +111,10 @@ struct TableInfo {
   // Non-partial, valid indexes: name -> normalized key column definitions.
   std::vector<std::pair<std::string, std::vector<std::string>>> indexes;
   bool text_ts_needs_c = false;  // Postgres: text timestamps are compared COLLATE "C"
+  // Postgres: the payload-tenant function as an index expression ("schema".fasten_payload_tenant
+  // ("payload")), and the statement creating it when it does not exist yet. Empty when the
+  // database cannot hold it (not UTF-8): no payload-tenant index is advised.
+  std::string tenant_function, tenant_function_ddl;
 
   bool Has(const std::string& c) const {
     return std::any_of(columns.begin(), columns.end(), [&](const auto& x) { return x.first == c; });
@@ -82,17 +130,30 @@ struct TableInfo {
 void Advise(const TableInfo& info, const std::vector<Recipe>& recipes, bool postgres,
             std::vector<IndexAdvice>* out) {
   for (const Recipe& r : recipes) {
+    const bool tenant_expr = std::string(r.columns[0]) == kTenantExpr;
+    if (tenant_expr && (!info.Has("payload") || (postgres && info.tenant_function.empty()))) {
+      continue;
+    }
     if (!std::all_of(r.columns.begin(), r.columns.end(),
-                     [&](const char* c) { return info.Has(c); })) {
+                     [&](const char* c) { return std::string(c) == kTenantExpr || info.Has(c); })) {
       continue;
     }
     IndexAdvice a;
     a.table = info.table;
     a.name = "idx_" + info.bare + "_" + r.suffix;
     a.why = r.why;
+    a.tenant_leading = tenant_expr || std::string(r.columns[0]) == "tenant_id";
+    if (tenant_expr && postgres) a.setup_ddl = info.tenant_function_ddl;
     std::vector<std::string> defs;
-    std::string list;
+    std::string list, shown;
     for (const char* c : r.columns) {
+      if (std::string(c) == kTenantExpr) {
+        defs.push_back(kTenantExpr);
+        list += (list.empty() ? "" : ", ") +
+                (postgres ? "(" + info.tenant_function + ")" : std::string(kSqlitePayloadTenant));
+        shown += (shown.empty() ? "" : ", ") + std::string("payload.tenant_id");
+        continue;
+      }
       std::string def = postgres ? "\"" + std::string(c) + "\"" : std::string(c);
       const std::string type = info.Type(c);
       if (postgres && info.text_ts_needs_c && std::string(c) == "timestamp" &&
@@ -102,8 +163,9 @@ void Advise(const TableInfo& info, const std::vector<Recipe>& recipes, bool post
       }
       defs.push_back(Normalize(def));
       list += (list.empty() ? "" : ", ") + def;
+      shown += (shown.empty() ? "" : ", ") + Normalize(def);
     }
-    a.columns = "(" + Normalize(list) + ")";
+    a.columns = "(" + shown + ")";
     a.ddl = std::string("CREATE INDEX ") + (postgres ? "CONCURRENTLY " : "") + "IF NOT EXISTS " +
             a.name + " ON " + info.table + " (" + list + ")";
     for (const auto& [name, cols] : info.indexes) {
@@ -169,8 +231,18 @@ Status SqliteTableInfo(sqlite3* db, const std::string& table, std::optional<Tabl
   for (const auto& idx : list) {
     if (idx.size() >= 5 && idx[4] == "1") continue;  // partial
     FASTEN_RETURN_IF_ERROR(SqliteRows(db, "PRAGMA index_info(\"" + idx[1] + "\")", {}, &rows));
+    // An expression key is the payload tenant when the index's statement holds that expression
+    // (SQLite keeps the statement as written).
+    std::vector<std::vector<std::string>> sql;
+    FASTEN_RETURN_IF_ERROR(SqliteRows(
+        db, "SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = ?",
+        {idx[1]}, &sql));
+    const bool tenant_expr =
+        !sql.empty() && Squeeze(sql[0][0]).find(Squeeze(kSqlitePayloadTenant)) != std::string::npos;
     std::vector<std::string> cols;
-    for (const auto& r : rows) cols.push_back(r[2].empty() ? "<expression>" : Normalize(r[2]));
+    for (const auto& r : rows) {
+      cols.push_back(!r[2].empty() ? Normalize(r[2]) : tenant_expr ? kTenantExpr : "<expression>");
+    }
     info.indexes.emplace_back(idx[1], std::move(cols));
   }
   *out = std::move(info);
@@ -219,6 +291,18 @@ Status PgTableInfo(PgSession& s, const std::string& table, std::optional<TableIn
   info.table = table;
   info.bare = Bare(table);
   info.text_ts_needs_c = !s.c_collation();
+  FASTEN_RETURN_IF_ERROR(s.Query(
+      "SELECT quote_ident($1::text), current_setting('server_encoding'), EXISTS (SELECT 1 FROM "
+      "pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE "
+      "n.nspname = $1 AND p.proname = $2 AND p.proargtypes = '25'::pg_catalog.oidvector AND "
+      "p.prorettype = 25)",
+      {schema, std::string(kPgPayloadTenantFunction)}, &rows));
+  if (rows.size() == 1 && rows[0][1] == std::string("UTF8")) {
+    const std::string quoted = rows[0][0].value_or("");
+    info.tenant_function = quoted + "." + kPgPayloadTenantFunction + "(\"payload\")";
+    if (rows[0][2] != std::string("t"))
+      info.tenant_function_ddl = PgPayloadTenantFunctionDdl(quoted);
+  }
   FASTEN_RETURN_IF_ERROR(
       s.Query("SELECT column_name::text, data_type::text FROM information_schema.columns WHERE "
               "table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
@@ -245,6 +329,8 @@ Status PgTableInfo(PgSession& s, const std::string& table, std::optional<TableIn
           def.compare(def.size() - c.size(), c.size(), c) == 0) {
         def.resize(def.size() - c.size());
       }
+      if (def.find(std::string(kPgPayloadTenantFunction) + "(payload)") != std::string::npos)
+        def = kTenantExpr;
       cols.push_back(def);
       if (bar == std::string::npos) break;
       pos = bar + 1;
@@ -275,6 +361,10 @@ Status AdvisePostgres(const Dsn& dsn, IndexReport* out) {
       out->notes.push_back("stream table '" + t + "' not found: skipped");
       continue;
     }
+    if (info->tenant_function.empty()) {
+      out->notes.push_back("stream table '" + t +
+                           "': the database is not UTF-8, so no payload-tenant index is advised");
+    }
     Advise(*info, StreamRecipes(api), true, &out->advice);
   }
   return Status::Ok();
@@ -302,8 +392,17 @@ Status ApplyIndexes(const Dsn& dsn, const std::vector<IndexAdvice>& missing,
   if (dsn.kind == Dsn::Kind::kPostgres) {
     std::unique_ptr<PgSession> s;
     FASTEN_RETURN_IF_ERROR(PgSession::Open(dsn, /*read_only=*/false, /*no_timeout=*/true, &s));
+    std::set<std::string> set_up;  // each prerequisite statement runs once
     for (const IndexAdvice& a : missing) {
-      if (!a.exists) note(a, s->Exec(a.ddl));
+      if (a.exists) continue;
+      if (!a.setup_ddl.empty() && set_up.insert(a.setup_ddl).second) {
+        Status st = s->Exec(a.setup_ddl);
+        if (!st.ok()) {
+          note(a, st);
+          continue;
+        }
+      }
+      note(a, s->Exec(a.ddl));
     }
     return first;
   }

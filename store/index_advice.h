@@ -2,9 +2,13 @@
 //
 // The upstream DDL has only single-column indexes (substrate.md §2.3); performance.md §13.6
 // measured a composite (code, timestamp) index making code + window pages 4.5-5.6x faster, with
-// the tenant first for tenant-bound servers. AdviseIndexes lists the recommended indexes for the
-// audit table and the stream tables (syslog, api_log) of the store, and which exist already (an
-// index whose leading key columns are the recommended ones). It only reads.
+// the tenant first for tenant-bound servers. Every filter the tools offer also gets an index led
+// by the tenant, so a tenant-bound query never walks other tenants' index entries (its time would
+// tell what they store: docs/security.md); on the stream tables the tenant is the payload's
+// (store/payload_tenant.h: the SQLite prefilter expression, or the Postgres function, created
+// first). AdviseIndexes lists the recommended indexes for the audit table and the stream tables
+// (syslog, api_log) of the store, and which exist already (an index whose leading key columns are
+// the recommended ones). It only reads.
 //
 // ApplyIndexes is the only code path in fasten-mcp that writes to a store, and only the explicit
 // operator command calls it: it opens its own writable connection (SQLite read-write; Postgres
@@ -29,6 +33,12 @@ struct IndexAdvice {
   std::string ddl;      // the statement that creates it
   bool exists = false;
   std::string existing;  // the index that already covers it (when exists)
+  // Led by the tenant (tenant_id, or the payload's tenant on a stream table): without these a
+  // tenant can time its queries to learn what other tenants store (docs/security.md).
+  bool tenant_leading = false;
+  // A statement ApplyIndexes runs first (once), e.g. creating the Postgres payload-tenant
+  // function the index is built on; empty when there is none.
+  std::string setup_ddl;
 };
 
 struct IndexReport {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "store/payload_tenant.h"
 #include "store/pg_conn.h"
 #include "store/reader_common.h"
 #include "store/seq_reorder.h"
@@ -145,6 +146,16 @@ Status ResolveTable(PgConn& conn, const std::string& table,
   if (PQntuples(r.get()) == 1) {
     *out = std::make_pair(std::string(PgText(r.get(), 0, 0)), std::string(PgText(r.get(), 0, 1)));
   }
+  return Status::Ok();
+}
+
+// EXPLAIN of `sql` with its parameters: one plan line per line.
+Status Explain(PgConn& conn, const std::string& sql, const std::vector<PgParam>& params,
+               std::string* plan) {
+  plan->clear();
+  PgResult r;
+  FASTEN_RETURN_IF_ERROR(conn.QueryUnprepared("EXPLAIN " + sql, params, &r));
+  for (int i = 0; i < PQntuples(r.get()); ++i) *plan += std::string(PgText(r.get(), i, 0)) + "\n";
   return Status::Ok();
 }
 
@@ -368,36 +379,25 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
+    std::string where;
+    std::vector<PgParam> params;
+    BuildWhere(q, &where, &params);
+    const std::string sql = ListSql(where, &params);
+    params.back() = std::to_string(std::max(1, q.limit) + 33);
+    return Explain(conn_, sql, params, plan);
+  }
+
   Status Query(const AuditQuery& q, AuditPage* page) override {
     *page = AuditPage();
-    std::string where = " WHERE true";
+    std::string where;
     std::vector<PgParam> params;
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (v) where += " AND " + Col(col) + " = " + Bind(&params, *v);
-    };
-    eq("request_id", q.request_id);
-    eq("code", q.code);
-    eq("domain", q.domain);
-    eq("actor", q.actor);
-    eq("target", q.target);
-    eq("source_node_id", q.source_node_id);
-    eq("service_id", q.service_id);
-    eq("severity", q.severity);
-    if (q.tenant_id) {
-      if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
-      else
-        where += " AND false";  // no tenant column: no row belongs to any tenant
-    }
-    ts_.Window(q.since, q.until, &where, &params);
-    if (q.text) AddTextMatch("detail", *q.text, &where, &params);
+    BuildWhere(q, &where, &params);
     const std::vector<PgParam> count_params = params;
     const std::string count_where = where;
     if (q.after) ts_.AtOrBefore(q.after->ts_prefix, &where, &params);
     std::vector<PgParam> fetch_params = params;
-    const std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where + " ORDER BY " +
-                            ts_.Order() + " DESC, \"monotonic_seq\" DESC LIMIT " +
-                            Bind(&fetch_params, "0");
+    const std::string sql = ListSql(where, &fetch_params);
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));
     std::vector<AuditRow> candidates;
     // Fetch in growing batches until the page and the rest of its last second are in hand.
@@ -596,6 +596,36 @@ class PgAuditReader final : public AuditReader {
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
  private:
+  // " WHERE ..." for an audit list query, without the cursor.
+  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<PgParam>* params) const {
+    *where = " WHERE true";
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (v) *where += " AND " + Col(col) + " = " + Bind(params, *v);
+    };
+    eq("request_id", q.request_id);
+    eq("code", q.code);
+    eq("domain", q.domain);
+    eq("actor", q.actor);
+    eq("target", q.target);
+    eq("source_node_id", q.source_node_id);
+    eq("service_id", q.service_id);
+    eq("severity", q.severity);
+    if (q.tenant_id) {
+      if (has_tenant_)
+        eq("tenant_id", q.tenant_id);
+      else
+        *where += " AND false";  // no tenant column: no row belongs to any tenant
+    }
+    ts_.Window(q.since, q.until, where, params);
+    if (q.text) AddTextMatch("detail", *q.text, where, params);
+  }
+
+  // The list statement; its LIMIT is the last parameter (appended here, set by the caller).
+  std::string ListSql(const std::string& where, std::vector<PgParam>* params) const {
+    return "SELECT " + select_list_ + " FROM " + table_ + where + " ORDER BY " + ts_.Order() +
+           " DESC, \"monotonic_seq\" DESC LIMIT " + Bind(params, "0");
+  }
+
   Status Collect(const std::string& sql, const std::vector<PgParam>& params,
                  std::vector<AuditRow>* out) {
     PgResult r;
@@ -642,30 +672,35 @@ class PgAuditReader final : public AuditReader {
 // ---------------------------------------------------------------------------------------------
 // Streams.
 
-// True when `payload` is a JSON object whose top-level "tenant_id" is the string `tenant`.
-bool PayloadTenantIs(std::string_view payload, const std::string& tenant) {
-  std::vector<json_text::Member> members;
-  std::string error;
-  if (!json_text::ObjectMembers(payload, &members, &error)) return false;
-  for (const json_text::Member& m : members) {
-    if (m.key != "tenant_id") continue;
-    if (m.raw.empty() || m.raw[0] != '"') return false;
-    const char* p = m.raw.data();
-    std::string value;
-    return json_text::ReadString(p, m.raw.data() + m.raw.size(), &value, &error) && value == tenant;
-  }
-  return false;
-}
-
-// A tenant id every writer spells the same way inside JSON (no escaping by Python or Go).
-bool PlainTenant(const std::string& tenant) {
-  if (tenant.empty() || tenant.size() > 200) return false;
+// A POSIX regular expression (Postgres ARE) matching the text of a plainly spelled "tenant_id"
+// member whose value is `tenant`, in every spelling JSON allows for it: each character of the
+// value as itself or as a \u00XX escape (either hex case; '/' also as \/). nullopt for tenants
+// of other characters (the prefilter is then the strpos alone). A superset of the tenant rule:
+// an attributed payload has one plainly spelled "tenant_id" key (store/payload_tenant.h).
+std::optional<std::string> PlainTenantPattern(const std::string& tenant) {
+  if (tenant.empty() || tenant.size() > 200) return std::nullopt;
+  static const char kHex[] = "0123456789abcdef";
+  std::string re = "\"tenant_id\"[[:space:]]*:[[:space:]]*\"";
   for (char c : tenant) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("_-.:@/+=,~ ").find(c) != std::string_view::npos;
-    if (!ok) return false;
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("_-.:@/+=,~ ").find(c) == std::string_view::npos) {
+      return std::nullopt;
+    }
+    std::string escape = "\\\\u00";  // a literal backslash, then u00
+    for (unsigned nibble : {static_cast<unsigned>(c) >> 4, static_cast<unsigned>(c) & 0xF}) {
+      const char h = kHex[nibble];
+      if (h >= 'a')
+        escape += std::string("[") + h + static_cast<char>(h - 'a' + 'A') + "]";
+      else
+        escape += h;
+    }
+    re += "(?:";
+    if (!alnum) re += "\\";  // the character itself, taken literally
+    re += c;
+    if (c == '/') re += "|\\\\/";
+    re += "|" + escape + ")";
   }
-  return true;
+  return re + "\"";
 }
 
 class PgStreamReader final : public StreamReader {
@@ -690,6 +725,17 @@ class PgStreamReader final : public StreamReader {
                                      " is not a fasten stream table (needs seq and payload)");
     }
     if (Has("timestamp")) ts_ = TsColumn{TsColumn::KindOf(Type("timestamp")), Col("timestamp")};
+    // The payload-tenant function `fasten-mcp index --apply` creates beside the table, if there.
+    PgResult fn;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(
+        "SELECT quote_ident(n.nspname) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = $2 AND p.proargtypes = "
+        "'25'::pg_catalog.oidvector AND p.prorettype = 25",
+        {rel->first, kPgPayloadTenantFunction}, &fn));
+    if (PQntuples(fn.get()) == 1) {
+      tenant_function_ =
+          std::string(PgText(fn.get(), 0, 0)) + "." + kPgPayloadTenantFunction + "(\"payload\")";
+    }
     select_ = "SELECT \"seq\", \"payload\"";
     for (const char* c :
          {"request_id", "timestamp", "level", "service_id", "event", "method", "path", "status"}) {
@@ -749,6 +795,15 @@ class PgStreamReader final : public StreamReader {
     return Status::Ok();
   }
 
+  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
+    std::string where;
+    std::vector<PgParam> params;
+    BuildWhere(q, &where, &params);
+    const size_t first_batch = std::max<size_t>(static_cast<size_t>(std::max(1, q.limit)) + 1, 16);
+    const std::string sql = BatchSql(where, q.before_seq, first_batch, &params);
+    return Explain(conn_, sql, params, plan);
+  }
+
   Status Scan(const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
     *complete = true;
@@ -796,6 +851,14 @@ class PgStreamReader final : public StreamReader {
     return "";
   }
 
+  // One batch's statement: rows of `where` below `before`, newest first, at most `batch`.
+  std::string BatchSql(const std::string& where, std::optional<int64_t> before, size_t batch,
+                       std::vector<PgParam>* params) const {
+    std::string sql = select_ + where;
+    if (before) sql += " AND \"seq\" < " + Bind(params, std::to_string(*before));
+    return sql + " ORDER BY \"seq\" DESC LIMIT " + Bind(params, std::to_string(batch));
+  }
+
   // Streams matching rows (seq DESC) in keyset batches of growing size, applying the checks SQL
   // cannot do exactly (time window edges, payload tenant). `accept` returns false to stop.
   Status Batches(const StreamQuery& q, const std::string& where, const std::vector<PgParam>& params,
@@ -805,9 +868,7 @@ class PgStreamReader final : public StreamReader {
     StreamRow row;
     while (true) {
       std::vector<PgParam> p = params;
-      std::string sql = select_ + where;
-      if (before) sql += " AND \"seq\" < " + Bind(&p, std::to_string(*before));
-      sql += " ORDER BY \"seq\" DESC LIMIT " + Bind(&p, std::to_string(batch));
+      const std::string sql = BatchSql(where, before, batch, &p);
       PgResult r;
       FASTEN_RETURN_IF_ERROR(conn_.Query(sql, p, &r));
       const int n = PQntuples(r.get());
@@ -815,7 +876,7 @@ class PgStreamReader final : public StreamReader {
         ReadRow(r.get(), i, &row);
         before = row.seq;
         if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
-        if (q.tenant_id && !PayloadTenantIs(row.payload, *q.tenant_id)) continue;
+        if (q.tenant_id && !PayloadBelongsTo(row.payload, *q.tenant_id)) continue;
         if (!accept(row)) {
           *done = true;
           return Status::Ok();
@@ -859,17 +920,14 @@ class PgStreamReader final : public StreamReader {
       }
     }
     if (q.tenant_id) {
-      // A prefilter: the exact check of the payload's top-level key happens on each row.
-      *where += " AND strpos(\"payload\", '\"tenant_id\"') > 0";
-      if (PlainTenant(*q.tenant_id)) {
-        std::string re = "\"tenant_id\"[[:space:]]*:[[:space:]]*\"";
-        for (char c : *q.tenant_id) {
-          bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-          if (!alnum) re.push_back('\\');
-          re.push_back(c);
+      // A prefilter, a superset of the tenant rule, which decides each row (Batches).
+      if (!tenant_function_.empty()) {
+        *where += " AND " + tenant_function_ + " = " + Bind(params, *q.tenant_id);
+      } else {
+        *where += " AND strpos(\"payload\", '\"tenant_id\"') > 0";
+        if (std::optional<std::string> re = PlainTenantPattern(*q.tenant_id)) {
+          *where += " AND \"payload\" ~ " + Bind(params, *re);
         }
-        re += "\"";
-        *where += " AND \"payload\" ~ " + Bind(params, re);
       }
     }
     if (ts_) ts_->Window(q.since, q.until, where, params);
@@ -900,6 +958,8 @@ class PgStreamReader final : public StreamReader {
   std::vector<std::pair<std::string, std::string>> types_;  // column -> data_type
   std::optional<TsColumn> ts_;
   std::string select_;  // "SELECT ... FROM table"
+  // "schema.fasten_payload_tenant(\"payload\")" when the function exists, else empty.
+  std::string tenant_function_;
 };
 
 }  // namespace

@@ -12,10 +12,11 @@
 //    the labelled pg-us-rounding fallback); TEXT columns are read exactly as stored. Text
 //    timestamps are compared and ordered COLLATE "C" (byte order, like SQLite), whatever the
 //    database's collation.
-//  - Free-text search is ILIKE ... ESCAPE '\'. The stream tenant filter checks the payload's
-//    top-level "tenant_id" in C++ (a payload that is not JSON never matches, as in SQLite);
-//    counts under a tenant filter use a SQL pattern on the payload and are reported as not
-//    counted (-1) for tenant ids that need JSON escaping.
+//  - Free-text search is ILIKE ... ESCAPE '\'. The stream tenant filter is decided for each row
+//    (and each counted row) by the rule of store/payload_tenant.h, as in SQLite; SQL only
+//    prefilters: with fasten_payload_tenant(payload) = $n when `fasten-mcp index --apply` has
+//    created that function (detected at open; its expression indexes then serve the query),
+//    else with strpos and a regular expression that admits every JSON spelling of the tenant.
 //  - Scans stream through a server-side cursor (FETCH 10000) inside a read-only transaction;
 //    list queries fetch in growing LIMIT batches. Memory stays constant in the table size.
 //  - One persistent connection per reader, prepared statements, a statement_timeout (DSN

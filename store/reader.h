@@ -103,6 +103,14 @@ class AuditReader {
   // One page of rows in list order (see AuditKey).
   virtual Status Query(const AuditQuery& query, AuditPage* page) = 0;
 
+  // The database's plan for the statement Query(query) runs first (SQLite EXPLAIN QUERY PLAN,
+  // Postgres EXPLAIN), one line per plan node: which indexes a query uses (docs/security.md).
+  virtual Status ExplainQuery(const AuditQuery& query, std::string* plan) {
+    (void)query;
+    plan->clear();
+    return FailedPreconditionError("this reader has no query plan");
+  }
+
   // The highest sealed row of `node` with seq < `seq`, or nullopt.
   virtual Status FindPredecessor(const std::string& node, int64_t seq,
                                  std::optional<Predecessor>* out) = 0;
@@ -187,6 +195,9 @@ class StreamReader {
   // Rows in seq DESC order. A tenant filter matches the payload's "tenant_id"; rows without one
   // never match it.
   virtual Status Query(const StreamQuery& query, StreamPage* page) = 0;
+
+  // The database's plan for the statement Query(query) runs first; see AuditReader.
+  virtual Status ExplainQuery(const StreamQuery& query, std::string* plan) = 0;
 
   // Every matching row (seq DESC) up to `max_rows`; *complete is false when stopped there.
   // query.limit, before_seq and count_cap are ignored.

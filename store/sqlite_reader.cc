@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "store/payload_tenant.h"
 #include "store/pg_reader.h"
 #include "store/reader.h"
 #include "store/reader_common.h"
@@ -176,6 +177,21 @@ class Connection {
   // (prefix) resolution, so only the rows in the window's first and last second are re-checked
   // on parsed instants. (A row whose timestamp text sorts inside the window but cannot be parsed
   // is counted, although list queries leave it out.)
+  // EXPLAIN QUERY PLAN of `sql`: the detail column of each plan row, one per line.
+  Status Explain(const std::string& sql, const std::vector<Param>& params, std::string* plan) {
+    plan->clear();
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(Prepare("EXPLAIN QUERY PLAN " + sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(Bind(stmt, params));
+    bool row = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(Step(stmt, &row));
+      if (!row) break;
+      *plan += std::string(ColumnText(stmt, 3)) + "\n";
+    }
+    return Status::Ok();
+  }
+
   Status CountInWindow(const std::string& ts_column, const std::string& from_where,
                        const std::vector<Param>& params, int cap, std::optional<Micros> since,
                        std::optional<Micros> until, int64_t* count, bool* lower_bound) {
@@ -437,31 +453,18 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
+    std::string where;
+    std::vector<Param> params;
+    BuildWhere(q, &where, &params);
+    return conn_.Explain(ListSql(where), params, plan);
+  }
+
   Status Query(const AuditQuery& q, AuditPage* page) override {
     *page = AuditPage();
-    std::string where = " WHERE 1=1";
+    std::string where;
     std::vector<Param> params;
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      where += std::string(" AND ") + col + " = ?";
-      params.push_back(Param::Text(*v));
-    };
-    eq("request_id", q.request_id);
-    eq("code", q.code);
-    eq("domain", q.domain);
-    eq("actor", q.actor);
-    eq("target", q.target);
-    eq("source_node_id", q.source_node_id);
-    eq("service_id", q.service_id);
-    eq("severity", q.severity);
-    if (q.tenant_id) {
-      if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
-      else
-        where += " AND 0";  // no tenant column: no row belongs to any tenant
-    }
-    AddWindow("timestamp", q.since, q.until, &where, &params);
-    if (q.text) AddTextMatch("detail", *q.text, &where, &params);
+    BuildWhere(q, &where, &params);
     std::vector<Param> count_params = params;
     std::string count_where = where;
     if (q.after) {
@@ -469,8 +472,7 @@ class SqliteAuditReader final : public AuditReader {
       where += " AND timestamp < ?";
       params.push_back(Param::Text(q.after->ts_prefix + "\xF4\x8F\xBF\xBF"));
     }
-    std::string sql = "SELECT " + select_list_ + " FROM " + table_ + where +
-                      " ORDER BY timestamp DESC, monotonic_seq DESC";
+    std::string sql = ListSql(where);
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -682,6 +684,37 @@ class SqliteAuditReader final : public AuditReader {
   }
 
  private:
+  // " WHERE ..." for an audit list query, without the cursor.
+  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<Param>* params) const {
+    *where = " WHERE 1=1";
+    auto eq = [&](const char* col, const std::optional<std::string>& v) {
+      if (!v) return;
+      *where += std::string(" AND ") + col + " = ?";
+      params->push_back(Param::Text(*v));
+    };
+    eq("request_id", q.request_id);
+    eq("code", q.code);
+    eq("domain", q.domain);
+    eq("actor", q.actor);
+    eq("target", q.target);
+    eq("source_node_id", q.source_node_id);
+    eq("service_id", q.service_id);
+    eq("severity", q.severity);
+    if (q.tenant_id) {
+      if (has_tenant_)
+        eq("tenant_id", q.tenant_id);
+      else
+        *where += " AND 0";  // no tenant column: no row belongs to any tenant
+    }
+    AddWindow("timestamp", q.since, q.until, where, params);
+    if (q.text) AddTextMatch("detail", *q.text, where, params);
+  }
+
+  std::string ListSql(const std::string& where) const {
+    return "SELECT " + select_list_ + " FROM " + table_ + where +
+           " ORDER BY timestamp DESC, monotonic_seq DESC";
+  }
+
   Status Collect(const std::string& sql, const std::vector<Param>& params, size_t max,
                  std::vector<AuditRow>* out) {
     StmtRef stmt;
@@ -770,8 +803,7 @@ class SqliteStreamReader final : public StreamReader {
       where += " AND seq < ?";
       params.push_back(Param::Int(*q.before_seq));
     }
-    std::string sql =
-        "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC";
+    std::string sql = ListSql(where);
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -782,7 +814,7 @@ class SqliteStreamReader final : public StreamReader {
       if (!more) break;
       StreamRow row;
       ReadRow(stmt, &row);
-      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+      if (!Matches(q, row)) continue;
       if (page->rows.size() == limit) {
         page->has_more = true;
         break;
@@ -793,12 +825,24 @@ class SqliteStreamReader final : public StreamReader {
     // A first page that holds every match is its own count: no second query.
     if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
       page->total_matched = static_cast<int64_t>(page->rows.size());
+    } else if (q.count_cap > 0 && q.tenant_id) {
+      // The tenant rule (store/payload_tenant.h) decides each counted row, as it decides each
+      // listed one: SQL cannot, so count the prefiltered rows that pass it, up to the cap.
+      FASTEN_RETURN_IF_ERROR(CountByRule(q, count_where, count_params, &page->total_matched,
+                                         &page->total_is_lower_bound));
     } else if (q.count_cap > 0) {
       FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
           Has("timestamp") ? "timestamp" : "NULL", table_ + count_where, count_params, q.count_cap,
           q.since, q.until, &page->total_matched, &page->total_is_lower_bound));
     }
     return Status::Ok();
+  }
+
+  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
+    std::string where;
+    std::vector<Param> params;
+    BuildWhere(q, &where, &params);
+    return conn_.Explain(ListSql(where), params, plan);
   }
 
   Status Scan(const StreamQuery& q, int64_t max_rows,
@@ -808,8 +852,7 @@ class SqliteStreamReader final : public StreamReader {
     std::vector<Param> params;
     BuildWhere(q, &where, &params);
     StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
-        "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(ListSql(where), &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
     StreamRow row;
     int64_t n = 0;
@@ -818,7 +861,7 @@ class SqliteStreamReader final : public StreamReader {
       FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
       if (!more) break;
       ReadRow(stmt, &row);
-      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
+      if (!Matches(q, row)) continue;
       if (n++ == max_rows) {
         *complete = false;
         break;
@@ -851,6 +894,46 @@ class SqliteStreamReader final : public StreamReader {
     return std::find(columns_.begin(), columns_.end(), c) != columns_.end();
   }
 
+  std::string ListSql(const std::string& where) const {
+    return "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC";
+  }
+
+  // The checks SQL does not decide: the exact time window and the payload's tenant.
+  static bool Matches(const StreamQuery& q, const StreamRow& row) {
+    if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) return false;
+    return !q.tenant_id || PayloadBelongsTo(row.payload, *q.tenant_id);
+  }
+
+  // Counts the rows of `where` that Matches() accepts, up to q.count_cap.
+  Status CountByRule(const StreamQuery& q, const std::string& where,
+                     const std::vector<Param>& params, int64_t* count, bool* lower_bound) {
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT payload, " +
+                                             std::string(Has("timestamp") ? "timestamp" : "NULL") +
+                                             " FROM " + table_ + where,
+                                         &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    int64_t n = 0;
+    bool more = false;
+    *lower_bound = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      StreamRow row;
+      row.payload.assign(ColumnText(stmt, 0));
+      row.timestamp.assign(ColumnText(stmt, 1));
+      row.timestamp_ok = ParseTimestamp(row.timestamp, &row.timestamp_us);
+      if (!Matches(q, row)) continue;
+      if (n == q.count_cap) {
+        *lower_bound = true;
+        break;
+      }
+      ++n;
+    }
+    *count = n;
+    return Status::Ok();
+  }
+
   // " WHERE ..." for a stream query, without the cursor.
   void BuildWhere(const StreamQuery& q, std::string* where, std::vector<Param>* params) const {
     *where = " WHERE 1=1";
@@ -878,9 +961,9 @@ class SqliteStreamReader final : public StreamReader {
       }
     }
     if (q.tenant_id) {
-      // Payload tenant; rows without it (or with a payload that is not JSON) never match.
-      *where +=
-          " AND (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.tenant_id') END) = ?";
+      // A prefilter (an index can serve it: index_advice.h), a superset of the tenant rule,
+      // which decides each row (Matches).
+      *where += std::string(" AND ") + kSqlitePayloadTenant + " = ?";
       params->push_back(Param::Text(*q.tenant_id));
     }
     if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, where, params);

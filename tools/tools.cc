@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "store/payload_tenant.h"
 #include "store/reader.h"
 #include "tools/cursor.h"
 #include "tools/json_out.h"
@@ -453,14 +454,6 @@ bool Visible(const AuditRow& r, const ToolEnv& env) {
   return !env.tenant || (!r.tenant_id.null && r.tenant_id.value == *env.tenant);
 }
 
-std::optional<std::string> PayloadTenant(const std::string& payload) {
-  json p = json::parse(payload, nullptr, false);
-  if (p.is_discarded() || !p.is_object()) return std::nullopt;
-  auto it = p.find("tenant_id");
-  if (it == p.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
 Result<json> RowGetTool(const json& args, ToolEnv& env) {
   const std::string stream = Str(args, "stream").value_or("audit");
   const std::string hash = *Str(args, "hash");
@@ -521,7 +514,7 @@ Result<json> RowGetTool(const json& args, ToolEnv& env) {
   Status st = reader->FindBySeq(*seq, &row);
   if (!st.ok()) return StoreError(st);
   if (!row) return NotFoundError(not_found);
-  if (env.tenant && PayloadTenant(row->payload) != env.tenant) return NotFoundError(not_found);
+  if (!PayloadVisibleTo(row->payload, env.tenant)) return NotFoundError(not_found);
   ContentDigest d = StreamContentDigest(row->payload);
   if (d.hex != hash) return NotFoundError(not_found);
   return json{{"stream", stream},

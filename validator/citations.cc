@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "store/payload_tenant.h"
 #include "store/reader.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
@@ -690,14 +691,6 @@ bool Visible(const AuditRow& r, const std::optional<std::string>& tenant) {
   return !tenant || (!r.tenant_id.null && r.tenant_id.value == *tenant);
 }
 
-bool StreamVisible(const std::string& payload, const std::optional<std::string>& tenant) {
-  if (!tenant) return true;
-  json p = json::parse(payload, nullptr, false);
-  if (p.is_discarded() || !p.is_object()) return false;
-  auto it = p.find("tenant_id");
-  return it != p.end() && it->is_string() && it->get<std::string>() == *tenant;
-}
-
 std::string AuditSummary(const AuditRow& r) {
   std::string s = r.code + " " + r.severity;
   if (!r.request_id.empty()) s += " request_id=" + r.request_id;
@@ -888,7 +881,7 @@ class Validator {
       std::optional<StreamRow> row;
       ++v_->store_round_trips;
       FASTEN_RETURN_IF_ERROR(reader->FindBySeq(key.second, &row));
-      if (!row || !StreamVisible(row->payload, options_.tenant)) continue;  // not_found per use
+      if (!row || !PayloadVisibleTo(row->payload, options_.tenant)) continue;  // not_found per use
       entry.resolved.found = true;
       ContentDigest d = StreamContentDigest(row->payload, &canon, &sha);
       entry.digest = d.hex;

@@ -71,6 +71,13 @@ class Cli(unittest.TestCase):
             rc2, out2, _ = run("help", cmd)
             self.assertEqual((rc2, out2), (0, out))
 
+    def test_serve_help_lists_the_connection_and_jwt_limits(self):
+        rc, out, _ = run("serve", "--help")
+        self.assertEqual(rc, 0)
+        for flag in ("--idle-connection-timeout", "--read-timeout", "--max-connections N",
+                     "--max-connections-per-peer", "--jwt-max-lifetime"):
+            self.assertIn(flag, out)
+
     def test_help_topic_prints_exactly_what_the_command_prints(self):
         # Issue 12: `help investigate` printed a literal %FLAGS%; `help serve` omitted the
         # investigate flags that `serve --help` lists.
@@ -113,6 +120,21 @@ class Cli(unittest.TestCase):
               "--call-timeout", "0.05"], "--call-timeout must be seconds from 0.1 to 86400"),
             (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
               "--read-timeout", "1.2345"], "--read-timeout must be seconds from 0.1 to 3600"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--idle-connection-timeout", "0.05"],
+             "--idle-connection-timeout must be seconds from 0.1 to 3600"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--max-connections", "0"], "--max-connections must be an integer from 1"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--max-connections-per-peer", "x"],
+             "--max-connections-per-peer must be an integer from 1"),
+            (["serve", "--store", self.dsn(), "--all-tenants", "--max-connections-per-peer", "9"],
+             "--max-connections-per-peer applies to HTTP"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--jwt-alg", "HS256",
+              "--jwt-key", "/no/such/key", "--jwt-audience", "a", "--jwt-max-lifetime", "-1"],
+             "--jwt-max-lifetime must be an integer from 0"),
+            (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
+              "--jwt-max-lifetime", "60"], "--jwt-max-lifetime needs --jwt-alg"),
             (["demo"], "--out"),
             (["demo", "--out", self.demo], "--force"),
         ]
@@ -334,6 +356,70 @@ class Cli(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
 
+    def test_ambiguous_payload_tenants_are_counted_and_shown_to_no_tenant(self):
+        # Issue 12: a payload whose tenant parsers could read differently belongs to no tenant;
+        # verify counts such payloads per stream and reason.
+        path = os.path.join(self.tmp.name, "ambiguous.db")
+        with open(self.demo, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        rc, out, err = run("verify", "--store", self.dsn(path), "--json", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        clean = json.loads(out)["stream_tenants"]
+        self.assertEqual(clean["sys"]["ambiguous"], 0)
+        self.assertGreater(clean["sys"]["attributed"], 0)
+        con = sqlite3.connect(path)
+        seqs = []
+        for payload in ['{"tenant_id":"acme","tenant_id":"globex","event":"x"}',
+                        '{"tenant_id":"acme\\u0000globex","event":"x"}',
+                        '{"tenant\\u005fid":"acme","event":"x"}']:
+            cur = con.execute("INSERT INTO syslog (request_id, timestamp, level, service_id, "
+                              "event, payload) VALUES ('amb', '2026-11-20T09:00:00.000000Z', "
+                              "'info', 'svc', 'x', ?)", (payload,))
+            seqs.append(cur.lastrowid)
+        con.commit()
+        con.close()
+        rc, out, err = run("verify", "--store", self.dsn(path), "--json", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        sys_t = json.loads(out)["stream_tenants"]["sys"]
+        self.assertEqual(sys_t["ambiguous"], 3)
+        self.assertEqual(sys_t["rows"], clean["sys"]["rows"] + 3)
+        self.assertEqual(sys_t["ambiguous_by_reason"],
+                         {"duplicate": 1, "control_char": 1, "escaped_key": 1})
+        self.assertEqual(sorted(sys_t["ambiguous_examples"]), sorted(seqs))
+        rc, out, err = run("verify", "--store", self.dsn(path), "--no-progress")
+        self.assertIn("3 with an ambiguous tenant (control_char: 1, duplicate: 1, escaped_key: 1",
+                      out)
+        for tenant in ("acme", "globex"):
+            rc, out, err = run("query", "sys", "--request-id", "amb", "--store", self.dsn(path),
+                               "--tenant", tenant, "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["rows"], [], tenant)
+        rc, out, err = run("query", "sys", "--request-id", "amb", "--store", self.dsn(path),
+                           "--json")
+        self.assertEqual(sorted(r["seq"] for r in json.loads(out)["rows"]), sorted(seqs))
+
+    def test_serve_warns_about_missing_tenant_indexes_until_index_apply(self):
+        path = os.path.join(self.tmp.name, "unindexed.db")
+        with open(self.demo, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        for binding in (["--tenant", "acme"], ["--all-tenants"]):
+            rc, out, err = run("serve", "--store", self.dsn(path), *binding, input="")
+            self.assertEqual(rc, 0, err)
+            warnings = [l for l in err.splitlines() if "tenant-leading index" in l]
+            self.assertEqual(len(warnings), 1, err)
+            self.assertIn("fasten-mcp index --store " + self.dsn(path) + " --apply",
+                          warnings[0])
+        rc, out, err = run("index", "--store", self.dsn(path), "--apply")
+        self.assertEqual(rc, 0, err + out)
+        rc, out, err = run("serve", "--store", self.dsn(path), "--tenant", "acme", input="")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("tenant-leading", err)
+        rc, out, err = run("index", "--store", self.dsn(path), "--json")
+        indexes = json.loads(out)["indexes"]
+        self.assertTrue(all(i["exists"] for i in indexes), out)
+        self.assertTrue(any(i["tenant_leading"] and "payload.tenant_id" in i["columns"]
+                            for i in indexes if i["table"] == "syslog"), out)
+
     def test_trace_reports_a_missing_stream_instead_of_zero_rows(self):
         bare = os.path.join(self.tmp.name, "audit-only.db")
         con = sqlite3.connect(bare)
@@ -351,6 +437,99 @@ class Cli(unittest.TestCase):
         rc, out, err = run("query", "sys", "--store", "sqlite:///" + bare)
         self.assertEqual(rc, 2)
         self.assertIn("no store", err)
+
+
+class ConfigSnippets(unittest.TestCase):
+    """`fasten-mcp config`: registration snippets that keep the token out and name the server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-config-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        # A stand-in `claude` that records the arguments the shell gave it.
+        cls.bin = os.path.join(cls.tmp.name, "bin")
+        os.mkdir(cls.bin)
+        cls.argv_file = os.path.join(cls.tmp.name, "argv.json")
+        with open(os.path.join(cls.bin, "claude"), "w") as f:
+            f.write("#!%s\nimport json, sys\njson.dump(sys.argv[1:], open(%r, 'w'))\n"
+                    % (PY, cls.argv_file))
+        os.chmod(os.path.join(cls.bin, "claude"), 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def stdio_args(self):
+        return ["--store", "sqlite:///" + self.demo, "--tenant", "acme"]
+
+    def run_in_shell(self, command):
+        """Runs a printed `claude mcp add ...` line in bash, as a user pasting it would, with
+        FASTEN_TOKEN set; returns the argv `claude` received."""
+        env = dict(os.environ, PATH=self.bin + os.pathsep + os.environ["PATH"],
+                   FASTEN_TOKEN="fmcp_secret-value")
+        p = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(self.argv_file) as f:
+            return json.load(f)
+
+    def test_claude_code_http_header_is_expanded_by_claude_code_not_the_shell(self):
+        url = "http://127.0.0.1:8765/mcp"
+        rc, out, err = run("config", "claude-code", "--url", url)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("'Authorization: Bearer ${FASTEN_TOKEN}'", out)
+        argv = self.run_in_shell(out)
+        # The shell wrote no token: Claude Code expands ${FASTEN_TOKEN} when it connects.
+        self.assertEqual(argv, ["mcp", "add", "--transport", "http", "fasten", url, "--header",
+                                "Authorization: Bearer ${FASTEN_TOKEN}"])
+        self.assertNotIn("fmcp_secret-value", json.dumps(argv))
+
+    def test_claude_code_stdio_command_survives_the_shell(self):
+        rc, out, err = run("config", "claude-code", *self.stdio_args(), "--name", "audit_2")
+        self.assertEqual(rc, 0, err)
+        argv = self.run_in_shell(out)
+        self.assertEqual(argv[:4], ["mcp", "add", "audit_2", "--"])
+        self.assertEqual(argv[5:], ["serve", "--store", "sqlite:///" + self.demo, "--tenant",
+                                    "acme"])
+
+    def test_claude_desktop_over_plain_http_to_another_host_allows_http(self):
+        for url, allow in (("http://10.1.2.3:8765/mcp", True),
+                           ("http://audit.example.com/mcp", True),
+                           ("http://127.0.0.1:8765/mcp", False),
+                           ("http://localhost:8765/mcp", False),
+                           ("http://[::1]:8765/mcp", False),
+                           ("https://audit.example.com/mcp", False)):
+            rc, out, err = run("config", "claude-desktop", "--url", url)
+            self.assertEqual(rc, 0, err)
+            args = json.loads(out)["mcpServers"]["fasten"]["args"]
+            self.assertEqual("--allow-http" in args, allow, url)
+            self.assertEqual(args[:3], ["-y", "mcp-remote", url])
+            self.assertFalse(any(" " in a for a in args))  # hosts mangle spaces in args
+
+    def test_name_sets_the_server_name_in_every_snippet(self):
+        url = "https://audit.example.com/mcp"
+        for source in (self.stdio_args(), ["--url", url]):
+            for host, key in (("claude-desktop", "mcpServers"), ("cursor", "mcpServers"),
+                              ("vscode", "servers")):
+                rc, out, err = run("config", host, *source, "--name", "fasten-prod")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(list(json.loads(out)[key]), ["fasten-prod"], (host, source))
+                rc, out, err = run("config", host, *source)
+                self.assertEqual(list(json.loads(out)[key]), ["fasten"], (host, source))
+            rc, out, err = run("config", "claude-code", *source, "--name", "fasten-prod")
+            self.assertEqual(rc, 0, err)
+            self.assertTrue(out.startswith("claude mcp add "), out)
+            self.assertIn(" fasten-prod ", out)
+
+    def test_bad_names_are_refused_clearly(self):
+        for name in ("", "two words", "a/b", "-x", "x" * 65, "caf\u00e9", "a'b"):
+            rc, out, err = run("config", "cursor", *self.stdio_args(), "--name", name)
+            self.assertEqual(rc, 2, name)
+            self.assertIn("--name", err, name)
+            self.assertNotIn("unknown option", err)
+            self.assertEqual(out, "", name)
 
 
 if __name__ == "__main__":

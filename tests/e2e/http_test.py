@@ -8,10 +8,12 @@ slow clients, rate, call time), SSE progress, TLS, readiness, and a graceful SIG
 Environment: FASTEN_MCP (binary).
 """
 import base64
+import collections
 import http.client
 import json
 import os
 import re
+import selectors
 import signal
 import socket
 import ssl
@@ -103,6 +105,103 @@ def modern_headers(method, name=None):
     return h
 
 
+PING = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+
+
+def replace(fields, name, value):
+    """`fields` with every `name` line dropped and, unless value is None, one put back first."""
+    out = [f for f in fields if f[0].lower() != name.lower()]
+    return out if value is None else [(name, value)] + out
+
+
+def read_response(s):
+    """(status, body) of the one response read from socket `s` (None, b"" when it closed first)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return None, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
+    want = int(m.group(1)) if m else 0
+    while len(body) < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, body
+
+
+def raw_exchange(port, request_line, fields, body=b"", address="127.0.0.1", timeout=10):
+    """Sends a request byte for byte as given (duplicates, odd framing); returns (status, body)
+    of the answer, or (None, b"") when the server closed the connection without one."""
+    s = socket.create_connection((address, port), timeout=timeout)
+    try:
+        head = request_line + "\r\n" + "".join("%s: %s\r\n" % f for f in fields) + "\r\n"
+        s.sendall(head.encode("latin-1") + body)
+        return read_response(s)
+    finally:
+        s.close()
+
+
+class Flood(threading.Thread):
+    """Holds `count` idle TCP connections from `address` (any of 127.0.0.0/8 is loopback on
+    Linux) to the server, sending nothing and reopening each one the server closes, until
+    stop(). `statuses` counts the statuses of the answers the server sent before closing."""
+
+    def __init__(self, port, address, count):
+        super().__init__(daemon=True)
+        self.port, self.address, self.count = port, address, count
+        self.statuses = collections.Counter()
+        self.opened = 0
+        self.halt = threading.Event()
+        self.sel = selectors.DefaultSelector()
+
+    def open_one(self):
+        s = socket.socket()
+        s.setblocking(False)
+        s.bind((self.address, 0))
+        try:
+            s.connect(("127.0.0.1", self.port))
+        except BlockingIOError:
+            pass
+        self.sel.register(s, selectors.EVENT_READ, [b""])
+        self.opened += 1
+
+    def run(self):
+        for _ in range(self.count):
+            self.open_one()
+        while not self.halt.is_set():
+            closed = 0
+            for key, _ in self.sel.select(timeout=0.1):
+                s, buf = key.fileobj, key.data
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    buf[0] += data
+                    continue
+                m = re.match(rb"HTTP/1\.1 (\d+) ", buf[0])
+                self.statuses[int(m.group(1)) if m else None] += 1
+                self.sel.unregister(s)
+                s.close()
+                closed += 1
+            for _ in range(closed):
+                self.open_one()
+            # At most ~500 reopenings a second: the flood is idle sockets, not a CPU race (the
+            # test also runs beside others, and under ASan).
+            time.sleep(closed / 500)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+
+    def stop(self):
+        self.halt.set()
+        self.join(30)
+
+
 def call(tool, args, id=1, meta=None):
     params = {"name": tool, "arguments": args}
     if meta is not None:
@@ -139,6 +238,8 @@ class Http(unittest.TestCase):
         c.request("GET", "/healthz")
         r = c.getresponse()
         self.assertEqual(r.status, 200)
+        # Clients learn how long an idle connection stays open (--idle-connection-timeout).
+        self.assertEqual(r.getheader("Keep-Alive"), "timeout=5")
         self.assertEqual(json.loads(r.read())["status"], "ok")
         c.request("GET", "/readyz")
         r = c.getresponse()
@@ -220,6 +321,91 @@ class Http(unittest.TestCase):
         self.assertEqual(status, 415)
         status, _, _ = post(self.server, ping, token=self.acme, headers={"Accept": "text/html"})
         self.assertEqual(status, 406)
+
+    def test_strict_http_framing_and_headers(self):
+        # issue 12 item 6: each case was answered 200 (the first duplicate judged, a junk port
+        # ignored, a media type matched by prefix, an unknown transfer coding ignored).
+        port = self.server.port
+        base = [("Host", "127.0.0.1:%d" % port), ("Authorization", "Bearer " + self.acme),
+                ("Content-Type", "application/json"), ("Accept", ACCEPT),
+                ("Content-Length", str(len(PING))), ("Connection", "close")]
+
+        def chunked(body):
+            return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+
+        te = [f for f in base if f[0] != "Content-Length"]
+        cases = [
+            ("baseline", base, PING, 200),
+            ("duplicate Host", base + [("Host", "127.0.0.1:%d" % port)], PING, 400),
+            ("duplicate Host, second foreign", base + [("Host", "evil.example.com")], PING, 400),
+            ("missing Host", replace(base, "Host", None), PING, 400),
+            ("Host with a junk port", replace(base, "Host", "127.0.0.1:80junk"), PING, 400),
+            ("Host with port 70000", replace(base, "Host", "127.0.0.1:70000"), PING, 400),
+            ("Host with port 0", replace(base, "Host", "127.0.0.1:0"), PING, 400),
+            ("Host with an empty port", replace(base, "Host", "localhost:"), PING, 400),
+            ("Host with a signed port", replace(base, "Host", "localhost:+80"), PING, 400),
+            ("Host with junk", replace(base, "Host", "evil@127.0.0.1"), PING, 400),
+            ("IPv6 Host with a junk port", replace(base, "Host", "[::1]:8x"), PING, 400),
+            ("IPv6 Host, unclosed", replace(base, "Host", "[::1"), PING, 400),
+            ("IPv6 Host", replace(base, "Host", "[::1]:%d" % port), PING, 200),
+            ("Host without a port", replace(base, "Host", "localhost"), PING, 200),
+            ("duplicate Origin", base + [("Origin", "http://localhost")] * 2, PING, 400),
+            ("duplicate Authorization", base + [("Authorization", "Bearer " + self.acme)],
+             PING, 400),
+            ("duplicate Authorization, second junk", base + [("Authorization", "Bearer x")],
+             PING, 400),
+            ("Content-Type application/jsonx",
+             replace(base, "Content-Type", "application/jsonx"), PING, 415),
+            ("Content-Type application/json-seq",
+             replace(base, "Content-Type", "application/json-seq"), PING, 415),
+            ("Content-Type with a charset",
+             replace(base, "Content-Type", "application/json; charset=utf-8"), PING, 200),
+            ("Content-Type in upper case", replace(base, "Content-Type", "Application/JSON"),
+             PING, 200),
+            ("Content-Type with another charset",
+             replace(base, "Content-Type", "application/json; charset=latin1"), PING, 415),
+            ("Accept application/jsonx only", replace(base, "Accept", "application/jsonx"),
+             PING, 406),
+            ("duplicate Content-Length, same value",
+             base + [("Content-Length", str(len(PING)))], PING, 400),
+            ("duplicate Content-Length, other value", base + [("Content-Length", "1")], PING,
+             400),
+            # Beast itself refuses Content-Length before Transfer-Encoding; these come after.
+            ("Transfer-Encoding xchunked with Content-Length",
+             te + [("Transfer-Encoding", "xchunked"), ("Content-Length", str(len(PING)))], PING,
+             400),
+            ("Transfer-Encoding identity with Content-Length",
+             te + [("Transfer-Encoding", "identity"), ("Content-Length", str(len(PING)))], PING,
+             400),
+            ("chunked, then Content-Length (Beast refuses it)",
+             te + [("Transfer-Encoding", "chunked"), ("Content-Length", str(len(PING)))],
+             chunked(PING), 400),
+            ("Transfer-Encoding xchunked", te + [("Transfer-Encoding", "xchunked")],
+             chunked(PING), 400),
+            ("Transfer-Encoding identity", te + [("Transfer-Encoding", "identity")], PING, 400),
+            ("Transfer-Encoding gzip, chunked", te + [("Transfer-Encoding", "gzip, chunked")],
+             chunked(PING), 501),
+            ("duplicate Transfer-Encoding", te + [("Transfer-Encoding", "chunked")] * 2,
+             chunked(PING), 400),
+            ("Transfer-Encoding chunked", te + [("Transfer-Encoding", "chunked")],
+             chunked(PING), 200),
+            ("Transfer-Encoding Chunked", te + [("Transfer-Encoding", "Chunked")],
+             chunked(PING), 200),
+        ]
+        for name, fields, body, want in cases:
+            with self.subTest(name):
+                status, data = raw_exchange(port, "POST /mcp HTTP/1.1", fields, body)
+                self.assertEqual(status, want, "%s: %r" % (name, data[:300]))
+                if want >= 400:
+                    message = json.loads(data)["error"]["message"]  # always a JSON body
+                    if "Transfer-Encoding" in name:
+                        self.assertIn("Transfer-Encoding", message)
+        # Transfer-Encoding in an HTTP/1.0 request: 400.
+        status, _ = raw_exchange(port, "POST /mcp HTTP/1.0", te + [("Transfer-Encoding",
+                                                                      "chunked")], chunked(PING))
+        self.assertEqual(status, 400)
+        # The server keeps serving.
+        self.assertEqual(post(self.server, json.loads(PING), token=self.acme)[0], 200)
 
     def test_oversize_body_gets_413(self):
         big = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
@@ -579,6 +765,147 @@ class HttpStartup(unittest.TestCase):
                          "--tokens", self.tokens, "--tls-cert", cert)
         self.assertEqual(rc, 2)
         self.assertIn("--tls-key", err)
+
+
+class HttpConnections(unittest.TestCase):
+    """issue 12 item 5: idle connections from one peer must not starve everyone else."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-http-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, out, err = run("demo", "--out", cls.demo)
+        assert rc == 0, err
+        cls.tokens = os.path.join(cls.tmp.name, "tokens")
+        cls.acme = run("token", "add", "--tenant", "acme", "--tokens", cls.tokens)[1].strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def get(self, server, path, timeout=5):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            c.request("GET", path)
+            status = c.getresponse().status
+            c.close()
+            return status
+        except OSError as e:
+            return repr(e)
+
+    def ping(self, server, timeout=5):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            c.request("POST", "/mcp", body=PING,
+                      headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                               "Authorization": "Bearer " + self.acme})
+            status = c.getresponse().status
+            c.close()
+            return status
+        except OSError as e:
+            return repr(e)
+
+    def test_idle_flood_from_one_peer_leaves_other_clients_served(self):
+        # Default limits. 560 idle connections from 127.0.0.2, each reopened when closed: on the
+        # old server they held all 512 slots and 0 of 30 calls from 127.0.0.1 got through.
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens)
+        flood = Flood(s.port, "127.0.0.2", 560)
+        try:
+            flood.start()
+            time.sleep(1.5)  # the flood has connected
+            t0 = time.monotonic()
+            statuses = []
+            for _ in range(30):
+                statuses.append(self.ping(s))
+                time.sleep(0.3)
+            elapsed = time.monotonic() - t0
+            healthz = self.get(s, "/healthz")
+            flood.stop()
+            ok = statuses.count(200)
+            sys.stderr.write("connection flood: %d of 30 calls served in %.1f s; the flood "
+                             "opened %d connections, answers %s\n"
+                             % (ok, elapsed, flood.opened, dict(flood.statuses)))
+            self.assertGreaterEqual(ok, 28, statuses)
+            self.assertLess(elapsed, 30)
+            self.assertEqual(healthz, 200)
+            # Over the per-peer cap the flood was told so (429) before being closed.
+            self.assertGreater(flood.statuses[429], 0, flood.statuses)
+        finally:
+            flood.stop()
+            self.assertEqual(s.stop(), 0)
+
+    def test_over_the_limits_connections_get_an_answer_then_close(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens,
+                   "--max-connections", "8", "--max-connections-per-peer", "3")
+        held = []
+        try:
+            def hold(address):
+                sock = socket.socket()
+                sock.bind((address, 0))
+                sock.settimeout(10)
+                sock.connect(("127.0.0.1", s.port))
+                held.append(sock)
+                return sock
+
+            for _ in range(3):
+                hold("127.0.0.2")
+            time.sleep(0.3)
+            # A fourth from the same peer: 429, Retry-After, Connection: close, then closed.
+            extra = hold("127.0.0.2")
+            status, body = read_response(extra)
+            self.assertEqual(status, 429)
+            self.assertIn("127.0.0.2", json.loads(body)["error"]["message"])
+            self.assertEqual(extra.recv(1), b"")
+            for address in ("127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4"):
+                hold(address)
+            time.sleep(0.3)
+            # Eight held: a ninth, from a fresh peer, gets 503.
+            ninth = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            ninth.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while True:
+                chunk = ninth.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            ninth.close()
+            head = data.partition(b"\r\n\r\n")[0].decode().lower()
+            self.assertTrue(head.startswith("http/1.1 503 "), data)
+            self.assertIn("retry-after: ", head)
+            self.assertIn("connection: close", head)
+            # Room again once one closes.
+            held.pop().close()
+            time.sleep(0.3)
+            self.assertEqual(self.ping(s), 200)
+        finally:
+            for sock in held:
+                sock.close()
+            self.assertEqual(s.stop(), 0)
+
+    def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(self):
+        s = Server("--store", "sqlite:///" + self.demo, "--tokens", self.tokens,
+                   "--idle-connection-timeout", "0.5", "--read-timeout", "10")
+        try:
+            sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            t0 = time.monotonic()
+            self.assertEqual(sock.recv(1), b"")  # closed, no answer
+            elapsed = time.monotonic() - t0
+            sock.close()
+            self.assertGreater(elapsed, 0.3)
+            self.assertLess(elapsed, 5)
+            # Between keep-alive requests too; a request in progress has --read-timeout.
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.getheader("Connection"), "keep-alive")
+            self.assertIsNone(r.getheader("Keep-Alive"))  # under a second: no hint
+            t0 = time.monotonic()
+            self.assertEqual(c.sock.recv(1), b"")
+            self.assertLess(time.monotonic() - t0, 5)
+            c.close()
+        finally:
+            self.assertEqual(s.stop(), 0)
 
 
 class HttpReplicas(unittest.TestCase):

@@ -623,6 +623,11 @@ std::string EsRaw(const std::string& der) {
 
 const std::string kSecret = "0123456789abcdef0123456789abcdef-shared";
 
+// Who's answer for a date claim that is not whole seconds in range.
+std::string Malformed(const std::string& claim) {
+  return "!malformed JWT: " + claim + " is not a date (whole seconds, 0 to 253402300799)";
+}
+
 class Jwt : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -668,6 +673,11 @@ class Jwt : public ::testing::Test {
   static std::string Hs(const json& claims, const std::string& secret = kSecret) {
     return Token({{"alg", "HS256"}, {"typ", "JWT"}}, claims,
                  [&](const std::string& in) { return HmacSign(secret, in); });
+  }
+  // An HS256 token over claims given as JSON text (numbers nlohmann cannot hold, as sent).
+  static std::string HsText(const std::string& claims) {
+    std::string input = B64(json{{"alg", "HS256"}}.dump()) + "." + B64(claims);
+    return input + "." + B64(HmacSign(kSecret, input));
   }
   static std::string Rs(const json& claims, EVP_PKEY* key = nullptr) {
     return Token({{"alg", "RS256"}}, claims,
@@ -736,7 +746,7 @@ TEST_F(Jwt, ExpiryAndNotBeforeWithLeeway) {
   c.erase("exp");
   EXPECT_EQ(Who(*a, Hs(c)), "!JWT has no exp");
   c["exp"] = "tomorrow";
-  EXPECT_EQ(Who(*a, Hs(c)), "!JWT has no exp");
+  EXPECT_EQ(Who(*a, Hs(c)), Malformed("exp"));
   c = Claims();
   c["nbf"] = Now() + 600;
   EXPECT_EQ(Who(*a, Hs(c)), "!token not yet valid");
@@ -744,6 +754,68 @@ TEST_F(Jwt, ExpiryAndNotBeforeWithLeeway) {
   EXPECT_EQ(Who(*a, Hs(c)), "acme");
   c["nbf"] = Now() - 100;
   EXPECT_EQ(Who(*a, Hs(c)), "acme");
+}
+
+// issue 12 item 6: `exp: 1e300` or `exp: 2^70` made a token that never expires. exp, nbf and
+// iat are JSON integers from 0 to 253402300799 (9999-12-31T23:59:59Z), or the token is
+// malformed.
+TEST_F(Jwt, DateClaimsMustBeIntegersInRange) {
+  auto a = Make(JwtOptions::Algorithm::kHs256, kSecret);
+  const std::string now = std::to_string(Now());
+  const std::string later = std::to_string(Now() + 300);
+  auto with = [&](const std::string& members) {
+    return HsText(R"({"tenant":"acme","aud":"fasten-mcp",)" + members + "}");
+  };
+  EXPECT_EQ(Who(*a, with(R"("exp":)" + later)), "acme");
+  EXPECT_EQ(Who(*a, with(R"("exp":)" + later + R"(,"nbf":)" + now + R"(,"iat":)" + now)), "acme");
+  for (const std::string& bad :
+       {std::string("1e300"), std::string("1180591620717411303424"),  // 2^70
+        std::string("18446744073709551615"), std::string("253402300800"), std::string("-1"),
+        later + ".0", later + ".5", std::string("1.7e9"), std::string("\"") + later + "\"",
+        std::string("null"), std::string("true"), std::string("[") + later + "]"}) {
+    EXPECT_EQ(Who(*a, with(R"("exp":)" + bad)), Malformed("exp")) << bad;
+    EXPECT_EQ(Who(*a, with(R"("exp":)" + later + R"(,"nbf":)" + bad)), Malformed("nbf")) << bad;
+    EXPECT_EQ(Who(*a, with(R"("exp":)" + later + R"(,"iat":)" + bad)), Malformed("iat")) << bad;
+  }
+  // The upper bound itself is a date (a lifetime limit may still refuse it).
+  JwtOptions o = Options(JwtOptions::Algorithm::kHs256);
+  o.max_lifetime = std::chrono::seconds(0);
+  std::unique_ptr<JwtAuthenticator> unlimited;
+  ASSERT_TRUE(JwtAuthenticator::Create(o, kSecret, &unlimited).ok());
+  EXPECT_EQ(Who(*unlimited, with(R"("exp":253402300799)")), "acme");
+  // A token issued in the future (beyond the leeway) is not valid yet.
+  EXPECT_EQ(Who(*a, with(R"("exp":)" + later + R"(,"iat":)" + std::to_string(Now() + 120))),
+            "!token not yet valid");
+}
+
+// A maximum lifetime: exp - iat, or exp - now without iat, over it is refused.
+TEST_F(Jwt, MaximumLifetime) {
+  JwtOptions o = Options(JwtOptions::Algorithm::kHs256);
+  EXPECT_EQ(o.max_lifetime, std::chrono::hours(24));  // the default
+  o.max_lifetime = std::chrono::seconds(3600);
+  std::unique_ptr<JwtAuthenticator> a;
+  ASSERT_TRUE(JwtAuthenticator::Create(o, kSecret, &a).ok());
+  const int64_t now = Now();
+  json c = Claims();
+  c["iat"] = now - 100;
+  c["exp"] = now - 100 + 3600;
+  EXPECT_EQ(Who(*a, Hs(c)), "acme");
+  c["exp"] = now - 100 + 3601;
+  EXPECT_EQ(Who(*a, Hs(c)), "!JWT lifetime over the server's maximum (3600 s)");
+  c.erase("iat");
+  c["exp"] = now + 3500;
+  EXPECT_EQ(Who(*a, Hs(c)), "acme");
+  c["exp"] = now + 3700;
+  EXPECT_EQ(Who(*a, Hs(c)), "!JWT lifetime over the server's maximum (3600 s)");
+  // The default (24 h) refuses a week-long token; 0 turns the limit off.
+  c["exp"] = now + 7 * 86400;
+  EXPECT_EQ(Who(*Make(JwtOptions::Algorithm::kHs256, kSecret), Hs(c)),
+            "!JWT lifetime over the server's maximum (86400 s)");
+  o.max_lifetime = std::chrono::seconds(0);
+  ASSERT_TRUE(JwtAuthenticator::Create(o, kSecret, &a).ok());
+  EXPECT_EQ(Who(*a, Hs(c)), "acme");
+  o.max_lifetime = std::chrono::seconds(-1);
+  EXPECT_FALSE(JwtAuthenticator::Create(o, kSecret, &a).ok());
 }
 
 TEST_F(Jwt, AudienceIssuerAndTenantClaims) {

@@ -56,8 +56,8 @@ TEST(JsonText, SkipValueAcceptsNestingUpToTheLimitWithoutRecursion) {
   EXPECT_FALSE(skip(std::string(1000000, '['), &error));
   EXPECT_EQ(error, "nesting too deep");
   // Mixed containers, whitespace, every scalar kind.
-  EXPECT_TRUE(skip(
-      R"( {"a" : [ 1 , -2.5e3 , "x\"y" , true , false , null , { } , [ ] ] , "b":{}})", &error))
+  EXPECT_TRUE(skip(R"( {"a" : [ 1 , -2.5e3 , "x\"y" , true , false , null , { } , [ ] ] , "b":{}})",
+                   &error))
       << error;
   for (const char* bad : {"[1,]", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "{1:2}", "[", "{\"a\":[}",
                           "[}", "{]", "tru", "[nul]"}) {
