@@ -151,7 +151,7 @@ void CheckAuthenticate(std::string_view token) {
   if (p) {
     CheckAccepted(token, *p);
   } else {
-    FUZZ_CHECK(!why.empty() && why.size() < 64);
+    FUZZ_CHECK(!why.empty() && why.size() < 200);
     if (token.size() >= 8) FUZZ_CHECK(why.find(token) == std::string::npos);
   }
 }
