@@ -25,4 +25,4 @@ ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900
 
 echo "== fuzz each driver briefly (libFuzzer, ASan + UBSan)"
 unset ASAN_OPTIONS UBSAN_OPTIONS FASTEN_ISOLATION_CALLS
-scripts/fuzz.sh "${FASTEN_FUZZ_SECONDS:-15}"
+scripts/fuzz.sh --jobs "$jobs" "${FASTEN_FUZZ_SECONDS:-10}"
