@@ -12,6 +12,8 @@ packages=(
 if [ "${1:-}" != "--build" ]; then
   # The tests and benchmarks: GoogleTest, Google Benchmark, a PostgreSQL server, Python, ...
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql python3 clang-format sqlite3 curl)
+  # The libFuzzer drivers (scripts/fuzz.sh): clang and its fuzzer runtime.
+  packages+=(clang libclang-rt-14-dev)
   # Node.js and npm run the real MCP clients in the tests; keep a Node the machine already has.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

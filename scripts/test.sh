@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, checks formatting, builds, runs every test, then
-# builds and runs them all again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# builds and runs them all again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs
+# each libFuzzer driver briefly (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,3 +22,7 @@ export FASTEN_ISOLATION_CALLS=1500
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFASTEN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900
+
+echo "== fuzz each driver briefly (libFuzzer, ASan + UBSan)"
+unset ASAN_OPTIONS UBSAN_OPTIONS FASTEN_ISOLATION_CALLS
+scripts/fuzz.sh --jobs "$jobs" "${FASTEN_FUZZ_SECONDS:-10}"

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -134,13 +135,36 @@ std::string Dsn::Display() const {
   if (kind == Kind::kSqlite) {
     return "sqlite:///" + path + (table ? "?table=" + *table : "");
   }
-  // Hide any password: postgres://user:secret@host -> postgres://user@host.
+  // Hide any password, where libpq would read one: in the user info, up to the first '@' before
+  // any '/' (postgres://user:secret@host -> postgres://user@host), and in the query, where every
+  // parameter whose name mentions a password is dropped (libpq reads password= and
+  // sslpassword=; a garbled name such as "x?password" goes too, its value being a secret).
   std::string shown = conninfo;
-  size_t scheme = shown.find("://");
-  size_t at = shown.find('@');
-  if (scheme != std::string::npos && at != std::string::npos) {
-    size_t colon = shown.find(':', scheme + 3);
-    if (colon != std::string::npos && colon < at) shown.erase(colon, at - colon);
+  size_t query_from = 0;
+  if (const size_t scheme = shown.find("://"); scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t at = shown.find_first_of("@/", start);
+    query_from = start;
+    if (at != std::string::npos && shown[at] == '@') {
+      const size_t colon = shown.find(':', start);
+      if (colon < at) shown.erase(colon, at - colon);
+      query_from = shown.find('@', start) + 1;
+    }
+  }
+  if (const size_t q = shown.find('?', query_from); q != std::string::npos) {
+    std::string_view query = std::string_view(shown).substr(q + 1);
+    std::string kept;
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string_view part = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      std::string key(part.substr(0, part.find('=')));
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (key.find("password") != std::string::npos) continue;
+      kept += (kept.empty() ? "" : "&") + std::string(part);
+    }
+    shown.resize(q);
+    if (!kept.empty()) shown += "?" + kept;
   }
   return shown +
          (table ? std::string(shown.find('?') == std::string::npos ? "?" : "&") + "table=" + *table

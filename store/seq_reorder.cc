@@ -1,6 +1,7 @@
 #include "store/seq_reorder.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace fasten {
 
@@ -32,7 +33,8 @@ bool SeqReorder::InOrder(const Node& n, const AuditRow& row) const {
 // True when `row` can be passed on now: it continues the node's sequence.
 bool SeqReorder::Follows(const Node& n, const AuditRow& row) const {
   if (!n.has_last) return row.monotonic_seq <= first_seq_;
-  return row.monotonic_seq == n.last_seq + 1 ||
+  return (n.last_seq < std::numeric_limits<int64_t>::max() &&
+          row.monotonic_seq == n.last_seq + 1) ||
          (row.monotonic_seq == n.last_seq && row.id > n.last_id);
 }
 

@@ -191,24 +191,29 @@ std::string SecondPrefix(Micros t) {
 }
 
 std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error) {
-  Micros t;
-  if (ParseTimestamp(text, &t)) return t;
+  if (Micros t; ParseTimestamp(text, &t)) return t;
   if (text == "now") return now;
   if (text.size() >= 6 && text.substr(0, 4) == "now-") {
     std::string_view num = text.substr(4, text.size() - 5);
     char unit = text.back();
     int64_t n = 0;
     bool ok = !num.empty() && num.size() <= 9;
-    for (char c : num) {
-      if (c < '0' || c > '9') ok = false;
-      n = n * 10 + (c - '0');
+    for (size_t i = 0; ok && i < num.size(); ++i) {  // at most 9 digits: n fits
+      ok = num[i] >= '0' && num[i] <= '9';
+      n = n * 10 + (num[i] - '0');
     }
     int64_t scale = unit == 's'   ? 1
                     : unit == 'm' ? 60
                     : unit == 'h' ? 3600
                     : unit == 'd' ? 86400
                                   : 0;
-    if (ok && scale != 0) return now - n * scale * kMicrosPerSecond;
+    // n * scale fits (n has at most 9 digits); in microseconds, or subtracted from now, it may
+    // not (now-999999999d): such a bound is refused below rather than wrapped.
+    Micros offset = 0, t = 0;
+    if (ok && scale != 0 && !__builtin_mul_overflow(n * scale, kMicrosPerSecond, &offset) &&
+        !__builtin_sub_overflow(now, offset, &t)) {
+      return t;
+    }
   }
   if (error) {
     *error = "'" + std::string(text) +

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -41,10 +42,19 @@ std::optional<std::string> Str(const json& a, const char* key) {
   return it->get<std::string>();
 }
 
+// An integer argument, read exactly. The schema's "integer" also admits 5.0 and magnitudes beyond
+// int64 (1e300); those saturate, so a bound that far away reads as "no bound".
 std::optional<int64_t> Int(const json& a, const char* key) {
   auto it = a.find(key);
   if (it == a.end() || !it->is_number()) return std::nullopt;
-  return static_cast<int64_t>(it->get<double>());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (it->is_number_unsigned())
+    return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), kMax));
+  if (it->is_number_integer()) return it->get<int64_t>();
+  const double d = it->get<double>();
+  if (!(d > -9223372036854775808.0)) return std::numeric_limits<int64_t>::min();
+  if (d >= 9223372036854775808.0) return kMax;
+  return static_cast<int64_t>(d);
 }
 
 // The tenant key cursors are bound to; the all-tenants mode gets a key no tenant can have.

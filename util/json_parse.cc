@@ -189,6 +189,14 @@ JsonParseResult ParseJson(std::string_view text, const JsonLimits& limits, json*
                 std::to_string(limits.max_bytes) + " bytes";
     return r;
   }
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "{}\0anything" would parse
+  // as {}. JSON text never holds one (not even inside a string): a syntax error.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    JsonParseResult r;
+    r.error = JsonParseError::kSyntax;
+    r.message = "not valid JSON at byte " + std::to_string(nul + 1) + ": a NUL byte";
+    return r;
+  }
   JsonParseResult r = ParseOnce(text, limits, out);
   if (r.error != JsonParseError::kSyntax || text.find("\\u") == std::string_view::npos) return r;
   // nlohmann rejects lone surrogate escapes, which the JSON grammar allows: read them as U+FFFD.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "app/demo_store.h"
 #include "mcp/mcp_test_util.h"
 #include "test_store.h"
@@ -260,6 +262,26 @@ TEST_F(DispatcherTest, EveryToolAnswersOnTheDemoStore) {
   json metrics = Handle(ToolCall(
       3, "red_metrics", {{"since", "2026-11-20T14:00:00Z"}, {"until", "2026-11-20T15:00:00Z"}}));
   EXPECT_GT(metrics["result"]["structuredContent"]["requests"].get<int64_t>(), 0);
+}
+
+// Found by tests/fuzz/fuzz_dispatcher (crashes/dispatcher/int64_max_seq_arguments): integer
+// arguments were read through a double, so 9223372036854775807 (or 1e300, an integer to the
+// schema) overflowed the conversion to int64 (undefined behaviour; on x86 it became INT64_MIN).
+TEST_F(DispatcherTest, IntegerArgumentsBeyondADoubleAreReadExactly) {
+  const json max = std::numeric_limits<int64_t>::max();
+  json r = Handle(ToolCall(1, "chain_verify", {{"from_seq", 1}, {"to_seq", max}}));
+  ASSERT_FALSE(r["result"].value("isError", false)) << r;
+  EXPECT_EQ(r["result"]["structuredContent"]["window"]["to_seq"], max);
+  EXPECT_EQ(r["result"]["structuredContent"]["ok"], true);
+  // Beyond int64 the bound saturates: "up to 1e300" is "up to the end".
+  r = Handle(ToolCall(2, "chain_verify", {{"to_seq", 1e300}}));
+  EXPECT_EQ(r["result"]["structuredContent"]["window"]["to_seq"], max) << r;
+  for (const json& seq : {max, json(1e300), json(9007199254740993u)}) {
+    r = Handle(ToolCall(3, "row_get", {{"monotonic_seq", seq}, {"hash", std::string(64, '0')}}));
+    std::string text = r["result"]["content"][0]["text"].get<std::string>();
+    std::string want = seq.is_number_float() ? max.dump() : seq.dump();
+    EXPECT_NE(text.find("monotonic_seq " + want + " "), std::string::npos) << text;
+  }
 }
 
 TEST_F(DispatcherTest, ProgressIsReportedOnlyWhenAskedAndIncreases) {

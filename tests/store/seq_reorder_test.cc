@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "store/reader.h"
 #include "test_store.h"
 #include "validator/verify_store.h"
@@ -65,6 +67,28 @@ TEST(SeqReorder, DuplicateSeqsMustComeInIdOrder) {
   y.id = "evt-a";
   ASSERT_TRUE(PushRow(r, x));
   EXPECT_FALSE(PushRow(r, y));
+}
+
+// Found by tests/fuzz/fuzz_ndjson (crashes/ndjson/seq_int64_max): after a node's row with seq
+// INT64_MAX, checking whether the next row continues the sequence computed INT64_MAX + 1
+// (undefined behaviour; the ASan + UBSan build aborts).
+TEST(SeqReorder, RowsAfterTheLargestSeqAreComparedWithoutOverflow) {
+  Collected c;
+  SeqReorder r(0, 1, c.Sink());
+  auto row = [](int64_t seq, const std::string& id) {
+    AuditRow a = MakeRow("a", 1);
+    a.monotonic_seq = seq;
+    a.id = id;
+    return a;
+  };
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  ASSERT_TRUE(PushRow(r, row(1, "x")));
+  ASSERT_TRUE(PushRow(r, row(max, "m")));  // a gap: passed on at once with a window of 0
+  ASSERT_TRUE(PushRow(r, row(max, "n")));  // the same seq, a later id: continues
+  EXPECT_FALSE(PushRow(r, row(max - 1, "z")));
+  r.Flush();
+  EXPECT_EQ(c.rows,
+            (std::vector<std::pair<std::string, int64_t>>{{"a", 1}, {"a", max}, {"a", max}}));
 }
 
 TEST(VerifyStore, FallsBackToSeqOrderWhenStorageOrderIsTooScrambled) {

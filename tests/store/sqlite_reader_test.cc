@@ -73,6 +73,29 @@ TEST(Dsn, ParsesTheSdkSpellings) {
   EXPECT_EQ(pg->Display().find("secret"), std::string::npos);
 }
 
+// Found by tests/fuzz/fuzz_dsn (crashes/dsn/password_parameter): a password given as a libpq
+// parameter was shown by Display(), which goes into logs and error messages.
+TEST(Dsn, DisplayNeverShowsAPassword) {
+  for (const char* text :
+       {"postgres://h/db?password=s3cret&sslmode=require",
+        "postgresql://u@h/db?sslmode=require&password=s3cret",
+        "postgres://u:s3cret@h/db?password=s3cret&table=t", "postgres://h/db?sslpassword=s3cret",
+        "postgres://h/db?application_name=a@b&password=s3cret",
+        // Found by fuzz_dsn (crashes/dsn/password_in_garbled_parameter): a second copy of the
+        // password behind a parameter name libpq would refuse was still shown.
+        "postgres://h/db?password=s3cret&x?password=s3cret", "postgres://h/db?PASSWORD=s3cret",
+        // libpq reads the user info up to the first '@' before any '/', across a '?'.
+        "postgres://u:s3cret?x@h/db", "postgres://u:s3cret?x@h/db?password=s3cret"}) {
+    Result<Dsn> d = ParseDsn(text);
+    ASSERT_TRUE(d.ok()) << text;
+    EXPECT_EQ(d->Display().find("s3cret"), std::string::npos) << d->Display();
+    EXPECT_NE(d->conninfo.find("s3cret"), std::string::npos) << "libpq still gets it";
+  }
+  EXPECT_EQ(ParseDsn("postgres://h/db?sslmode=require&password=x&table=t")->Display(),
+            "postgres://h/db?sslmode=require&table=t");
+  EXPECT_EQ(ParseDsn("postgres://u:x@h:5432/db?password=x")->Display(), "postgres://u@h:5432/db");
+}
+
 TEST(Dsn, RefusesBadTableNamesAndSchemes) {
   for (const char* bad : {"sqlite:///x.db?table=audit;DROP TABLE x", "sqlite:///x.db?table=1abc",
                           "sqlite:///x.db?table=a.b", "postgres://h/db?table=a.b.c", "mysql://h/db",

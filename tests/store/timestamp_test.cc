@@ -64,6 +64,22 @@ TEST(Timestamp, TimeBoundsAcceptRelativeTimes) {
   }
 }
 
+// Found by tests/fuzz/fuzz_timestamp (crashes/timestamp/relative_overflow): 999999999 days in
+// microseconds overflowed int64 (undefined behaviour; the bound wrapped to a time in the future).
+TEST(Timestamp, RelativeTimeBeyondTheRangeIsRefused) {
+  const Micros now = P("2026-11-23T12:00:00Z");
+  std::string error;
+  EXPECT_FALSE(ParseTimeBound("now-999999999d", now, &error).has_value());
+  EXPECT_NE(error.find("now-15m"), std::string::npos);
+  EXPECT_EQ(*ParseTimeBound("now-999999999h", now, &error), now - 999999999LL * 3600 * 1000000);
+  EXPECT_EQ(*ParseTimeBound("now-99999999d", now, &error), now - 99999999LL * 86400 * 1000000);
+  // Found by fuzz_timestamp (crashes/timestamp/relative_long_number): the digits of a number
+  // longer than 9 characters were still accumulated, overflowing int64 before the length check
+  // refused it.
+  EXPECT_FALSE(ParseTimeBound("now-99999999999999999999999999999999999999h", now, &error));
+  EXPECT_FALSE(ParseTimeBound("now-$n\x17" + std::string(40, 'S') + "h", now, &error));
+}
+
 TEST(Timestamp, SecondPrefixIsTheNineteenCharacterPrefix) {
   EXPECT_EQ(SecondPrefix(P("2026-08-21T10:00:07.5Z")), "2026-08-21T10:00:07");
 }

@@ -100,6 +100,21 @@ TEST(JsonParse, SyntaxErrorsSayWhere) {
   }
 }
 
+// Found by tests/fuzz/fuzz_json_parse (crashes/json_parse/nul_then_garbage): nlohmann's lexer
+// reads a NUL byte as the end of the input, so a document followed by NUL and anything at all
+// parsed as the document alone.
+TEST(JsonParse, ANulByteIsASyntaxErrorNotTheEndOfTheText) {
+  using namespace std::string_literals;
+  for (const std::string& t : {"{}\0x"s, "{\"jsonrpc\":\"2.0\"}\0"s, "\"\"\0\"\\ud800\""s,
+                               "\"a\0b\""s, "[1,\0 2]"s, "\0"s}) {
+    json got = 5;
+    JsonParseResult r = ParseJson(t, {}, &got);
+    EXPECT_EQ(r.error, JsonParseError::kSyntax) << json(t).dump();
+    EXPECT_EQ(r.message.rfind("not valid JSON at byte ", 0), 0u) << r.message;
+    EXPECT_TRUE(got.is_null()) << json(t).dump();
+  }
+}
+
 TEST(JsonParse, LoneSurrogateEscapesReadAsTheReplacementCharacter) {
   json got;
   ASSERT_TRUE(ParseJson(R"({"id":"\ud800","x":["a\uDC00b","\ud83d\ude00"]})", {}, &got).ok());
