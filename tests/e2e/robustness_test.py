@@ -267,7 +267,13 @@ class WalStore(unittest.TestCase):
         if os.geteuid() == 0:
             if not shutil.which("runuser"):
                 self.skipTest("running as root without runuser: cannot drop privileges")
-            cmd = ["runuser", "-u", "nobody", "--", *cmd]
+            # `nobody` may not reach the build tree (a checkout under a 0700 directory): run a
+            # copy from the temporary directory, which is world-readable.
+            exe = os.path.join(self.tmp.name, "fasten-mcp")
+            if not os.path.exists(exe):
+                shutil.copy(BIN, exe)
+                os.chmod(exe, 0o755)
+            cmd = ["runuser", "-u", "nobody", "--", exe, *args]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         return p.returncode, p.stdout, p.stderr
 
