@@ -1130,12 +1130,25 @@ class HttpLongCalls(unittest.TestCase):
 
     def test_sigterm_drains_in_flight_calls_then_exits_0(self):
         s = Server("--store", "sqlite:///" + self.demo, "--all-tenants")
-        c = self.start_verify(s)
-        time.sleep(0.1)  # the call has started; verifying takes >= 0.7 s even on a fast machine
-        s.proc.send_signal(signal.SIGTERM)
+        # With a progress token the response starts (SSE priming event) once the call runs, so
+        # the signal comes while it is in flight. (A fixed sleep raced a loaded machine: the
+        # signal came before the server had read the request, and a connection with no request
+        # read yet is closed by a drain.)
+        c = s.conn(timeout=120)
+        c.request("POST", "/mcp",
+                  body=json.dumps(call("chain_verify", {}, id="long", meta={"progressToken": "d"})),
+                  headers={"Content-Type": "application/json", "Accept": ACCEPT,
+                           "MCP-Protocol-Version": "2025-11-25"})
         r = c.getresponse()
         self.assertEqual(r.status, 200)
-        result = json.loads(r.read())["result"]
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(r.readline(), b"id: 0\n")
+        s.proc.send_signal(signal.SIGTERM)
+        text = r.read().decode()
+        events = [json.loads(l[len("data: "):]) for l in text.splitlines()
+                  if l.startswith("data: ") and l != "data: "]
+        self.assertEqual(events[-1]["id"], "long")
+        result = events[-1]["result"]
         self.assertFalse(result.get("isError"), result)
         self.assertTrue(result["structuredContent"]["ok"])
         self.assertEqual(s.proc.wait(30), 0)
