@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "util/json_text.h"
+
 namespace fasten {
 namespace {
 
@@ -12,25 +14,6 @@ struct StringFacts {
   bool nul_escape = false;      // \u0000
   bool lone_surrogate = false;  // \uD800-\uDFFF not part of a pair
 };
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (!out) return;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // A strict RFC 8259 reader over [p_, end_). Every method returns false on text that is not
 // strict JSON; nothing recurses on the input's nesting.
@@ -247,7 +230,7 @@ class Scanner {
         return false;
     }
     if (cp < 0x20 || cp == 0x7F) facts->control = true;
-    AppendUtf8(cp, out);
+    if (out) json_text::AppendCodePoint(static_cast<char32_t>(cp), out);
     return true;
   }
 
