@@ -29,30 +29,6 @@ using fasten::JsonParseResult;
 using fasten::fuzz::AsText;
 using nlohmann::json;
 
-// How deep the containers of JSON text nest (brackets outside strings). The limit applies to the
-// text: a deep value that a later duplicate key replaces still counts.
-int TextDepth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 // Containers nested inside each other in a document: a scalar is 0.
 int Depth(const json& v) {
   if (!v.is_structured()) return 0;
@@ -81,7 +57,7 @@ void CheckLimit(std::string_view text, const json& reference, bool reference_ok,
   if (!reference_ok) {
     FUZZ_CHECK_MSG(r.error == JsonParseError::kSyntax, "the reference refuses; got " + out.dump());
     FUZZ_CHECK(out.is_null());
-  } else if (TextDepth(text) <= max_depth) {
+  } else if (fasten::fuzz::TextDepth(text) <= max_depth) {
     FUZZ_CHECK_MSG(r.ok(), r.message);
     FUZZ_CHECK(out == reference);
   } else {

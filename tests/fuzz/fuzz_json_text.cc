@@ -28,29 +28,6 @@ using fasten::fuzz::AsText;
 using nlohmann::json;
 namespace jt = fasten::json_text;
 
-// Deepest nesting of a text that nlohmann accepted (brackets outside strings).
-int Depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 // True when every code point of `s` decodes without U+FFFD substitution (WTF-8 allows surrogates).
 bool IsWtf8(std::string_view s) {
   const char* p = s.data();
@@ -126,7 +103,7 @@ void CheckSkipValue(std::string_view text, bool nlohmann_accepts) {
   const char* rest = p;
   if (ok) jt::SkipSpace(rest, end);
   const bool whole = ok && rest == end;
-  if (nlohmann_accepts && Depth(text) <= jt::kMaxDepth) {
+  if (nlohmann_accepts && fasten::fuzz::TextDepth(text) <= jt::kMaxDepth) {
     FUZZ_CHECK_MSG(whole, "nlohmann accepts a text json_text rejects: " + error);
   }
   if (whole && !nlohmann_accepts && Plain(text)) {
@@ -179,7 +156,7 @@ void CheckMembers(std::string_view text, const json& theirs) {
   std::string error;
   if (!jt::ObjectMembers(text, &members, &error)) {
     FUZZ_CHECK(!error.empty());
-    if (theirs.is_object() && Depth(text) <= jt::kMaxDepth) {
+    if (theirs.is_object() && fasten::fuzz::TextDepth(text) <= jt::kMaxDepth) {
       FUZZ_CHECK_MSG(false, "nlohmann accepts an object ObjectMembers rejects: " + error);
     }
     return;
@@ -206,7 +183,7 @@ void CheckElements(std::string_view text, const json& theirs) {
   std::string error;
   if (!jt::ArrayElements(text, &elements, &error)) {
     FUZZ_CHECK(!error.empty());
-    if (theirs.is_array() && Depth(text) <= jt::kMaxDepth) {
+    if (theirs.is_array() && fasten::fuzz::TextDepth(text) <= jt::kMaxDepth) {
       FUZZ_CHECK_MSG(false, "nlohmann accepts an array ArrayElements rejects: " + error);
     }
     return;

@@ -8,6 +8,7 @@
 // and aborts, which libFuzzer reports as a crash (and keeps the input) and ctest as a failure.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +24,31 @@ namespace fasten::fuzz {
   std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s%s%s\n", file, line, what,
                detail.empty() ? "" : "\n  ", detail.c_str());
   std::abort();
+}
+
+// How deep the containers of JSON text nest: brackets outside string literals. The drivers'
+// references judge depth limits on the text, as the parsers do (a deep value that a later
+// duplicate key replaces still counts).
+inline int TextDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 // The input as text (any bytes, including NUL).
