@@ -25,7 +25,8 @@ Filters (exact match):
   audit:  --request-id --code --domain --actor --target --node --service --severity --tenant
   sys:    --request-id --level --event --service --tenant
   api:    --request-id --method --path --status --tenant
-  all:    --since T --until T   (RFC 3339, or now, now-15m, now-2h, now-7d; inclusive)
+  all:    --since T --until T   (RFC 3339, a date = its 00:00:00Z, or now, now-15m, now-2h,
+                                 now-7d; inclusive)
 Paging:
   --limit N    rows per page (default 20, 1..1000)
   --cursor C   continue from the cursor printed by the previous page

@@ -9,6 +9,7 @@
 #include "app/store_config.h"
 #include "store/ndjson_source.h"
 #include "store/payload_tenant.h"
+#include "store/timestamp.h"
 #include "tools/row_json.h"
 #include "tools/verify_json.h"
 #include "validator/chain.h"
@@ -17,8 +18,9 @@
 namespace fasten {
 
 const char kVerifyHelp[] =
-    R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N] [--from-seq N]
-                         [--to-seq N] [--json] [--no-progress] [--no-streams]
+    R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N]
+                         [--from-seq N] [--to-seq N] | [--since T] [--until T]
+                         [--json] [--no-progress] [--no-streams]
 
 Verifies fasten audit hash chains byte-for-byte as the fasten SDKs compute them (canonical forms
 "1" and "2", labelled legacy fallbacks), in one streaming pass with constant memory. Prints a
@@ -26,10 +28,16 @@ per-node report in the style of CloudTrail validate-logs: N/M rows valid, unseal
 never verified), the first break with its seq and exact reason, and each node's tip (seq, hash).
 Tail truncation cannot be detected without an external anchor: record the tips out of band.
 
-A whole-store verify (no --node, --from-seq or --to-seq) also counts the sys and api stream
-payloads by tenant: attributed, without a tenant, or ambiguous (by reason; an ambiguous payload
-is shown to no tenant, see docs/security.md). It reads the stream tables on a second thread while
-the chain is verified; it never changes the exit status.
+A time window (--since/--until) is a seq window per node: from the node's first to its last row
+whose timestamp lies in the window (rows in between are verified too, whatever their clock
+says), each verified exactly like --node N --from-seq FIRST --to-seq LAST, first link included.
+The report names the window and, per node, the seqs it resolved to; nodes without a row in the
+window are left out.
+
+A whole-store verify (no --node and no window) also counts the sys and api stream payloads by
+tenant: attributed, without a tenant, or ambiguous (by reason; an ambiguous payload is shown to
+no tenant, see docs/security.md). It reads the stream tables on a second thread while the chain
+is verified; it never changes the exit status.
 
 Options:
   --store DSN       the audit store (default: $FASTEN_AUDIT_DSN), e.g. sqlite:///demo.db,
@@ -38,6 +46,12 @@ Options:
   --node N          only this source_node_id
   --from-seq N      window start (its first link is checked against the row below it)
   --to-seq N        window end
+  --since T         time window start, inclusive: RFC 3339 (2026-11-20T14:00:00Z), a date
+                    (2026-11-20, read as its 00:00:00Z, as the fasten reader does), now, or
+                    now-15m, now-2h, now-7d
+  --until T         time window end, inclusive, in the same forms (a date is its 00:00:00Z, so
+                    --until 2026-11-20 ends where that day begins); --since/--until go with
+                    --store and --node, not with --from-seq/--to-seq
   --json            machine-readable report on stdout
   --no-progress     no progress lines on stderr (printed every second on long runs)
   --no-streams      skip the stream payload tenant counts (the stream tables are not read)
@@ -145,8 +159,38 @@ std::string FailureList(const std::map<std::string, int64_t>& failures) {
   return s;
 }
 
-void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& out) {
+// The time window and what it resolved to, per node (a time window's report only).
+void PrintTimeWindow(const json& window, std::ostream& out) {
+  auto bound = [](const json& v) {
+    return v.is_null() ? std::string("(open)") : v.get<std::string>();
+  };
+  out << "Time window " << bound(window["since"]) << " .. " << bound(window["until"])
+      << " (inclusive)";
+  if (!window["source_node_id"].is_null()) {
+    out << " on node " << window["source_node_id"].get<std::string>();
+  }
+  if (window["nodes"].empty()) {
+    out << ": no audit rows in it\n";
+    return;
+  }
+  out << ", verified per node as the seq window of its rows in it:\n";
+  size_t width = 8;
+  for (const json& n : window["nodes"]) {
+    width = std::max(width, n["source_node_id"].get<std::string>().size());
+  }
+  for (const json& n : window["nodes"]) {
+    const std::string node = n["source_node_id"];
+    out << "  " << node << std::string(width - node.size() + 2, ' ') << "seq " << n["from_seq"]
+        << ".." << n["to_seq"] << " (" << n["rows_in_window"]
+        << " row(s) timestamped in the window)\n";
+  }
+}
+
+// `window`: a time window's TimeWindowJson, or null.
+void PrintHuman(const VerifyReport& r, const std::string& source, const json& window,
+                std::ostream& out) {
   out << "Verified " << source << "\n";
+  if (!window.is_null()) PrintTimeWindow(window, out);
   size_t width = 8;
   for (const auto& n : r.nodes) width = std::max(width, n.source_node_id.size());
   for (const auto& n : r.nodes) {
@@ -191,9 +235,10 @@ void PrintHuman(const VerifyReport& r, const std::string& source, std::ostream& 
 
 int RunVerify(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
-  for (FlagSpec f : {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
-                     FlagSpec{"to-seq", true}, FlagSpec{"json", false},
-                     FlagSpec{"no-progress", false}, FlagSpec{"no-streams", false}}) {
+  for (FlagSpec f :
+       {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
+        FlagSpec{"to-seq", true}, FlagSpec{"since", true}, FlagSpec{"until", true},
+        FlagSpec{"json", false}, FlagSpec{"no-progress", false}, FlagSpec{"no-streams", false}}) {
     specs.push_back(f);
   }
   Result<Args> args = Args::Parse("verify", argc, argv, 2, specs);
@@ -222,9 +267,32 @@ int RunVerify(int argc, char** argv, CommandIo io) {
   if (ndjson && (from_seq || to_seq)) {
     return usage(InvalidArgumentError("--from-seq/--to-seq apply to --store only"));
   }
+  std::optional<Micros> since, until;
+  const Micros now = NowMicros();
+  for (auto [flag, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    if (auto v = args->Get(flag)) {
+      std::string error;
+      *target = ParseTimeBound(*v, now, &error);
+      if (!*target) return usage(InvalidArgumentError("--" + std::string(flag) + ": " + error));
+    }
+  }
+  const bool time_window = since || until;
+  if (since && until && *since > *until) {
+    return usage(InvalidArgumentError("--since is after --until; swap them"));
+  }
+  if (time_window && (from_seq || to_seq)) {
+    return usage(InvalidArgumentError(
+        "--since/--until (a time window) cannot be combined with --from-seq/--to-seq (a seq "
+        "window); give one or the other"));
+  }
+  if (time_window && ndjson) {
+    return usage(InvalidArgumentError(
+        "--since/--until apply to --store only (an NDJSON capture is verified whole)"));
+  }
 
   VerifyReport report;
   json extra = json::object();
+  json window;  // a time window: what it resolved to
   json stream_tenants;
   std::string source;
   int64_t rows = 0;
@@ -275,11 +343,13 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     options.range.source_node_id = args->Get("node");
     options.range.from_seq = from_seq;
     options.range.to_seq = to_seq;
+    options.since = since;
+    options.until = until;
     options.progress = [&](int64_t n) { progress.Tick(n); };
     // A whole-store verify also reads the sys/api payloads' tenants (store/payload_tenant.h), on
     // its own connections and thread while the chain is verified.
-    const bool count_streams =
-        !options.range.source_node_id && !from_seq && !to_seq && !args->Has("no-streams");
+    const bool count_streams = !options.range.source_node_id && !from_seq && !to_seq &&
+                               !time_window && !args->Has("no-streams");
     std::future<Status> streams_done;
     if (count_streams) {
       streams_done =
@@ -300,7 +370,16 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     seconds = progress.Seconds();
     extra["store"] = reader->dsn().Display();
     extra["profile"] = {{"table", p.table}, {"guess", p.guess}, {"missing_columns", p.missing}};
-    if (options.range.source_node_id && report.nodes.empty()) {
+    if (time_window) {
+      window = TimeWindowJson(since, until, options.range.source_node_id, result.spans);
+      extra["window"] = window;
+      if (report.nodes.empty()) {
+        io.err << "fasten-mcp verify: no audit rows in the time window"
+               << (options.range.source_node_id ? " on node '" + *options.range.source_node_id + "'"
+                                                : std::string())
+               << "\n";
+      }
+    } else if (options.range.source_node_id && report.nodes.empty()) {
       io.err << "fasten-mcp verify: no rows for node '" << *options.range.source_node_id << "'\n";
     }
     if (count_streams) {
@@ -322,7 +401,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     j.update(extra);
     io.out << DumpJson(j, 2) << "\n";
   } else {
-    PrintHuman(report, source, io.out);
+    PrintHuman(report, source, window, io.out);
     if (nd.malformed > 0) {
       io.out << "NDJSON: " << nd.malformed << " malformed line(s) could not be verified:";
       for (const auto& e : nd.malformed_examples) io.out << "\n  " << e;

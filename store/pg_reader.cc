@@ -593,6 +593,66 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+    out->clear();
+    std::string where = " WHERE true";
+    std::vector<PgParam> params;
+    if (q.source_node_id) {
+      where += " AND \"source_node_id\" = " + Bind(&params, *q.source_node_id);
+    }
+    if (q.tenant_id) {
+      if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
+      where += " AND \"tenant_id\" = " + Bind(&params, *q.tenant_id);
+    }
+    ts_.Window(q.since, q.until, &where, &params);
+    if (ts_.exact()) {
+      // An instant column filters exactly: the database aggregates.
+      PgResult r;
+      FASTEN_RETURN_IF_ERROR(conn_.Query(
+          "SELECT \"source_node_id\", min(\"monotonic_seq\"), max(\"monotonic_seq\"), count(*) "
+          "FROM " +
+              table_ + where +
+              " GROUP BY \"source_node_id\" ORDER BY \"source_node_id\" COLLATE \"C\"",
+          params, &r));
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        NodeSeqSpan span;
+        span.source_node_id = PgText(r.get(), i, 0);
+        ParseInt(PgText(r.get(), i, 1), &span.first_seq);
+        ParseInt(PgText(r.get(), i, 2), &span.last_seq);
+        ParseInt(PgText(r.get(), i, 3), &span.rows);
+        out->push_back(std::move(span));
+      }
+      return Status::Ok();
+    }
+    // A text column is bounded at whole seconds: each row's instant is checked here, read
+    // through a cursor so that a wide window stays in bounded memory.
+    FASTEN_RETURN_IF_ERROR(conn_.Begin());
+    TxnGuard txn(&conn_);
+    const std::string cursor = conn_.NextCursorName();
+    FASTEN_RETURN_IF_ERROR(conn_.QueryUnprepared(
+        "DECLARE " + cursor +
+            " NO SCROLL CURSOR FOR SELECT \"source_node_id\", \"monotonic_seq\", " + ts_.Select() +
+            " FROM " + table_ + where,
+        params, nullptr));
+    const std::string fetch = "FETCH " + std::to_string(kFetchBatch) + " FROM " + cursor;
+    SeqSpanBuilder spans;
+    while (true) {
+      PgResult r;
+      FASTEN_RETURN_IF_ERROR(conn_.QueryUnprepared(fetch, {}, &r));
+      const int n = PQntuples(r.get());
+      for (int i = 0; i < n; ++i) {
+        Micros t = 0;
+        int64_t seq = 0;
+        const bool ok = ParseTimestamp(PgText(r.get(), i, 2), &t);
+        if (!InWindow(ok, t, q.since, q.until) || !ParseInt(PgText(r.get(), i, 1), &seq)) continue;
+        spans.Add(PgText(r.get(), i, 0), seq);
+      }
+      if (n < kFetchBatch) break;
+    }
+    spans.Finish(out);
+    return Status::Ok();
+  }
+
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
  private:

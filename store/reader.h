@@ -84,6 +84,21 @@ struct ScanRange {
   Order order = Order::kPhysical;
 };
 
+// A time window over the audit rows, for verifying it (validator/verify_store.h).
+struct SeqSpanQuery {
+  std::optional<Micros> since, until;         // inclusive, as in AuditQuery; unset does not bound
+  std::optional<std::string> source_node_id;  // only this node
+  std::optional<std::string> tenant_id;       // only this tenant's rows
+};
+
+// One node's rows in a time window: the lowest and highest monotonic_seq among them, and how many
+// there are (rows between the two whose timestamp lies outside the window are not counted).
+struct NodeSeqSpan {
+  std::string source_node_id;
+  int64_t first_seq = 0, last_seq = 0;
+  int64_t rows = 0;
+};
+
 class AuditReader {
  public:
   virtual ~AuditReader() = default;
@@ -117,6 +132,13 @@ class AuditReader {
 
   // The number of rows in the table (for progress reports).
   virtual Status CountRows(int64_t* out) = 0;
+
+  // Per node, the seq span of the rows (sealed or not) whose parsed timestamp lies in the window,
+  // in ascending source_node_id (byte order); a node without such a row is absent, and a row whose
+  // timestamp cannot be parsed is in no bounded window. Reads only the rows of the window: the
+  // bounds are pushed into SQL (whole seconds on a TEXT column, re-checked exactly here), so the
+  // timestamp index serves it.
+  virtual Status SeqSpans(const SeqSpanQuery& query, std::vector<NodeSeqSpan>* out) = 0;
 
   // Rows with this monotonic_seq and hash (normally one; several only in a broken store).
   virtual Status FindBySeqHash(int64_t seq, const std::string& hash,

@@ -1,8 +1,8 @@
 #include "store/reader_common.h"
 
-#include <tuple>
-
+#include <algorithm>
 #include <charconv>
+#include <tuple>
 
 #include "store/timestamp.h"
 #include "util/json_text.h"
@@ -288,6 +288,26 @@ void SeqHashBatch::SplitWithLinks(std::vector<AuditRow>& rows, std::vector<Audit
     if (wanted.count({r.monotonic_seq, r.hash})) out->push_back(r);
   }
   *links = std::move(unique);
+}
+
+void SeqSpanBuilder::Add(std::string_view node, int64_t seq) {
+  auto it = spans_.find(node);
+  if (it == spans_.end()) {
+    NodeSeqSpan span;
+    span.source_node_id = std::string(node);
+    span.first_seq = span.last_seq = seq;
+    it = spans_.emplace(span.source_node_id, std::move(span)).first;
+  }
+  NodeSeqSpan& span = it->second;
+  span.first_seq = std::min(span.first_seq, seq);
+  span.last_seq = std::max(span.last_seq, seq);
+  ++span.rows;
+}
+
+void SeqSpanBuilder::Finish(std::vector<NodeSeqSpan>* out) {
+  out->clear();
+  for (auto& [node, span] : spans_) out->push_back(std::move(span));
+  spans_.clear();
 }
 
 }  // namespace fasten

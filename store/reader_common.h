@@ -3,6 +3,7 @@
 // Thread-safe (no state).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -73,6 +74,17 @@ struct SeqHashBatch {
   // wanted rows (each once) and the link candidates (each once).
   void SplitWithLinks(std::vector<AuditRow>& rows, std::vector<AuditRow>* out,
                       std::vector<AuditRow>* links) const;
+};
+
+// Collects AuditReader::SeqSpans from the (node, seq) of each row in the window, in any order.
+class SeqSpanBuilder {
+ public:
+  void Add(std::string_view node, int64_t seq);
+  // The spans in ascending node order (byte order).
+  void Finish(std::vector<NodeSeqSpan>* out);
+
+ private:
+  std::map<std::string, NodeSeqSpan, std::less<>> spans_;
 };
 
 // Columns without which a table is not a fasten audit table (the first 18 except tenant_id).

@@ -682,6 +682,38 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+    out->clear();
+    std::string where = " WHERE 1=1";
+    std::vector<Param> params;
+    if (q.source_node_id) {
+      where += " AND source_node_id = ?";
+      params.push_back(Param::Text(*q.source_node_id));
+    }
+    if (q.tenant_id) {
+      if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
+      where += " AND tenant_id = ?";
+      params.push_back(Param::Text(*q.tenant_id));
+    }
+    AddWindow("timestamp", q.since, q.until, &where, &params);
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT source_node_id, monotonic_seq, timestamp FROM " + table_ + where, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
+    SeqSpanBuilder spans;
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      Micros t = 0;
+      const bool ok = ParseTimestamp(ColumnText(stmt, 2), &t);
+      if (!InWindow(ok, t, q.since, q.until)) continue;  // the SQL bound is whole seconds
+      spans.Add(ColumnText(stmt, 0), sqlite3_column_int64(stmt, 1));
+    }
+    spans.Finish(out);
+    return Status::Ok();
+  }
+
  private:
   // " WHERE ..." for an audit list query, without the cursor.
   void BuildWhere(const AuditQuery& q, std::string* where, std::vector<Param>* params) const {

@@ -192,6 +192,10 @@ std::string SecondPrefix(Micros t) {
 
 std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error) {
   if (Micros t; ParseTimestamp(text, &t)) return t;
+  // A date alone: the fasten reader (FastAPI/pydantic) reads it as that day's midnight, UTC.
+  if (Micros t; text.size() == 10 && ParseTimestamp(std::string(text) + "T00:00:00Z", &t)) {
+    return t;
+  }
   if (text == "now") return now;
   if (text.size() >= 6 && text.substr(0, 4) == "now-") {
     std::string_view num = text.substr(4, text.size() - 5);
@@ -217,8 +221,8 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
   }
   if (error) {
     *error = "'" + std::string(text) +
-             "' is not a time: use RFC 3339 (2026-08-21T10:00:00Z), 'now', or a relative time "
-             "such as now-15m, now-1h, now-7d";
+             "' is not a time: use RFC 3339 (2026-08-21T10:00:00Z), a date (2026-08-21, its "
+             "00:00:00Z), 'now', or a relative time such as now-15m, now-1h, now-7d";
   }
   return std::nullopt;
 }

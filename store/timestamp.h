@@ -27,9 +27,11 @@ std::string CanonicalTimestamp(Micros t);
 // microseconds are zero, else YYYY-MM-DDTHH:MM:SS.ffffff+00:00.
 void AppendIsoformatTimestamp(Micros t, std::string* out);
 
-// Parses a user-supplied time bound: an accepted timestamp spelling, "now", or "now-<N><unit>"
-// with unit s, m, h or d (e.g. now-15m, now-7d). `now` is the reference instant.
-// Returns nullopt and fills *error (saying what is accepted) when the text is neither.
+// Parses a user-supplied time bound: an accepted timestamp spelling, a date alone (YYYY-MM-DD,
+// read as 00:00:00Z of that day, as the fasten reader reads it: also as an upper bound, so
+// "until 2026-11-20" ends where that day begins), "now", or "now-<N><unit>" with unit s, m, h
+// or d (e.g. now-15m, now-7d). `now` is the reference instant.
+// Returns nullopt and fills *error (saying what is accepted) when the text is none of these.
 std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error);
 
 // Current wall-clock time.

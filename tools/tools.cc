@@ -427,6 +427,12 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
   o.range.source_node_id = Str(args, "source_node_id");
   o.range.from_seq = Int(args, "from_seq");
   o.range.to_seq = Int(args, "to_seq");
+  FASTEN_RETURN_IF_ERROR(Window(args, env, &o.since, &o.until));
+  if (IsTimeWindow(o) && (o.range.from_seq || o.range.to_seq)) {
+    return InvalidArgumentError(
+        "since/until (a time window) cannot be combined with from_seq/to_seq (a seq window); "
+        "give one or the other");
+  }
   o.visible_tenant = env.tenant;
   if (env.progress) {
     o.progress = [&env](int64_t rows) {
@@ -440,13 +446,19 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
   out["scope"] = env.tenant ? "rows of this tenant; links through rows of other tenants are "
                               "checked, but those rows are never counted or named"
                             : "all tenants";
-  if (o.range.source_node_id || o.range.from_seq || o.range.to_seq) {
+  if (IsTimeWindow(o)) {
+    out["window"] = TimeWindowJson(o.since, o.until, o.range.source_node_id, result.spans);
+  } else if (o.range.source_node_id || o.range.from_seq || o.range.to_seq) {
     out["window"] = {
         {"source_node_id", o.range.source_node_id ? json(*o.range.source_node_id) : json(nullptr)},
         {"from_seq", o.range.from_seq ? json(*o.range.from_seq) : json(nullptr)},
         {"to_seq", o.range.to_seq ? json(*o.range.to_seq) : json(nullptr)}};
   }
-  if (result.report.nodes.empty()) out["hint"] = "no audit rows of this tenant in that range";
+  if (result.report.nodes.empty()) {
+    out["hint"] = IsTimeWindow(o) ? "no audit rows of this tenant in that time window; try "
+                                    "widening since/until"
+                                  : "no audit rows of this tenant in that range";
+  }
   return out;
 }
 
@@ -777,7 +789,8 @@ ToolRegistry ToolRegistry::Default() {
       {"chain_verify",
        "Verify hash chains",
        "Verifies the audit hash chains byte-for-byte as the fasten SDKs seal them, for one node "
-       "or all nodes and an optional seq window: rows valid per node, unsealed rows, the first "
+       "or all nodes and an optional seq window (from_seq/to_seq) or time window (since/until; "
+       "window.nodes gives each node's seqs): rows valid per node, unsealed rows, the first "
        "break with its seq and reason, and each node's tip. Tail truncation is not detectable "
        "without an external anchor.",
        InputSchema({{"source_node_id", Text("only this node")},
@@ -785,7 +798,9 @@ ToolRegistry ToolRegistry::Default() {
                      {{"type", "integer"},
                       {"minimum", 1},
                       {"description", "window start; its first link is checked too"}}},
-                    {"to_seq", {{"type", "integer"}, {"minimum", 1}}}}),
+                    {"to_seq", {{"type", "integer"}, {"minimum", 1}}},
+                    {"since", kSince},
+                    {"until", kUntil}}),
        {{"type", "object"},
         {"properties",
          {{"ok", {{"type", "boolean"}}},

@@ -56,4 +56,20 @@ json VerifyReportJson(const VerifyReport& report) {
   return j;
 }
 
+json TimeWindowJson(std::optional<Micros> since, std::optional<Micros> until,
+                    const std::optional<std::string>& source_node_id,
+                    const std::vector<NodeSeqSpan>& spans) {
+  json nodes = json::array();
+  for (const NodeSeqSpan& s : spans) {
+    nodes.push_back({{"source_node_id", s.source_node_id},
+                     {"from_seq", s.first_seq},
+                     {"to_seq", s.last_seq},
+                     {"rows_in_window", s.rows}});
+  }
+  return {{"since", since ? json(CanonicalTimestamp(*since)) : json(nullptr)},
+          {"until", until ? json(CanonicalTimestamp(*until)) : json(nullptr)},
+          {"source_node_id", source_node_id ? json(*source_node_id) : json(nullptr)},
+          {"nodes", std::move(nodes)}};
+}
+
 }  // namespace fasten

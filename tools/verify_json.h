@@ -5,11 +5,23 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/reader.h"
 #include "validator/chain.h"
 
 namespace fasten {
 
 nlohmann::json NodeReportJson(const NodeReport& node);
 nlohmann::json VerifyReportJson(const VerifyReport& report);
+
+// The time window a verification covered and what it resolved to:
+// {"since", "until" (canonical spelling, or null), "source_node_id" (or null), "nodes":
+// [{source_node_id, from_seq, to_seq, rows_in_window}]}.
+nlohmann::json TimeWindowJson(std::optional<Micros> since, std::optional<Micros> until,
+                              const std::optional<std::string>& source_node_id,
+                              const std::vector<NodeSeqSpan>& spans);
 
 }  // namespace fasten

@@ -1,5 +1,6 @@
 #include "validator/verify_store.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -95,12 +96,16 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
   return Status::Ok();
 }
 
-Status SequentialPass(AuditReader* reader, const ScanRange& range,
+// One scan per range, every one feeding the same verifier (ranges of distinct nodes, or one
+// range), on this thread: a window's predecessor lookups use the reader between the scans' rows.
+Status SequentialPass(AuditReader* reader, const std::vector<ScanRange>& ranges,
                       const VerifyStoreOptions& options, VerifyStoreResult* out) {
   Status lookup_status;
   ChainVerifier::Options vo;
   vo.visible_tenant = options.visible_tenant;
-  if (range.from_seq) {
+  const bool window =
+      std::any_of(ranges.begin(), ranges.end(), [](const ScanRange& r) { return r.from_seq; });
+  if (window) {
     vo.predecessor = [&](const std::string& node, int64_t seq) {
       std::optional<Predecessor> pred;
       Status s = reader->FindPredecessor(node, seq, &pred);
@@ -110,15 +115,42 @@ Status SequentialPass(AuditReader* reader, const ScanRange& range,
   }
   ChainVerifier verifier(std::move(vo));
   int64_t rows = 0;
-  Status st = reader->Scan(range, [&](AuditRow& row) {
-    verifier.Add(row);
-    if ((++rows & 4095) == 0 && options.progress) options.progress(rows);
-    return true;
-  });
-  FASTEN_RETURN_IF_ERROR(st);
-  FASTEN_RETURN_IF_ERROR(lookup_status);
+  for (const ScanRange& range : ranges) {
+    Status st = reader->Scan(range, [&](AuditRow& row) {
+      verifier.Add(row);
+      if ((++rows & 4095) == 0 && options.progress) options.progress(rows);
+      return true;
+    });
+    FASTEN_RETURN_IF_ERROR(st);
+    FASTEN_RETURN_IF_ERROR(lookup_status);
+  }
   out->report = verifier.Finish();
   out->rows_scanned = rows;
+  return Status::Ok();
+}
+
+// The ranges a time window resolves to: per node, its seq span in the window.
+Status TimeWindowRanges(AuditReader* reader, const VerifyStoreOptions& options,
+                        std::vector<NodeSeqSpan>* spans, std::vector<ScanRange>* ranges) {
+  if (options.range.from_seq || options.range.to_seq) {
+    return InvalidArgumentError(
+        "a time window (since/until) and a seq window (from_seq/to_seq) cannot be combined");
+  }
+  SeqSpanQuery q;
+  q.since = options.since;
+  q.until = options.until;
+  q.source_node_id = options.range.source_node_id;
+  q.tenant_id = options.visible_tenant;
+  FASTEN_RETURN_IF_ERROR(reader->SeqSpans(q, spans));
+  ranges->clear();
+  for (const NodeSeqSpan& span : *spans) {
+    ScanRange r;
+    r.source_node_id = span.source_node_id;
+    r.from_seq = span.first_seq;
+    r.to_seq = span.last_seq;
+    r.order = options.range.order;
+    ranges->push_back(std::move(r));
+  }
   return Status::Ok();
 }
 
@@ -126,17 +158,24 @@ Status SequentialPass(AuditReader* reader, const ScanRange& range,
 
 Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, VerifyStoreResult* out) {
   *out = VerifyStoreResult();
-  ScanRange range = options.range;
-  const bool pipelined = options.threads >= 2 && !range.from_seq;
-  Status st = pipelined ? PipelinedPass(reader, range, options, out)
-                        : SequentialPass(reader, range, options, out);
-  if (st.code() == StatusCode::kAborted && range.order == ScanRange::Order::kPhysical) {
+  std::vector<ScanRange> ranges = {options.range};
+  std::vector<NodeSeqSpan> spans;
+  if (IsTimeWindow(options)) {
+    FASTEN_RETURN_IF_ERROR(TimeWindowRanges(reader, options, &spans, &ranges));
+  }
+  const bool pipelined = options.threads >= 2 && !IsTimeWindow(options) && !options.range.from_seq;
+  auto pass = [&] {
+    return pipelined ? PipelinedPass(reader, ranges[0], options, out)
+                     : SequentialPass(reader, ranges, options, out);
+  };
+  Status st = pass();
+  if (st.code() == StatusCode::kAborted && options.range.order == ScanRange::Order::kPhysical) {
     // Stored too far out of seq order for the physical scan: start again, sorted.
-    range.order = ScanRange::Order::kSeq;
-    st = pipelined ? PipelinedPass(reader, range, options, out)
-                   : SequentialPass(reader, range, options, out);
+    for (ScanRange& r : ranges) r.order = ScanRange::Order::kSeq;
+    st = pass();
     out->rescanned_in_seq_order = true;
   }
+  out->spans = std::move(spans);
   return st;
 }
 

@@ -2,6 +2,14 @@
 // verify` and the chain_verify tool run it. Reads in physical order first (fast) and, when a
 // node's rows are stored too far out of seq order for that, starts again in seq order.
 // A window (range.from_seq) has its first link checked against the row below it.
+//
+// A time window [since, until] (both inclusive, either may be unset) is a seq window per node:
+// from the lowest to the highest monotonic_seq of the node's rows whose timestamp lies in it
+// (AuditReader::SeqSpans; timestamps need not grow with seq, so rows in between whose clock says
+// otherwise are verified too). Each node's window is then verified exactly as the seq window
+// range {node, first_seq, last_seq} is, first link included, into one report: the result of a
+// time window equals that of the seq windows it resolves to. Nodes without a row in the window
+// are not in the report.
 // Thread-safety: uses `reader` from a second thread while it runs; nothing else may use the
 // reader until it returns.
 #pragma once
@@ -10,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "store/reader.h"
 #include "util/status.h"
@@ -19,6 +28,10 @@ namespace fasten {
 
 struct VerifyStoreOptions {
   ScanRange range;
+  // A time window instead of a seq window: range.from_seq and range.to_seq must then be unset
+  // (InvalidArgument otherwise); range.source_node_id still picks one node. With
+  // visible_tenant, only that tenant's rows place the window.
+  std::optional<Micros> since, until;
   // Called with the number of rows read so far, every 4096 rows. May be empty.
   std::function<void(int64_t rows)> progress;
   // 2: the scan runs on its own thread and hashing on the calling one (full scans; a window
@@ -32,7 +45,15 @@ struct VerifyStoreResult {
   VerifyReport report;
   int64_t rows_scanned = 0;
   bool rescanned_in_seq_order = false;
+  // A time window: what it resolved to, per node (ascending), each verified as the seq window
+  // {source_node_id, first_seq, last_seq}. Empty otherwise.
+  std::vector<NodeSeqSpan> spans;
 };
+
+// True when `options` asks for a time window.
+inline bool IsTimeWindow(const VerifyStoreOptions& options) {
+  return options.since.has_value() || options.until.has_value();
+}
 
 // Fails only when the store could not be read; a broken chain is a finding in the report.
 Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, VerifyStoreResult* out);

@@ -7,9 +7,11 @@ implementation of the canonical forms (json.dumps + hashlib).
 
 Environment: FASTEN_MCP (binary), FASTEN_PEER (peer script), PYTHON (interpreter).
 """
+import datetime
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -106,6 +108,13 @@ class Cli(unittest.TestCase):
             (["verify", "--store", "mysql://h/db"], "unsupported store DSN"),
             (["verify", "--store", self.dsn(), "--ndjson", "x"], "not both"),
             (["verify", "--store", self.dsn(), "--from-seq", "zero"], "--from-seq"),
+            (["verify", "--store", self.dsn(), "--since", "last week"], "now-15m"),
+            (["verify", "--store", self.dsn(), "--until", "2026-11-20T24:00:00Z"], "--until"),
+            (["verify", "--store", self.dsn(), "--since", "2026-11-21", "--until", "2026-11-20"],
+             "after --until"),
+            (["verify", "--store", self.dsn(), "--since", "2026-11-20", "--from-seq", "5"],
+             "cannot be combined with --from-seq/--to-seq"),
+            (["verify", "--ndjson", "x", "--until", "now"], "--store only"),
             (["query"], "audit, sys or api"),
             (["query", "logs", "--store", self.dsn()], "unknown stream"),
             (["query", "audit", "--store", self.dsn(), "--status", "500"], "does not apply"),
@@ -213,6 +222,53 @@ class Cli(unittest.TestCase):
         rc, out, err = run("verify", "--store", self.dsn(), "--node", "no-such-node")
         self.assertEqual(rc, 0)
         self.assertIn("no rows for node", err)
+
+    def test_time_window_verifies_as_the_seq_windows_it_resolves_to(self):
+        # The tampered row's instant, from its stored spelling (microseconds, truncated).
+        words = self.tamper_line.split()
+        node, seq = words[2], int(words[4])
+        con = sqlite3.connect(self.tampered)
+        stored = con.execute("SELECT timestamp FROM audit_log WHERE source_node_id = ? AND "
+                             "monotonic_seq = ?", (node, seq)).fetchone()[0]
+        con.close()
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|\+00:00)?$", stored)
+        self.assertIsNotNone(m, stored)
+        t = datetime.datetime.fromisoformat(m.group(1)).replace(
+            microsecond=int(((m.group(2) or "") + "000000")[:6]))
+        iso = lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        until = iso(t + datetime.timedelta(hours=1))
+        for since, broken in ((iso(t), True), (iso(t + datetime.timedelta(microseconds=1)), False)):
+            rc, out, err = run("verify", "--store", self.dsn(self.tampered), "--since", since,
+                               "--until", until, "--json", "--no-progress")
+            self.assertEqual(rc, 1 if broken else 0, err)
+            report = json.loads(out)
+            window = report["window"]
+            self.assertEqual((window["since"], window["until"]), (since, until))
+            self.assertEqual([n["source_node_id"] for n in window["nodes"]],
+                             [n["source_node_id"] for n in report["nodes"]])
+            spans = {n["source_node_id"]: n for n in window["nodes"]}
+            self.assertIn(node, spans)
+            self.assertEqual(spans[node]["from_seq"] <= seq, broken)
+            for got in report["nodes"]:
+                span = spans[got["source_node_id"]]
+                rc2, out2, err2 = run("verify", "--store", self.dsn(self.tampered), "--node",
+                                      span["source_node_id"], "--from-seq", str(span["from_seq"]),
+                                      "--to-seq", str(span["to_seq"]), "--json", "--no-progress")
+                self.assertEqual(json.loads(out2)["nodes"], [got], err2)
+                self.assertEqual(got["ok"], not (broken and got["source_node_id"] == node))
+        # The human report names the window; a date alone is its 00:00:00Z; an empty window says so.
+        rc, out, err = run("verify", "--store", self.dsn(), "--since", "2026-11-20", "--until",
+                           "2026-11-20T14:00:00Z", "--node", "edge-eu-1", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Time window 2026-11-20T00:00:00.000000Z .. 2026-11-20T14:00:00.000000Z "
+                      "(inclusive) on node edge-eu-1", out)
+        self.assertRegex(out, r"edge-eu-1 +seq 1\.\.\d+ \(\d+ row\(s\) timestamped in the window\)")
+        self.assertIn("Result: OK", out)
+        rc, out, err = run("verify", "--store", self.dsn(), "--since", "2030-01-01",
+                           "--no-progress")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no audit rows in the time window", err)
+        self.assertIn("no audit rows in it", out)
 
     def test_env_var_dsn_is_used_when_no_flag_is_given(self):
         rc, out, err = run("verify", env={"FASTEN_AUDIT_DSN": self.dsn()})

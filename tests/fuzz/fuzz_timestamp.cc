@@ -7,8 +7,9 @@
 //   the same instant;
 // - the canonical (…ffffffZ) and isoformat (…+00:00) spellings of the instant parse back to it,
 //   and SecondPrefix is the canonical spelling's first 19 characters;
-// - ParseTimeBound: a timestamp gives its instant, "now" the reference instant, "now-<N><unit>"
-//   exactly now - N units (no overflow); anything else nullopt with a message.
+// - ParseTimeBound: a timestamp gives its instant, a date alone (YYYY-MM-DD) its 00:00:00Z,
+//   "now" the reference instant, "now-<N><unit>" exactly now - N units (no overflow); anything
+//   else nullopt with a message.
 #include <chrono>
 #include <regex>
 #include <string>
@@ -74,6 +75,10 @@ void CheckTimeBound(const std::string& text) {
   }
   if (text == "now") {
     FUZZ_CHECK(t && *t == kNow);
+    return;
+  }
+  if (text.size() == 10 && fasten::ParseTimestamp(text + "T00:00:00Z", &parsed)) {
+    FUZZ_CHECK(t && *t == parsed);  // a date alone: its midnight, UTC
     return;
   }
   if (!t) {

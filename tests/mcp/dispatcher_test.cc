@@ -284,6 +284,56 @@ TEST_F(DispatcherTest, IntegerArgumentsBeyondADoubleAreReadExactly) {
   }
 }
 
+// chain_verify {since, until}: per node, the seq range of the tenant's rows in the window, echoed
+// in window.nodes, verified exactly as chain_verify {source_node_id, from_seq, to_seq} would.
+TEST_F(DispatcherTest, ChainVerifyTimeWindowAgreesWithItsSeqWindows) {
+  json r = Handle(ToolCall(1, "chain_verify",
+                           {{"since", "2026-11-20T14:00:00Z"}, {"until", "2026-11-20T15:00:00Z"}}));
+  ASSERT_FALSE(r["result"].value("isError", false)) << r;
+  const json out = r["result"]["structuredContent"];
+  const json& window = out["window"];
+  EXPECT_EQ(window["since"], "2026-11-20T14:00:00.000000Z");
+  EXPECT_EQ(window["until"], "2026-11-20T15:00:00.000000Z");
+  ASSERT_GE(window["nodes"].size(), 2u) << window;
+  ASSERT_EQ(window["nodes"].size(), out["nodes"].size());
+  for (size_t i = 0; i < out["nodes"].size(); ++i) {
+    const json& span = window["nodes"][i];
+    EXPECT_EQ(span["source_node_id"], out["nodes"][i]["source_node_id"]);
+    EXPECT_GT(span["rows_in_window"].get<int64_t>(), 0);
+    json seq = Handle(ToolCall(2, "chain_verify",
+                               {{"source_node_id", span["source_node_id"]},
+                                {"from_seq", span["from_seq"]},
+                                {"to_seq", span["to_seq"]}}));
+    const json& nodes = seq["result"]["structuredContent"]["nodes"];
+    ASSERT_EQ(nodes.size(), 1u) << seq;
+    EXPECT_EQ(nodes[0], out["nodes"][i]);
+  }
+  // A date alone is its 00:00:00Z; a window without rows verifies nothing and says so.
+  r = Handle(ToolCall(3, "chain_verify", {{"since", "2026-11-20"}, {"until", "2026-11-21"}}));
+  EXPECT_EQ(r["result"]["structuredContent"]["window"]["since"], "2026-11-20T00:00:00.000000Z");
+  EXPECT_EQ(r["result"]["structuredContent"]["ok"], true);
+  r = Handle(ToolCall(4, "chain_verify", {{"since", "2030-01-01"}}));
+  ASSERT_FALSE(r["result"].value("isError", false)) << r;
+  EXPECT_TRUE(r["result"]["structuredContent"]["nodes"].empty());
+  EXPECT_TRUE(r["result"]["structuredContent"]["window"]["nodes"].empty());
+  EXPECT_NE(r["result"]["structuredContent"]["hint"].get<std::string>().find("time window"),
+            std::string::npos);
+  // Bad bounds and a seq window beside a time window are tool errors naming the arguments.
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"since", "yesterday"}}, "since:"},
+      {{{"until", "2026-11-20T25:00:00Z"}}, "until:"},
+      {{{"since", "2026-11-21"}, {"until", "2026-11-20"}}, "since is after until"},
+      {{{"since", "2026-11-20"}, {"from_seq", 1}}, "from_seq/to_seq"},
+      {{{"until", "now"}, {"to_seq", 9}}, "from_seq/to_seq"},
+  };
+  for (const auto& [args, want] : bad) {
+    r = Handle(ToolCall(5, "chain_verify", args));
+    ASSERT_TRUE(r["result"].value("isError", false)) << args << r;
+    EXPECT_NE(r["result"]["content"][0]["text"].get<std::string>().find(want), std::string::npos)
+        << args << r;
+  }
+}
+
 TEST_F(DispatcherTest, ProgressIsReportedOnlyWhenAskedAndIncreases) {
   json call = ToolCall(1, "chain_verify", json::object());
   Handle(call);

@@ -61,6 +61,36 @@ echo "tampered: $brk on both backends"
 
 grep -q "table audit.events" <<<"$tout" || fail "schema table not named: $tout"
 
+# Time windows resolve to the same per-node seq windows and verdicts on both backends: the
+# refund hour, and the hour starting one microsecond after the tampered row (its first link holds).
+after="$(python3 - "$work/tampered.db" "$brk" <<'PY'
+import datetime, re, sqlite3, sys
+seq = int(sys.argv[2].split()[-1])
+ts = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT timestamp FROM audit_log WHERE source_node_id = 'edge-us-1' AND monotonic_seq = ?",
+    (seq,)).fetchone()[0]
+m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", ts)
+t = datetime.datetime.fromisoformat(m.group(1)).replace(
+    microsecond=int(((m.group(2) or "") + "000000")[:6])) + datetime.timedelta(microseconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+PY
+)"
+for window in "2026-11-20T14:00:00Z 2026-11-20T15:00:00Z" "$after 2026-11-20T16:00:00Z"; do
+  read -r since until <<<"$window"
+  set +e
+  a="$("$bin" verify --store "sqlite:///$work/tampered.db" --since "$since" --until "$until" --json --no-progress)"
+  b="$("$bin" verify --store "$tdsn?table=audit.events" --since "$since" --until "$until" --json --no-progress)"
+  set -e
+  python3 - "$a" "$b" <<'PY' || fail "time window $window differs between SQLite and Postgres"
+import json, sys
+a, b = (json.loads(x) for x in sys.argv[1:3])
+assert a["window"]["nodes"] and a["window"]["nodes"] == b["window"]["nodes"], (a["window"], b["window"])
+key = lambda r: [(n["source_node_id"], n["ok"], n["first_break_at"], n["total_rows"]) for n in r["nodes"]]
+assert key(a) == key(b), (key(a), key(b))
+print("time window %s..%s: %s" % (a["window"]["since"], a["window"]["until"], key(a)))
+PY
+done
+
 # The same page and trace from both backends (sys/api tables ride along in the same database).
 # (core-1's Go nanosecond timestamps are rounded by TIMESTAMPTZ, so its rows are left out here.)
 for args in "query audit --code REFUND_ROLLED_BACK --json" "query audit --node edge-us-1 --json" \

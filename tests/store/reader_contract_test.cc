@@ -4,13 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "store/index_advice.h"
 #include "store/reader.h"
 #include "support/store_backend.h"
 #include "test_store.h"
+#include "tools/verify_json.h"
 #include "validator/chain.h"
+#include "validator/verify_store.h"
 
 namespace fasten {
 namespace {
@@ -420,6 +423,174 @@ TEST_P(ReaderContract, ScanStopsAtTheRangeAndWhenAsked) {
   }
   // The reader is still usable after a scan stopped early.
   EXPECT_TRUE(VerifyAll(reader.get()).ok);
+}
+
+// A chain of `node` sealed in seq order with these stored timestamps and (when given) tenants.
+std::vector<AuditRow> TimedChain(const std::string& node, const std::vector<std::string>& times,
+                                 const std::vector<std::string>& tenants = {}) {
+  std::vector<AuditRow> rows;
+  std::string prev = "genesis";
+  for (size_t i = 0; i < times.size(); ++i) {
+    AuditRow r = MakeRow(node, static_cast<int64_t>(i + 1));
+    r.timestamp = times[i];
+    EXPECT_TRUE(ParseTimestamp(r.timestamp, &r.timestamp_us)) << r.timestamp;
+    if (i < tenants.size()) r.tenant_id.Set(tenants[i]);
+    Seal(&r, prev);
+    prev = r.hash;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+Micros At(const char* text) {
+  Micros t = 0;
+  EXPECT_TRUE(ParseTimestamp(text, &t)) << text;
+  return t;
+}
+
+// Node a's clock jumps ahead at seq 4 and back at seq 7; its window rows are spelled as
+// different writers spell them, and two of them share a second with a bound.
+std::vector<AuditRow> WindowFixture(std::vector<AuditRow>* a_rows = nullptr) {
+  std::vector<AuditRow> a = TimedChain("a",
+                                       {"2026-06-15T10:00:01.000000Z",
+                                        "2026-06-15T10:00:02.500000Z",       // before since
+                                        "2026-06-15T10:00:02.700000+00:00",  // after since
+                                        "2026-06-15T10:00:30Z",              // clock ahead
+                                        "2026-06-15T10:00:04.25Z",
+                                        "2026-06-15T10:00:06.000000Z",  // == until
+                                        "2026-06-15T10:00:05.9Z",       // clock back
+                                        "2026-06-15T10:00:06.000001Z"},
+                                       {"tenant-a", "tenant-a", "tenant-a", "tenant-a", "tenant-b",
+                                        "tenant-a", "tenant-a", "tenant-a"});
+  std::vector<AuditRow> b =
+      TimedChain("b", {"2026-06-15T10:00:01Z", "2026-06-15T10:00:03Z", "2026-06-15T10:00:07Z"},
+                 {"tenant-a", "tenant-b", "tenant-a"});
+  if (a_rows) *a_rows = a;
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string Spans(const std::vector<NodeSeqSpan>& spans) {
+  std::string s;
+  for (const NodeSeqSpan& x : spans) {
+    s += (s.empty() ? "" : " ") + x.source_node_id + ":" + std::to_string(x.first_seq) + ".." +
+         std::to_string(x.last_seq) + "/" + std::to_string(x.rows);
+  }
+  return s;
+}
+
+TEST_P(ReaderContract, SeqSpansCoverEachNodesRowsInATimeWindowExactly) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  store_->Insert("audit_log", WindowFixture());
+  if (!GetParam().timestamptz) {
+    // A timestamp that cannot be parsed is in no bounded window.
+    AuditRow bad = MakeRow("c", 1);
+    bad.timestamp = "2026-06-15T10:00:04 not a time";
+    store_->Insert("audit_log", {bad});
+  }
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  auto spans = [&](std::optional<Micros> since, std::optional<Micros> until,
+                   std::optional<std::string> node = {}, std::optional<std::string> tenant = {}) {
+    SeqSpanQuery q;
+    q.since = since;
+    q.until = until;
+    q.source_node_id = node;
+    q.tenant_id = tenant;
+    std::vector<NodeSeqSpan> out;
+    Status st = reader->SeqSpans(q, &out);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return Spans(out);
+  };
+  const Micros since = At("2026-06-15T10:00:02.6Z"), until = At("2026-06-15T10:00:06Z");
+  // a: seqs 3, 5, 6, 7 are in the window (4 lies between, timestamped outside); b: seq 2.
+  EXPECT_EQ(spans(since, until), "a:3..7/4 b:2..2/1");
+  EXPECT_EQ(spans(since, until, std::string("b")), "b:2..2/1");
+  EXPECT_EQ(spans(since, until, std::nullopt, std::string("tenant-a")), "a:3..7/3");
+  EXPECT_EQ(spans(since, until, std::string("b"), std::string("tenant-a")), "");
+  EXPECT_EQ(spans(std::nullopt, until), "a:1..7/6 b:1..2/2");
+  EXPECT_EQ(spans(until + 1, std::nullopt), "a:4..8/2 b:3..3/1");
+  EXPECT_EQ(spans(At("2026-06-15T10:00:06.000001Z"), At("2026-06-15T10:00:06.000001Z")),
+            "a:8..8/1");
+  EXPECT_EQ(spans(At("2027-01-01T00:00:00Z"), std::nullopt), "");
+  EXPECT_EQ(spans(since, until, std::string("no-such-node")), "");
+}
+
+// A time window verifies exactly as the seq windows it resolves to: per node, the same report
+// (first link included); for one node, the same whole report.
+TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> a;
+  store_->Insert("audit_log", WindowFixture(&a));
+  // Tamper a's seq 2 (its stored hash no longer matches): the window from seq 3 starts just after
+  // the break, and its first link (to seq 2's stored hash) holds.
+  store_->Exec("UPDATE audit_log SET actor = 'mallory' WHERE id = '" + a[1].id + "'");
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  auto verify = [&](VerifyStoreOptions o) {
+    VerifyStoreResult r;
+    Status st = VerifyStore(reader.get(), o, &r);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return r;
+  };
+  struct Case {
+    const char* since;
+    const char* until;
+    std::optional<std::string> node, tenant;
+    bool a_ok;
+  };
+  const std::vector<Case> cases = {
+      {"2026-06-15T10:00:02.6Z", "2026-06-15T10:00:06Z", {}, {}, true},   // just after the break
+      {"2026-06-15T10:00:02.5Z", "2026-06-15T10:00:06Z", {}, {}, false},  // from the break
+      {"2026-06-15T10:00:02.6Z", "2026-06-15T10:00:06Z", "a", {}, true},
+      {"2026-06-15T10:00:02Z", "2026-06-15T10:00:06Z", "a", {}, false},
+      {"2026-06-15T10:00:02.6Z", "2026-06-15T10:00:06Z", {}, "tenant-a", true},
+      {"2026-06-15T10:00:00Z", "2026-06-15T10:01:00Z", {}, "tenant-a", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.since) + " .. " + c.until + " node " + c.node.value_or("*") +
+                 " tenant " + c.tenant.value_or("*"));
+    VerifyStoreOptions o;
+    o.since = At(c.since);
+    o.until = At(c.until);
+    o.range.source_node_id = c.node;
+    o.visible_tenant = c.tenant;
+    VerifyStoreResult window = verify(o);
+    ASSERT_FALSE(window.spans.empty());
+    ASSERT_EQ(window.report.nodes.size(), window.spans.size());
+    bool all_ok = true;
+    for (size_t i = 0; i < window.spans.size(); ++i) {
+      const NodeSeqSpan& span = window.spans[i];
+      VerifyStoreOptions seq;
+      seq.range.source_node_id = span.source_node_id;
+      seq.range.from_seq = span.first_seq;
+      seq.range.to_seq = span.last_seq;
+      seq.visible_tenant = c.tenant;
+      VerifyStoreResult expected = verify(seq);
+      ASSERT_EQ(expected.report.nodes.size(), 1u);
+      EXPECT_EQ(NodeReportJson(window.report.nodes[i]), NodeReportJson(expected.report.nodes[0]));
+      if (c.node) {
+        EXPECT_EQ(VerifyReportJson(window.report), VerifyReportJson(expected.report));
+      }
+      if (span.source_node_id == "a") {
+        EXPECT_EQ(window.report.nodes[i].ok, c.a_ok);
+      }
+      all_ok = all_ok && expected.report.ok;
+    }
+    EXPECT_EQ(window.report.ok, all_ok);
+  }
+  // An empty window: nothing verified, nothing broken.
+  VerifyStoreOptions empty;
+  empty.since = At("2027-01-01T00:00:00Z");
+  VerifyStoreResult r = verify(empty);
+  EXPECT_TRUE(r.spans.empty());
+  EXPECT_TRUE(r.report.nodes.empty());
+  EXPECT_TRUE(r.report.ok);
+  // A time window and a seq window do not combine.
+  VerifyStoreOptions both;
+  both.since = At("2026-06-15T10:00:00Z");
+  both.range.from_seq = 2;
+  EXPECT_EQ(VerifyStore(reader.get(), both, &r).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(ReaderContract, PhysicalScanRefusesRowsStoredFarOutOfOrder) {

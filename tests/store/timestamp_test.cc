@@ -64,6 +64,20 @@ TEST(Timestamp, TimeBoundsAcceptRelativeTimes) {
   }
 }
 
+// A date alone is that day's 00:00:00Z, as the fasten reader (pydantic) reads it, for either
+// bound; anything else that is almost a date is refused.
+TEST(Timestamp, TimeBoundsAcceptADateAlone) {
+  const Micros now = P("2026-11-23T12:00:00Z");
+  std::string error;
+  EXPECT_EQ(*ParseTimeBound("2026-11-20", now, &error), P("2026-11-20T00:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2024-02-29", now, &error), P("2024-02-29T00:00:00Z"));
+  for (const char* bad : {"2026-11-2", "2026-11-200", "2025-02-29", "2026-13-01", "2026-11-20Z",
+                          "2026/11/20", "20261120", "2026-11-20T"}) {
+    EXPECT_FALSE(ParseTimeBound(bad, now, &error).has_value()) << bad;
+    EXPECT_NE(error.find("a date (2026-08-21"), std::string::npos) << error;
+  }
+}
+
 // Found by tests/fuzz/fuzz_timestamp (crashes/timestamp/relative_overflow): 999999999 days in
 // microseconds overflowed int64 (undefined behaviour; the bound wrapped to a time in the future).
 TEST(Timestamp, RelativeTimeBeyondTheRangeIsRefused) {

@@ -46,6 +46,10 @@ class CountingReader : public AuditReader {
     ++other;
     return inner_->CountRows(out);
   }
+  Status SeqSpans(const SeqSpanQuery& query, std::vector<NodeSeqSpan>* out) override {
+    ++other;
+    return inner_->SeqSpans(query, out);
+  }
   Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
     ++other;
     return inner_->FindBySeqHash(seq, hash, out);
