@@ -532,6 +532,7 @@ bool Run::Submit(const json& answer_json, std::string* repair) {
   CitationCheckOptions options;
   options.tenant = deps_.env->tenant;
   options.ledger = &ledger_;
+  options.integrity_margin = opt_.integrity_margin;
   ValidateAnswer(answer, stores, options, &result_.verdict);
   const Verdict& v = result_.verdict;
   Progress("validation", {{"accepted", v.accepted},
@@ -828,6 +829,9 @@ json InvestigateResultJson(const InvestigateResult& r) {
               {"pricing_version", r.pricing_version},
               {"ledger_rows", r.ledger_rows}};
   if (!r.answer.is_null()) out["validation"] = VerdictJson(r.verdict);
+  // The integrity verdict of the last answer (validator/integrity_verdict.h): computed from the
+  // chain, never from the model's words.
+  out["doctor"] = r.verdict.integrity ? json(r.verdict.integrity->line) : json(nullptr);
   return out;
 }
 

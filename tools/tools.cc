@@ -648,11 +648,12 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
 
 Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
   Answer answer;
-  FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer));
+  FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer, env.now));
   CitationStores stores{env.stores->audit.get(), env.stores->sys.get(), env.stores->api.get(),
                         env.stores->sys_missing_why, env.stores->api_missing_why};
   CitationCheckOptions options;
   options.tenant = env.tenant;
+  options.integrity_margin = env.integrity_margin;
   Verdict verdict;
   ValidateAnswer(answer, stores, options, &verdict);
   if (!verdict.error.ok()) {
