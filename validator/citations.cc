@@ -1147,7 +1147,10 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                  "from a tool result",
              ""});
       } else {
-        if (c.stream == CitationStream::kAudit) cites_audit = true;
+        if (c.stream == CitationStream::kAudit) {
+          cites_audit = true;
+          ++audit_cited;
+        }
         const Resolved* res = validator.Find(c);
         const std::string* digest =
             c.stream == CitationStream::kAudit ? nullptr : validator.StreamDigest(c);
@@ -1183,7 +1186,6 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
           if (tampered && c.stream == CitationStream::kAudit) {
             // The one case where a row that fails verification is valid evidence: what it
             // fails is the finding; a row that verifies contradicts the claim.
-            ++audit_cited;
             if (!res->tamper_why.empty()) {
               r.tamper_evidence = res->tamper_why;
             } else {
