@@ -169,7 +169,11 @@ Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::str
             [](const NodeIntegrity& a, const NodeIntegrity& b) {
               return a.source_node_id < b.source_node_id;
             });
-  out->ok = !out->empty();
+  // Ok needs something verified: a window of unsealed rows only proves nothing.
+  out->ok = false;
+  for (const NodeIntegrity& n : out->nodes) {
+    if (n.present && n.sealed > 0) out->ok = true;
+  }
   for (const NodeIntegrity& n : out->nodes) {
     out->unsealed += n.unsealed;
     if (!n.ok) out->ok = false;
@@ -200,11 +204,13 @@ std::string BreakPhrase(const ChainBreak& b) {
 std::string DoctorLine(const IntegrityVerdict& v) {
   const std::string window = FormatWindow(v.scope.since, v.scope.until);
   const std::string only = v.scope.nodes_listed() ? " only" : "";
-  std::vector<const NodeIntegrity*> ok, absent;
+  std::vector<const NodeIntegrity*> ok, absent, unsealed_only;
   std::string breaks;
   for (const NodeIntegrity& n : v.nodes) {
     if (!n.present) {
       absent.push_back(&n);
+    } else if (n.ok && n.sealed == 0) {
+      unsealed_only.push_back(&n);
     } else if (n.ok) {
       ok.push_back(&n);
     } else {
@@ -226,14 +232,18 @@ std::string DoctorLine(const IntegrityVerdict& v) {
   if (!breaks.empty()) {
     line += breaks + " · in window " + window;
     if (!ok.empty()) line += "; chain OK on " + JoinNodes(ok);
-  } else {
+  } else if (!ok.empty()) {
     line += "chain OK in window " + window + " on " + JoinNodes(ok) + only;
+  } else {
+    line += "no sealed audit rows in window " + window;
   }
   if (!absent.empty()) line += " · no audit rows on " + JoinNodes(absent) + " (not verified)";
-  if (breaks.empty() && absent.empty()) line += " · no tampering";
+  if (breaks.empty() && absent.empty())
+    line += ok.empty() ? " · nothing verified" : " · no tampering";
   if (v.unsealed > 0) {
     line += " · " + std::to_string(v.unsealed) + " unsealed row" + (v.unsealed == 1 ? "" : "s") +
             " not verified";
+    if (!unsealed_only.empty()) line += " (" + JoinNodes(unsealed_only) + ")";
   }
   return line;
 }

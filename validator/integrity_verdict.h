@@ -22,8 +22,10 @@
 //           core-1, edge-eu-1
 //   doctor: no audit rows in window 14:02–15:03Z · nothing to verify
 // A window that does not lie within one UTC day is written with dates
-// (2026-11-20T23:40Z–2026-11-21T00:40Z); ` · N unsealed rows not verified` is appended when the
-// window holds unsealed rows; a scope naming nodes adds "only" ("on edge-eu-1 only").
+// (2026-11-20T23:40Z–2026-11-21T00:40Z); ` · N unsealed rows not verified (nodes with nothing
+// else)` is appended when the window holds unsealed rows; a node with unsealed rows only is not
+// called OK (nothing of it was verified), and a verdict is ok only when at least one sealed row
+// was verified; a scope naming nodes adds "only" ("on edge-eu-1 only").
 //
 // Cost: one indexed query for the window's seq spans plus one scan of those spans per node
 // (bench/validate_bench: verdict mode). Not thread-safe (readers are not).
