@@ -553,7 +553,9 @@ bool Run::Submit(const json& answer_json, std::string* repair) {
   if (!v.error.ok()) {
     result_.rejections.push_back("not checked: " + v.error.message());
   }
-  for (const CitationProblem& p : v.problems) result_.rejections.push_back(p.message);
+  for (const CitationProblem& p : v.problems) {
+    result_.rejections.push_back(p.reason + ": " + p.message);
+  }
   for (size_t i = 0; i < v.claims.size(); ++i) {
     const ClaimResult& c = v.claims[i];
     for (const CitationResult& r : c.citations) {

@@ -1067,6 +1067,13 @@ std::string Quote(const IntegrityAssertion& a) {
 // The integrity_contradicted message of an "intact" claim whose scope is not ok.
 std::string IntactContradiction(const IntegrityVerdict& iv) {
   const std::string window = FormatWindow(iv.scope.since, iv.scope.until);
+  if (iv.too_large) {
+    return "the claim asserts the chain is intact, but its scope (window " + window + ") spans " +
+           std::to_string(iv.window_seqs) + " audit rows, more than the " +
+           std::to_string(iv.max_seqs) +
+           " one answer's verdict verifies, so it was not verified: narrow the claim's scope "
+           "(cite rows close together, or give scope {since, until, nodes})";
+  }
   if (iv.empty()) {
     return "the claim asserts the chain is intact, but its scope (window " + window +
            (iv.scope.nodes_listed() ? ", the nodes it names" : "") +
@@ -1330,8 +1337,19 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
   std::optional<IntegrityScope> answer_scope;
   std::string basis;
   if (answer.window) {
+    // A stated window never hides the cited rows' own surroundings: it is widened to cover
+    // them (± the margin), so an answer cannot state a window that stops just short of a break
+    // next to the rows it rests on.
     answer_scope = IntegrityScope{answer.window->first, answer.window->second, {}};
     basis = "stated window";
+    if (answer_span.any) {
+      IntegrityScope rows = WidenedScope(answer_span.first, answer_span.last, margin);
+      if (rows.since < answer_scope->since || rows.until > answer_scope->until) {
+        answer_scope->since = std::min(answer_scope->since, rows.since);
+        answer_scope->until = std::max(answer_scope->until, rows.until);
+        basis = "stated window, widened to the cited rows ± " + MarginText(margin);
+      }
+    }
   } else if (answer_span.any) {
     answer_scope = WidenedScope(answer_span.first, answer_span.last, margin);
     basis = "cited rows ± " + MarginText(margin);
@@ -1467,6 +1485,7 @@ json VerdictJson(const Verdict& v) {
 std::string DescribeClaimIntegrity(const ClaimResult& c) {
   if (c.integrity.field == IntegrityPolarity::kNone) return "";
   std::string s = std::string("integrity: ") + IntegrityPolarityName(c.integrity.field);
+  if (c.integrity.scope_explicit) s += " (over the scope the claim names)";
   if (c.integrity.verdict) s += " · " + c.integrity.verdict->line;
   std::string evidence;
   for (const CitationResult& r : c.citations) {

@@ -63,17 +63,29 @@ void FillNode(const NodeReport& r, const NodeSeqSpan* span, NodeIntegrity* n) {
   }
 }
 
+// Verifies the window (one node, or all); *budget is what is left of kMaxVerdictSeqs. Sets
+// *too_large (and *seqs) instead of verifying when the window exceeds it.
 Status VerifyWindow(AuditReader* reader, const std::optional<std::string>& tenant,
-                    const IntegrityScope& scope, const std::string* node,
-                    std::vector<NodeIntegrity>* out) {
+                    const IntegrityScope& scope, const std::string* node, int64_t* budget,
+                    bool* too_large, int64_t* seqs, std::vector<NodeIntegrity>* out) {
   VerifyStoreOptions options;
   options.since = scope.since;
   options.until = scope.until;
   options.threads = 1;
   options.visible_tenant = tenant;
+  options.max_window_seqs = std::max<int64_t>(*budget, 1);
   if (node) options.range.source_node_id = *node;
   VerifyStoreResult result;
-  FASTEN_RETURN_IF_ERROR(VerifyStore(reader, options, &result));
+  Status st = VerifyStore(reader, options, &result);
+  int64_t used = 0;
+  for (const NodeSeqSpan& s : result.spans) used += s.last_seq - s.first_seq + 1;
+  *seqs += used;
+  if (st.code() == StatusCode::kResourceExhausted) {
+    *too_large = true;
+    return Status::Ok();
+  }
+  FASTEN_RETURN_IF_ERROR(st);
+  *budget -= used;
   for (const NodeReport& r : result.report.nodes) {
     if (node && r.source_node_id != *node) continue;
     const NodeSeqSpan* span = nullptr;
@@ -138,7 +150,8 @@ const NodeIntegrity* IntegrityVerdict::FirstBreak() const {
 }
 
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
-                               const IntegrityScope& scope, IntegrityVerdict* out) {
+                               const IntegrityScope& scope, IntegrityVerdict* out,
+                               int64_t max_seqs) {
   std::string basis = std::move(out->basis);
   *out = IntegrityVerdict();
   out->basis = std::move(basis);
@@ -147,15 +160,20 @@ Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::str
     return InvalidArgumentError("the window ends (" + CanonicalTimestamp(scope.until) +
                                 ") before it starts (" + CanonicalTimestamp(scope.since) + ")");
   }
+  int64_t budget = max_seqs;
+  out->max_seqs = max_seqs;
   if (!scope.nodes_listed()) {
-    FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, nullptr, &out->nodes));
+    FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, nullptr, &budget, &out->too_large,
+                                        &out->window_seqs, &out->nodes));
   } else {
     std::vector<std::string> nodes = scope.nodes;
     std::sort(nodes.begin(), nodes.end());
     nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
     for (const std::string& node : nodes) {
+      if (out->too_large) break;
       const size_t before = out->nodes.size();
-      FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, &node, &out->nodes));
+      FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, &node, &budget, &out->too_large,
+                                          &out->window_seqs, &out->nodes));
       if (out->nodes.size() == before) {
         NodeIntegrity absent;
         absent.source_node_id = node;
@@ -169,6 +187,12 @@ Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::str
             [](const NodeIntegrity& a, const NodeIntegrity& b) {
               return a.source_node_id < b.source_node_id;
             });
+  if (out->too_large) {
+    out->nodes.clear();
+    out->ok = false;
+    out->line = DoctorLine(*out);
+    return Status::Ok();
+  }
   // Ok needs something verified: a window of unsealed rows only proves nothing.
   out->ok = false;
   for (const NodeIntegrity& n : out->nodes) {
@@ -223,6 +247,13 @@ std::string DoctorLine(const IntegrityVerdict& v) {
     }
   }
   std::string line = "doctor: ";
+  if (v.too_large) {
+    return line + "window " + window + " spans " + std::to_string(v.window_seqs) +
+           " audit rows, more than the " + std::to_string(v.max_seqs) +
+           " an answer's verdict verifies · not verified (run fasten-mcp verify --since " +
+           CanonicalTimestamp(v.scope.since) + " --until " + CanonicalTimestamp(v.scope.until) +
+           ")";
+  }
   if (v.empty()) {
     line += "no audit rows in window " + window;
     if (!absent.empty()) line += " on " + JoinNodes(absent) + only;
@@ -274,7 +305,9 @@ json IntegrityVerdictJson(const IntegrityVerdict& v) {
   json window = {{"since", CanonicalTimestamp(v.scope.since)},
                  {"until", CanonicalTimestamp(v.scope.until)},
                  {"nodes", v.scope.nodes_listed() ? json(v.scope.nodes) : json("all")}};
+  if (v.too_large) window["seqs"] = v.window_seqs;
   return {{"ok", v.ok},
+          {"too_large", v.too_large},
           {"basis", v.basis},
           {"window", window},
           {"nodes", nodes},

@@ -48,6 +48,11 @@ class AuditReader;
 
 inline constexpr Micros kMicrosPerMinute = 60 * int64_t{1000000};
 inline constexpr Micros kDefaultIntegrityMargin = 30 * kMicrosPerMinute;
+// The most seqs (summed over the nodes' spans in the window, every tenant's rows included: they
+// all carry the chain) one verdict verifies: about 0.6 s of hashing at 405 k rows/s. A larger
+// window is reported as too large to verify (not ok, never "intact"), so one answer cannot make
+// a shared server verify the whole store; `fasten-mcp verify --since --until` has no such limit.
+inline constexpr int64_t kMaxVerdictSeqs = 250000;
 // The largest margin accepted (a day either side).
 inline constexpr Micros kMaxIntegrityMargin = 24 * 60 * kMicrosPerMinute;
 
@@ -83,8 +88,12 @@ struct NodeIntegrity {
 struct IntegrityVerdict {
   IntegrityScope scope;
   std::string basis;  // how the window was chosen, e.g. "cited rows ± 30 min", "stated window"
-  bool ok = false;    // at least one node present, and every node ok
-  std::vector<NodeIntegrity> nodes;  // ascending source_node_id
+  bool ok = false;    // at least one sealed row verified, and every node ok
+  // The window held more than kMaxVerdictSeqs seqs: nothing was verified (ok is false).
+  bool too_large = false;
+  int64_t window_seqs = 0;             // when too_large: how many
+  int64_t max_seqs = kMaxVerdictSeqs;  // the bound it was computed with
+  std::vector<NodeIntegrity> nodes;    // ascending source_node_id
   int64_t unsealed = 0;
   std::string line;  // DoctorLine(*this)
 
@@ -94,9 +103,10 @@ struct IntegrityVerdict {
 };
 
 // Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
-// kept). Fails only when the store could not be read.
+// kept). Fails only when the store could not be read. `max_seqs` bounds the work (too_large).
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
-                               const IntegrityScope& scope, IntegrityVerdict* out);
+                               const IntegrityScope& scope, IntegrityVerdict* out,
+                               int64_t max_seqs = kMaxVerdictSeqs);
 
 // "14:02–15:03Z" within one UTC day, else "2026-11-20T23:40Z–2026-11-21T00:40Z" (seconds shown
 // only when a bound is not a whole minute).

@@ -162,6 +162,16 @@ Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, Verif
   std::vector<NodeSeqSpan> spans;
   if (IsTimeWindow(options)) {
     FASTEN_RETURN_IF_ERROR(TimeWindowRanges(reader, options, &spans, &ranges));
+    if (options.max_window_seqs > 0) {
+      int64_t seqs = 0;
+      for (const NodeSeqSpan& s : spans) seqs += s.last_seq - s.first_seq + 1;
+      if (seqs > options.max_window_seqs) {
+        out->spans = std::move(spans);
+        return ResourceExhaustedError("the window spans " + std::to_string(seqs) +
+                                      " seqs across its nodes, more than the limit of " +
+                                      std::to_string(options.max_window_seqs));
+      }
+    }
   }
   const bool pipelined = options.threads >= 2 && !IsTimeWindow(options) && !options.range.from_seq;
   auto pass = [&] {

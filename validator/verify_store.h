@@ -39,6 +39,10 @@ struct VerifyStoreOptions {
   int threads = 2;
   // Report only this tenant's rows (ChainVerifier::Options::visible_tenant).
   std::optional<std::string> visible_tenant;
+  // A time window whose seq spans hold more than this many seqs in total (all nodes, every
+  // tenant's rows: they all carry the chain) is not scanned: ResourceExhausted naming the count.
+  // 0: no limit. Bounds what one request can cost a shared server.
+  int64_t max_window_seqs = 0;
 };
 
 struct VerifyStoreResult {

@@ -660,6 +660,25 @@ TEST_F(Citations, IntegrityListedNodesOnlyAndAListedNodeWithoutRowsIsNotOk) {
       << v.line;
 }
 
+TEST_F(Citations, IntegrityAWindowTooLargeToVerifyIsNotVerifiedAndNotOk) {
+  Store store(Path("demo.db"));
+  IntegrityVerdict v;
+  ASSERT_TRUE(ComputeIntegrityVerdict(store.audit.get(), std::string("acme"), RefundWindow(), &v,
+                                      /*max_seqs=*/50)
+                  .ok());
+  EXPECT_TRUE(v.too_large);
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(v.nodes.empty());
+  EXPECT_GT(v.window_seqs, 50);
+  EXPECT_EQ(v.line.rfind("doctor: window 14:02–15:03Z spans ", 0), 0u) << v.line;
+  EXPECT_NE(v.line.find("more than the 50 an answer's verdict verifies · not verified (run "
+                        "fasten-mcp verify --since 2026-11-20T14:02:00.000000Z"),
+            std::string::npos)
+      << v.line;
+  // With the default bound the same window is verified.
+  EXPECT_FALSE(store.Compute(RefundWindow()).too_large);
+}
+
 TEST_F(Citations, IntegrityAWindowWithoutRowsVerifiesNothingAndIsNotOk) {
   Store store(Path("demo.db"));
   IntegrityVerdict v = store.Compute({T("2020-01-01T00:00:00Z"), T("2020-01-01T01:00:00Z"), {}});
@@ -875,6 +894,17 @@ TEST_F(Citations, IntegrityAStatedWindowIsTheAnswersWindow) {
   b.window = a.window;
   b.prose = "The chain is intact.";
   EXPECT_EQ(Reasons(store.Validate(b)), std::vector<std::string>{"integrity_unmarked"});
+  // A stated window that stops short of the cited rows' surroundings is widened to them: the
+  // break at 14:32:32 next to the cited 14:32:01 row stays in the doctor line.
+  Store tampered(Path("tampered.db"));
+  Answer narrow({Claim("REFUND_REQUESTED was written at 14:32",
+                       {Cite(tampered.AuditRowWhere(kRefund, "REFUND_REQUESTED"))})});
+  narrow.window = std::make_pair(T("2026-11-20T14:33:00Z"), T("2026-11-20T15:00:00Z"));
+  Verdict vn = tampered.Validate(narrow);
+  ASSERT_TRUE(vn.integrity.has_value());
+  EXPECT_EQ(vn.integrity->basis, "stated window, widened to the cited rows ± 30 min");
+  EXPECT_EQ(vn.integrity->line.rfind("doctor: BREAK on edge-us-1 at seq 1239", 0), 0u)
+      << vn.integrity->line;
   ClaimScope wide;
   wide.since = T("2026-11-20T14:00:00Z");
   wide.until = T("2026-11-20T16:00:00Z");
