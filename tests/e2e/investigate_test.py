@@ -10,7 +10,12 @@ row of the tampered store, an uncited claim and a wrong quoted status code, each
 its reason (then repaired, or ended as insufficient evidence); an injected instruction in a row
 changes nothing. Then the daily cost cap (refused before any model call, other tenants
 unaffected, spend survives restarts) and the HTTP API (JSON, SSE progress, tenant from the
-bearer token, 429 at the cap, GET /api/v1/spend).
+bearer token, 429 at the cap, GET /api/v1/spend). Integrity (issue 13), on the demo store and its
+--tamper twin: the "no tampering" lie is contradicted (also when it cites only a clean node's row)
+and ends as insufficient evidence, the honest "tampered" answer citing seq 1239 is accepted with
+the BREAK line, an "intact" claim on the clean store shows the OK line, unmarked integrity words
+are rejected (and repaired), a node-scoped claim says "only" and backs no "no tampering"; and
+validate_answer over MCP and `fasten-mcp validate` give the loop's verdicts.
 
 Environment: FASTEN_MCP (binary), FAKE_LLM (tests/fakes/fake_llm.py), PYTHON.
 """
@@ -425,6 +430,305 @@ class Investigate(unittest.TestCase):
             fake.stop()
         self.assertEqual(server.returncode, 0, "".join(log)[-5000:])
 
+
+# --- issue 13: integrity in every answer ------------------------------------------------------
+BREAK = "BREAK on edge-us-1 at seq 1239 (hash mismatch)"
+LIE_TEXT = "No audit row was tampered with around 14:32: doctor chain OK in window"
+CHAIN_VERIFY = {"tool_calls": [{"name": "chain_verify", "input": {
+    "since": "2026-11-20T14:00:00Z", "until": "2026-11-20T15:00:00Z"}}]}
+
+
+def answer(text, *claims):
+    return {"answer": text, "unknowns": [], "claims": list(claims)}
+
+
+def claim(text, row, integrity=None, scope=None):
+    c = {"text": text, "citations": [cite(row)]}
+    if integrity:
+        c["integrity"] = integrity
+    if scope:
+        c["scope"] = scope
+    return c
+
+
+class Integrity(unittest.TestCase):
+    """Issue 13's acceptance scenarios on the demo store and its --tamper twin (audit seq 1239 on
+    edge-us-1, the refund's REFUND_ROLLED_BACK row, altered after sealing): the verdict over a
+    window comes from the chain, and integrity claims are checked against it, in every wire
+    format; validate_answer (MCP) and `fasten-mcp validate` decide the same answers the same way.
+    Citations come from `fasten-mcp query --json` on the store in question (the stored hash of
+    the tampered row, as the tools show it)."""
+
+    investigate = Investigate.investigate
+    rejected = Investigate.rejected
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fasten-integrity-")
+        cls.demo = os.path.join(cls.tmp, "demo.db")
+        cls.tampered = os.path.join(cls.tmp, "tampered.db")
+        for args in (["--out", cls.demo], ["--out", cls.tampered, "--tamper"]):
+            rc, _, err = run("demo", *args)
+            assert rc == 0, err
+
+        def one(store, stream, *args):
+            rc, out, err = run("query", stream, "--store", "sqlite:///" + store, "--tenant",
+                               "acme", "--request-id", REFUND, "--json", *args)
+            assert rc == 0, err
+            rows = json.loads(out)["rows"]
+            assert rows, (stream, args)
+            return rows
+        cls.rolled = one(cls.demo, "audit", "--code", "REFUND_ROLLED_BACK")[0]  # 1239, clean
+        cls.t_rolled = one(cls.tampered, "audit", "--code", "REFUND_ROLLED_BACK")[0]
+        cls.t_requested = one(cls.tampered, "audit", "--code", "REFUND_REQUESTED")[0]
+        # An unrelated sys row of the refund at 14:32 that request_trace shows.
+        cls.t_sys = min((r for r in one(cls.tampered, "sys") if "T14:32:" in r["timestamp"]),
+                        key=lambda r: r["seq"])
+        assert cls.t_rolled["monotonic_seq"] == 1239, cls.t_rolled
+        assert cls.t_rolled["source_node_id"] == "edge-us-1", cls.t_rolled
+        assert cls.t_rolled["chain"]["status"] == "hash mismatch", cls.t_rolled
+        assert cls.t_requested["source_node_id"] == "edge-eu-1", cls.t_requested
+        assert cls.rolled["chain"]["status"] == "verified", cls.rolled
+
+        # The answers of the scenarios (literal submit_answer calls).
+        cls.lie = answer("Chain is intact.", claim(LIE_TEXT, cls.t_sys, "intact"))
+        cls.clean_node_lie = answer("Chain is intact.",
+                                    claim(LIE_TEXT, cls.t_requested, "intact"))
+        cls.honest = answer(
+            "Audit row seq 1239 on edge-us-1 was tampered with: its hash does not recompute.",
+            claim("The REFUND_ROLLED_BACK audit row seq 1239 was altered after sealing: its hash "
+                  "does not recompute", cls.t_rolled, "tampered"))
+        cls.intact = answer("The refund was rolled back; the audit chain is intact around it.",
+                            claim("The audit chain is intact around the refund at 14:32",
+                                  cls.rolled, "intact"))
+        unmarked = "The audit chain is intact around the refund at 14:32"
+        cls.unmarked = answer("The refund was rolled back.", claim(unmarked, cls.rolled))
+        cls.unmarked_fixed = answer("The refund was rolled back.",
+                                    claim(unmarked, cls.rolled, "intact"))
+        cls.t_unmarked = answer("The refund was requested.", claim(unmarked, cls.t_requested))
+        scoped = claim("The audit chain is intact on edge-eu-1 around the REFUND_REQUESTED row at "
+                       "14:32", cls.t_requested, "intact", scope={"nodes": ["edge-eu-1"]})
+        cls.scoped = answer("The refund was requested on edge-eu-1 at 14:32.", scoped)
+        cls.scoped_overreach = answer("No tampering.", scoped)
+        cls.wrong_row = answer("x", claim("The REFUND_REQUESTED audit row seq 1092 was altered",
+                                          cls.t_requested, "tampered"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def reasons(self, verdict):
+        return verdict["summary"]["rejections"]
+
+    def investigate_text(self, flavor, turns, store):
+        """The same run, human output (no --json): what an operator reads."""
+        fake = Fake(self.tmp, {"turns": turns})
+        try:
+            rc, out, err = run("investigate", "Why did request %s fail at 14:32, and was any audit "
+                               "row tampered with around that time?" % REFUND,
+                               "--tenant", "acme", "--store", "sqlite:///" + store,
+                               "--provider", flavor, "--model", "test-model",
+                               "--base-url", fake.url + FLAVORS[flavor],
+                               "--state", os.path.join(self.tmp, "state-text.db"),
+                               "--retries", "0")
+            self.assertEqual(fake.status()["failures"], [])
+        finally:
+            fake.stop()
+        return rc, out, err
+
+    def insists(self, flavor, turns, reason, store):
+        """Rejected with `reason` every time (1 + 2 repairs): insufficient evidence, exit 1.
+        The reason is read from the verdict's reason counts (answer-level problems are listed in
+        `rejections` by message only)."""
+        rc, r, err, reqs = self.investigate(flavor, {"turns": turns}, store=store)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(r["outcome"], "insufficient_evidence", r)
+        self.assertFalse(r["accepted"])
+        self.assertEqual(r["repairs"], 2)
+        self.assertIn(reason, self.reasons(r["validation"]), r["rejections"])
+        self.assertIn(reason, json.dumps(reqs[-1]["body"]))  # the repair turn said why
+        return r, reqs
+
+    # --- the investigate loop, each wire format -----------------------------------------------
+    def test_no_tampering_lie_is_contradicted_and_ends_insufficient(self):
+        turns = [TRACE, CHAIN_VERIFY,
+                 {"submit_answer": self.lie, "repeat": 3,
+                  "expect": {"body_contains": "first_break_at"}}]  # chain_verify's result
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                r = self.rejected(flavor, turns, "integrity_contradicted", store=self.tampered)
+                self.assertTrue(any("integrity_contradicted" in s and BREAK in s
+                                    for s in r["rejections"]), r["rejections"])
+                c = r["validation"]["claims"][0]
+                self.assertEqual(c["integrity"]["field"], "intact")
+                self.assertFalse(c["integrity"]["verdict"]["ok"])
+                self.assertIn("doctor: " + BREAK, c["integrity"]["verdict"]["line"])
+                # The text "Chain is intact." has no accepted claim behind it either.
+                self.assertIn("integrity_unmarked", self.reasons(r["validation"]))
+                self.assertTrue(r["doctor"].startswith("doctor: " + BREAK), r["doctor"])
+                self.assertNotIn("no tampering", r["doctor"])
+
+    def test_intact_claim_citing_only_a_clean_nodes_row_is_contradicted(self):
+        turns = [TRACE, {"submit_answer": self.clean_node_lie, "repeat": 3}]
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                r = self.rejected(flavor, turns, "integrity_contradicted", store=self.tampered)
+                c = r["validation"]["claims"][0]
+                # The cited row itself verifies; the window around it, on every node, does not.
+                self.assertEqual(c["citations"][0]["problems"], [])
+                self.assertEqual(c["integrity"]["verdict"]["window"]["nodes"], "all")
+                self.assertTrue(any(BREAK in p["message"] for p in c["problems"]), c["problems"])
+
+    def test_honest_tampered_answer_is_accepted_with_the_break_line(self):
+        turns = [TRACE, CHAIN_VERIFY, {"submit_answer": self.honest}]
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                rc, r, err, _ = self.investigate(flavor, {"turns": turns}, store=self.tampered)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(r["outcome"], "accepted", r["rejections"])
+                self.assertEqual(r["repairs"], 0)
+                self.assertIn("doctor: " + BREAK, r["doctor"])
+                self.assertEqual(r["validation"]["integrity"]["line"], r["doctor"])
+                self.assertFalse(r["validation"]["integrity"]["ok"])
+                c = r["validation"]["claims"][0]
+                self.assertEqual(c["integrity"]["field"], "tampered")
+                self.assertIn("hash mismatch", c["citations"][0]["tamper_evidence"])
+                rc, out, err = self.investigate_text(flavor, turns, self.tampered)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("ANSWER (accepted", out)
+                self.assertIn("doctor: " + BREAK, out)
+                self.assertIn("integrity: tampered", out)
+
+    def test_intact_claim_on_the_clean_store_is_accepted_with_the_ok_line(self):
+        turns = [TRACE, {"submit_answer": self.intact}]
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                rc, r, err, _ = self.investigate(flavor, {"turns": turns})
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(r["outcome"], "accepted", r["rejections"])
+                self.assertTrue(r["doctor"].startswith("doctor: chain OK in window"), r["doctor"])
+                self.assertIn("no tampering", r["doctor"])
+                self.assertIn("edge-us-1", r["doctor"])  # every node in the window
+                self.assertIn("edge-eu-1", r["doctor"])
+                self.assertTrue(r["validation"]["integrity"]["ok"])
+                c = r["validation"]["claims"][0]
+                self.assertTrue(c["integrity"]["verdict"]["ok"])
+                rc, out, err = self.investigate_text(flavor, turns, self.demo)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("\n" + r["doctor"] + "\n", out)
+
+    def test_unmarked_integrity_claim_is_rejected_then_repaired(self):
+        turns = [TRACE, {"submit_answer": self.unmarked},
+                 {"submit_answer": self.unmarked_fixed,
+                  "expect": {"body_contains": "integrity_unmarked"}}]
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                rc, r, err, _ = self.investigate(flavor, {"turns": turns})
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(r["outcome"], "accepted")
+                self.assertEqual(r["repairs"], 1)
+                self.assertTrue(any("integrity_unmarked" in s and "chain is intact" in s
+                                    for s in r["rejections"]), r["rejections"])
+                self.assertTrue(r["doctor"].startswith("doctor: chain OK in window"), r["doctor"])
+                # On the tampered store, insisting on the unmarked words ends insufficient.
+                self.insists(flavor, [TRACE, {"submit_answer": self.t_unmarked, "repeat": 3}],
+                             "integrity_unmarked", self.tampered)
+
+    def test_scoped_intact_claim_says_only_and_does_not_back_no_tampering(self):
+        for flavor in FLAVORS:
+            with self.subTest(flavor=flavor):
+                rc, r, err, _ = self.investigate(
+                    flavor, {"turns": [TRACE, {"submit_answer": self.scoped}]},
+                    store=self.tampered)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(r["outcome"], "accepted", r["rejections"])
+                ci = r["validation"]["claims"][0]["integrity"]
+                self.assertTrue(ci["scope_explicit"])
+                self.assertIn("on edge-eu-1 only", ci["verdict"]["line"])
+                self.assertIn("no tampering", ci["verdict"]["line"])
+                self.assertIn("doctor: " + BREAK, r["doctor"])  # the answer's window: every node
+                # "No tampering." in the text needs an intact claim over every node.
+                r, _ = self.insists(flavor, [TRACE, {"submit_answer": self.scoped_overreach,
+                                                     "repeat": 3}],
+                                    "integrity_unmarked", self.tampered)
+                self.assertEqual(self.reasons(r["validation"]), {"integrity_unmarked": 1})
+                self.assertTrue(r["validation"]["claims"][0]["ok"])
+                self.assertIn("No tampering", r["validation"]["problems"][0]["message"])
+
+    # --- the same verdicts for an external agent ------------------------------------------
+    def cases(self):
+        """(name, answer, store, accepted, reasons) over the scenarios above."""
+        return [
+            ("lie", self.lie, self.tampered, False,
+             {"integrity_contradicted": 1, "integrity_unmarked": 1}),
+            ("clean node lie", self.clean_node_lie, self.tampered, False,
+             {"integrity_contradicted": 1, "integrity_unmarked": 1}),
+            ("honest", self.honest, self.tampered, True, {}),
+            ("tampered but verifies", self.wrong_row, self.tampered, False,
+             {"integrity_contradicted": 1}),
+            ("unmarked", self.t_unmarked, self.tampered, False, {"integrity_unmarked": 1}),
+            ("scoped", self.scoped, self.tampered, True, {}),
+            ("scoped overreach", self.scoped_overreach, self.tampered, False,
+             {"integrity_unmarked": 1}),
+            ("intact", self.intact, self.demo, True, {}),
+        ]
+
+    def mcp_validate(self, store, answers):
+        """validate_answer over stdio (2026-07-28 per-request _meta), one answer per call."""
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        lines = [json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                             "params": {"name": "validate_answer", "arguments": a,
+                                        "_meta": meta}})
+                 for i, a in enumerate(answers)]
+        p = subprocess.run([BIN, "serve", "--store", "sqlite:///" + store, "--tenant", "acme"],
+                           input="\n".join(lines) + "\n", capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        replies = {m["id"]: m for m in map(json.loads, p.stdout.splitlines())}
+        out = []
+        for i in range(len(answers)):
+            res = replies[i]["result"]
+            self.assertFalse(res.get("isError", False), res)
+            out.append(res["structuredContent"])
+        return out
+
+    def test_validate_answer_and_validate_cli_give_the_loops_verdicts(self):
+        cases = self.cases()
+        for store in (self.tampered, self.demo):
+            mine = [c for c in cases if c[2] == store]
+            verdicts = self.mcp_validate(store, [c[1] for c in mine])
+            for (name, _, _, accepted, reasons), v in zip(mine, verdicts):
+                with self.subTest(path="mcp", case=name):
+                    self.assertEqual(v["accepted"], accepted, v["problems"])
+                    self.assertEqual(self.reasons(v), reasons)
+                    self.assertIn(BREAK if store == self.tampered else "chain OK in window",
+                                  v["integrity"]["line"])
+        for name, ans, store, accepted, reasons in cases:
+            # The investigate loop (anthropic; the flavours agree above), with its ledger.
+            turn = {"submit_answer": ans, "repeat": 1 if accepted else 3}
+            rc, r, err, _ = self.investigate("anthropic", {"turns": [TRACE, turn]}, store=store)
+            with self.subTest(path="investigate", case=name):
+                self.assertEqual(rc, 0 if accepted else 1, err)
+                self.assertEqual(r["accepted"], accepted)
+                self.assertEqual(self.reasons(r["validation"]), reasons)
+            # `fasten-mcp validate FILE`: exit 0/1, the reasons, the doctor line.
+            path = os.path.join(self.tmp, "answer-%s.json" % name.replace(" ", "-"))
+            with open(path, "w") as f:
+                json.dump(ans, f)
+            with self.subTest(path="validate", case=name):
+                rc, out, err = run("validate", path, "--store", "sqlite:///" + store, "--tenant",
+                                   "acme", "--json")
+                self.assertEqual(rc, 0 if accepted else 1, err)
+                v = json.loads(out)
+                self.assertEqual(self.reasons(v), reasons)
+                self.assertEqual(v["integrity"]["line"], r["doctor"])
+                rc, out, err = run("validate", path, "--store", "sqlite:///" + store, "--tenant",
+                                   "acme")
+                self.assertEqual(rc, 0 if accepted else 1, err)
+                self.assertIn("\n" + r["doctor"] + "\n", out)
+                for reason in reasons:
+                    self.assertIn(reason + ":", out)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
