@@ -19,6 +19,8 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3 --version)"
 build/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build/fasten-mcp --peer scripts/fasten_peer.py --python python3
+# The citation validator (issue 5) and, by default, the integrity verdict of a one-node, one-hour
+# window (issue 13: 300 runs, --verdict-runs) and of the default answer window (--default-runs 3).
 build/bench/validate_bench --store "$big" --runs 10000
 build/bench/stdio_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3
 build/bench/http_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3 \
