@@ -4,31 +4,27 @@ namespace fasten::mcp {
 
 using nlohmann::json;
 
-int64_t RowsReturned(const json& response) {
-  auto result = response.find("result");
-  if (result == response.end() || !result->is_object()) return 0;
-  auto content = result->find("structuredContent");
-  if (content == result->end() || !content->is_object()) return 0;
+int64_t RowsReturned(const json& content) {
+  if (!content.is_object()) return 0;
   for (const char* key : {"rows", "timeline", "matches"}) {
-    auto it = content->find(key);
-    if (it != content->end() && it->is_array()) return static_cast<int64_t>(it->size());
+    auto it = content.find(key);
+    if (it != content.end() && it->is_array()) return static_cast<int64_t>(it->size());
   }
-  auto row = content->find("row");
-  return row != content->end() && row->is_object() ? 1 : 0;
+  auto row = content.find("row");
+  return row != content.end() && row->is_object() ? 1 : 0;
 }
 
 record::NewRecord AccessRecord(const std::optional<std::string>& tenant,
                                const std::string& credential, const json& request,
-                               const json& response) {
+                               const json& response, int64_t rows) {
   record::NewRecord rec;
   rec.kind = record::kKindAccess;
   rec.tenant = tenant.value_or(record::kAllTenants);
   const json* params = nullptr;
   if (auto p = request.find("params"); p != request.end() && p->is_object()) params = &*p;
   json tool = params ? params->value("name", json("")) : json("");
-  rec.content = {{"credential", credential},
-                 {"tool", tool.is_string() ? tool : json("")},
-                 {"rows", RowsReturned(response)}};
+  rec.content = {
+      {"credential", credential}, {"tool", tool.is_string() ? tool : json("")}, {"rows", rows}};
   auto error = response.find("error");
   if (error != response.end() && error->is_object()) {
     rec.content["status"] = "rpc_error";

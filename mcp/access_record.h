@@ -5,6 +5,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,14 +20,14 @@ namespace fasten::mcp {
 //   tool              params.name
 //   arguments_sha256  SHA-256 of the canonical JSON of params.arguments ({} when absent),
 //                     computed when the record is appended
-//   rows              RowsReturned(response)
+//   rows              `rows` (the dispatcher's CallContext::rows_returned; 0 for errors)
 //   status            "ok", "tool_error" (result.isError) or "rpc_error" (with error_code)
 record::NewRecord AccessRecord(const std::optional<std::string>& tenant,
                                const std::string& credential, const nlohmann::json& request,
-                               const nlohmann::json& response);
+                               const nlohmann::json& response, int64_t rows);
 
-// Rows a tool result returned: the length of structuredContent's "rows", "timeline" or
-// "matches" array (the first present), else 1 when it holds a "row" object, else 0.
-int64_t RowsReturned(const nlohmann::json& response);
+// Rows a tool's result holds: the length of its "rows", "timeline" or "matches" array (the
+// first present), else 1 when it holds a "row" object, else 0.
+int64_t RowsReturned(const nlohmann::json& tool_result);
 
 }  // namespace fasten::mcp

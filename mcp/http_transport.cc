@@ -630,6 +630,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     [self, event = std::move(event)] { self->Send(event); });
         };
       }
+      int64_t rows = 0;
+      if (record_access) ctx.rows_returned = &rows;
       if (stores) stores->SetInterrupt(&call->cancelled);
       json response;
       try {
@@ -658,7 +660,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // After the answer is on its way: the record costs the caller nothing.
       if (record_access) {
         self->server_.options.access_records->Offer(
-            AccessRecord(tenant, credential, request, response));
+            AccessRecord(tenant, credential, request, response, rows));
       }
     });
   }

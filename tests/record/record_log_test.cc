@@ -333,8 +333,8 @@ TEST(AccessRecord, RecordsToolStatusRowsAndOnlyADigestOfTheArguments) {
       {"id", 7},
       {"method", "tools/call"},
       {"params", {{"name", "audit_query"}, {"arguments", {{"request_id", "r"}}}}}};
-  json ok = {{"result", {{"structuredContent", {{"rows", json::array({1, 2, 3})}}}}}};
-  NewRecord r = mcp::AccessRecord(std::string("acme"), "alice", request, ok);
+  json ok = {{"result", {{"content", json::array()}}}};
+  NewRecord r = mcp::AccessRecord(std::string("acme"), "alice", request, ok, 3);
   EXPECT_EQ(r.kind, kKindAccess);
   EXPECT_EQ(r.tenant, "acme");
   EXPECT_EQ(r.content["tool"], "audit_query");
@@ -346,20 +346,19 @@ TEST(AccessRecord, RecordsToolStatusRowsAndOnlyADigestOfTheArguments) {
   EXPECT_EQ(r.digest_field, "arguments_sha256");
 
   json tool_error = {{"result", {{"isError", true}, {"content", json::array()}}}};
-  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error).content["status"],
+  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error, 0).content["status"],
             "tool_error");
-  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error).tenant, "*");
+  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error, 0).tenant, "*");
   json rpc_error = {{"error", {{"code", -32602}, {"message", "bad"}}}};
-  NewRecord e = mcp::AccessRecord(std::string("acme"), "alice", request, rpc_error);
+  NewRecord e = mcp::AccessRecord(std::string("acme"), "alice", request, rpc_error, 0);
   EXPECT_EQ(e.content["status"], "rpc_error");
   EXPECT_EQ(e.content["error_code"], -32602);
   EXPECT_EQ(e.content["rows"], 0);
 
-  EXPECT_EQ(mcp::RowsReturned({{"result", {{"structuredContent", {{"row", json::object()}}}}}}), 1);
-  EXPECT_EQ(
-      mcp::RowsReturned({{"result", {{"structuredContent", {{"timeline", json::array({1, 2})}}}}}}),
-      2);
-  EXPECT_EQ(mcp::RowsReturned({{"result", {{"structuredContent", {{"rows", 5}}}}}}), 0);
+  EXPECT_EQ(mcp::RowsReturned({{"row", json::object()}}), 1);
+  EXPECT_EQ(mcp::RowsReturned({{"timeline", json::array({1, 2})}}), 2);
+  EXPECT_EQ(mcp::RowsReturned({{"rows", json::array({1, 2, 3})}, {"matches", json::array()}}), 3);
+  EXPECT_EQ(mcp::RowsReturned({{"rows", 5}}), 0);  // topology's per-node counts are not rows
   EXPECT_EQ(mcp::RowsReturned(json::array()), 0);
 }
 
