@@ -10,77 +10,41 @@ a 404 exactly like an unknown one). Then the state database is tampered with Pyt
 
 Environment: FASTEN_MCP (binary), FAKE_LLM (tests/fakes/fake_llm.py), PYTHON.
 """
-import http.client
 import json
 import os
-import re
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from investigate_test import BIN, GOOD, KEYS, REFUND, TRACE, Fake, run  # noqa: E402
+from serve_http import ServeHttp  # noqa: E402
 
-MODERN = "2026-07-28"
-
-
-class Server:
-    """`fasten-mcp serve --http` on a free port, its stderr collected."""
+class Server(ServeHttp):
+    """serve --http with the provider keys in its environment; fails the test when it does not
+    start."""
 
     def __init__(self, args, env=None):
         e = dict(os.environ)
         e.update(KEYS)
         e.update(env or {})
-        self.proc = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0", *args],
-                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                     env=e)
-        self.log, port, ready = [], [], threading.Event()
-
-        def pump():
-            for line in self.proc.stderr:
-                self.log.append(line)
-                m = re.search(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp", line)
-                if m:
-                    port.append(int(m.group(1)))
-                    ready.set()
-            ready.set()
-        threading.Thread(target=pump, daemon=True).start()
-        ready.wait(30)
-        if not port:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc.stderr.close()
+        super().__init__(BIN, args, e)
+        if self.port is None:
+            self.stop()
             raise AssertionError("serve did not start: " + "".join(self.log))
-        self.port = port[0]
 
     def request(self, method, path, token, body=None, accept="application/json"):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        h = {"Authorization": "Bearer " + token, "Accept": accept}
-        if body is not None:
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=None if body is None else json.dumps(body), headers=h)
-        r = c.getresponse()
-        data = r.read().decode()
-        c.close()
-        return r.status, data
+        status, _, data = super().request(method, path, token, body, accept)
+        return status, data
 
     def call(self, token, name, arguments, call_id=1):
         body = {"jsonrpc": "2.0", "id": call_id, "method": "tools/call",
                 "params": {"name": name, "arguments": arguments}}
         return self.request("POST", "/mcp", token, body,
                             accept="application/json, text/event-stream")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
-        self.proc.stderr.close()
-        return self.proc.returncode
 
 
 class Investigations(unittest.TestCase):
