@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
-#include "llm/spend.h"
+#include "app/investigator.h"
 #include "record/record_log.h"
 #include "tools/row_json.h"
 
@@ -216,17 +216,9 @@ int RunInvestigations(int argc, char** argv, CommandIo io) {
     return Fail(io, InvalidArgumentError("verify walks the whole log (every tenant's records "
                                          "are links of one chain): drop --tenant"));
   }
-  std::string state = args->Get("state").value_or("");
-  if (args->Has("state") && state.empty()) {
-    return Fail(io, InvalidArgumentError("--state is empty"));
-  }
-  if (state.empty()) {
-    state = llm::DefaultStatePath([&](const std::string& name) { return io.env.Get(name); });
-    if (state.empty()) {
-      return Fail(io, InvalidArgumentError("no state database: give --state PATH, or set "
-                                           "FASTEN_STATE_DIR, XDG_STATE_HOME or HOME"));
-    }
-  }
+  Result<std::string> state_path = StatePathFromArgs(*args, io.env);
+  if (!state_path.ok()) return Fail(io, state_path.status());
+  const std::string state = *state_path;
   std::unique_ptr<record::RecordLog> log;
   Result<std::unique_ptr<record::RecordLog>> opened = record::RecordLog::OpenReadOnly(state);
   if (opened.ok()) {

@@ -113,6 +113,18 @@ Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorC
   return Status::Ok();
 }
 
+Result<std::string> StatePathFromArgs(const Args& args, const Env& env) {
+  std::string state = args.Get("state").value_or("");
+  if (args.Has("state") && state.empty()) return InvalidArgumentError("--state is empty");
+  if (!state.empty()) return state;
+  state = llm::DefaultStatePath([&](const std::string& name) { return env.Get(name); });
+  if (state.empty()) {
+    return InvalidArgumentError(
+        "no state database: give --state PATH, or set FASTEN_STATE_DIR, XDG_STATE_HOME or HOME");
+  }
+  return state;
+}
+
 Result<std::unique_ptr<Investigator>> Investigator::Make(const InvestigatorConfig& config) {
   auto inv = std::unique_ptr<Investigator>(new Investigator());
   inv->config_ = config;

@@ -36,6 +36,10 @@ struct InvestigatorConfig {
 // FASTEN_LLM_API_KEY_FILE, FASTEN_PRICES, FASTEN_COST_CAPS, FASTEN_STATE_DIR.
 Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorConfig* out);
 
+// The state database a reading command (spend, investigations) opens: --state PATH, else
+// llm::DefaultStatePath from `env`. InvalidArgument when --state is empty or nothing is set.
+Result<std::string> StatePathFromArgs(const Args& args, const Env& env);
+
 class Investigator {
  public:
   // Loads the price table and caps, opens the state database, resolves the API key.
