@@ -85,6 +85,8 @@ void PrintHuman(const llm::InvestigateResult& r, const std::string& model, std::
             << c.citation.hash.substr(0, 12) << "…  " << c.row_summary << "  [" << c.integrity
             << "]\n";
       }
+      const std::string integrity = DescribeClaimIntegrity(v.claims[i]);
+      if (!integrity.empty()) out << "     " << integrity << "\n";
     }
     if (r.answer.contains("unknowns") && r.answer["unknowns"].is_array() &&
         !r.answer["unknowns"].empty()) {
@@ -94,6 +96,8 @@ void PrintHuman(const llm::InvestigateResult& r, const std::string& model, std::
       }
     }
   }
+  // The integrity verdict of the last answer, computed from the chain (never from its words).
+  if (v.integrity) out << "\n" << v.integrity->line << "\n";
   if (!r.rejections.empty()) {
     out << "\n"
         << (r.outcome == llm::Outcome::kAccepted ? "Rejected along the way" : "Rejected") << ":\n";

@@ -23,6 +23,7 @@
 #include "tools/cursor.h"
 #include "tools/registry.h"
 #include "tools/row_json.h"
+#include "validator/integrity_verdict.h"
 
 namespace fasten {
 
@@ -58,6 +59,8 @@ Options:
                      (default $FASTEN_CURSOR_KEY_FILE, else random per process). With a kept
                      key, cursors stay valid across restarts; give every HTTP replica behind
                      one load balancer the same file so any of them accepts any cursor
+  --integrity-margin D  validate_answer and investigations: how far the integrity
+                     verdict's window reaches beyond the cited rows, each side (default 30m)
 
 HTTP options:
   --http ADDR:PORT   listen there (e.g. 127.0.0.1:8765; port 0 picks a free one). Binding
@@ -585,6 +588,16 @@ int RunServe(int argc, char** argv, CommandIo io) {
   mcp::ServerInfo info;
   info.version = "0.1.0";
   mcp::Dispatcher dispatcher(&registry, &cursors, info);
+  if (auto v = args->Get("integrity-margin")) {
+    std::optional<Micros> margin = ParseIntegrityMargin(*v);
+    if (!margin) {
+      return Fail(io, "serve",
+                  InvalidArgumentError("--integrity-margin wants a duration such as 30m, 1h, 90s "
+                                       "or 0 (at most 24h); got \"" +
+                                       *v + "\""));
+    }
+    dispatcher.set_integrity_margin(*margin);
+  }
   std::unique_ptr<Investigator> investigator;
   // The investigation record log: the investigator's, or one of our own for access records.
   std::unique_ptr<record::RecordLog> own_records;

@@ -40,6 +40,8 @@ Options:
   --tenant T        check as tenant T (default: $FASTEN_TENANT_ID)
   --all-tenants     check against every tenant's rows (operator use only)
   --json            the verdict as JSON on stdout
+  --integrity-margin D  how far the integrity verdict's window reaches beyond the cited rows'
+                    time span, each side: 30m (default), 1h, 90s, 0
 
 Exit status: 0 accepted, 1 rejected, 2 usage or I/O error (including a store error).
 )";
@@ -95,10 +97,13 @@ void PrintHuman(const Verdict& v, std::ostream& out) {
         out << "         " << p.reason << ": " << p.message << "\n";
       }
     }
+    const std::string integrity = DescribeClaimIntegrity(c);
+    if (!integrity.empty()) out << "    " << integrity << "\n";
     for (const CitationProblem& p : c.problems) {
       out << "    " << p.reason << ": " << p.message << "\n";
     }
   }
+  if (v.integrity) out << "\n" << v.integrity->line << "\n";
   out << "\nsys/api citations are content-addressed, not chained: a matching digest proves it is "
          "the row that was read, not that it is untampered.\n";
 }
@@ -110,6 +115,7 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   specs.push_back({"tenant", true});
   specs.push_back({"all-tenants", false});
   specs.push_back({"json", false});
+  specs.push_back({"integrity-margin", true});
   Result<Args> args = Args::Parse("validate", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, args.status());
   if (args->Has("help")) {
@@ -148,6 +154,15 @@ int RunValidate(int argc, char** argv, CommandIo io) {
                     stores.api_missing_why};
   CitationCheckOptions options;
   options.tenant = tenant;
+  if (auto m = args->Get("integrity-margin")) {
+    std::optional<Micros> margin = ParseIntegrityMargin(*m);
+    if (!margin) {
+      return Fail(io, InvalidArgumentError("--integrity-margin wants a duration such as 30m, 1h, "
+                                           "90s or 0 (at most 24h); got \"" +
+                                           *m + "\""));
+    }
+    options.integrity_margin = *margin;
+  }
   Verdict verdict;
   ValidateAnswer(answer, cs, options, &verdict);
   if (args->Has("json")) {

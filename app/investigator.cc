@@ -19,7 +19,8 @@ const std::vector<FlagSpec> kInvestigatorFlags = {{"provider", true},
                                                   {"allow-unpriced", false},
                                                   {"deadline", true},
                                                   {"request-timeout", true},
-                                                  {"retries", true}};
+                                                  {"retries", true},
+                                                  {"integrity-margin", true}};
 
 const char kInvestigatorFlagsHelp[] =
     R"(Model (bring your own; nothing is sent anywhere unless you configure it):
@@ -45,6 +46,8 @@ Budgets and cost:
                       (default: $FASTEN_COST_CAPS; none: uncapped)
   --allow-unpriced    run a model missing from the price table under a dollar cap (its cost
                       is reported as unknown; token caps still apply)
+  --integrity-margin D  how far the integrity verdict's window reaches beyond the cited
+                      rows' time span, each side: 30m (default), 1h, 90s, 0
   --state PATH        state database: spend and the investigation record log (default:
                       $FASTEN_STATE_DIR/state.db, else $XDG_STATE_HOME/fasten-mcp/state.db,
                       else ~/.local/state/fasten-mcp/state.db)
@@ -109,6 +112,16 @@ Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorC
     c.options.max_usd = d;
   }
   c.options.allow_unpriced = args.Has("allow-unpriced");
+  if (auto v = args.Get("integrity-margin")) {
+    std::optional<Micros> m = ParseIntegrityMargin(*v);
+    if (!m) {
+      return InvalidArgumentError(
+          "--integrity-margin wants a duration such as 30m, 1h, 90s or 0 "
+          "(at most 24h); got \"" +
+          *v + "\"");
+    }
+    c.options.integrity_margin = *m;
+  }
   *out = std::move(c);
   return Status::Ok();
 }

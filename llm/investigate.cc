@@ -66,6 +66,14 @@ std::string SystemPrompt(const std::string& marker) {
          "4. Good first moves: request_trace for a request_id; audit_query for the same target "
          "in the preceding 30 minutes; configuration changes in the preceding 24 hours; "
          "chain_verify over the window your answer relies on.\n"
+         "5. Integrity is decided by the hash chain, not by you. A claim that states the chain is "
+         "intact (no tampering, no rows deleted) must set \"integrity\": \"intact\"; fasten "
+         "checks it against its own verification of every node in the claim's window (its cited "
+         "rows' time ± 30 min) and rejects it if any row there fails. A claim that rows were "
+         "altered, removed or reordered must set \"integrity\": \"tampered\" and cite the "
+         "audit rows that fail verification (the rows chain_verify reports); such rows are valid "
+         "evidence only there. Do not state integrity in the answer text unless such a claim "
+         "backs it. fasten appends its own integrity verdict to every answer.\n"
          "Your answer is checked mechanically against the store: a claim without citations, a "
          "citation of a row you were not shown, or a quoted value that is not in the cited rows "
          "is rejected.";
@@ -537,6 +545,7 @@ bool Run::Submit(const json& answer_json, std::string* repair) {
   CitationCheckOptions options;
   options.tenant = deps_.env->tenant;
   options.ledger = &ledger_;
+  options.integrity_margin = opt_.integrity_margin;
   ValidateAnswer(answer, stores, options, &result_.verdict);
   const Verdict& v = result_.verdict;
   Progress("validation", {{"accepted", v.accepted},
@@ -777,18 +786,47 @@ ToolSpec SubmitAnswerTool() {
                        {"description", "audit: the row's hash; sys/api: the row's digest"}}}}},
                    {"required", {"stream", "seq", "hash"}},
                    {"additionalProperties", false}};
-  json claim = {{"type", "object"},
+  // Optional members are nullable and listed as required: OpenAI's strict mode wants every
+  // property required (llm.md §1).
+  const json time = {{"type", {"string", "null"}},
+                     {"description", "RFC 3339 (2026-11-20T14:00:00Z) or a date"}};
+  json scope = {{"type", {"object", "null"}},
+                {"description",
+                 "only with integrity: narrows the window the claim speaks for (default: its cited "
+                 "rows' time span ± 30 min, every node); the answer then says so"},
                 {"properties",
-                 {{"text", {{"type", "string"}}},
-                  {"citations", {{"type", "array"}, {"minItems", 1}, {"items", citation}}}}},
-                {"required", {"text", "citations"}},
+                 {{"since", time},
+                  {"until", time},
+                  {"nodes", {{"type", {"array", "null"}}, {"items", {{"type", "string"}}}}}}},
+                {"required", {"since", "until", "nodes"}},
                 {"additionalProperties", false}};
+  json claim = {
+      {"type", "object"},
+      {"properties",
+       {{"text", {{"type", "string"}}},
+        {"citations", {{"type", "array"}, {"minItems", 1}, {"items", citation}}},
+        {"integrity",
+         {{"type", {"string", "null"}},
+          {"enum", {"intact", "tampered", nullptr}},
+          {"description",
+           "set when the claim states the chain's integrity: intact (unaltered in its scope; "
+           "checked against fasten's chain verdict) or tampered (rows altered, removed or "
+           "reordered; cite the audit rows that fail verification); null otherwise"}}},
+        {"scope", scope}}},
+      {"required", {"text", "citations", "integrity", "scope"}},
+      {"additionalProperties", false}};
+  json window = {{"type", {"object", "null"}},
+                 {"description", "the time window the answer is about, when it names one"},
+                 {"properties", {{"since", time}, {"until", time}}},
+                 {"required", {"since", "until"}},
+                 {"additionalProperties", false}};
   json schema = {{"type", "object"},
                  {"properties",
                   {{"answer", {{"type", "string"}}},
                    {"claims", {{"type", "array"}, {"items", claim}}},
-                   {"unknowns", {{"type", "array"}, {"items", {{"type", "string"}}}}}}},
-                 {"required", {"answer", "claims", "unknowns"}},
+                   {"unknowns", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                   {"window", window}}},
+                 {"required", {"answer", "claims", "unknowns", "window"}},
                  {"additionalProperties", false}};
   return {kSubmitAnswer,
           "Submit the final answer. Every factual claim must cite the rows it rests on as "
@@ -833,6 +871,9 @@ json InvestigateResultJson(const InvestigateResult& r) {
               {"pricing_version", r.pricing_version},
               {"ledger_rows", r.ledger_rows}};
   if (!r.answer.is_null()) out["validation"] = VerdictJson(r.verdict);
+  // The integrity verdict of the last answer (validator/integrity_verdict.h): computed from the
+  // chain, never from the model's words.
+  out["doctor"] = r.verdict.integrity ? json(r.verdict.integrity->line) : json(nullptr);
   return out;
 }
 

@@ -41,6 +41,8 @@ struct InvestigateOptions {
   size_t field_byte_cap = 512;     // one free-text value inside it
   int64_t deadline_ms = 300000;    // wall clock for the whole run
   bool allow_unpriced = false;     // under a dollar cap, refuse an unpriced model unless set
+  // The validator's integrity margin (validator/integrity_verdict.h).
+  Micros integrity_margin = kDefaultIntegrityMargin;
 };
 
 // Everything the loop needs from its caller. Pointers are borrowed for the run.

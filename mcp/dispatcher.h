@@ -93,6 +93,10 @@ class Dispatcher {
   // True for requests that read stores (run them on a worker); false for cheap ones.
   static bool NeedsStores(const nlohmann::json& request);
 
+  // validate_answer's integrity margin (validator/integrity_verdict.h; default 30 min). Set
+  // before serving.
+  void set_integrity_margin(Micros margin) { integrity_margin_ = margin; }
+
   // The response to a request.
   nlohmann::json HandleRequest(const nlohmann::json& request, CallContext& ctx) const;
   // The same response as one line of compact JSON text: DumpJson(HandleRequest(...)), byte for
@@ -135,6 +139,7 @@ class Dispatcher {
   const CursorSigner* cursors_;
   ServerInfo info_;
   std::string instructions_;
+  Micros integrity_margin_ = 30 * 60 * int64_t{1000000};
 };
 
 }  // namespace fasten::mcp

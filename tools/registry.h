@@ -35,6 +35,8 @@ struct ToolEnv {
       progress;
   Micros now = 0;
   size_t byte_budget = 48000;  // structuredContent bytes; the text copy doubles it
+  // validate_answer: the margin that widens cited rows into an integrity window (each side).
+  Micros integrity_margin = 30 * 60 * int64_t{1000000};
 };
 
 using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;

@@ -184,6 +184,9 @@ const json kSince = {{"type", "string"},
 const json kUntil = {{"type", "string"},
                      {"maxLength", 64},
                      {"description", "end of the window, inclusive: RFC 3339 or relative (now)"}};
+// A time bound inside validate_answer's nested objects (RFC 3339, a date, or now-relative),
+// without the long description: tool definitions cost every conversation tokens.
+const json kTime = {{"type", "string"}, {"maxLength", 64}};
 const json kLimit = {{"type", "integer"},
                      {"minimum", 1},
                      {"maximum", kMaxLimit},
@@ -648,11 +651,12 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
 
 Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
   Answer answer;
-  FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer));
+  FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer, env.now));
   CitationStores stores{env.stores->audit.get(), env.stores->sys.get(), env.stores->api.get(),
                         env.stores->sys_missing_why, env.stores->api_missing_why};
   CitationCheckOptions options;
   options.tenant = env.tenant;
+  options.integrity_margin = env.integrity_margin;
   Verdict verdict;
   ValidateAnswer(answer, stores, options, &verdict);
   if (!verdict.error.ok()) {
@@ -900,7 +904,8 @@ ToolRegistry ToolRegistry::Default() {
        "Checks a cited answer deterministically: each claim needs a citation; each citation must "
        "resolve to one row of this tenant whose hash (audit) or digest (sys/api) verifies and, "
        "for audit, links to its chain; codes, ids, statuses and times a claim quotes must be in "
-       "its cited rows. Returns the verdict with reason codes.",
+       "its cited rows. Integrity statements need the claim's integrity field and must agree "
+       "with the chain. Returns the verdict with reason codes and fasten's integrity verdict.",
        InputSchema(
            {{"claims",
              {{"type", "array"},
@@ -922,10 +927,25 @@ ToolRegistry ToolRegistry::Default() {
                              {{"type", "string"},
                               {"pattern", "^[0-9a-f]{64}$"},
                               {"description", "audit: row hash; sys/api: digest"}}}},
-                           {"stream", "seq", "hash"})}}}},
+                           {"stream", "seq", "hash"})}}},
+                    {"integrity",
+                     {{"type", "string"},
+                      {"enum", {"intact", "tampered"}},
+                      {"description",
+                       "intact: chain unaltered in scope; tampered: cites failing rows"}}},
+                    {"scope", InputSchema({{"since", kSince},
+                                           {"until", kUntil},
+                                           {"nodes",
+                                            {{"type", "array"},
+                                             {"maxItems", 64},
+                                             {"items", {{"type", "string"}, {"maxLength", 256}}}}}},
+                                          {})}},
                    {"text", "citations"})}}},
             {"answer",
-             {{"type", "string"}, {"maxLength", 20000}, {"description", "prose; not checked"}}},
+             {{"type", "string"},
+              {"maxLength", 20000},
+              {"description", "prose; checked for integrity statements only"}}},
+            {"window", InputSchema({{"since", kTime}, {"until", kTime}}, {"since", "until"})},
             {"unknowns",
              {{"type", "array"},
               {"maxItems", kMaxClaims},
@@ -936,7 +956,8 @@ ToolRegistry ToolRegistry::Default() {
          {{"accepted", {{"type", "boolean"}}},
           {"claims", {{"type", "array"}}},
           {"problems", {{"type", "array"}}},
-          {"summary", {{"type", "object"}}}}},
+          {"summary", {{"type", "object"}}},
+          {"integrity", {{"type", {"object", "null"}}}}}},
         {"required", {"accepted", "claims", "problems", "summary"}}},
        ValidateAnswerTool,
        nullptr});

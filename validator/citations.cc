@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "store/payload_tenant.h"
 #include "store/reader.h"
+#include "store/timestamp.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
@@ -577,23 +579,98 @@ std::vector<GroundingToken> ExtractGroundingTokens(std::string_view claim) {
 // ---------------------------------------------------------------------------------------------
 // The answer format.
 
-Status ParseAnswer(const json& j, Answer* out) {
-  out->claims.clear();
-  if (!j.is_object()) return InvalidArgumentError("answer: must be a JSON object with \"claims\"");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "claims" && it.key() != "answer" && it.key() != "unknowns") {
-      return InvalidArgumentError("answer: unknown member \"" + it.key() +
-                                  "\" (allowed: claims, answer, unknowns)");
+namespace {
+
+// A time bound of a stated window or scope: RFC 3339, a date alone, or now-relative.
+Status ParseBound(const json& v, const std::string& at, Micros now, std::optional<Micros>* out) {
+  if (v.is_null()) return Status::Ok();
+  if (!v.is_string() || v.get_ref<const std::string&>().size() > 64) {
+    return InvalidArgumentError(at +
+                                ": must be a time (RFC 3339, a date, or now-1h), at most 64 "
+                                "characters");
+  }
+  std::string error;
+  *out = ParseTimeBound(v.get_ref<const std::string&>(), now, &error);
+  if (!*out) return InvalidArgumentError(at + ": " + error);
+  return Status::Ok();
+}
+
+Status CheckMembers(const json& o, const std::string& at,
+                    std::initializer_list<const char*> allowed) {
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || it.key() == a;
+    if (!ok) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      return InvalidArgumentError(at + ": unknown member \"" + it.key() + "\" (allowed: " + list +
+                                  ")");
     }
+  }
+  return Status::Ok();
+}
+
+Status ParseScope(const json& v, const std::string& at, Micros now, ClaimScope* out) {
+  if (!v.is_object()) return InvalidArgumentError(at + ": must be {since, until, nodes} or null");
+  FASTEN_RETURN_IF_ERROR(CheckMembers(v, at, {"since", "until", "nodes"}));
+  if (v.contains("since"))
+    FASTEN_RETURN_IF_ERROR(ParseBound(v["since"], at + ".since", now, &out->since));
+  if (v.contains("until"))
+    FASTEN_RETURN_IF_ERROR(ParseBound(v["until"], at + ".until", now, &out->until));
+  if (out->since && out->until && *out->until < *out->since) {
+    return InvalidArgumentError(at + ": until is before since");
+  }
+  if (v.contains("nodes") && !v["nodes"].is_null()) {
+    const json& nodes = v["nodes"];
+    if (!nodes.is_array() || nodes.size() > kMaxScopeNodes) {
+      return InvalidArgumentError(at + ".nodes: must be an array of at most " +
+                                  std::to_string(kMaxScopeNodes) + " node ids");
+    }
+    for (const json& n : nodes) {
+      if (!n.is_string() || n.get_ref<const std::string&>().empty() ||
+          n.get_ref<const std::string&>().size() > 256) {
+        return InvalidArgumentError(at +
+                                    ".nodes: each node is a source_node_id string of 1-256 "
+                                    "characters");
+      }
+      out->nodes.push_back(n.get<std::string>());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseAnswer(const json& j, Answer* out) {
+  return ParseAnswer(j, out, NowMicros());
+}
+
+Status ParseAnswer(const json& j, Answer* out, Micros now) {
+  *out = Answer();
+  if (!j.is_object()) return InvalidArgumentError("answer: must be a JSON object with \"claims\"");
+  FASTEN_RETURN_IF_ERROR(CheckMembers(j, "answer", {"claims", "answer", "unknowns", "window"}));
+  if (j.contains("window") && !j.at("window").is_null()) {
+    const json& w = j.at("window");
+    if (!w.is_object()) return InvalidArgumentError("window: must be {since, until} or null");
+    FASTEN_RETURN_IF_ERROR(CheckMembers(w, "window", {"since", "until"}));
+    std::optional<Micros> since, until;
+    if (w.contains("since"))
+      FASTEN_RETURN_IF_ERROR(ParseBound(w["since"], "window.since", now, &since));
+    if (w.contains("until"))
+      FASTEN_RETURN_IF_ERROR(ParseBound(w["until"], "window.until", now, &until));
+    if (!since || !until) return InvalidArgumentError("window: give both since and until");
+    if (*until < *since) return InvalidArgumentError("window: until is before since");
+    out->window = std::make_pair(*since, *until);
   }
   auto claims = j.find("claims");
   if (claims == j.end() || !claims->is_array()) {
     return InvalidArgumentError("claims: required, an array of {text, citations}");
   }
-  if (j.contains("answer") && !j.at("answer").is_string()) {
-    return InvalidArgumentError("answer: must be a string");
+  if (j.contains("answer") && !j.at("answer").is_null()) {
+    if (!j.at("answer").is_string()) return InvalidArgumentError("answer: must be a string");
+    out->prose = j.at("answer").get<std::string>();
   }
-  if (j.contains("unknowns") && !j.at("unknowns").is_array()) {
+  if (j.contains("unknowns") && !j.at("unknowns").is_array() && !j.at("unknowns").is_null()) {
     return InvalidArgumentError("unknowns: must be an array of strings");
   }
   size_t total = 0;
@@ -601,17 +678,32 @@ Status ParseAnswer(const json& j, Answer* out) {
     const json& c = (*claims)[i];
     const std::string at = "claims[" + std::to_string(i) + "]";
     if (!c.is_object()) return InvalidArgumentError(at + ": must be an object {text, citations}");
-    for (auto it = c.begin(); it != c.end(); ++it) {
-      if (it.key() != "text" && it.key() != "citations") {
-        return InvalidArgumentError(at + ": unknown member \"" + it.key() +
-                                    "\" (allowed: text, citations)");
-      }
-    }
+    FASTEN_RETURN_IF_ERROR(CheckMembers(c, at, {"text", "citations", "integrity", "scope"}));
     if (!c.contains("text") || !c.at("text").is_string()) {
       return InvalidArgumentError(at + ".text: required, a string");
     }
     Claim claim;
     claim.text = c.at("text").get<std::string>();
+    if (c.contains("integrity") && !c.at("integrity").is_null()) {
+      const json& f = c.at("integrity");
+      if (f == "intact") {
+        claim.integrity = IntegrityPolarity::kIntact;
+      } else if (f == "tampered") {
+        claim.integrity = IntegrityPolarity::kTampered;
+      } else {
+        return InvalidArgumentError(at + ".integrity: must be \"intact\", \"tampered\" or null");
+      }
+    }
+    if (c.contains("scope") && !c.at("scope").is_null()) {
+      if (claim.integrity == IntegrityPolarity::kNone) {
+        return InvalidArgumentError(at +
+                                    ".scope: only a claim with an integrity value has a "
+                                    "scope");
+      }
+      ClaimScope scope;
+      FASTEN_RETURN_IF_ERROR(ParseScope(c.at("scope"), at + ".scope", now, &scope));
+      claim.scope = std::move(scope);
+    }
     if (c.contains("citations")) {
       const json& cits = c.at("citations");
       if (!cits.is_array()) return InvalidArgumentError(at + ".citations: must be an array");
@@ -619,12 +711,7 @@ Status ParseAnswer(const json& j, Answer* out) {
         const json& x = cits[k];
         const std::string cat = at + ".citations[" + std::to_string(k) + "]";
         if (!x.is_object()) return InvalidArgumentError(cat + ": must be {stream, seq, hash}");
-        for (auto it = x.begin(); it != x.end(); ++it) {
-          if (it.key() != "stream" && it.key() != "seq" && it.key() != "hash") {
-            return InvalidArgumentError(cat + ": unknown member \"" + it.key() +
-                                        "\" (allowed: stream, seq, hash)");
-          }
-        }
+        FASTEN_RETURN_IF_ERROR(CheckMembers(x, cat, {"stream", "seq", "hash"}));
         Citation cit;
         if (!x.contains("stream") || !x.at("stream").is_string()) {
           return InvalidArgumentError(cat + ".stream: required, one of audit, sys, api");
@@ -679,6 +766,9 @@ struct Resolved {
   std::vector<CitationProblem> problems;  // (a), (b), (d), (e); (c) is added per use
   bool found = false;                     // passed (a) and (b)
   std::string summary, integrity;
+  // Audit: why the row fails verification ("hash mismatch", "broken link", ...); empty when it
+  // verifies. A "tampered" claim may rest on such a row.
+  std::string tamper_why;
   // The row (owned here, never moved once the haystack points into it).
   std::optional<AuditRow> audit_row;
   std::optional<StreamRow> stream_row;
@@ -718,6 +808,11 @@ CitationProblem ChainBreak(const Citation& c, const std::string& why) {
               ". The chain around it is broken (deleted or altered rows); do not rest a claim on "
               "it alone: run chain_verify over its node and seq range and report the break",
           ""};
+}
+
+void AppendWhy(std::string* why, const std::string& more) {
+  if (!why->empty()) *why += "; ";
+  *why += more;
 }
 
 class Validator {
@@ -819,6 +914,7 @@ class Validator {
       RowCheck check = checker.Check(row);
       res.integrity = check.Summary();
       if (!check.ok()) {
+        res.tamper_why = check.Summary();
         res.problems.push_back(
             {kReasonHashMismatch,
              "the " + CitationText(c) + " does not recompute (" + check.Summary() +
@@ -849,6 +945,10 @@ class Validator {
           stores_.audit->FindPredecessor(row.source_node_id, row.monotonic_seq, &pred));
       if (pred) {
         if (pred->hash == row.prev_hash) continue;
+        AppendWhy(&p.resolved->tamper_why, row.prev_hash == "genesis"
+                                               ? "broken link (\"genesis\" after sealed rows)"
+                                               : "broken link (prev_hash does not match the "
+                                                 "preceding sealed row)");
         p.resolved->problems.push_back(ChainBreak(
             p.citation, row.prev_hash == "genesis"
                             ? "its prev_hash is \"genesis\" but sealed rows precede it on its node "
@@ -856,6 +956,7 @@ class Validator {
                             : "its prev_hash is not the hash of the preceding sealed row on its "
                               "node (that row was deleted, altered or re-sealed)"));
       } else if (row.prev_hash != "genesis") {
+        AppendWhy(&p.resolved->tamper_why, "missing predecessor (no sealed row precedes it)");
         p.resolved->problems.push_back(ChainBreak(
             p.citation,
             "no sealed row precedes it on its node although its prev_hash names one (the rows "
@@ -903,6 +1004,97 @@ class Validator {
 
 }  // namespace
 
+namespace {
+
+// The integrity verdicts one answer needs, each computed once per distinct scope.
+class VerdictCache {
+ public:
+  VerdictCache(AuditReader* reader, const std::optional<std::string>& tenant, Verdict* v)
+      : reader_(reader), tenant_(tenant), v_(v) {}
+
+  // Null on a store error (then v_->error is set).
+  const IntegrityVerdict* Get(const IntegrityScope& scope, const std::string& basis) {
+    for (const auto& e : entries_) {
+      if (e->scope.since == scope.since && e->scope.until == scope.until &&
+          e->scope.nodes == scope.nodes) {
+        return e.get();
+      }
+    }
+    auto e = std::make_unique<IntegrityVerdict>();
+    e->basis = basis;
+    ++v_->integrity_verdicts;
+    Status st = ComputeIntegrityVerdict(reader_, tenant_, scope, e.get());
+    if (!st.ok()) {
+      if (v_->error.ok()) v_->error = st;
+      return nullptr;
+    }
+    entries_.push_back(std::move(e));
+    return entries_.back().get();
+  }
+
+ private:
+  AuditReader* reader_;
+  const std::optional<std::string>& tenant_;
+  Verdict* v_;
+  std::vector<std::unique_ptr<IntegrityVerdict>> entries_;
+};
+
+std::optional<Micros> RowTime(const Resolved& r) {
+  if (r.audit_row && r.audit_row->timestamp_ok) return r.audit_row->timestamp_us;
+  if (r.stream_row && r.stream_row->timestamp_ok) return r.stream_row->timestamp_us;
+  return std::nullopt;
+}
+
+struct Span {
+  bool any = false;
+  Micros first = 0, last = 0;
+  void Add(Micros t) {
+    if (!any || t < first) first = t;
+    if (!any || t > last) last = t;
+    any = true;
+  }
+};
+
+std::string MarginText(Micros margin) {
+  if (margin % kMicrosPerMinute == 0) return std::to_string(margin / kMicrosPerMinute) + " min";
+  return std::to_string(margin / 1000000) + " s";
+}
+
+std::string Quote(const IntegrityAssertion& a) {
+  return "'" + a.phrase + "'";
+}
+
+// The integrity_contradicted message of an "intact" claim whose scope is not ok.
+std::string IntactContradiction(const IntegrityVerdict& iv) {
+  const std::string window = FormatWindow(iv.scope.since, iv.scope.until);
+  if (iv.empty()) {
+    return "the claim asserts the chain is intact, but its scope (window " + window +
+           (iv.scope.nodes_listed() ? ", the nodes it names" : "") +
+           ") holds none of your audit rows: nothing there was verified, so nothing can be "
+           "called intact. Cite rows inside the window you mean, or drop \"integrity\"";
+  }
+  std::string what;
+  for (const NodeIntegrity& n : iv.nodes) {
+    if (n.ok) continue;
+    if (!what.empty()) what += "; ";
+    if (!n.present) {
+      what += "no audit rows on " + n.source_node_id;
+    } else if (n.first_break) {
+      what += "BREAK on " + n.source_node_id + " at seq " + std::to_string(n.first_break->seq) +
+              " (" + BreakPhrase(*n.first_break) + ")";
+    } else {
+      what += "BREAK on " + n.source_node_id;
+    }
+  }
+  return "the claim asserts the chain is intact, but fasten's verdict over its scope (window " +
+         window + ", " + (iv.scope.nodes_listed() ? "the nodes it names" : "every node") +
+         ") is not ok: " + what +
+         ". Report the break instead (a claim with \"integrity\": \"tampered\" citing the row that "
+         "fails), or narrow the claim's scope to what verifies and say so";
+}
+
+}  // namespace
+
 void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                     const CitationCheckOptions& options, Verdict* out) {
   *out = Verdict();
@@ -919,6 +1111,8 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
     v.accepted = false;
     return;
   }
+  VerdictCache verdicts(stores.audit, options.tenant, &v);
+  const Micros margin = options.integrity_margin;
   if (answer.claims.empty()) {
     v.problems.push_back({kReasonNoClaims,
                           "the answer has no claims: state each finding as a claim with at least "
@@ -926,10 +1120,20 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                           ""});
     ++v.rejections[kReasonNoClaims];
   }
-  for (const Claim& claim : answer.claims) {
+  Span answer_span;          // every resolved cited row of the answer
+  bool cites_audit = false;  // a well-formed audit citation
+  bool integrity_talk = false;
+  std::vector<IntegrityScope> claim_scopes(answer.claims.size());
+  for (size_t ci = 0; ci < answer.claims.size(); ++ci) {
+    const Claim& claim = answer.claims[ci];
     ClaimResult cr;
     cr.text = claim.text;
+    cr.integrity.field = claim.integrity;
+    cr.integrity.scope_explicit = claim.scope.has_value();
+    const bool tampered = claim.integrity == IntegrityPolarity::kTampered;
     std::vector<const Haystack*> hay;
+    Span claim_span;
+    int audit_cited = 0;
     for (const Citation& c : claim.citations) {
       CitationResult r;
       r.citation = c;
@@ -943,6 +1147,10 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                  "from a tool result",
              ""});
       } else {
+        if (c.stream == CitationStream::kAudit) {
+          cites_audit = true;
+          ++audit_cited;
+        }
         const Resolved* res = validator.Find(c);
         const std::string* digest =
             c.stream == CitationStream::kAudit ? nullptr : validator.StreamDigest(c);
@@ -952,6 +1160,10 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
         } else {
           r.row_summary = res->summary;
           r.integrity = res->integrity;
+          if (std::optional<Micros> t = RowTime(*res)) {
+            claim_span.Add(*t);
+            answer_span.Add(*t);
+          }
           if (options.ledger && !options.ledger->Contains(c)) {
             r.problems.push_back(
                 {kReasonNotShown,
@@ -971,7 +1183,28 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                      "the digest the tools report now",
                  ""});
           }
-          for (const CitationProblem& p : res->problems) r.problems.push_back(p);
+          if (tampered && c.stream == CitationStream::kAudit) {
+            // The one case where a row that fails verification is valid evidence: what it
+            // fails is the finding; a row that verifies contradicts the claim.
+            if (!res->tamper_why.empty()) {
+              r.tamper_evidence = res->tamper_why;
+            } else {
+              r.problems.push_back(
+                  {kReasonIntegrityContradicted,
+                   "the claim is marked \"integrity\": \"tampered\", but the " + CitationText(c) +
+                       " verifies (its hash recomputes and it links to the row before it), so it "
+                       "is not evidence of tampering: cite the row that fails verification "
+                       "(chain_verify names it), or drop \"integrity\"",
+                   ""});
+            }
+            for (const CitationProblem& p : res->problems) {
+              if (p.reason != kReasonHashMismatch && p.reason != kReasonChainBreak) {
+                r.problems.push_back(p);
+              }
+            }
+          } else {
+            for (const CitationProblem& p : res->problems) r.problems.push_back(p);
+          }
           hay.push_back(&res->haystack);
         }
       }
@@ -1007,13 +1240,160 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
              t.text});
       }
     }
+    // Integrity: the words must carry the field, and the field must agree with the chain.
+    IntegrityAssertion offending;
+    switch (CheckIntegrityMarking(claim.text, claim.integrity, &offending)) {
+      case IntegrityMarking::kConsistent:
+        break;
+      case IntegrityMarking::kUnmarked:
+        cr.problems.push_back(
+            {kReasonIntegrityUnmarked,
+             "the claim says " + Quote(offending) +
+                 " (an integrity statement: " + IntegrityPolarityName(offending.polarity) +
+                 ") without the claim's \"integrity\" field: integrity is decided by the chain, "
+                 "not by words. Add \"integrity\": \"" +
+                 IntegrityPolarityName(offending.polarity) +
+                 "\" to this claim (it is then checked against fasten's chain verdict), or "
+                 "remove the statement",
+             ""});
+        break;
+      case IntegrityMarking::kConflicting:
+        cr.problems.push_back(
+            {kReasonIntegrityUnmarked,
+             "the claim is marked \"integrity\": \"" +
+                 std::string(IntegrityPolarityName(claim.integrity)) + "\" but says " +
+                 Quote(offending) +
+                 " (an integrity statement: " + IntegrityPolarityName(offending.polarity) +
+                 "): state one finding per claim, with the field that matches its words",
+             ""});
+        break;
+    }
+    if (claim.integrity != IntegrityPolarity::kNone ||
+        DetectIntegrityAssertion(claim.text).polarity != IntegrityPolarity::kNone) {
+      integrity_talk = true;
+    }
+    if (tampered && audit_cited == 0 && !claim.citations.empty()) {
+      cr.problems.push_back(
+          {kReasonIntegrityContradicted,
+           "the claim is marked \"integrity\": \"tampered\" but cites no audit row: cite the "
+           "audit row(s) that fail verification (chain_verify names the first break)",
+           ""});
+    }
+    if (claim.integrity != IntegrityPolarity::kNone) {
+      IntegrityScope scope;
+      bool placed = true;
+      if (claim_span.any) scope = WidenedScope(claim_span.first, claim_span.last, margin);
+      if (claim.scope) {
+        if (claim.scope->since) scope.since = *claim.scope->since;
+        if (claim.scope->until) scope.until = *claim.scope->until;
+        scope.nodes = claim.scope->nodes;
+        placed = claim_span.any || (claim.scope->since && claim.scope->until);
+      } else {
+        placed = claim_span.any;
+      }
+      if (placed && scope.until < scope.since) {
+        cr.problems.push_back(
+            {kReasonIntegrityContradicted, "the claim's scope ends before it starts", ""});
+        placed = false;
+      }
+      claim_scopes[ci] = scope;
+      if (!placed) {
+        if (!claim.citations.empty() && !hay.empty()) {
+          cr.problems.push_back(
+              {kReasonIntegrityContradicted,
+               "the claim's window cannot be placed: none of its cited rows has a readable "
+               "timestamp; give \"scope\": {\"since\", \"until\"}",
+               ""});
+        }
+      } else if (claim.integrity == IntegrityPolarity::kIntact) {
+        const std::string basis = claim.scope && (claim.scope->since || claim.scope->until)
+                                      ? "claim scope"
+                                      : "claim's cited rows ± " + MarginText(margin);
+        const IntegrityVerdict* iv = verdicts.Get(scope, basis);
+        if (!iv) return;  // store error: v.error is set, nothing is accepted
+        cr.integrity.verdict = *iv;
+        if (!iv->ok) {
+          cr.problems.push_back({kReasonIntegrityContradicted, IntactContradiction(*iv), ""});
+        }
+      }
+    }
     for (const CitationProblem& p : cr.problems) ++v.rejections[p.reason];
     cr.ok = cr.problems.empty() && std::all_of(cr.citations.begin(), cr.citations.end(),
                                                [](const CitationResult& r) { return r.ok; });
     if (cr.ok) ++v.claims_ok;
     v.claims.push_back(std::move(cr));
   }
-  v.accepted = v.error.ok() && !answer.claims.empty() &&
+
+  // The answer's window and its verdict.
+  const std::vector<IntegrityAssertion> statements = FindIntegrityStatements(answer.prose);
+  integrity_talk = integrity_talk || !statements.empty();
+  std::optional<IntegrityScope> answer_scope;
+  std::string basis;
+  if (answer.window) {
+    answer_scope = IntegrityScope{answer.window->first, answer.window->second, {}};
+    basis = "stated window";
+  } else if (answer_span.any) {
+    answer_scope = WidenedScope(answer_span.first, answer_span.last, margin);
+    basis = "cited rows ± " + MarginText(margin);
+  }
+  if (answer_scope && options.answer_verdict && (cites_audit || answer.window || integrity_talk)) {
+    const IntegrityVerdict* iv = verdicts.Get(*answer_scope, basis);
+    if (!iv) {
+      v.accepted = false;
+      return;
+    }
+    v.integrity = *iv;
+    v.integrity->basis = basis;
+  }
+  // The answer text may state integrity only as far as accepted claims of that polarity back it:
+  // "intact" over the answer's whole window on every node; "tampered" by at least one accepted
+  // tampered claim (one altered row makes the statement true; its row lies in the window).
+  bool intact_reported = false, tampered_reported = false;
+  for (const IntegrityAssertion& a : statements) {
+    if (a.polarity == IntegrityPolarity::kIntact && !intact_reported) {
+      bool backed = false;
+      if (answer_scope && v.integrity) {
+        std::vector<std::string> seen;
+        for (const NodeIntegrity& n : v.integrity->nodes) seen.push_back(n.source_node_id);
+        for (size_t i = 0; i < v.claims.size() && !backed; ++i) {
+          backed = v.claims[i].ok && answer.claims[i].integrity == IntegrityPolarity::kIntact &&
+                   ScopeCovers(claim_scopes[i], *answer_scope, seen);
+        }
+      }
+      if (!backed) {
+        intact_reported = true;
+        v.problems.push_back(
+            {kReasonIntegrityUnmarked,
+             "the answer text says " + Quote(a) +
+                 " (an integrity statement: intact), but no accepted claim marked \"integrity\": "
+                 "\"intact\" covers the answer's whole window" +
+                 (answer_scope ? " (" + FormatWindow(answer_scope->since, answer_scope->until) + ")"
+                               : std::string()) +
+                 " on every node: add such a claim (fasten checks it against the chain), or "
+                 "remove the statement from the text",
+             ""});
+      }
+    } else if (a.polarity == IntegrityPolarity::kTampered && !tampered_reported) {
+      bool backed = false;
+      for (size_t i = 0; i < v.claims.size() && !backed; ++i) {
+        backed = v.claims[i].ok && answer.claims[i].integrity == IntegrityPolarity::kTampered;
+      }
+      if (!backed) {
+        tampered_reported = true;
+        v.problems.push_back(
+            {kReasonIntegrityUnmarked,
+             "the answer text says " + Quote(a) +
+                 " (an integrity statement: tampered), but no accepted claim marked "
+                 "\"integrity\": \"tampered\" backs it: add a claim with that field citing the "
+                 "audit row that fails verification, or remove the statement from the text",
+             ""});
+      }
+    }
+  }
+  for (const CitationProblem& p : v.problems) {
+    if (p.reason == kReasonIntegrityUnmarked) ++v.rejections[p.reason];
+  }
+  v.accepted = v.error.ok() && !answer.claims.empty() && v.problems.empty() &&
                v.claims_ok == static_cast<int64_t>(v.claims.size());
 }
 
@@ -1039,16 +1419,24 @@ json VerdictJson(const Verdict& v) {
                 {"problems", problems(r.problems)}};
       if (!r.row_summary.empty()) o["row"] = r.row_summary;
       if (!r.integrity.empty()) o["integrity"] = r.integrity;
+      if (!r.tamper_evidence.empty()) o["tamper_evidence"] = r.tamper_evidence;
       cits.push_back(std::move(o));
     }
-    claims.push_back({{"index", i},
-                      {"text", c.text},
-                      {"ok", c.ok},
-                      {"citations", cits},
-                      {"problems", problems(c.problems)},
-                      {"grounded", c.grounded}});
+    json claim = {{"index", i},
+                  {"text", c.text},
+                  {"ok", c.ok},
+                  {"citations", cits},
+                  {"problems", problems(c.problems)},
+                  {"grounded", c.grounded}};
+    if (c.integrity.field != IntegrityPolarity::kNone) {
+      json ci = {{"field", IntegrityPolarityName(c.integrity.field)},
+                 {"scope_explicit", c.integrity.scope_explicit}};
+      if (c.integrity.verdict) ci["verdict"] = IntegrityVerdictJson(*c.integrity.verdict);
+      claim["integrity"] = std::move(ci);
+    }
+    claims.push_back(std::move(claim));
   }
-  json checks = {"resolves", "tenant", "integrity", "link", "grounding"};
+  json checks = {"resolves", "tenant", "integrity", "link", "grounding", "integrity_claims"};
   if (v.ledger_checked) checks.push_back("ledger");
   json out = {{"accepted", v.accepted},
               {"claims", claims},
@@ -1059,12 +1447,14 @@ json VerdictJson(const Verdict& v) {
                 {"citations", v.citations},
                 {"citations_ok", v.citations_ok},
                 {"rejections", v.rejections},
-                {"store_round_trips", v.store_round_trips}}},
+                {"store_round_trips", v.store_round_trips},
+                {"integrity_verdicts", v.integrity_verdicts}}},
               {"checks", checks},
               {"note",
                "audit citations are checked against the hash chain; sys/api citations are "
                "content-addressed, not chained: a matching digest proves it is the row that was "
                "read, not that it is untampered"}};
+  out["integrity"] = v.integrity ? IntegrityVerdictJson(*v.integrity) : json(nullptr);
   if (!v.error.ok()) {
     out["error"] = v.error.message();
     out["accepted"] = false;
@@ -1072,6 +1462,20 @@ json VerdictJson(const Verdict& v) {
   const std::string repair = RepairText(v);
   if (!repair.empty()) out["repair"] = repair;
   return out;
+}
+
+std::string DescribeClaimIntegrity(const ClaimResult& c) {
+  if (c.integrity.field == IntegrityPolarity::kNone) return "";
+  std::string s = std::string("integrity: ") + IntegrityPolarityName(c.integrity.field);
+  if (c.integrity.verdict) s += " · " + c.integrity.verdict->line;
+  std::string evidence;
+  for (const CitationResult& r : c.citations) {
+    if (r.tamper_evidence.empty()) continue;
+    evidence += std::string(evidence.empty() ? "" : "; ") + "seq " +
+                std::to_string(r.citation.seq) + " " + r.tamper_evidence;
+  }
+  if (!evidence.empty()) s += " · evidence: " + evidence;
+  return s;
 }
 
 std::string RepairText(const Verdict& v) {

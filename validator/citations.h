@@ -41,10 +41,13 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "store/row.h"
 #include "util/status.h"
+#include "validator/integrity_language.h"
+#include "validator/integrity_verdict.h"
 
 namespace fasten {
 
@@ -60,22 +63,55 @@ struct Citation {
   std::string hash;  // audit: row hash; sys/api: content digest
 };
 
+// A claim's explicit integrity scope: each bound, when unset, comes from the claim's cited rows
+// (their span widened by the margin); nodes empty: every node.
+struct ClaimScope {
+  std::optional<Micros> since, until;
+  std::vector<std::string> nodes;
+};
+
 struct Claim {
+  Claim() = default;
+  Claim(std::string text_in, std::vector<Citation> citations_in,
+        IntegrityPolarity integrity_in = IntegrityPolarity::kNone,
+        std::optional<ClaimScope> scope_in = std::nullopt)
+      : text(std::move(text_in)),
+        citations(std::move(citations_in)),
+        integrity(integrity_in),
+        scope(std::move(scope_in)) {}
+
   std::string text;
   std::vector<Citation> citations;
+  // "intact" / "tampered" (kIntact / kTampered); kNone when the claim asserts neither.
+  IntegrityPolarity integrity = IntegrityPolarity::kNone;
+  std::optional<ClaimScope> scope;  // only with an integrity value
 };
 
 struct Answer {
+  Answer() = default;
+  explicit Answer(std::vector<Claim> claims_in) : claims(std::move(claims_in)) {}
+
   std::vector<Claim> claims;
+  std::string prose;  // the `answer` text: checked for integrity statements only
+  // A window the answer states ({"window": {"since", "until"}}): the integrity verdict's window
+  // instead of the cited rows' span.
+  std::optional<std::pair<Micros, Micros>> window;
 };
+
+// Most nodes a claim's scope may name.
+inline constexpr size_t kMaxScopeNodes = 64;
 
 // Most citations one answer may carry (the batch lookup takes at most 10000 pairs).
 inline constexpr size_t kMaxCitationsPerAnswer = 1000;
 
-// Reads an answer: {"claims": [{"text": "...", "citations": [{"stream", "seq", "hash"}]}]},
-// optionally with "answer" (prose, not checked) and "unknowns" (strings, not checked), as
-// submit_answer produces it. Unknown members are errors. InvalidArgument naming the path.
-Status ParseAnswer(const nlohmann::json& json, Answer* out);
+// Reads an answer: {"claims": [{"text": "...", "citations": [{"stream", "seq", "hash"}],
+// "integrity": "intact"|"tampered"|null, "scope": {"since", "until", "nodes"}|null}]},
+// optionally with "answer" (prose, checked for integrity statements only), "unknowns" (strings,
+// not checked) and "window" ({"since", "until"}, RFC 3339 or a date alone; relative bounds
+// "now-1h" are read against `now`), as submit_answer produces it. null stands for an absent
+// optional member. Unknown members are errors. InvalidArgument naming the path.
+Status ParseAnswer(const nlohmann::json& json, Answer* out, Micros now);
+Status ParseAnswer(const nlohmann::json& json, Answer* out);  // now = the system clock
 
 // The rows the tools returned to the model during one investigate run (llm.md §7.3 rule 7).
 class CitationLedger {
@@ -98,6 +134,12 @@ inline constexpr const char* kReasonMalformed = "malformed";
 inline constexpr const char* kReasonUncited = "uncited";
 inline constexpr const char* kReasonUngrounded = "ungrounded";
 inline constexpr const char* kReasonNoClaims = "no_claims";
+// Integrity (issue 13): an "intact" claim whose scope the chain verdict does not find ok, or a
+// "tampered" claim citing an audit row that verifies.
+inline constexpr const char* kReasonIntegrityContradicted = "integrity_contradicted";
+// A claim or the answer text asserts integrity or tampering without the claim's integrity field
+// (or the answer text without an accepted claim of that polarity covering the answer's window).
+inline constexpr const char* kReasonIntegrityUnmarked = "integrity_unmarked";
 
 struct CitationProblem {
   std::string reason;   // one of the kReason* codes
@@ -112,6 +154,16 @@ struct CitationResult {
   // Set only when the row resolved for this caller (never for not_found).
   std::string row_summary;
   std::string integrity;  // "verified", "verified (pre-form-id)", "digest matches", ...
+  // A "tampered" claim's audit citation that fails verification: why ("hash mismatch", "broken
+  // link: ..."); such a row is accepted as evidence of tampering. Empty otherwise.
+  std::string tamper_evidence;
+};
+
+// What the validator decided about a claim's integrity field.
+struct ClaimIntegrity {
+  IntegrityPolarity field = IntegrityPolarity::kNone;
+  bool scope_explicit = false;
+  std::optional<IntegrityVerdict> verdict;  // "intact": the verdict over the claim's scope
 };
 
 struct ClaimResult {
@@ -120,6 +172,7 @@ struct ClaimResult {
   std::vector<CitationResult> citations;
   std::vector<CitationProblem> problems;  // uncited, ungrounded
   std::vector<std::string> grounded;      // quoted values found in the cited rows
+  ClaimIntegrity integrity;
 };
 
 struct Verdict {
@@ -127,10 +180,14 @@ struct Verdict {
   Status error;  // non-OK: the check could not run (store error); never accepted then
   bool ledger_checked = false;
   std::vector<ClaimResult> claims;
-  std::vector<CitationProblem> problems;  // answer-level (no_claims)
+  std::vector<CitationProblem> problems;  // answer-level (no_claims, integrity_unmarked)
   int64_t citations = 0, citations_ok = 0, claims_ok = 0;
   std::map<std::string, int64_t> rejections;  // reason -> count
-  int store_round_trips = 0;
+  int store_round_trips = 0;   // the citation lookups (integrity verdicts not included)
+  int integrity_verdicts = 0;  // windows verified (one per distinct scope; each a windowed verify)
+  // The integrity verdict over the answer's window (validator/integrity_verdict.h): set when the
+  // answer cites audit rows, states a window, marks a claim's integrity or states integrity.
+  std::optional<IntegrityVerdict> integrity;
 };
 
 // The stores an answer is checked against. `audit` is required; a missing stream reader makes a
@@ -145,6 +202,12 @@ struct CitationStores {
 struct CitationCheckOptions {
   std::optional<std::string> tenant;  // nullopt: the operator-chosen all-tenants mode
   const CitationLedger* ledger = nullptr;
+  // The margin that widens cited rows' time span into an integrity window (each side).
+  Micros integrity_margin = kDefaultIntegrityMargin;
+  // false: no verdict over the answer's whole window (claims marked "intact" still get theirs,
+  // and answer text stating integrity is then never backed). For callers that show no doctor
+  // line and count only the citation lookups.
+  bool answer_verdict = true;
 };
 
 // Validates `answer` and fills *out (reset first).
@@ -153,6 +216,11 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
 
 // The verdict as JSON (the validate_answer tool result, `validate --json`, the repair turn).
 nlohmann::json VerdictJson(const Verdict& verdict);
+
+// A claim's integrity marking for people: "integrity: intact · doctor: chain OK in window
+// 14:02–15:03Z on edge-eu-1 only · no tampering", "integrity: tampered · evidence: seq 1239 hash
+// mismatch"; empty for a claim without the field.
+std::string DescribeClaimIntegrity(const ClaimResult& claim);
 
 // A plain-text list of every rejection with how to fix it; empty when accepted.
 std::string RepairText(const Verdict& verdict);

@@ -505,7 +505,9 @@ TEST_F(InvestigateTest, DailyCapRefusesBeforeAnyModelCallAndOnlyForThatTenant) {
       "test");
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   prices_ = std::move(table).value();
-  Result<CostCaps> caps = CostCaps::Parse(R"({"tenants": {"acme": 0.05}})", "test");
+  // $0.06: room for the second call's estimate ($0.0045 spent + ~$0.046 for a ~22 KB prompt
+  // and 2048 output tokens), not for a third investigation after $0.0795.
+  Result<CostCaps> caps = CostCaps::Parse(R"({"tenants": {"acme": 0.06}})", "test");
   ASSERT_TRUE(caps.ok()) << caps.status().ToString();
   caps_ = &*caps;
   {

@@ -40,7 +40,7 @@ class CitationBackends : public ::testing::TestWithParam<BackendParam> {
     for (int64_t seq : seqs) {
       Citation c{CitationStream::kAudit, seq, seq > 0 ? rows_[seq - 1].hash : std::string(64, 'f')};
       if (seq < 0) c.seq = -seq;  // a fabricated hash for a real seq
-      a.claims.push_back({"A row was written.", {c}});
+      a.claims.push_back({"A row was written.", {c}, IntegrityPolarity::kNone, std::nullopt});
     }
     Verdict v;
     ValidateAnswer(a, CitationStores{reader.get(), nullptr, nullptr, "", ""},

@@ -106,11 +106,13 @@ struct Store {
   }
   CitationStores Stores() { return {counting.get(), sys.get(), api.get(), "", ""}; }
 
+  // answer_verdict false: only the citation lookups touch the store (the round-trip tests).
   Verdict Validate(const Answer& a, std::optional<std::string> tenant = "acme",
-                   const CitationLedger* ledger = nullptr) {
+                   const CitationLedger* ledger = nullptr, bool answer_verdict = true) {
     CitationCheckOptions o;
     o.tenant = std::move(tenant);
     o.ledger = ledger;
+    o.answer_verdict = answer_verdict;
     Verdict v;
     ValidateAnswer(a, Stores(), o, &v);
     return v;
@@ -335,7 +337,7 @@ TEST_F(Citations, ARowWhosePredecessorWasDeletedBreaksTheChain) {
   testing::ExecSql(copy, "DELETE FROM audit_log WHERE hash = " + testing::Quote(rolled.prev_hash));
   Store store(copy);
   Answer a{{{"Refund request 3a7b1c9e4d20 was rolled back.", {Cite(rolled)}}}};
-  Verdict v = store.Validate(a);
+  Verdict v = store.Validate(a, "acme", nullptr, /*answer_verdict=*/false);
   EXPECT_FALSE(v.accepted);
   EXPECT_EQ(Reasons(v), std::vector<std::string>{"chain_break"});
   EXPECT_EQ(v.claims[0].citations[0].integrity, "verified");  // the row itself is intact
@@ -347,7 +349,8 @@ TEST_F(Citations, AnUncitedClaimAndAnEmptyAnswerAreRejected) {
   Answer a;
   CitationLedger ledger;
   RefundAnswer(store, &a, &ledger);
-  a.claims.push_back({"The outage was caused by a bad deploy.", {}});
+  a.claims.push_back(
+      {"The outage was caused by a bad deploy.", {}, IntegrityPolarity::kNone, std::nullopt});
   Verdict v = store.Validate(a);
   EXPECT_FALSE(v.accepted);
   EXPECT_EQ(Reasons(v), std::vector<std::string>{"uncited"});
@@ -389,10 +392,11 @@ TEST_F(Citations, TwentyAuditCitationsAreOneBatchedLookupPlusOneForTheirLinks) {
   Answer a;
   for (const AuditRow& r : page.rows) {
     if (!r.sealed() || a.claims.size() == 20) continue;
-    a.claims.push_back({"Row " + r.code + " was written.", {Cite(r)}});
+    a.claims.push_back(
+        {"Row " + r.code + " was written.", {Cite(r)}, IntegrityPolarity::kNone, std::nullopt});
   }
   ASSERT_EQ(a.claims.size(), 20u);
-  Verdict v = store.Validate(a);
+  Verdict v = store.Validate(a, "acme", nullptr, /*answer_verdict=*/false);
   EXPECT_TRUE(v.accepted) << RepairText(v);
   EXPECT_EQ(store.counting->batch, 1);
   EXPECT_EQ(store.counting->predecessor, 0);
@@ -412,9 +416,10 @@ TEST_F(Citations, TwentyAuditCitationsAreOneBatchedLookupPlusOneForTheirLinks) {
                   .ok());
   ASSERT_EQ(chain.size(), 20u);
   Answer b;
-  for (const AuditRow& r : chain) b.claims.push_back({"A row.", {Cite(r)}});
+  for (const AuditRow& r : chain)
+    b.claims.push_back({"A row.", {Cite(r)}, IntegrityPolarity::kNone, std::nullopt});
   Store fresh(Path("demo.db"));
-  Verdict vb = fresh.Validate(b, std::nullopt);
+  Verdict vb = fresh.Validate(b, std::nullopt, nullptr, /*answer_verdict=*/false);
   EXPECT_TRUE(vb.accepted) << RepairText(vb);
   EXPECT_EQ(fresh.counting->total(), 1);
 }

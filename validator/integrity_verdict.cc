@@ -1,0 +1,286 @@
+#include "validator/integrity_verdict.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "store/reader.h"
+#include "store/timestamp.h"
+#include "validator/verify_store.h"
+
+namespace fasten {
+namespace {
+
+using nlohmann::json;
+
+Micros FloorMinute(Micros t) {
+  Micros r = t % kMicrosPerMinute;
+  if (r < 0) r += kMicrosPerMinute;
+  return t - r;
+}
+
+Micros CeilMinute(Micros t) {
+  const Micros f = FloorMinute(t);
+  return f == t ? t : f + kMicrosPerMinute;
+}
+
+// "2026-11-20T14:02:00Z" -> date "2026-11-20", time "14:02" (or "14:02:05.5" when not whole).
+void SplitInstant(Micros t, std::string* date, std::string* time) {
+  const std::string s = CanonicalTimestamp(t);  // YYYY-MM-DDTHH:MM:SS[.ffffff]Z
+  const size_t tpos = s.find('T');
+  *date = s.substr(0, tpos);
+  std::string rest = s.substr(tpos + 1);
+  if (!rest.empty() && rest.back() == 'Z') rest.pop_back();
+  if (t % kMicrosPerMinute == 0 && rest.size() >= 5) rest.resize(5);
+  *time = rest;
+}
+
+std::string JoinNodes(const std::vector<const NodeIntegrity*>& nodes) {
+  std::string s;
+  for (const NodeIntegrity* n : nodes) {
+    if (!s.empty()) s += ", ";
+    s += n->source_node_id;
+  }
+  return s;
+}
+
+void FillNode(const NodeReport& r, const NodeSeqSpan* span, NodeIntegrity* n) {
+  n->source_node_id = r.source_node_id;
+  n->present = true;
+  n->ok = r.ok;
+  n->sealed = r.sealed;
+  n->valid = r.valid();
+  n->unsealed = r.unsealed;
+  n->invalid = r.invalid;
+  n->first_break = r.first_break;
+  if (span) {
+    n->from_seq = span->first_seq;
+    n->to_seq = span->last_seq;
+    n->rows_in_window = span->rows;
+  } else {
+    n->from_seq = r.first_seq;
+    n->to_seq = r.last_seq;
+    n->rows_in_window = r.total_rows;
+  }
+}
+
+Status VerifyWindow(AuditReader* reader, const std::optional<std::string>& tenant,
+                    const IntegrityScope& scope, const std::string* node,
+                    std::vector<NodeIntegrity>* out) {
+  VerifyStoreOptions options;
+  options.since = scope.since;
+  options.until = scope.until;
+  options.threads = 1;
+  options.visible_tenant = tenant;
+  if (node) options.range.source_node_id = *node;
+  VerifyStoreResult result;
+  FASTEN_RETURN_IF_ERROR(VerifyStore(reader, options, &result));
+  for (const NodeReport& r : result.report.nodes) {
+    if (node && r.source_node_id != *node) continue;
+    const NodeSeqSpan* span = nullptr;
+    for (const NodeSeqSpan& s : result.spans) {
+      if (s.source_node_id == r.source_node_id) span = &s;
+    }
+    NodeIntegrity n;
+    FillNode(r, span, &n);
+    out->push_back(std::move(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<Micros> ParseIntegrityMargin(std::string_view text) {
+  if (text == "0") return Micros{0};
+  if (text.size() < 2 || text.size() > 8) return std::nullopt;
+  const char unit = text.back();
+  const Micros scale = unit == 's'   ? 1000000
+                       : unit == 'm' ? kMicrosPerMinute
+                       : unit == 'h' ? 60 * kMicrosPerMinute
+                                     : 0;
+  if (scale == 0) return std::nullopt;
+  Micros n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n * scale > kMaxIntegrityMargin) return std::nullopt;
+  return n * scale;
+}
+
+IntegrityScope WidenedScope(Micros first, Micros last, Micros margin) {
+  if (last < first) std::swap(first, last);
+  IntegrityScope s;
+  s.since = FloorMinute(first - margin);
+  s.until = CeilMinute(last + margin);
+  return s;
+}
+
+bool ScopeCovers(const IntegrityScope& outer, const IntegrityScope& inner,
+                 const std::vector<std::string>& inner_nodes_seen) {
+  if (outer.since > inner.since || outer.until < inner.until) return false;
+  if (!outer.nodes_listed()) return true;
+  const std::vector<std::string>& needed = inner.nodes_listed() ? inner.nodes : inner_nodes_seen;
+  for (const std::string& n : needed) {
+    if (std::find(outer.nodes.begin(), outer.nodes.end(), n) == outer.nodes.end()) return false;
+  }
+  return true;
+}
+
+bool IntegrityVerdict::empty() const {
+  return std::none_of(nodes.begin(), nodes.end(), [](const NodeIntegrity& n) { return n.present; });
+}
+
+const NodeIntegrity* IntegrityVerdict::FirstBreak() const {
+  for (const NodeIntegrity& n : nodes) {
+    if (n.present && !n.ok) return &n;
+  }
+  return nullptr;
+}
+
+Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
+                               const IntegrityScope& scope, IntegrityVerdict* out) {
+  std::string basis = std::move(out->basis);
+  *out = IntegrityVerdict();
+  out->basis = std::move(basis);
+  out->scope = scope;
+  if (scope.until < scope.since) {
+    return InvalidArgumentError("the window ends (" + CanonicalTimestamp(scope.until) +
+                                ") before it starts (" + CanonicalTimestamp(scope.since) + ")");
+  }
+  if (!scope.nodes_listed()) {
+    FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, nullptr, &out->nodes));
+  } else {
+    std::vector<std::string> nodes = scope.nodes;
+    std::sort(nodes.begin(), nodes.end());
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+    for (const std::string& node : nodes) {
+      const size_t before = out->nodes.size();
+      FASTEN_RETURN_IF_ERROR(VerifyWindow(reader, tenant, scope, &node, &out->nodes));
+      if (out->nodes.size() == before) {
+        NodeIntegrity absent;
+        absent.source_node_id = node;
+        absent.present = false;
+        absent.ok = false;
+        out->nodes.push_back(std::move(absent));
+      }
+    }
+  }
+  std::sort(out->nodes.begin(), out->nodes.end(),
+            [](const NodeIntegrity& a, const NodeIntegrity& b) {
+              return a.source_node_id < b.source_node_id;
+            });
+  // Ok needs something verified: a window of unsealed rows only proves nothing.
+  out->ok = false;
+  for (const NodeIntegrity& n : out->nodes) {
+    if (n.present && n.sealed > 0) out->ok = true;
+  }
+  for (const NodeIntegrity& n : out->nodes) {
+    out->unsealed += n.unsealed;
+    if (!n.ok) out->ok = false;
+  }
+  out->line = DoctorLine(*out);
+  return Status::Ok();
+}
+
+std::string FormatWindow(Micros since, Micros until) {
+  std::string d1, t1, d2, t2;
+  SplitInstant(since, &d1, &t1);
+  SplitInstant(until, &d2, &t2);
+  // 15:00 of the same day, or 00:00 of the next day written as 24:00 would both be "one day";
+  // only the same date counts.
+  if (d1 == d2) return t1 + "–" + t2 + "Z";
+  return d1 + "T" + t1 + "Z–" + d2 + "T" + t2 + "Z";
+}
+
+std::string BreakPhrase(const ChainBreak& b) {
+  if (b.category == "hash") return "hash mismatch";
+  if (b.category == "link") return "broken link";
+  if (b.category == "commitment") return "commitment mismatch";
+  if (b.category == "unknown-form") return "unknown canonical form";
+  if (b.category == "duplicate") return "duplicate seq";
+  return b.category.empty() ? "break" : b.category;
+}
+
+std::string DoctorLine(const IntegrityVerdict& v) {
+  const std::string window = FormatWindow(v.scope.since, v.scope.until);
+  const std::string only = v.scope.nodes_listed() ? " only" : "";
+  std::vector<const NodeIntegrity*> ok, absent, unsealed_only;
+  std::string breaks;
+  for (const NodeIntegrity& n : v.nodes) {
+    if (!n.present) {
+      absent.push_back(&n);
+    } else if (n.ok && n.sealed == 0) {
+      unsealed_only.push_back(&n);
+    } else if (n.ok) {
+      ok.push_back(&n);
+    } else {
+      if (!breaks.empty()) breaks += "; ";
+      breaks += "BREAK on " + n.source_node_id;
+      if (n.first_break) {
+        breaks += " at seq " + std::to_string(n.first_break->seq) + " (" +
+                  BreakPhrase(*n.first_break) + ")";
+      }
+    }
+  }
+  std::string line = "doctor: ";
+  if (v.empty()) {
+    line += "no audit rows in window " + window;
+    if (!absent.empty()) line += " on " + JoinNodes(absent) + only;
+    line += " · nothing to verify";
+    return line;
+  }
+  if (!breaks.empty()) {
+    line += breaks + " · in window " + window;
+    if (!ok.empty()) line += "; chain OK on " + JoinNodes(ok);
+  } else if (!ok.empty()) {
+    line += "chain OK in window " + window + " on " + JoinNodes(ok) + only;
+  } else {
+    line += "no sealed audit rows in window " + window;
+  }
+  if (!absent.empty()) line += " · no audit rows on " + JoinNodes(absent) + " (not verified)";
+  if (breaks.empty() && absent.empty())
+    line += ok.empty() ? " · nothing verified" : " · no tampering";
+  if (v.unsealed > 0) {
+    line += " · " + std::to_string(v.unsealed) + " unsealed row" + (v.unsealed == 1 ? "" : "s") +
+            " not verified";
+    if (!unsealed_only.empty()) line += " (" + JoinNodes(unsealed_only) + ")";
+  }
+  return line;
+}
+
+json IntegrityVerdictJson(const IntegrityVerdict& v) {
+  json nodes = json::array();
+  for (const NodeIntegrity& n : v.nodes) {
+    json b = nullptr;
+    if (n.first_break) {
+      b = {{"seq", n.first_break->seq},
+           {"id", n.first_break->id},
+           {"reason", n.first_break->reason},
+           {"category", n.first_break->category},
+           {"what", BreakPhrase(*n.first_break)}};
+    }
+    nodes.push_back({{"source_node_id", n.source_node_id},
+                     {"present", n.present},
+                     {"ok", n.ok},
+                     {"from_seq", n.from_seq},
+                     {"to_seq", n.to_seq},
+                     {"rows_in_window", n.rows_in_window},
+                     {"sealed", n.sealed},
+                     {"valid", n.valid},
+                     {"unsealed", n.unsealed},
+                     {"invalid", n.invalid},
+                     {"first_break", b}});
+  }
+  json window = {{"since", CanonicalTimestamp(v.scope.since)},
+                 {"until", CanonicalTimestamp(v.scope.until)},
+                 {"nodes", v.scope.nodes_listed() ? json(v.scope.nodes) : json("all")}};
+  return {{"ok", v.ok},
+          {"basis", v.basis},
+          {"window", window},
+          {"nodes", nodes},
+          {"unsealed", v.unsealed},
+          {"line", v.line},
+          {"source", "computed by fasten-mcp from the hash chain, not from the answer's words"}};
+}
+
+}  // namespace fasten

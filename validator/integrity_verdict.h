@@ -1,0 +1,117 @@
+// The integrity verdict (issue 13): what the hash chain itself says about a time window, node by
+// node, computed by fasten from the store. It is the only source of the "doctor:" line of an
+// answer and of every integrity statement the validator accepts; a model's words never produce
+// it.
+//
+// A scope is a time window [since, until] (both inclusive) and optionally a list of nodes. The
+// verdict covers every node that has rows of the caller's tenant in the window (all tenants in
+// the operator's all-tenants mode), or exactly the listed nodes. Per node the window is verified
+// exactly as `verify --since/--until` verifies it (validator/verify_store.h): the seq span of the
+// node's rows timestamped in the window, first link checked against the row below it. The
+// result per node is ok, or its first break (seq, reason), with the unsealed rows counted (never
+// verified, never a break). A listed node without rows in the window is reported as absent and
+// makes the verdict not ok: nothing there was verified.
+//
+// Windows derived from rows (an answer's or a claim's cited rows) are the rows' time span widened
+// by a margin on both sides (default 30 min) and then to whole minutes, so the rendered window
+// ("14:02–15:03Z") is exactly the verified one, never narrower.
+//
+// Rendering (DoctorLine):
+//   doctor: chain OK in window 14:02–15:03Z on edge-eu-1, edge-us-1 · no tampering
+//   doctor: BREAK on edge-us-1 at seq 1239 (hash mismatch) · in window 14:02–15:03Z; chain OK on
+//           core-1, edge-eu-1
+//   doctor: no audit rows in window 14:02–15:03Z · nothing to verify
+// A window that does not lie within one UTC day is written with dates
+// (2026-11-20T23:40Z–2026-11-21T00:40Z); ` · N unsealed rows not verified (nodes with nothing
+// else)` is appended when the window holds unsealed rows; a node with unsealed rows only is not
+// called OK (nothing of it was verified), and a verdict is ok only when at least one sealed row
+// was verified; a scope naming nodes adds "only" ("on edge-eu-1 only").
+//
+// Cost: one indexed query for the window's seq spans plus one scan of those spans per node
+// (bench/validate_bench: verdict mode). Not thread-safe (readers are not).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/row.h"
+#include "util/status.h"
+#include "validator/chain.h"
+
+namespace fasten {
+
+class AuditReader;
+
+inline constexpr Micros kMicrosPerMinute = 60 * int64_t{1000000};
+inline constexpr Micros kDefaultIntegrityMargin = 30 * kMicrosPerMinute;
+// The largest margin accepted (a day either side).
+inline constexpr Micros kMaxIntegrityMargin = 24 * 60 * kMicrosPerMinute;
+
+struct IntegrityScope {
+  Micros since = 0, until = 0;     // inclusive
+  std::vector<std::string> nodes;  // empty: every node with rows in the window
+  bool nodes_listed() const { return !nodes.empty(); }
+};
+
+// "30m", "1h", "90s", "0": a margin of N seconds, minutes or hours, at most
+// kMaxIntegrityMargin; nullopt otherwise (a bare number without a unit is refused: ambiguous).
+std::optional<Micros> ParseIntegrityMargin(std::string_view text);
+
+// [first - margin, last + margin], widened to whole minutes.
+IntegrityScope WidenedScope(Micros first, Micros last, Micros margin);
+
+// True when `outer` covers `inner`: its window contains inner's, and it names no nodes (every
+// node) or every node inner names (or, for an inner scope over every node, every node in
+// `inner_nodes_seen`).
+bool ScopeCovers(const IntegrityScope& outer, const IntegrityScope& inner,
+                 const std::vector<std::string>& inner_nodes_seen);
+
+struct NodeIntegrity {
+  std::string source_node_id;
+  bool present = true;  // false: a listed node without rows in the window
+  bool ok = true;
+  int64_t from_seq = 0, to_seq = 0;  // the seq span verified
+  int64_t rows_in_window = 0;
+  int64_t sealed = 0, valid = 0, unsealed = 0, invalid = 0;
+  std::optional<ChainBreak> first_break;
+};
+
+struct IntegrityVerdict {
+  IntegrityScope scope;
+  std::string basis;  // how the window was chosen, e.g. "cited rows ± 30 min", "stated window"
+  bool ok = false;    // at least one node present, and every node ok
+  std::vector<NodeIntegrity> nodes;  // ascending source_node_id
+  int64_t unsealed = 0;
+  std::string line;  // DoctorLine(*this)
+
+  bool empty() const;  // no node has rows in the window
+  // The first broken node, or null.
+  const NodeIntegrity* FirstBreak() const;
+};
+
+// Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
+// kept). Fails only when the store could not be read.
+Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
+                               const IntegrityScope& scope, IntegrityVerdict* out);
+
+// "14:02–15:03Z" within one UTC day, else "2026-11-20T23:40Z–2026-11-21T00:40Z" (seconds shown
+// only when a bound is not a whole minute).
+std::string FormatWindow(Micros since, Micros until);
+
+// "hash mismatch", "broken link", "commitment mismatch", "unknown canonical form",
+// "duplicate seq" from a break's category.
+std::string BreakPhrase(const ChainBreak& b);
+
+// The rendered line (see above).
+std::string DoctorLine(const IntegrityVerdict& verdict);
+
+// {"ok", "basis", "window": {"since", "until", "nodes"}, "nodes": [{source_node_id, ok, present,
+//  from_seq, to_seq, rows_in_window, sealed, valid, unsealed, invalid, first_break: {seq, id,
+//  reason, category} | null}], "unsealed", "line"}
+nlohmann::json IntegrityVerdictJson(const IntegrityVerdict& verdict);
+
+}  // namespace fasten
