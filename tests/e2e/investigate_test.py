@@ -277,9 +277,11 @@ class Investigate(unittest.TestCase):
         state = os.path.join(self.tmp, "cap-state.db")
         caps = os.path.join(self.tmp, "caps.json")
         with open(caps, "w") as f:
-            json.dump({"tenants": {"acme": 0.05}}, f)
+            json.dump({"tenants": {"acme": 0.06}}, f)
         # The cap is checked before each call against spend + an estimate of that call (its
         # prompt, and max_tokens of output): the first call is cheap, the second expensive.
+        # $0.06 leaves room for the second call's estimate (~$0.046 for a ~22 KB prompt and
+        # 2048 output tokens), not for another investigation after $0.0795.
         script = {"turns": [dict(TRACE, usage={"input": 1000, "output": 100}),
                             dict(GOOD, usage={"input": 10000, "output": 3000})]}
         common = ["--state", state, "--caps", caps, "--model", "claude-sonnet-4-6"]
