@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -71,13 +72,44 @@ Status Args::GetInt(const std::string& name, int64_t lo, int64_t hi,
   out->reset();
   auto v = Get(name);
   if (!v) return Status::Ok();
-  int64_t n = 0;
-  auto r = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (r.ec != std::errc() || r.ptr != v->data() + v->size() || n < lo || n > hi) {
+  *out = ParseIntInRange(*v, lo, hi);
+  if (!*out) {
     return InvalidArgumentError("--" + name + " must be an integer from " + std::to_string(lo) +
                                 " to " + std::to_string(hi) + ", got '" + *v + "'");
   }
-  *out = n;
+  return Status::Ok();
+}
+
+std::optional<int64_t> ParseIntInRange(std::string_view text, int64_t lo, int64_t hi) {
+  int64_t n = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || n < lo || n > hi) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+Status ParseQueryParams(const std::string& query, const std::vector<std::string>& known,
+                        std::map<std::string, std::string>* out) {
+  out->clear();
+  size_t pos = 0;
+  while (pos <= query.size() && !query.empty()) {
+    size_t amp = query.find('&', pos);
+    std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    size_t eq = part.find('=');
+    std::string key = part.substr(0, eq),
+                value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (!key.empty()) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string names;
+        for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
+        return InvalidArgumentError("unknown parameter \"" + key + "\" (" + names + ")");
+      }
+      (*out)[key] = value;
+    }
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
   return Status::Ok();
 }
 

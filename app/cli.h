@@ -2,9 +2,11 @@
 // flags and positionals. Unknown flags are errors that name the command's help.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/status.h"
@@ -37,6 +39,16 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positionals_;
 };
+
+// `text` as a decimal integer within [lo, hi]; nullopt otherwise (signs, spaces, trailing
+// characters, overflow).
+std::optional<int64_t> ParseIntInRange(std::string_view text, int64_t lo, int64_t hi);
+
+// A URL query ("a=1&b=2", without '?') into *out. Keys outside `known` are InvalidArgument
+// naming the known ones; a repeated key keeps its last value; empty parts are skipped. Values
+// are taken as they are (no percent-decoding).
+Status ParseQueryParams(const std::string& query, const std::vector<std::string>& known,
+                        std::map<std::string, std::string>* out);
 
 // The process environment, read in one place (app/). Tests pass their own.
 class Env {

@@ -184,7 +184,12 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
     io.err.flush();
   };
   const std::string model = config.provider.kind + "/" + config.provider.model;
-  llm::InvestigateResult r = (*inv)->Run(args->positionals()[0], env, progress);
+  // The record log names who asked: from the command line, the OS user.
+  std::optional<std::string> user = io.env.Get("USER");
+  const std::string credential = user && !user->empty() ? "cli:" + *user : "cli";
+  Investigator::Recorded recorded;
+  llm::InvestigateResult r =
+      (*inv)->Run(args->positionals()[0], env, credential, progress, &recorded);
   if (auto path = args->Get("transcript")) {
     std::ofstream f(*path, std::ios::binary | std::ios::trunc);
     f << DumpJson(r.transcript, 2) << "\n";
@@ -194,9 +199,17 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
     json j = llm::InvestigateResultJson(r);
     j["model"] = model;
     j["tenant"] = *tenant;
+    j["record"] = recorded.id.empty() ? json(nullptr) : json(recorded.id);
+    if (!recorded.status.ok()) j["record_error"] = recorded.status.message();
     io.out << DumpJson(j, 2) << "\n";
   } else {
     PrintHuman(r, model, io.out);
+    if (!recorded.id.empty()) {
+      io.out << "record: " << recorded.id << " (fasten-mcp investigations show " << recorded.id
+             << ")\n";
+    } else {
+      io.out << "record: not recorded: " << recorded.status.message() << "\n";
+    }
   }
   switch (r.outcome) {
     case llm::Outcome::kAccepted:

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
@@ -17,6 +18,7 @@
 #include "mcp/http_transport.h"
 #include "mcp/log.h"
 #include "mcp/stdio_transport.h"
+#include "record/record_writer.h"
 #include "store/index_advice.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
@@ -93,8 +95,19 @@ HTTP options:
   --rate-limit R     requests per second per tenant (default 0: unlimited; over it: 429)
   --rate-burst B     burst size for --rate-limit (default 2*R, at least 1)
 
+Investigation record log (docs/investigations.md):
+  --state PATH       the state database holding it (default: $FASTEN_STATE_DIR/state.db,
+                     else $XDG_STATE_HOME/fasten-mcp/state.db, else
+                     ~/.local/state/fasten-mcp/state.db); serve refuses to start when it
+                     cannot be opened
+  --no-access-records   do not record tools/calls. By default every tools/call over HTTP
+                     appends an access record (tenant, credential label, tool, SHA-256 of
+                     the arguments, rows returned, status), written in the background
+
 Endpoints: POST /mcp (MCP), GET /healthz (liveness, no authentication), GET /readyz (200 when
-the audit store answers, else 503). SIGTERM or SIGINT drains in-flight calls, then exits 0.
+the audit store answers, else 503), GET /api/v1/investigations[/ID] (the caller's tenant's
+records, while the log is open). SIGTERM or SIGINT drains in-flight calls, appends the queued
+records, then exits 0.
 
 Register it with a host: fasten-mcp config claude-desktop|claude-code|cursor|vscode.
 )";
@@ -283,7 +296,8 @@ mcp::HttpOptions::ApiReply ApiError(unsigned status, const std::string& code,
 mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
                                                const CursorSigner& cursors, const json& request,
                                                const std::optional<std::string>& tenant,
-                                               StoreSet* stores, const std::atomic<bool>* cancelled,
+                                               const std::string& credential, StoreSet* stores,
+                                               const std::atomic<bool>* cancelled,
                                                const std::function<void(const json&)>& progress) {
   if (!tenant || tenant->empty()) {
     return ApiError(400, "no_tenant",
@@ -303,13 +317,17 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
   env.stores = stores;
   env.cursors = &cursors;
   env.cancelled = cancelled;
-  llm::InvestigateResult r = investigator.Run(request["question"].get<std::string>(), env,
-                                              [&](const std::string& event, const json& detail) {
-                                                if (progress)
-                                                  progress({{"event", event}, {"detail", detail}});
-                                              });
+  Investigator::Recorded recorded;
+  llm::InvestigateResult r = investigator.Run(
+      request["question"].get<std::string>(), env, credential,
+      [&](const std::string& event, const json& detail) {
+        if (progress) progress({{"event", event}, {"detail", detail}});
+      },
+      &recorded);
   json body = llm::InvestigateResultJson(r);
   body["tenant"] = *tenant;
+  body["record"] = recorded.id.empty() ? json(nullptr) : json(recorded.id);
+  if (!recorded.status.ok()) body["record_error"] = recorded.status.message();
   body["model"] = investigator.config().provider.kind + "/" + investigator.config().provider.model;
   unsigned status = 200;
   if (r.outcome == llm::Outcome::kRefused) status = 429;
@@ -320,24 +338,11 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
 mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
                                          const std::optional<std::string>& tenant,
                                          const std::string& query) {
-  std::string from, to;
-  size_t pos = 0;
-  while (pos <= query.size() && !query.empty()) {
-    size_t amp = query.find('&', pos);
-    std::string part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    size_t eq = part.find('=');
-    std::string key = part.substr(0, eq),
-                value = eq == std::string::npos ? "" : part.substr(eq + 1);
-    if (key == "from") {
-      from = value;
-    } else if (key == "to") {
-      to = value;
-    } else if (!key.empty()) {
-      return ApiError(400, "bad_request", "unknown parameter \"" + key + "\" (from, to)");
-    }
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
+  std::map<std::string, std::string> params;
+  if (Status st = ParseQueryParams(query, {"from", "to"}, &params); !st.ok()) {
+    return ApiError(400, "bad_request", st.message());
   }
+  const std::string from = params["from"], to = params["to"];
   for (const std::string* d : {&from, &to}) {
     if (!d->empty() && !llm::IsValidDay(*d)) {
       return ApiError(400, "bad_request", "days are YYYY-MM-DD; got \"" + *d + "\"");
@@ -347,6 +352,60 @@ mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
   Result<json> out = investigator.SpendJson(tenant.value_or(""), from, to);
   if (!out.ok()) return ApiError(503, "state_unavailable", out.status().message());
   return {200, *out};
+}
+
+// GET /api/v1/investigations[?kind=K&limit=N&before=SEQ] and /api/v1/investigations/ID. A
+// tenant-bound caller sees its own tenant's records only; another tenant's id answers exactly
+// like an id that does not exist.
+mcp::HttpOptions::ApiReply InvestigationsOverHttp(record::RecordLog& log,
+                                                  const std::optional<std::string>& tenant,
+                                                  const std::string& path,
+                                                  const std::string& query) {
+  static constexpr std::string_view kPrefix = "/api/v1/investigations";
+  if (path.size() > kPrefix.size()) {
+    const std::string id = path.substr(kPrefix.size() + 1);
+    if (!query.empty()) {
+      return ApiError(400, "bad_request", "GET /api/v1/investigations/ID takes no parameters");
+    }
+    Result<record::StoredRecord> r = log.Get(id, tenant);
+    if (r.ok()) return {200, record::RecordJson(*r)};
+    if (r.status().code() == StatusCode::kNotFound) {
+      return ApiError(404, "not_found", "no record with this id");
+    }
+    return ApiError(503, "state_unavailable", r.status().message());
+  }
+  std::map<std::string, std::string> params;
+  if (Status st = ParseQueryParams(query, {"kind", "limit", "before"}, &params); !st.ok()) {
+    return ApiError(400, "bad_request", st.message());
+  }
+  record::ListOptions options;
+  options.tenant = tenant;
+  Status st = record::ParseKindFilter(params.count("kind") ? params["kind"] : "investigation",
+                                      &options.kind);
+  if (!st.ok()) return ApiError(400, "bad_request", st.message());
+  if (params.count("limit")) {
+    std::optional<int64_t> limit = ParseIntInRange(params["limit"], 1, record::kMaxListLimit);
+    if (!limit) {
+      return ApiError(400, "bad_request",
+                      "limit is an integer from 1 to " + std::to_string(record::kMaxListLimit));
+    }
+    options.limit = *limit;
+  }
+  if (params.count("before")) {
+    options.before_seq = ParseIntInRange(params["before"], 1, INT64_MAX);
+    if (!options.before_seq) return ApiError(400, "bad_request", "before is a record seq (>= 1)");
+  }
+  Result<std::vector<record::StoredRecord>> rows = log.List(options);
+  if (!rows.ok()) return ApiError(503, "state_unavailable", rows.status().message());
+  json out = {{"tenant", tenant ? json(*tenant) : json(nullptr)},
+              {"kind", options.kind.empty() ? "all" : options.kind},
+              {"records", json::array()}};
+  for (const record::StoredRecord& r : *rows)
+    out["records"].push_back(record::RecordSummaryJson(r));
+  if (static_cast<int64_t>(rows->size()) == options.limit && !rows->empty()) {
+    out["next_before"] = rows->back().seq;
+  }
+  return {200, out};
 }
 
 }  // namespace
@@ -378,7 +437,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
                      FlagSpec{"jwt-max-lifetime", true},
                      FlagSpec{"idle-connection-timeout", true},
                      FlagSpec{"max-connections", true},
-                     FlagSpec{"max-connections-per-peer", true}}) {
+                     FlagSpec{"max-connections-per-peer", true},
+                     FlagSpec{"no-access-records", false}}) {
     specs.push_back(f);
   }
   specs.insert(specs.end(), kInvestigatorFlags.begin(), kInvestigatorFlags.end());
@@ -397,10 +457,10 @@ int RunServe(int argc, char** argv, CommandIo io) {
   }
   const bool http = args->Has("http");
   if (!http) {
-    for (const char* f :
-         {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key", "max-body",
-          "read-timeout", "call-timeout", "max-in-flight", "rate-limit", "rate-burst",
-          "idle-connection-timeout", "max-connections", "max-connections-per-peer"}) {
+    for (const char* f : {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key",
+                          "max-body", "read-timeout", "call-timeout", "max-in-flight", "rate-limit",
+                          "rate-burst", "idle-connection-timeout", "max-connections",
+                          "max-connections-per-peer", "no-access-records"}) {
       if (args->Has(f)) {
         return Fail(
             io, "serve",
@@ -539,6 +599,9 @@ int RunServe(int argc, char** argv, CommandIo io) {
     dispatcher.set_integrity_margin(*margin);
   }
   std::unique_ptr<Investigator> investigator;
+  // The investigation record log: the investigator's, or one of our own for access records.
+  std::unique_ptr<record::RecordLog> own_records;
+  record::RecordLog* records = nullptr;
   if (http) {
     InvestigatorConfig inv_config;
     st = ResolveInvestigatorConfig(*args, io.env, &inv_config);
@@ -547,12 +610,14 @@ int RunServe(int argc, char** argv, CommandIo io) {
       Result<std::unique_ptr<Investigator>> made = Investigator::Make(inv_config);
       if (!made.ok()) return Fail(io, "serve", made.status());
       investigator = std::move(made).value();
+      records = investigator->records();
       http_options.investigate = [&investigator, &cursors](
                                      const json& request, const std::optional<std::string>& tenant,
-                                     StoreSet* stores, const std::atomic<bool>* cancelled,
+                                     const std::string& credential, StoreSet* stores,
+                                     const std::atomic<bool>* cancelled,
                                      const std::function<void(const json&)>& progress) {
-        return InvestigateOverHttp(*investigator, cursors, request, tenant, stores, cancelled,
-                                   progress);
+        return InvestigateOverHttp(*investigator, cursors, request, tenant, credential, stores,
+                                   cancelled, progress);
       };
       http_options.readiness_detail = [&investigator]() -> json {
         // Totals only (no tenant names): /readyz needs no credential.
@@ -582,6 +647,30 @@ int RunServe(int argc, char** argv, CommandIo io) {
         return SpendOverHttp(*investigator, tenant, query);
       };
     }
+    if (!records && !args->Has("no-access-records")) {
+      if (inv_config.state_path.empty()) {
+        return Fail(io, "serve",
+                    InvalidArgumentError("no place for the state database that keeps the access "
+                                         "records: pass --state PATH or set FASTEN_STATE_DIR (or "
+                                         "HOME), or serve without them: --no-access-records"));
+      }
+      Result<std::unique_ptr<record::RecordLog>> opened =
+          record::RecordLog::Open(inv_config.state_path);
+      if (!opened.ok()) {
+        return Fail(io, "serve",
+                    opened.status().WithContext("cannot keep access records (--state PATH "
+                                                "names another place; --no-access-records "
+                                                "serves without them)"));
+      }
+      own_records = std::move(opened).value();
+      records = own_records.get();
+    }
+    if (records) {
+      http_options.investigations = [records](const std::optional<std::string>& tenant,
+                                              const std::string& path, const std::string& query) {
+        return InvestigationsOverHttp(*records, tenant, path, query);
+      };
+    }
   } else if (args->Has("provider")) {
     return Fail(io, "serve",
                 InvalidArgumentError("--provider serves investigations over HTTP: add --http "
@@ -593,7 +682,23 @@ int RunServe(int argc, char** argv, CommandIo io) {
     http_options.stores = stores;
     http_options.workers = static_cast<int>(workers.value_or(4));
     http_options.log_level = log_level;
-    return mcp::RunHttp(dispatcher, http_options, io.err) == 0 ? kExitOk : kExitUsage;
+    mcp::Log record_warnings(io.err, log_level);
+    std::unique_ptr<record::RecordWriter> access_writer;
+    if (records && !args->Has("no-access-records")) {
+      record::RecordWriterOptions writer_options;
+      writer_options.warn = [&record_warnings](const std::string& message) {
+        record_warnings.Write(mcp::LogLevel::kWarn, message);
+      };
+      access_writer = std::make_unique<record::RecordWriter>(records, writer_options);
+      http_options.access_records = access_writer.get();
+      record_warnings.Write(mcp::LogLevel::kInfo,
+                            "access records: every tools/call is recorded in " + records->path() +
+                                " (fasten-mcp investigations list --kind access)");
+    }
+    const int rc = mcp::RunHttp(dispatcher, http_options, io.err);
+    // The drain is over: append what is still queued before exiting.
+    if (access_writer) access_writer->Stop();
+    return rc == 0 ? kExitOk : kExitUsage;
   }
   mcp::StdioOptions options;
   options.workers = static_cast<int>(workers.value_or(2));

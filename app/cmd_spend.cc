@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/investigator.h"
 #include "llm/spend.h"
 
 namespace fasten {
@@ -125,16 +126,9 @@ int RunSpend(int argc, char** argv, CommandIo io) {
   if (!from.empty() && !to.empty() && from > to) {
     return Fail(io, InvalidArgumentError("--from " + from + " is after --to " + to));
   }
-  std::string state = args->Get("state").value_or("");
-  if (args->Has("state") && state.empty())
-    return Fail(io, InvalidArgumentError("--state is empty"));
-  if (state.empty()) {
-    state = llm::DefaultStatePath([&](const std::string& name) { return io.env.Get(name); });
-    if (state.empty()) {
-      return Fail(io, InvalidArgumentError("no state database: give --state PATH, or set "
-                                           "FASTEN_STATE_DIR, XDG_STATE_HOME or HOME"));
-    }
-  }
+  Result<std::string> state_path = StatePathFromArgs(*args, io.env);
+  if (!state_path.ok()) return Fail(io, state_path.status());
+  const std::string state = *state_path;
   std::optional<llm::CostCaps> caps;
   if (std::optional<std::string> caps_path = args->Get("caps")) {
     if (caps_path->empty()) return Fail(io, InvalidArgumentError("--caps is empty"));

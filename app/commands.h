@@ -29,6 +29,7 @@ int RunToken(int argc, char** argv, CommandIo io);
 int RunValidate(int argc, char** argv, CommandIo io);
 int RunInvestigate(int argc, char** argv, CommandIo io);
 int RunSpend(int argc, char** argv, CommandIo io);
+int RunInvestigations(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -41,5 +42,6 @@ extern const char kTokenHelp[];
 extern const char kValidateHelp[];
 extern const char kInvestigateHelp[];
 extern const char kSpendHelp[];
+extern const char kInvestigationsHelp[];
 
 }  // namespace fasten

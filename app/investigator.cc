@@ -1,5 +1,7 @@
 #include "app/investigator.h"
 
+#include <map>
+
 namespace fasten {
 
 using nlohmann::json;
@@ -46,8 +48,9 @@ Budgets and cost:
                       is reported as unknown; token caps still apply)
   --integrity-margin D  how far the integrity verdict's window reaches beyond the cited
                       rows' time span, each side: 30m (default), 1h, 90s, 0
-  --state PATH        spend state database (default: $FASTEN_STATE_DIR/state.db, else
-                      $XDG_STATE_HOME/fasten-mcp/state.db, else ~/.local/state/fasten-mcp/)
+  --state PATH        state database: spend and the investigation record log (default:
+                      $FASTEN_STATE_DIR/state.db, else $XDG_STATE_HOME/fasten-mcp/state.db,
+                      else ~/.local/state/fasten-mcp/state.db)
 )";
 
 namespace {
@@ -123,6 +126,18 @@ Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorC
   return Status::Ok();
 }
 
+Result<std::string> StatePathFromArgs(const Args& args, const Env& env) {
+  std::string state = args.Get("state").value_or("");
+  if (args.Has("state") && state.empty()) return InvalidArgumentError("--state is empty");
+  if (!state.empty()) return state;
+  state = llm::DefaultStatePath([&](const std::string& name) { return env.Get(name); });
+  if (state.empty()) {
+    return InvalidArgumentError(
+        "no state database: give --state PATH, or set FASTEN_STATE_DIR, XDG_STATE_HOME or HOME");
+  }
+  return state;
+}
+
 Result<std::unique_ptr<Investigator>> Investigator::Make(const InvestigatorConfig& config) {
   auto inv = std::unique_ptr<Investigator>(new Investigator());
   inv->config_ = config;
@@ -160,28 +175,97 @@ Result<std::unique_ptr<Investigator>> Investigator::Make(const InvestigatorConfi
   Result<std::unique_ptr<llm::SpendLedger>> spend = llm::SpendLedger::Open(config.state_path);
   if (!spend.ok()) return spend.status();
   inv->spend_ = std::move(spend).value();
+  Result<std::unique_ptr<record::RecordLog>> records = record::RecordLog::Open(config.state_path);
+  if (!records.ok()) return records.status();
+  inv->records_ = std::move(records).value();
   return inv;
 }
 
 llm::InvestigateResult Investigator::Run(
-    const std::string& question, ToolEnv& env,
-    const std::function<void(const std::string&, const json&)>& progress) const {
+    const std::string& question, ToolEnv& env, const std::string& credential,
+    const std::function<void(const std::string&, const json&)>& progress,
+    Recorded* recorded) const {
+  llm::InvestigateResult r;
   Result<std::unique_ptr<llm::Provider>> provider = llm::MakeProvider(config_.provider);
   if (!provider.ok()) {
-    llm::InvestigateResult r;
     r.outcome = llm::Outcome::kRefused;
     r.message = provider.status().message();
-    return r;
+  } else {
+    llm::InvestigateDeps deps;
+    deps.provider = provider->get();
+    deps.registry = &registry_;
+    deps.env = &env;
+    deps.prices = &prices_;
+    deps.spend = spend_.get();
+    deps.caps = &caps_;
+    deps.progress = progress;
+    r = llm::Investigate(question, deps, config_.options);
   }
-  llm::InvestigateDeps deps;
-  deps.provider = provider->get();
-  deps.registry = &registry_;
-  deps.env = &env;
-  deps.prices = &prices_;
-  deps.spend = spend_.get();
-  deps.caps = &caps_;
-  deps.progress = progress;
-  return llm::Investigate(question, deps, config_.options);
+  // Every investigation is recorded, refusals included.
+  Result<std::string> id = records_->Append(
+      InvestigationRecord(env.tenant.value_or(record::kAllTenants), credential, question,
+                          config_.provider.kind, config_.provider.model, r));
+  if (!id.ok() && progress) {
+    progress("warning", {{"message", "investigation not recorded: " + id.status().message()}});
+  }
+  if (recorded) *recorded = id.ok() ? Recorded{*id, Status::Ok()} : Recorded{"", id.status()};
+  return r;
+}
+
+record::NewRecord InvestigationRecord(const std::string& tenant, const std::string& credential,
+                                      const std::string& question, const std::string& provider,
+                                      const std::string& model,
+                                      const llm::InvestigateResult& result) {
+  const json summary = llm::InvestigateResultJson(result);
+  // Each tool the model called, with its arguments and how it went: the transcript pairs a
+  // model turn's calls (id, name, args) with the tool results that follow it.
+  json tool_calls = json::array();
+  std::map<std::string, json> args_by_id;
+  for (const json& entry : result.transcript) {
+    const std::string kind = entry.value("kind", "");
+    if (kind == "model_turn" && entry.contains("tool_calls")) {
+      args_by_id.clear();
+      for (const json& c : entry["tool_calls"]) {
+        args_by_id[c.value("id", "")] = c.contains("args") ? c["args"] : json(nullptr);
+      }
+    } else if (kind == "tool_result") {
+      auto args = args_by_id.find(entry.value("id", ""));
+      tool_calls.push_back({{"name", entry.value("name", "")},
+                            {"arguments", args == args_by_id.end() ? json(nullptr) : args->second},
+                            {"is_error", entry.value("is_error", false)},
+                            {"rows", entry.value("rows", 0)}});
+    }
+  }
+  json rows = json::array();
+  for (const Citation& c : result.rows_shown) {
+    rows.push_back({{"stream", CitationStreamName(c.stream)}, {"seq", c.seq}, {"hash", c.hash}});
+  }
+  record::NewRecord rec;
+  rec.kind = record::kKindInvestigation;
+  rec.tenant = tenant;
+  rec.content = {
+      {"credential", credential},
+      {"question", question},
+      {"provider", provider},
+      {"model", model},
+      {"outcome", summary["outcome"]},
+      {"accepted", summary["accepted"]},
+      {"message", summary["message"]},
+      {"tool_calls", std::move(tool_calls)},
+      {"rows_shown", std::move(rows)},
+      {"answers", result.answers},
+      {"rejections", summary["rejections"]},
+      {"findings", summary["findings"]},
+      {"verdict", summary.contains("validation") ? summary["validation"] : json(nullptr)},
+      {"counts",
+       {{"llm_calls", result.llm_calls},
+        {"tool_calls", result.tool_calls},
+        {"repairs", result.repairs}}},
+      {"usage", summary["usage"]},
+      {"cost_usd", summary["cost_usd"]},
+      {"cost_known", summary["cost_known"]},
+      {"pricing_version", summary["pricing_version"]}};
+  return rec;
 }
 
 Result<json> Investigator::SpendJson(const std::string& tenant, const std::string& from_day,

@@ -13,6 +13,7 @@
 #include "llm/investigate.h"
 #include "llm/provider.h"
 #include "llm/spend.h"
+#include "record/record_log.h"
 
 namespace fasten {
 
@@ -26,7 +27,7 @@ struct InvestigatorConfig {
   std::string key_file;
   std::string prices_path;  // empty: the shipped table
   std::string caps_path;    // empty: no daily caps
-  std::string state_path;   // the spend state database
+  std::string state_path;   // the state database: spend ledger and investigation records
   llm::InvestigateOptions options;
   bool configured = false;  // a provider was named (flag or FASTEN_LLM_PROVIDER)
 };
@@ -35,29 +36,54 @@ struct InvestigatorConfig {
 // FASTEN_LLM_API_KEY_FILE, FASTEN_PRICES, FASTEN_COST_CAPS, FASTEN_STATE_DIR.
 Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorConfig* out);
 
+// The state database a reading command (spend, investigations) opens: --state PATH, else
+// llm::DefaultStatePath from `env`. InvalidArgument when --state is empty or nothing is set.
+Result<std::string> StatePathFromArgs(const Args& args, const Env& env);
+
 class Investigator {
  public:
   // Loads the price table and caps, opens the state database, resolves the API key.
   static Result<std::unique_ptr<Investigator>> Make(const InvestigatorConfig& config);
 
-  // One investigation for env.tenant, with env's stores. Thread-safe: each call makes its own
-  // provider (providers are cheap), the ledger is shared.
+  // Where an investigation's record went: its id, or why it is not in the log.
+  struct Recorded {
+    std::string id;  // empty when not recorded
+    Status status;
+  };
+
+  // One investigation for env.tenant, with env's stores, asked by `credential` (the token's
+  // label over HTTP, "cli:USER" from the command line), appended to the investigation record
+  // log when it ends (*recorded says how; may be null). Thread-safe: each call makes its own
+  // provider (providers are cheap), the ledger and the log are shared.
   llm::InvestigateResult Run(
-      const std::string& question, ToolEnv& env,
-      const std::function<void(const std::string&, const nlohmann::json&)>& progress) const;
+      const std::string& question, ToolEnv& env, const std::string& credential,
+      const std::function<void(const std::string&, const nlohmann::json&)>& progress,
+      Recorded* recorded = nullptr) const;
 
   // Spend rows (GET /api/v1/spend, doctor output) for one tenant (empty: all), with its cap.
   Result<nlohmann::json> SpendJson(const std::string& tenant, const std::string& from_day,
                                    const std::string& to_day) const;
 
   const InvestigatorConfig& config() const { return config_; }
+  // The investigation record log in the state database (never null after Make).
+  record::RecordLog* records() const { return records_.get(); }
 
  private:
   InvestigatorConfig config_;
   llm::PriceTable prices_;
   llm::CostCaps caps_;
   std::unique_ptr<llm::SpendLedger> spend_;
+  std::unique_ptr<record::RecordLog> records_;
   ToolRegistry registry_ = ToolRegistry::Default();
 };
+
+// The record-log entry of one investigation (docs/investigations.md): who asked (tenant,
+// credential), the question, provider and model, each tool call with its arguments, the rows
+// shown as (stream, seq, hash), every submitted answer and rejection, the verdict, outcome,
+// tokens and cost.
+record::NewRecord InvestigationRecord(const std::string& tenant, const std::string& credential,
+                                      const std::string& question, const std::string& provider,
+                                      const std::string& model,
+                                      const llm::InvestigateResult& result);
 
 }  // namespace fasten

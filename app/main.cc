@@ -24,6 +24,7 @@ Commands:
   validate  check an answer's citations {stream, seq, hash} and quoted values against the store
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
+  investigations  list, show or verify the hash-chained record of investigations and tool calls
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
       {"serve", RunServe},       {"config", RunConfig},
       {"index", RunIndex},       {"token", RunToken},
       {"validate", RunValidate}, {"investigate", RunInvestigate},
-      {"spend", RunSpend},
+      {"spend", RunSpend},       {"investigations", RunInvestigations},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

@@ -6,6 +6,10 @@
 //   echo    fasten-mcp serve --http: an echo-sized tools/call (row_get of a citation that does
 //           not exist), keep-alive, bearer token, modern headers
 //   lookup  audit_query by request_id (random ids of the tenant), end to end
+//   records the echo again on a server that appends an access record per tools/call to the
+//           investigation record log (the default of serve --http); the echo and lookup above
+//           run with --no-access-records, and echo_access_records_over_off_p50 is the ratio
+//           (the issue 13 budget: at most 1.10)
 //   load    --clients N connections calling for --seconds S (a mix of lookups, row_get and
 //           tools/list); counts every non-200 or isError answer as an error and samples the
 //           server's RSS each second. Exit status 1 on any error or RSS growth over --rss-growth-mb
@@ -160,6 +164,7 @@ class HttpClient {
 
 struct Setup {
   std::string self, binary, store, tenant = "acme", token, tokens_file;
+  std::string state;  // the state database of servers that keep access records
   int calls = 10000, runs = 3, clients = 64, seconds = 60;
   double rss_growth_mb = 32;
   std::vector<std::string> ids;
@@ -196,11 +201,25 @@ std::string ToolsList(int i) {
          ",\"method\":\"tools/list\",\"params\":{" + kMeta + "}}";
 }
 
-// Starts the server pinned to `cpu`; returns its port.
-uint16_t StartServer(const Setup& s, int cpu, Child* child) {
-  *child = Spawn({s.binary, "serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + s.store,
-                  "--tokens", s.tokens_file, "--log-level", "info", "--max-in-flight", "256"},
-                 cpu, /*pipe_stderr=*/true);
+// Removes the state database (and its WAL companions) of an earlier server.
+void RemoveState(const Setup& s) {
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((s.state + suffix).c_str());
+}
+
+// Starts the server pinned to `cpu`, appending access records to a fresh s.state or not;
+// returns its port.
+uint16_t StartServer(const Setup& s, int cpu, Child* child, bool access_records) {
+  std::vector<std::string> args = {s.binary,      "serve",           "--http",
+                                   "127.0.0.1:0", "--store",         "sqlite:///" + s.store,
+                                   "--tokens",    s.tokens_file,     "--log-level",
+                                   "info",        "--max-in-flight", "256"};
+  RemoveState(s);
+  if (access_records) {
+    args.insert(args.end(), {"--state", s.state});
+  } else {
+    args.push_back("--no-access-records");
+  }
+  *child = Spawn(args, cpu, /*pipe_stderr=*/true);
   char line[4096];
   while (fgets(line, sizeof line, child->err)) {
     const char* p = std::strstr(line, "http://127.0.0.1:");
@@ -236,7 +255,7 @@ long RssKb(pid_t pid) {
 
 json RunPlacement(const Setup& s, const std::string& name, int client_cpu, int child_cpu) {
   Pin(client_cpu);
-  std::vector<double> tcp50, tcp99, echo50, echo99, look50, look99;
+  std::vector<double> tcp50, tcp99, echo50, echo99, look50, look99, rec50, rec99;
   for (int run = 0; run < s.runs; ++run) {
     Child echo = Spawn({s.self, "--tcp-echo"}, child_cpu, false);
     int port = 0;
@@ -251,7 +270,7 @@ json RunPlacement(const Setup& s, const std::string& name, int client_cpu, int c
     Stop(echo);
 
     Child server;
-    uint16_t sport = StartServer(s, child_cpu, &server);
+    uint16_t sport = StartServer(s, child_cpu, &server, /*access_records=*/false);
     HttpClient c(sport, s.token);
     std::string r;
     Stats e = Measure(s.calls, [&](int i) {
@@ -264,6 +283,16 @@ json RunPlacement(const Setup& s, const std::string& name, int client_cpu, int c
       }
     });
     Stop(server);
+    // The same echo with every call recorded.
+    Child recording;
+    uint16_t rport = StartServer(s, child_cpu, &recording, /*access_records=*/true);
+    HttpClient rc(rport, s.token);
+    Stats a = Measure(s.calls, [&](int i) {
+      if (rc.Post(RowGet(i), "tools/call", "row_get", &r) != 200) std::exit(3);
+    });
+    Stop(recording);
+    rec50.push_back(a.p50);
+    rec99.push_back(a.p99);
     tcp50.push_back(t.p50);
     tcp99.push_back(t.p99);
     echo50.push_back(e.p50);
@@ -273,7 +302,9 @@ json RunPlacement(const Setup& s, const std::string& name, int client_cpu, int c
   }
   std::cerr << name << ": tcp p50 " << Median(tcp50) << " us; HTTP tools/call echo p50 "
             << Median(echo50) << " us = " << Median(echo50) / Median(tcp50)
-            << " x tcp; audit_query by request_id p50 " << Median(look50) << " us\n";
+            << " x tcp; audit_query by request_id p50 " << Median(look50)
+            << " us; echo p50 with access records " << Median(rec50)
+            << " us = " << Median(rec50) / Median(echo50) << " x without\n";
   return {{"placement", name},
           {"L_rtt_tcp_p50_us", Median(tcp50)},
           {"L_rtt_tcp_p99_us", Median(tcp99)},
@@ -281,13 +312,16 @@ json RunPlacement(const Setup& s, const std::string& name, int client_cpu, int c
           {"echo_call_p99_us", Median(echo99)},
           {"echo_over_tcp_p50", Median(echo50) / Median(tcp50)},
           {"audit_query_by_request_id_p50_us", Median(look50)},
-          {"audit_query_by_request_id_p99_us", Median(look99)}};
+          {"audit_query_by_request_id_p99_us", Median(look99)},
+          {"echo_access_records_p50_us", Median(rec50)},
+          {"echo_access_records_p99_us", Median(rec99)},
+          {"echo_access_records_over_off_p50", Median(rec50) / Median(echo50)}};
 }
 
 json RunLoad(const Setup& s, bool* ok) {
   Pin(-1);
   Child server;
-  uint16_t port = StartServer(s, -1, &server);
+  uint16_t port = StartServer(s, -1, &server, /*access_records=*/true);
   std::atomic<bool> stop{false};
   std::atomic<long> calls{0}, errors{0};
   std::mutex mu;
@@ -452,6 +486,7 @@ int main(int argc, char** argv) {
   char dir[] = "/tmp/fasten-http-bench-XXXXXX";
   if (!mkdtemp(dir)) return 2;
   s.tokens_file = std::string(dir) + "/tokens";
+  s.state = std::string(dir) + "/state.db";
   {
     Child add = Spawn({s.binary, "token", "add", "--tenant", s.tenant, "--tokens", s.tokens_file},
                       -1, false);
@@ -479,6 +514,7 @@ int main(int argc, char** argv) {
   if (load_only || with_load) out["load"] = RunLoad(s, &ok);
   std::cout << out.dump(2) << "\n";
   unlink(s.tokens_file.c_str());
+  RemoveState(s);
   rmdir(dir);
   return ok ? 0 : 1;
 }

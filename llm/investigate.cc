@@ -317,6 +317,7 @@ class Run {
   CitationLedger ledger_;
   std::set<std::string> seen_calls_;
   std::set<std::string> flagged_rows_;
+  std::set<std::tuple<int, int64_t, std::string>> shown_;  // rows in result_.rows_shown
   std::string marker_;
   int64_t deadline_us_ = 0;
   bool usage_known_ = true;
@@ -502,6 +503,9 @@ ToolResult Run::RunTool(const ToolCall& call) {
   size_t rows = 0;
   RecordRows(*r, &ledger_, &rows);
   ForEachRow(*r, [&](const Citation& c, const json& row) {
+    if (shown_.insert({static_cast<int>(c.stream), c.seq, c.hash}).second) {
+      result_.rows_shown.push_back(c);
+    }
     std::string text;
     CollectText(row, &text);
     text = Lower(text);
@@ -524,6 +528,7 @@ ToolResult Run::RunTool(const ToolCall& call) {
 
 bool Run::Submit(const json& answer_json, std::string* repair) {
   result_.answer = answer_json;
+  result_.answers.push_back(answer_json);
   Answer answer;
   Status parsed = ParseAnswer(answer_json, &answer);
   if (!parsed.ok()) {

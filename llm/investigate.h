@@ -80,6 +80,8 @@ struct InvestigateResult {
   std::optional<double> cost_usd;  // nullopt: unknown
   std::string pricing_version;
   size_t ledger_rows = 0;
+  std::vector<nlohmann::json> answers;  // every submitted answer, in order (the record log's)
+  std::vector<Citation> rows_shown;     // rows returned to the model, first showing order, once
   nlohmann::json transcript = nlohmann::json::array();  // requests/turns/tool I/O, no secrets
 };
 

@@ -1,7 +1,6 @@
 #include "llm/spend.h"
 
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 
 #include "util/handles.h"
 #include "util/json_parse.h"
+#include "util/state_db.h"
 
 namespace fasten::llm {
 namespace {
@@ -26,43 +26,15 @@ using nlohmann::json;
 
 constexpr size_t kMaxConfigBytes = 4 << 20;
 constexpr int kSchemaVersion = 1;
-constexpr int kBusyTimeoutMs = 10000;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// mkdir -p, 0700 for what it creates (the state is the operator's, not the world's).
-Status MakeDirs(const std::string& dir) {
-  if (dir.empty() || dir == "." || dir == "/") return Status::Ok();
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Status::Ok();
-    return FailedPreconditionError(dir + " exists and is not a directory");
-  }
-  FASTEN_RETURN_IF_ERROR(MakeDirs(DirName(dir)));
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return UnavailableError("cannot create directory " + dir + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
 
 // Reads a whole (small) configuration file; `what` names it in errors.
 Status ReadSmallFile(const std::string& path, const std::string& what, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (!Exists(path)) return NotFoundError("no " + what + " at " + path);
+    if (!StatePathExists(path)) return NotFoundError("no " + what + " at " + path);
     return UnavailableError("cannot read " + what + " " + path + ": " + std::strerror(errno));
   }
   std::ostringstream ss;
@@ -193,7 +165,7 @@ std::string ExecutableDir() {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
   buf[n] = '\0';
-  return DirName(buf);
+  return StateParentDir(buf);
 }
 
 std::optional<std::string> ProcessEnv(const std::string& name) {
@@ -406,28 +378,10 @@ class SqliteSpendLedger : public SpendLedger {
   bool has_tables_;  // guarded by mu_
 };
 
-Status Exec(sqlite3* db, const char* sql, const std::string& path) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : SqliteError(db);
-    sqlite3_free(err);
-    return UnavailableError("cannot write spend state database " + path + ": " + msg);
-  }
-  return Status::Ok();
-}
+constexpr char kWhat[] = "spend state database";
 
-Result<SqliteHandle> OpenDb(const std::string& path, int flags) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  SqliteHandle db(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot open spend state database " + path + ": " +
-                            SqliteError(db.get()));
-  }
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  return db;
+Status Exec(sqlite3* db, const char* sql, const std::string& path) {
+  return ExecStateSql(db, sql, kWhat, path);
 }
 
 // The schema_version in spend_meta; 0 when absent.
@@ -555,7 +509,7 @@ Result<PriceTable> PriceTable::Default() {
   candidates.push_back(std::string(FASTEN_DATA_DIR) + "/prices.json");
 #endif
   for (const std::string& c : candidates) {
-    if (Exists(c)) return Load(c);
+    if (StatePathExists(c)) return Load(c);
     searched.push_back(c);
   }
   std::string list;
@@ -612,9 +566,9 @@ std::optional<double> PriceTable::Cost(const std::string& provider, const std::s
 
 Result<std::unique_ptr<SpendLedger>> SpendLedger::Open(const std::string& path) {
   if (path.empty()) return InvalidArgumentError("no spend state database path");
-  Status st = MakeDirs(DirName(path));
+  Status st = MakeStateDirs(StateParentDir(path));
   if (!st.ok()) return st.WithContext("spend state database " + path);
-  Result<SqliteHandle> db = OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  Result<SqliteHandle> db = OpenStateDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, kWhat);
   if (!db.ok()) return db.status();
   sqlite3* h = db->get();
   // WAL lets `fasten-mcp spend` read while serve writes; FULL makes each committed Record
@@ -649,8 +603,8 @@ Result<std::unique_ptr<SpendLedger>> SpendLedger::Open(const std::string& path) 
 
 Result<std::unique_ptr<SpendLedger>> SpendLedger::OpenReadOnly(const std::string& path) {
   if (path.empty()) return InvalidArgumentError("no spend state database path");
-  if (!Exists(path)) return NotFoundError("no spend state database at " + path);
-  Result<SqliteHandle> db = OpenDb(path, SQLITE_OPEN_READONLY);
+  if (!StatePathExists(path)) return NotFoundError("no spend state database at " + path);
+  Result<SqliteHandle> db = OpenStateDb(path, SQLITE_OPEN_READONLY, kWhat);
   if (!db.ok()) return db.status();
   sqlite3* h = db->get();
   // Fails here (not on the first query) when the file is not a database.

@@ -1,5 +1,7 @@
 #include "mcp/dispatcher.h"
 
+#include "mcp/access_record.h"
+
 #include <algorithm>
 
 #include "tools/json_out.h"
@@ -387,6 +389,7 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
     if (st.code() == StatusCode::kCancelled) message = "cancelled";
     return error_result(tool->name + ": " + message);
   }
+  if (ctx.rows_returned) *ctx.rows_returned = RowsReturned(*r);
   // Placeholders: HandleRequest / HandleRequestText fill in the text and the result.
   json result = {{"content", {{{"type", "text"}, {"text", ""}}}}};
   if (structured) result["structuredContent"] = nullptr;

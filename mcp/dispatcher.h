@@ -66,6 +66,9 @@ struct CallContext {
   StoreSet* stores = nullptr;  // this thread's stores; may be null for requests without tools
   const std::atomic<bool>* cancelled = nullptr;
   std::function<void(const nlohmann::json& notification)> notify;  // on this request's stream
+  // When set, a tools/call whose tool succeeded stores here how many rows its result holds
+  // (RowsReturned, mcp/access_record.h), whatever the protocol version shows of it.
+  int64_t* rows_returned = nullptr;
 };
 
 // What a transport does with one parsed message.

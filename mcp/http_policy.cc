@@ -383,6 +383,9 @@ HttpDecision DecideHttpRequest(const HttpRequestHead& head,
     d.route = HttpRoute::kInvestigate;
   } else if (config.spend && d.path == "/api/v1/spend") {
     d.route = HttpRoute::kSpend;
+  } else if (config.investigations && (d.path == "/api/v1/investigations" ||
+                                       d.path.rfind("/api/v1/investigations/", 0) == 0)) {
+    d.route = HttpRoute::kInvestigations;
   } else if (d.path == config.endpoint_path) {
     d.route = HttpRoute::kEndpoint;
   } else {
@@ -396,7 +399,7 @@ HttpDecision DecideHttpRequest(const HttpRequestHead& head,
   d.expect_continue = single[kExpect] && EqualsIgnoreCase(*single[kExpect], "100-continue");
 
   // What only an authenticated caller is told.
-  if (d.route == HttpRoute::kSpend) {
+  if (d.route == HttpRoute::kSpend || d.route == HttpRoute::kInvestigations) {
     if (head.method != "GET") {
       d.reject_after_auth = Reject(405, "use GET", {{"Allow", "GET"}});
     } else if (has_body) {

@@ -21,7 +21,8 @@
 //   GET /healthz, /readyz: another method 405 (Allow: GET); a body                 400
 //   a path that is neither a probe, the endpoint nor an enabled API                404
 //   -- the transport authenticates here (401) --                   -> `reject_after_auth`
-//   GET /api/v1/spend: another method 405 (Allow: GET); a body                     400
+//   GET /api/v1/spend, GET /api/v1/investigations[/ID]: another method 405 (Allow: GET);
+//     a body                                                                       400
 //   the endpoint, POST /api/v1/investigate: not POST                     405 (Allow: POST)
 //     Content-Type not exactly application/json (parameters allowed; a charset must be
 //       utf-8)                                                                      415
@@ -63,12 +64,13 @@ struct HttpPolicyConfig {
   // The address the server listens on: a Host naming it is accepted, unless it is a wildcard
   // (0.0.0.0, ::).
   std::string bind_address;
-  bool investigate = false;  // POST /api/v1/investigate is served
-  bool spend = false;        // GET /api/v1/spend is served
+  bool investigate = false;     // POST /api/v1/investigate is served
+  bool spend = false;           // GET /api/v1/spend is served
+  bool investigations = false;  // GET /api/v1/investigations and /api/v1/investigations/ID
   uint64_t max_body_bytes = 1 << 20;
 };
 
-enum class HttpRoute { kNone, kHealthz, kReadyz, kEndpoint, kInvestigate, kSpend };
+enum class HttpRoute { kNone, kHealthz, kReadyz, kEndpoint, kInvestigate, kSpend, kInvestigations };
 
 // An answer that ends the request: its status (0: none), a message for the JSON error body and
 // extra response fields (Allow).

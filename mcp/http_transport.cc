@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "mcp/access_record.h"
 #include "mcp/http_policy.h"
 #include "tools/row_json.h"
 #include "util/base64.h"
@@ -226,6 +227,7 @@ struct Server {
     c.bind_address = o.address;
     c.investigate = static_cast<bool>(o.investigate);
     c.spend = static_cast<bool>(o.spend);
+    c.investigations = static_cast<bool>(o.investigations);
     c.max_body_bytes = o.max_body_bytes;
     return c;
   }
@@ -370,9 +372,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Reply(200, json{{"status", "ok"}}.dump(), "application/json");
     }
     if (d.route == HttpRoute::kReadyz) return Readiness();
-    api_ = d.route == HttpRoute::kInvestigate ? Api::kInvestigate
-           : d.route == HttpRoute::kSpend     ? Api::kSpend
-                                              : Api::kNone;
+    api_ = d.route == HttpRoute::kInvestigate      ? Api::kInvestigate
+           : d.route == HttpRoute::kSpend          ? Api::kSpend
+           : d.route == HttpRoute::kInvestigations ? Api::kInvestigations
+                                                   : Api::kNone;
     if (server_.options.auth) {
       std::string why;
       principal_ = server_.options.auth->Authenticate(d.authorization, &why);
@@ -390,6 +393,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (api_ == Api::kSpend) {
       HttpOptions::ApiReply r = server_.options.spend(Tenant(), d.query);
+      return Reply(r.status, DumpJson(r.body), "application/json");
+    }
+    if (api_ == Api::kInvestigations) {
+      HttpOptions::ApiReply r = server_.options.investigations(Tenant(), d.path, d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     accepts_sse_ = d.accepts_sse;
@@ -600,49 +607,62 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::optional<std::string> legacy = legacy_version_;
     std::optional<std::string> tenant = Tenant();
     const bool sse = sse_;
-    server_.pool.Post(
-        [self, call, request = std::move(request), legacy, tenant, sse](StoreSet* stores) {
-          Connection connection;
-          if (legacy) connection.SetLegacy(*legacy);
-          CallContext ctx;
-          ctx.tenant = tenant;
-          ctx.connection = &connection;
-          ctx.stores = stores;
-          ctx.cancelled = &call->cancelled;
-          if (sse) {
-            ctx.notify = [self, call](const json& n) {
-              if (call->cancelled.load()) return;
-              std::string event = SseEvent(DumpJson(n));
-              net::post(self->stream_.get_executor(),
-                        [self, event = std::move(event)] { self->Send(event); });
-            };
-          }
-          if (stores) stores->SetInterrupt(&call->cancelled);
-          json response;
-          try {
-            response = self->server_.dispatcher.HandleRequest(request, ctx);
-          } catch (const std::exception& e) {
-            self->server_.log.Write(LogLevel::kError, std::string("request failed: ") + e.what());
-            response = ErrorResponse(&request["id"], kInternalError, "internal error");
-          }
-          if (stores) stores->SetInterrupt(nullptr);
-          if (call->timed_out.load() && response.contains("result")) {
-            json& result = response["result"];
-            result["isError"] = true;
-            result["content"] = json::array(
-                {{{"type", "text"},
-                  {"text", call->tool + ": stopped after " +
-                               FormatSeconds(self->server_.options.call_timeout) +
-                               " s (the server's --call-timeout); narrow the query, e.g. a shorter "
-                               "time window or one node"}}});
-            result.erase("structuredContent");
-          }
-          const unsigned status = StatusOf(response, self->modern_);
-          std::string body = DumpJson(response);
-          net::post(self->stream_.get_executor(), [self, call, status, body = std::move(body)] {
-            self->FinishCall(call, status, body);
-          });
-        });
+    // Only tools/call leaves an access record; the label is copied now (the session may serve
+    // another request with another credential before the worker is done).
+    std::string credential;
+    const bool record_access = server_.options.access_records &&
+                               request["method"].get_ref<const std::string&>() == "tools/call";
+    if (record_access) credential = principal_->token_label;
+    server_.pool.Post([self, call, request = std::move(request), legacy, tenant, sse, record_access,
+                       credential = std::move(credential)](StoreSet* stores) {
+      Connection connection;
+      if (legacy) connection.SetLegacy(*legacy);
+      CallContext ctx;
+      ctx.tenant = tenant;
+      ctx.connection = &connection;
+      ctx.stores = stores;
+      ctx.cancelled = &call->cancelled;
+      if (sse) {
+        ctx.notify = [self, call](const json& n) {
+          if (call->cancelled.load()) return;
+          std::string event = SseEvent(DumpJson(n));
+          net::post(self->stream_.get_executor(),
+                    [self, event = std::move(event)] { self->Send(event); });
+        };
+      }
+      int64_t rows = 0;
+      if (record_access) ctx.rows_returned = &rows;
+      if (stores) stores->SetInterrupt(&call->cancelled);
+      json response;
+      try {
+        response = self->server_.dispatcher.HandleRequest(request, ctx);
+      } catch (const std::exception& e) {
+        self->server_.log.Write(LogLevel::kError, std::string("request failed: ") + e.what());
+        response = ErrorResponse(&request["id"], kInternalError, "internal error");
+      }
+      if (stores) stores->SetInterrupt(nullptr);
+      if (call->timed_out.load() && response.contains("result")) {
+        json& result = response["result"];
+        result["isError"] = true;
+        result["content"] = json::array(
+            {{{"type", "text"},
+              {"text", call->tool + ": stopped after " +
+                           FormatSeconds(self->server_.options.call_timeout) +
+                           " s (the server's --call-timeout); narrow the query, e.g. a shorter "
+                           "time window or one node"}}});
+        result.erase("structuredContent");
+      }
+      const unsigned status = StatusOf(response, self->modern_);
+      std::string body = DumpJson(response);
+      net::post(self->stream_.get_executor(), [self, call, status, body = std::move(body)] {
+        self->FinishCall(call, status, body);
+      });
+      // After the answer is on its way: the record costs the caller nothing.
+      if (record_access) {
+        self->server_.options.access_records->Offer(
+            AccessRecord(tenant, credential, request, response, rows));
+      }
+    });
   }
 
   // ------------------------------------------------------------------ POST /api/v1/investigate
@@ -676,40 +696,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     WatchForDisconnect(call);
     auto self = this->shared_from_this();
     const bool sse = sse_;
-    server_.pool.Post(
-        [self, call, request = std::move(request), tenant = Tenant(), sse](StoreSet* stores) {
-          std::function<void(const json&)> progress;
-          if (sse) {
-            progress = [self, call](const json& e) {
-              if (call->cancelled.load()) return;
-              std::string event = SseEvent(DumpJson(e), "progress");
-              net::post(self->stream_.get_executor(),
-                        [self, event = std::move(event)] { self->Send(event); });
-            };
-          }
-          HttpOptions::ApiReply r;
-          if (!stores) {
-            r = {503,
-                 {{"error",
-                   {{"code", "store_unavailable"}, {"message", "the store is not reachable"}}}}};
-          } else {
-            try {
-              stores->SetInterrupt(&call->cancelled);
-              r = self->server_.options.investigate(request, tenant, stores, &call->cancelled,
-                                                    progress);
-            } catch (const std::exception& e) {
-              self->server_.log.Write(LogLevel::kError, std::string("investigate: ") + e.what());
-              r = {500, {{"error", {{"code", "internal"}, {"message", "internal error"}}}}};
-            }
-            stores->SetInterrupt(nullptr);
-          }
-          std::string out = DumpJson(r.body);
+    server_.pool.Post([self, call, request = std::move(request), tenant = Tenant(),
+                       credential = principal_->token_label, sse](StoreSet* stores) {
+      std::function<void(const json&)> progress;
+      if (sse) {
+        progress = [self, call](const json& e) {
+          if (call->cancelled.load()) return;
+          std::string event = SseEvent(DumpJson(e), "progress");
           net::post(self->stream_.get_executor(),
-                    [self, call, status = r.status, out = std::move(out)] {
-                      self->server_.investigations.fetch_sub(1);
-                      self->FinishCall(call, status, out, "result");
-                    });
-        });
+                    [self, event = std::move(event)] { self->Send(event); });
+        };
+      }
+      HttpOptions::ApiReply r;
+      if (!stores) {
+        r = {503,
+             {{"error",
+               {{"code", "store_unavailable"}, {"message", "the store is not reachable"}}}}};
+      } else {
+        try {
+          stores->SetInterrupt(&call->cancelled);
+          r = self->server_.options.investigate(request, tenant, credential, stores,
+                                                &call->cancelled, progress);
+        } catch (const std::exception& e) {
+          self->server_.log.Write(LogLevel::kError, std::string("investigate: ") + e.what());
+          r = {500, {{"error", {{"code", "internal"}, {"message", "internal error"}}}}};
+        }
+        stores->SetInterrupt(nullptr);
+      }
+      std::string out = DumpJson(r.body);
+      net::post(self->stream_.get_executor(),
+                [self, call, status = r.status, out = std::move(out)] {
+                  self->server_.investigations.fetch_sub(1);
+                  self->FinishCall(call, status, out, "result");
+                });
+    });
   }
 
   // The head of a chunked text/event-stream response.
@@ -958,7 +978,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool modern_ = false;
   bool keep_alive_ = true;
   bool accepts_sse_ = false;
-  enum class Api { kNone, kInvestigate, kSpend };
+  enum class Api { kNone, kInvestigate, kSpend, kInvestigations };
   Api api_ = Api::kNone;
   bool sse_ = false;
   bool writing_ = false;

@@ -11,7 +11,8 @@
 //   Host / Origin not allowed           -> 403
 //   GET /healthz                        -> 200, no authentication
 //   GET /readyz                         -> 200 when the audit store answers, else 503
-//   POST /api/v1/investigate, GET /api/v1/spend  (when configured; see HttpOptions)
+//   POST /api/v1/investigate, GET /api/v1/spend, GET /api/v1/investigations[/ID]
+//                                       (when configured; see HttpOptions)
 //   other paths                         -> 404
 //   credentials missing or invalid      -> 401 + WWW-Authenticate (when authentication is on)
 //   GET / DELETE / other methods        -> 405 (Allow: POST)
@@ -45,6 +46,7 @@
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
+#include "record/record_writer.h"
 #include "tools/stores.h"
 
 namespace fasten::mcp {
@@ -88,11 +90,22 @@ struct HttpOptions {
     unsigned status = 200;
     nlohmann::json body;
   };
+  //   GET  /api/v1/investigations[?kind=&limit=&before=], GET /api/v1/investigations/ID: the
+  //        caller's tenant's investigation records (`path` is the whole path)
+  // `credential` is the caller's token label ("local" without authentication).
   std::function<ApiReply(const nlohmann::json& request, const std::optional<std::string>& tenant,
-                         StoreSet* stores, const std::atomic<bool>* cancelled,
+                         const std::string& credential, StoreSet* stores,
+                         const std::atomic<bool>* cancelled,
                          const std::function<void(const nlohmann::json& event)>& progress)>
       investigate;
   std::function<ApiReply(const std::optional<std::string>& tenant, const std::string& query)> spend;
+  std::function<ApiReply(const std::optional<std::string>& tenant, const std::string& path,
+                         const std::string& query)>
+      investigations;
+  // Where every tools/call leaves an access record (mcp/access_record.h), offered from the
+  // worker after the response has been handed to the network: a full queue drops the record
+  // (counted, and marked in the log), never the call. Null: no access records.
+  record::RecordWriter* access_records = nullptr;
   int max_investigations = 2;  // running at once; more get 503
   // Extra members of the /readyz body (e.g. today's model spend); unset: none.
   std::function<nlohmann::json()> readiness_detail;

@@ -19,7 +19,6 @@ validate_answer over MCP and `fasten-mcp validate` give the loop's verdicts.
 
 Environment: FASTEN_MCP (binary), FAKE_LLM (tests/fakes/fake_llm.py), PYTHON.
 """
-import http.client
 import json
 import os
 import re
@@ -29,9 +28,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 import urllib.request
+
+from serve_http import ServeHttp
 
 BIN = os.environ.get("FASTEN_MCP", "build/fasten-mcp")
 FAKE = os.environ.get("FAKE_LLM", os.path.join(os.path.dirname(__file__), "..", "fakes",
@@ -348,36 +348,14 @@ class Investigate(unittest.TestCase):
             TRACE, unseen]})  # globex
         e = dict(os.environ)
         e.update(KEYS)
-        server = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + self.demo,
-             "--tokens", tokens, "--provider", "openai", "--model", "gpt-4.1-mini",
-             "--base-url", fake.url + "/openai", "--state", os.path.join(self.tmp, "http.db"),
-             "--caps", caps], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=e)
-        log, port, ready = [], [], threading.Event()
-
-        def pump():
-            for line in server.stderr:
-                log.append(line)
-                m = re.search(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp", line)
-                if m:
-                    port.append(int(m.group(1)))
-                    ready.set()
-            ready.set()
-        threading.Thread(target=pump, daemon=True).start()
-        ready.wait(30)
+        server = ServeHttp(
+            BIN, ["--store", "sqlite:///" + self.demo,
+                  "--tokens", tokens, "--provider", "openai", "--model", "gpt-4.1-mini",
+                  "--base-url", fake.url + "/openai", "--state", os.path.join(self.tmp, "http.db"),
+                  "--caps", caps], e)
         try:
-            self.assertTrue(port, "".join(log))
-
-            def request(method, path, token, body=None, accept="application/json"):
-                c = http.client.HTTPConnection("127.0.0.1", port[0], timeout=120)
-                h = {"Authorization": "Bearer " + token, "Accept": accept}
-                if body is not None:
-                    h["Content-Type"] = "application/json"
-                c.request(method, path, body=None if body is None else json.dumps(body), headers=h)
-                r = c.getresponse()
-                data = r.read().decode()
-                c.close()
-                return r.status, r.getheader("Content-Type"), data
+            self.assertTrue(server.port, "".join(server.log))
+            request = server.request
 
             # Plain JSON.
             st, ct, data = request("POST", "/api/v1/investigate", acme, {"question": "why?"})
@@ -425,10 +403,9 @@ class Investigate(unittest.TestCase):
             st, _, _ = request("GET", "/api/v1/spend", "wrong-token")
             self.assertEqual(st, 401)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+            returncode = server.stop()
             fake.stop()
-        self.assertEqual(server.returncode, 0, "".join(log)[-5000:])
+        self.assertEqual(returncode, 0, "".join(server.log)[-5000:])
 
 
 # --- issue 13: integrity in every answer ------------------------------------------------------

@@ -15,19 +15,18 @@ Environment: FASTEN_MCP (binary), FAKE_LLM (tests/fakes/fake_llm.py), PYTHON.
 """
 import json
 import os
-import re
 import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_test import META, Server, call, modern_headers, post, run  # noqa: E402
 from investigate_test import KEYS, Fake  # noqa: E402
+from serve_http import ServeHttp  # noqa: E402
 
 BIN = os.environ.get("FASTEN_MCP", "build/fasten-mcp")
 DEEP = "[" * 100000 + "]" * 100000
@@ -155,28 +154,15 @@ class Robustness(unittest.TestCase):
         acme = out.strip()
         e = dict(os.environ)
         e.update(KEYS)
-        server = subprocess.Popen(
-            [BIN, "serve", "--http", "127.0.0.1:0", "--store", "sqlite:///" + self.demo,
-             "--tokens", tokens, "--provider", "openai", "--model", "gpt-4.1-mini",
-             "--base-url", fake.url + "/openai",
-             "--state", os.path.join(self.tmp.name, "state.db")],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=e)
-        log, port, ready = [], [], threading.Event()
-
-        def pump():
-            for line in server.stderr:
-                log.append(line)
-                m = re.search(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp", line)
-                if m:
-                    port.append(int(m.group(1)))
-                    ready.set()
-            ready.set()
-        threading.Thread(target=pump, daemon=True).start()
-        ready.wait(30)
+        server = ServeHttp(
+            BIN, ["--store", "sqlite:///" + self.demo,
+                  "--tokens", tokens, "--provider", "openai", "--model", "gpt-4.1-mini",
+                  "--base-url", fake.url + "/openai",
+                  "--state", os.path.join(self.tmp.name, "state.db")], e)
         try:
-            self.assertTrue(port, "".join(log))
+            self.assertTrue(server.port, "".join(server.log))
             import http.client
-            c = http.client.HTTPConnection("127.0.0.1", port[0], timeout=120)
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
             c.request("POST", "/api/v1/investigate", body=json.dumps({"question": "why?"}),
                       headers={"Authorization": "Bearer " + acme,
                                "Content-Type": "application/json", "Accept": "application/json"})
@@ -189,15 +175,14 @@ class Robustness(unittest.TestCase):
             # The model was told its arguments were refused, naming the limit.
             sent = json.dumps(fake.requests()[1]["body"]) if len(fake.requests()) > 1 else ""
             self.assertIn("limit of 64 levels", sent)
-            c = http.client.HTTPConnection("127.0.0.1", port[0], timeout=30)
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             c.request("GET", "/healthz")
             self.assertEqual(c.getresponse().status, 200)
             c.close()
         finally:
-            server.terminate()
-            server.wait(30)
+            returncode = server.stop()
             fake.stop()
-        self.assertEqual(server.returncode, 0, "".join(log)[-5000:])
+        self.assertEqual(returncode, 0, "".join(server.log)[-5000:])
 
     # --- verify --ndjson --------------------------------------------------------------------
     def test_verify_ndjson_reports_a_node_with_only_unsealed_rows(self):

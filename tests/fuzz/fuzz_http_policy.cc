@@ -155,6 +155,7 @@ void Check(const mcp::HttpRequestHead& head, const mcp::HttpPolicyConfig& config
     case mcp::HttpRoute::kHealthz:
     case mcp::HttpRoute::kReadyz:
     case mcp::HttpRoute::kSpend:
+    case mcp::HttpRoute::kInvestigations:
       FUZZ_CHECK(head.method == "GET");
       FUZZ_CHECK(!d.chunked && d.content_length.value_or(0) == 0);
       break;
@@ -204,6 +205,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   open.bind_address = "10.0.0.7";
   open.investigate = true;
   open.spend = true;
+  open.investigations = true;
   open.max_body_bytes = 4096;
   Check(head, open);
   return 0;

@@ -266,6 +266,20 @@ TEST(HttpPolicy, RoutesAndTheBindAddress) {
   EXPECT_FALSE(d.reject_after_auth);
   EXPECT_EQ(d.query, "from=2026-01-01");
   EXPECT_EQ(Decide("POST", "/api/v1/spend", kGood, 11, c).reject_after_auth.status, 405u);
+  // The investigation record log: the list and one record, GET only, only when served.
+  EXPECT_EQ(Decide("GET", "/api/v1/investigations", {{"Host", "localhost"}}, 11, c).reject.status,
+            404u);
+  c.investigations = true;
+  d = Decide("GET", "/api/v1/investigations?limit=5", {{"Host", "localhost"}}, 11, c);
+  EXPECT_EQ(d.route, HttpRoute::kInvestigations);
+  EXPECT_FALSE(d.reject_after_auth);
+  EXPECT_EQ(d.query, "limit=5");
+  d = Decide("GET", "/api/v1/investigations/inv-0123456789abcdef", {{"Host", "localhost"}}, 11, c);
+  EXPECT_EQ(d.route, HttpRoute::kInvestigations);
+  EXPECT_EQ(d.path, "/api/v1/investigations/inv-0123456789abcdef");
+  EXPECT_EQ(Decide("POST", "/api/v1/investigations", kGood, 11, c).reject_after_auth.status, 405u);
+  EXPECT_EQ(Decide("GET", "/api/v1/investigationsX", {{"Host", "localhost"}}, 11, c).reject.status,
+            404u);
   EXPECT_EQ(Decide("POST", "/custom", kGood, 11, c).route, HttpRoute::kEndpoint);
   EXPECT_EQ(Decide("POST", "/mcp", kGood, 11, c).reject.status, 404u);
   // A Host naming the bind address is accepted, unless it is a wildcard.
