@@ -588,15 +588,10 @@ int RunServe(int argc, char** argv, CommandIo io) {
   mcp::ServerInfo info;
   info.version = "0.1.0";
   mcp::Dispatcher dispatcher(&registry, &cursors, info);
-  if (auto v = args->Get("integrity-margin")) {
-    std::optional<Micros> margin = ParseIntegrityMargin(*v);
-    if (!margin) {
-      return Fail(io, "serve",
-                  InvalidArgumentError("--integrity-margin wants a duration such as 30m, 1h, 90s "
-                                       "or 0 (at most 24h); got \"" +
-                                       *v + "\""));
-    }
-    dispatcher.set_integrity_margin(*margin);
+  {
+    Micros margin = kDefaultIntegrityMargin;
+    if (Status m = IntegrityMarginFlag(*args, &margin); !m.ok()) return Fail(io, "serve", m);
+    dispatcher.set_integrity_margin(margin);
   }
   std::unique_ptr<Investigator> investigator;
   // The investigation record log: the investigator's, or one of our own for access records.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
+#include "app/investigator.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
@@ -154,15 +155,8 @@ int RunValidate(int argc, char** argv, CommandIo io) {
                     stores.api_missing_why};
   CitationCheckOptions options;
   options.tenant = tenant;
-  if (auto m = args->Get("integrity-margin")) {
-    std::optional<Micros> margin = ParseIntegrityMargin(*m);
-    if (!margin) {
-      return Fail(io, InvalidArgumentError("--integrity-margin wants a duration such as 30m, 1h, "
-                                           "90s or 0 (at most 24h); got \"" +
-                                           *m + "\""));
-    }
-    options.integrity_margin = *margin;
-  }
+  st = IntegrityMarginFlag(*args, &options.integrity_margin);
+  if (!st.ok()) return Fail(io, st);
   Verdict verdict;
   ValidateAnswer(answer, cs, options, &verdict);
   if (args->Has("json")) {

@@ -112,16 +112,7 @@ Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorC
     c.options.max_usd = d;
   }
   c.options.allow_unpriced = args.Has("allow-unpriced");
-  if (auto v = args.Get("integrity-margin")) {
-    std::optional<Micros> m = ParseIntegrityMargin(*v);
-    if (!m) {
-      return InvalidArgumentError(
-          "--integrity-margin wants a duration such as 30m, 1h, 90s or 0 "
-          "(at most 24h); got \"" +
-          *v + "\"");
-    }
-    c.options.integrity_margin = *m;
-  }
+  FASTEN_RETURN_IF_ERROR(IntegrityMarginFlag(args, &c.options.integrity_margin));
   *out = std::move(c);
   return Status::Ok();
 }
@@ -136,6 +127,19 @@ Result<std::string> StatePathFromArgs(const Args& args, const Env& env) {
         "no state database: give --state PATH, or set FASTEN_STATE_DIR, XDG_STATE_HOME or HOME");
   }
   return state;
+}
+
+Status IntegrityMarginFlag(const Args& args, Micros* margin) {
+  auto v = args.Get("integrity-margin");
+  if (!v) return Status::Ok();
+  std::optional<Micros> m = ParseIntegrityMargin(*v);
+  if (!m) {
+    return InvalidArgumentError(
+        "--integrity-margin wants a duration such as 30m, 1h, 90s or 0 (at most 24h); got \"" + *v +
+        "\"");
+  }
+  *margin = *m;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Investigator>> Investigator::Make(const InvestigatorConfig& config) {

@@ -22,6 +22,10 @@ extern const std::vector<FlagSpec> kInvestigatorFlags;
 // Help text for those flags (shared by `investigate --help` and `serve --help`).
 extern const char kInvestigatorFlagsHelp[];
 
+// --integrity-margin (investigate, serve, validate): sets *margin when the flag is given,
+// InvalidArgument naming the accepted forms when it does not parse; leaves *margin otherwise.
+Status IntegrityMarginFlag(const Args& args, Micros* margin);
+
 struct InvestigatorConfig {
   llm::ProviderConfig provider;
   std::string key_file;

@@ -144,6 +144,11 @@ class Cli(unittest.TestCase):
              "--jwt-max-lifetime must be an integer from 0"),
             (["serve", "--http", "127.0.0.1:0", "--store", self.dsn(), "--all-tenants",
               "--jwt-max-lifetime", "60"], "--jwt-max-lifetime needs --jwt-alg"),
+            (["serve", "--store", self.dsn(), "--all-tenants", "--integrity-margin", "25h"],
+             "--integrity-margin wants a duration such as 30m"),
+            (["investigate", "q", "--tenant", "acme", "--store", self.dsn(), "--provider",
+              "ollama", "--model", "m", "--integrity-margin", "30"],
+             "--integrity-margin wants a duration such as 30m"),
             (["demo"], "--out"),
             (["demo", "--out", self.demo], "--force"),
         ]
@@ -152,6 +157,10 @@ class Cli(unittest.TestCase):
             self.assertEqual(rc, 2, (args, out, err))
             self.assertIn(needle, err, args)
             self.assertNotIn("terminate", err)
+        rc, out, err = run("validate", "-", "--tenant", "acme", "--store", self.dsn(),
+                           "--integrity-margin", "-1m", input='{"claims": []}')
+        self.assertEqual(rc, 2, (out, err))
+        self.assertIn("--integrity-margin wants a duration such as 30m", err)
 
     # --- verify -------------------------------------------------------------------------
 
