@@ -197,6 +197,22 @@ class Citations : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
   static std::string Path(const char* name) { return dir_->File(name); }
 
+  // A copy of the demo store (made once) without the row before the refund's REFUND_ROLLED_BACK
+  // row (*rolled, as it was read before the deletion): that row's link is broken.
+  static std::string DeleteRolledBacksPredecessor(AuditRow* rolled) {
+    const std::string copy = Path("deleted-predecessor.db");
+    std::filesystem::copy_file(Path("demo.db"), copy,
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+      Store store(copy);
+      *rolled = store.AuditRowWhere("3a7b1c9e4d20", "REFUND_ROLLED_BACK");
+    }
+    EXPECT_NE(rolled->prev_hash, "genesis");
+    testing::ExecSql(copy,
+                     "DELETE FROM audit_log WHERE hash = " + testing::Quote(rolled->prev_hash));
+    return copy;
+  }
+
   // The correct answer about the refund incident, and the ledger of a run that showed its rows.
   void RefundAnswer(Store& store, Answer* a, CitationLedger* ledger) {
     AuditRow rolled = store.AuditRowWhere("3a7b1c9e4d20", "REFUND_ROLLED_BACK");
@@ -346,16 +362,8 @@ TEST_F(Citations, ARowOfTheTamperedStoreDoesNotRecompute) {
 }
 
 TEST_F(Citations, ARowWhosePredecessorWasDeletedBreaksTheChain) {
-  const std::string copy = Path("deleted-predecessor.db");
-  std::filesystem::copy_file(Path("demo.db"), copy,
-                             std::filesystem::copy_options::overwrite_existing);
   AuditRow rolled;
-  {
-    Store store(copy);
-    rolled = store.AuditRowWhere("3a7b1c9e4d20", "REFUND_ROLLED_BACK");
-  }
-  ASSERT_NE(rolled.prev_hash, "genesis");
-  testing::ExecSql(copy, "DELETE FROM audit_log WHERE hash = " + testing::Quote(rolled.prev_hash));
+  const std::string copy = DeleteRolledBacksPredecessor(&rolled);
   Store store(copy);
   Answer a{{{"Refund request 3a7b1c9e4d20 was rolled back.", {Cite(rolled)}}}};
   Verdict v = store.Validate(a, "acme", nullptr, /*answer_verdict=*/false);
@@ -802,15 +810,8 @@ TEST_F(Citations, IntegrityATamperedRowStillHasToBeVisibleAndShown) {
 }
 
 TEST_F(Citations, IntegrityAMissingPredecessorIsTamperEvidence) {
-  const std::string copy = Path("deleted.db");
-  std::filesystem::copy_file(Path("demo.db"), copy,
-                             std::filesystem::copy_options::overwrite_existing);
   AuditRow rolled;
-  {
-    Store store(copy);
-    rolled = store.AuditRowWhere(kRefund, "REFUND_ROLLED_BACK");
-  }
-  testing::ExecSql(copy, "DELETE FROM audit_log WHERE hash = " + testing::Quote(rolled.prev_hash));
+  const std::string copy = DeleteRolledBacksPredecessor(&rolled);
   Store store(copy);
   Answer a({Marked("The audit row before seq 1239 was deleted", {Cite(rolled)},
                    IntegrityPolarity::kTampered)});
