@@ -3,6 +3,8 @@
 // (llm/http_client.h) and hands the response back.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
