@@ -25,6 +25,7 @@ Commands:
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
   investigations  list, show or verify the hash-chained record of investigations and tool calls
+  checkpoint  append a signed checkpoint of every node's chain tip to a checkpoint log
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -66,12 +67,19 @@ int main(int argc, char** argv) {
     int (*run)(int, char**, CommandIo);
   };
   static const Command kCommands[] = {
-      {"demo", RunDemo},         {"verify", RunVerify},
-      {"query", RunQuery},       {"trace", RunTrace},
-      {"serve", RunServe},       {"config", RunConfig},
-      {"index", RunIndex},       {"token", RunToken},
-      {"validate", RunValidate}, {"investigate", RunInvestigate},
-      {"spend", RunSpend},       {"investigations", RunInvestigations},
+      {"demo", RunDemo},
+      {"verify", RunVerify},
+      {"query", RunQuery},
+      {"trace", RunTrace},
+      {"serve", RunServe},
+      {"config", RunConfig},
+      {"index", RunIndex},
+      {"token", RunToken},
+      {"validate", RunValidate},
+      {"investigate", RunInvestigate},
+      {"spend", RunSpend},
+      {"investigations", RunInvestigations},
+      {"checkpoint", RunCheckpoint},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
