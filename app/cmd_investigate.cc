@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "anchor/tips_cache.h"
+#include "app/anchor_flags.h"
 #include "app/commands.h"
 #include "app/investigator.h"
 #include "app/store_config.h"
@@ -30,6 +32,10 @@ Options:
   --sys-store DSN     the sys stream store (default: the audit database, table syslog)
   --api-store DSN     the api stream store (default: the audit database, table api_log)
   --json              the result as JSON on stdout
+  --checkpoints FILE  a checkpoint log: the doctor line also says whether each node is anchored
+                      by a signed checkpoint inside the window (docs/evidence.md)
+  --pubkey PUB        a public key trusted to sign the checkpoints (repeatable)
+  --tsa-ca PEM        trusted roots of the checkpoints' timestamp authority
   --transcript FILE   write the run's transcript (model turns, tool calls and results, usage,
                       verdicts; no keys) to FILE
   --quiet             no progress on stderr
@@ -129,6 +135,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   specs.push_back({"json", false});
   specs.push_back({"quiet", false});
   specs.push_back({"transcript", true});
+  specs.insert(specs.end(), std::begin(kAnchorFlags), std::end(kAnchorFlags));
   Result<Args> args = Args::Parse("investigate", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, args.status());
   if (args->Has("help")) {
@@ -150,6 +157,8 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   InvestigatorConfig config;
   Status st = ResolveInvestigatorConfig(*args, io.env, &config);
   if (!st.ok()) return Fail(io, st);
+  Result<std::optional<anchor::AnchorConfig>> anchors = ReadAnchorFlags(*args);
+  if (!anchors.ok()) return Fail(io, anchors.status());
   StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/true, &stores);
   if (!st.ok()) return Fail(io, st);
@@ -161,6 +170,12 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   env.tenant = tenant;
   env.stores = &stores;
   env.cursors = &cursors;
+  if (anchors.value()) {
+    Result<std::shared_ptr<const AnchorTips>> tips =
+        anchor::AnchorTipsCache(*anchors.value()).Get();
+    if (!tips.ok()) return Fail(io, tips.status());
+    env.anchor_tips = std::move(tips.value());
+  }
   const bool quiet = args->Has("quiet");
   auto progress = [&](const std::string& event, const json& d) {
     if (quiet) return;

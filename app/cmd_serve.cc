@@ -335,6 +335,7 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
                                                const CursorSigner& cursors, const json& request,
                                                const std::optional<std::string>& tenant,
                                                const std::string& credential, StoreSet* stores,
+                                               anchor::AnchorTipsCache* tips,
                                                const std::atomic<bool>* cancelled,
                                                const std::function<void(const json&)>& progress) {
   if (!tenant || tenant->empty()) {
@@ -355,6 +356,10 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
   env.stores = stores;
   env.cursors = &cursors;
   env.cancelled = cancelled;
+  if (tips) {
+    Result<std::shared_ptr<const AnchorTips>> t = tips->Get();
+    if (t.ok()) env.anchor_tips = std::move(t.value());
+  }
   Investigator::Recorded recorded;
   llm::InvestigateResult r = investigator.Run(
       request["question"].get<std::string>(), env, credential,
@@ -660,7 +665,11 @@ int RunServe(int argc, char** argv, CommandIo io) {
   Result<std::optional<anchor::AnchorConfig>> anchors =
       ReadAnchorFlags(*args, checkpoint_pub ? &*checkpoint_pub : nullptr, "checkpoint-log");
   if (!anchors.ok()) return Fail(io, "serve", anchors.status());
-  if (anchors.value()) dispatcher.set_anchors(&*anchors.value());
+  std::unique_ptr<anchor::AnchorTipsCache> serve_tips;
+  if (anchors.value()) {
+    dispatcher.set_anchors(&*anchors.value());
+    serve_tips = std::make_unique<anchor::AnchorTipsCache>(*anchors.value());
+  }
   std::chrono::milliseconds checkpoint_every{5 * 60 * 1000};
   if (auto every = args->Get("checkpoint-every")) {
     std::optional<std::chrono::milliseconds> d = ParseCheckpointPeriod(*every);
@@ -702,13 +711,13 @@ int RunServe(int argc, char** argv, CommandIo io) {
       if (!made.ok()) return Fail(io, "serve", made.status());
       investigator = std::move(made).value();
       records = investigator->records();
-      http_options.investigate = [&investigator, &cursors](
+      http_options.investigate = [&investigator, &cursors, &serve_tips](
                                      const json& request, const std::optional<std::string>& tenant,
                                      const std::string& credential, StoreSet* stores,
                                      const std::atomic<bool>* cancelled,
                                      const std::function<void(const json&)>& progress) {
         return InvestigateOverHttp(*investigator, cursors, request, tenant, credential, stores,
-                                   cancelled, progress);
+                                   serve_tips.get(), cancelled, progress);
       };
       http_options.readiness_detail = [&investigator]() -> json {
         // Totals only (no tenant names): /readyz needs no credential.

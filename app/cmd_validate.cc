@@ -3,6 +3,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "anchor/tips_cache.h"
+#include "app/anchor_flags.h"
 #include "app/commands.h"
 #include "app/investigator.h"
 #include "app/store_config.h"
@@ -43,6 +45,11 @@ Options:
   --json            the verdict as JSON on stdout
   --integrity-margin D  how far the integrity verdict's window reaches beyond the cited rows'
                     time span, each side: 30m (default), 1h, 90s, 0
+  --checkpoints FILE  a checkpoint log (fasten-mcp checkpoint): integrity verdicts also say
+                    whether each node is anchored by a signed checkpoint inside the window, and a
+                    row that does not match its checkpoint is a break (docs/evidence.md)
+  --pubkey PUB      a public key trusted to sign the checkpoints (repeatable)
+  --tsa-ca PEM      trusted roots of the checkpoints' timestamp authority
 
 Exit status: 0 accepted, 1 rejected, 2 usage or I/O error (including a store error).
 )";
@@ -117,6 +124,7 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   specs.push_back({"all-tenants", false});
   specs.push_back({"json", false});
   specs.push_back({"integrity-margin", true});
+  specs.insert(specs.end(), std::begin(kAnchorFlags), std::end(kAnchorFlags));
   Result<Args> args = Args::Parse("validate", argc, argv, 2, specs);
   if (!args.ok()) return Fail(io, args.status());
   if (args->Has("help")) {
@@ -157,6 +165,15 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   options.tenant = tenant;
   st = IntegrityMarginFlag(*args, &options.integrity_margin);
   if (!st.ok()) return Fail(io, st);
+  Result<std::optional<anchor::AnchorConfig>> anchors = ReadAnchorFlags(*args);
+  if (!anchors.ok()) return Fail(io, anchors.status());
+  std::shared_ptr<const AnchorTips> tips;
+  if (anchors.value()) {
+    Result<std::shared_ptr<const AnchorTips>> t = anchor::AnchorTipsCache(*anchors.value()).Get();
+    if (!t.ok()) return Fail(io, t.status());
+    tips = std::move(t.value());
+    options.anchors = tips.get();
+  }
   Verdict verdict;
   ValidateAnswer(answer, cs, options, &verdict);
   if (args->Has("json")) {

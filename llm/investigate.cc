@@ -546,6 +546,7 @@ bool Run::Submit(const json& answer_json, std::string* repair) {
   options.tenant = deps_.env->tenant;
   options.ledger = &ledger_;
   options.integrity_margin = opt_.integrity_margin;
+  options.anchors = deps_.env->anchor_tips.get();
   ValidateAnswer(answer, stores, options, &result_.verdict);
   const Verdict& v = result_.verdict;
   Progress("validation", {{"accepted", v.accepted},

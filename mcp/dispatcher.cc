@@ -372,6 +372,11 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
   env.now = NowMicros();
   env.integrity_margin = integrity_margin_;
   env.anchors = anchors_;
+  if (anchor_tips_) {
+    // A log that cannot be read leaves verdicts unanchored ("not yet anchored"), never anchored.
+    Result<std::shared_ptr<const AnchorTips>> tips = anchor_tips_->Get();
+    if (tips.ok()) env.anchor_tips = std::move(tips.value());
+  }
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken") && ctx.notify) {
     json token = (*meta)["progressToken"];
@@ -397,6 +402,11 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
   Reply reply(Success(id, std::move(result)));
   reply.tool_result = std::move(*r);
   return reply;
+}
+
+void Dispatcher::set_anchors(const anchor::AnchorConfig* anchors) {
+  anchors_ = anchors;
+  anchor_tips_ = anchors ? std::make_unique<anchor::AnchorTipsCache>(*anchors) : nullptr;
 }
 
 }  // namespace fasten::mcp

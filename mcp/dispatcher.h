@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "anchor/tips_cache.h"
 #include "tools/registry.h"
 
 namespace fasten::mcp {
@@ -98,7 +99,7 @@ class Dispatcher {
   void set_integrity_margin(Micros margin) { integrity_margin_ = margin; }
   // The checkpoint log chain_verify also checks (anchor/checkpoint.h); null: none. Outlives the
   // dispatcher. Set before serving.
-  void set_anchors(const anchor::AnchorConfig* anchors) { anchors_ = anchors; }
+  void set_anchors(const anchor::AnchorConfig* anchors);
 
   // The response to a request.
   nlohmann::json HandleRequest(const nlohmann::json& request, CallContext& ctx) const;
@@ -144,6 +145,7 @@ class Dispatcher {
   std::string instructions_;
   Micros integrity_margin_ = 30 * 60 * int64_t{1000000};
   const anchor::AnchorConfig* anchors_ = nullptr;
+  std::unique_ptr<anchor::AnchorTipsCache> anchor_tips_;
 };
 
 }  // namespace fasten::mcp

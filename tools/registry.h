@@ -18,6 +18,7 @@
 
 #include "anchor/checkpoint.h"
 #include "store/timestamp.h"
+#include "validator/integrity_verdict.h"
 #include "tools/stores.h"
 #include "util/status.h"
 
@@ -40,6 +41,9 @@ struct ToolEnv {
   Micros integrity_margin = 30 * 60 * int64_t{1000000};
   // chain_verify also checks the store against this checkpoint log; null: not configured.
   const anchor::AnchorConfig* anchors = nullptr;
+  // The verified checkpoints' tips: integrity verdicts (validate_answer, investigations) then say
+  // whether each node is anchored. Null: no checkpoint log.
+  std::shared_ptr<const AnchorTips> anchor_tips;
 };
 
 using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;

@@ -675,6 +675,7 @@ Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
   CitationCheckOptions options;
   options.tenant = env.tenant;
   options.integrity_margin = env.integrity_margin;
+  options.anchors = env.anchor_tips.get();
   Verdict verdict;
   ValidateAnswer(answer, stores, options, &verdict);
   if (!verdict.error.ok()) {

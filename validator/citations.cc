@@ -1009,8 +1009,9 @@ namespace {
 // The integrity verdicts one answer needs, each computed once per distinct scope.
 class VerdictCache {
  public:
-  VerdictCache(AuditReader* reader, const std::optional<std::string>& tenant, Verdict* v)
-      : reader_(reader), tenant_(tenant), v_(v) {}
+  VerdictCache(AuditReader* reader, const std::optional<std::string>& tenant, Verdict* v,
+               const AnchorTips* anchors)
+      : reader_(reader), tenant_(tenant), v_(v), anchors_(anchors) {}
 
   // Null on a store error (then v_->error is set).
   const IntegrityVerdict* Get(const IntegrityScope& scope, const std::string& basis) {
@@ -1023,7 +1024,8 @@ class VerdictCache {
     auto e = std::make_unique<IntegrityVerdict>();
     e->basis = basis;
     ++v_->integrity_verdicts;
-    Status st = ComputeIntegrityVerdict(reader_, tenant_, scope, e.get());
+    Status st =
+        ComputeIntegrityVerdict(reader_, tenant_, scope, e.get(), kMaxVerdictSeqs, anchors_);
     if (!st.ok()) {
       if (v_->error.ok()) v_->error = st;
       return nullptr;
@@ -1036,6 +1038,7 @@ class VerdictCache {
   AuditReader* reader_;
   const std::optional<std::string>& tenant_;
   Verdict* v_;
+  const AnchorTips* anchors_;
   std::vector<std::unique_ptr<IntegrityVerdict>> entries_;
 };
 
@@ -1118,7 +1121,7 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
     v.accepted = false;
     return;
   }
-  VerdictCache verdicts(stores.audit, options.tenant, &v);
+  VerdictCache verdicts(stores.audit, options.tenant, &v, options.anchors);
   const Micros margin = options.integrity_margin;
   if (answer.claims.empty()) {
     v.problems.push_back({kReasonNoClaims,

@@ -208,6 +208,9 @@ struct CitationCheckOptions {
   // and answer text stating integrity is then never backed). For callers that show no doctor
   // line and count only the citation lookups.
   bool answer_verdict = true;
+  // Checkpointed tips (a verified checkpoint log): integrity verdicts then also say whether each
+  // node is anchored, and a row that does not match its checkpoint is a break. Null: none.
+  const AnchorTips* anchors = nullptr;
 };
 
 // Validates `answer` and fills *out (reset first).

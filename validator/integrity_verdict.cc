@@ -149,9 +149,33 @@ const NodeIntegrity* IntegrityVerdict::FirstBreak() const {
   return nullptr;
 }
 
+void AnchorTips::Add(AnchorTip tip) {
+  ++count_;
+  by_node_[tip.node].push_back(std::move(tip));
+}
+
+void AnchorTips::Finish() {
+  for (auto& [node, tips] : by_node_) {
+    std::stable_sort(tips.begin(), tips.end(),
+                     [](const AnchorTip& a, const AnchorTip& b) { return a.seq < b.seq; });
+  }
+}
+
+const AnchorTip* AnchorTips::NewestIn(const std::string& node, int64_t from_seq,
+                                      int64_t to_seq) const {
+  auto it = by_node_.find(node);
+  if (it == by_node_.end()) return nullptr;
+  const std::vector<AnchorTip>& tips = it->second;
+  auto upper = std::upper_bound(tips.begin(), tips.end(), to_seq,
+                                [](int64_t seq, const AnchorTip& t) { return seq < t.seq; });
+  if (upper == tips.begin()) return nullptr;
+  const AnchorTip& t = *std::prev(upper);
+  return t.seq >= from_seq ? &t : nullptr;
+}
+
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out,
-                               int64_t max_seqs) {
+                               int64_t max_seqs, const AnchorTips* anchors) {
   std::string basis = std::move(out->basis);
   *out = IntegrityVerdict();
   out->basis = std::move(basis);
@@ -193,6 +217,29 @@ Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::str
     out->line = DoctorLine(*out);
     return Status::Ok();
   }
+  if (anchors) {
+    out->anchors_checked = true;
+    for (NodeIntegrity& n : out->nodes) {
+      if (!n.present || n.sealed == 0) continue;
+      const AnchorTip* tip = anchors->NewestIn(n.source_node_id, n.from_seq, n.to_seq);
+      if (!tip) continue;
+      std::vector<AuditRow> rows;
+      FASTEN_RETURN_IF_ERROR(reader->FindBySeqHash(tip->seq, tip->hash, &rows));
+      bool matches = false;
+      for (const AuditRow& r : rows) matches |= r.source_node_id == n.source_node_id;
+      if (matches) {
+        n.anchored = *tip;
+      } else if (n.ok) {
+        n.ok = false;
+        ChainBreak b;
+        b.seq = tip->seq;
+        b.category = "checkpoint";
+        b.reason = "the row does not match checkpoint #" + std::to_string(tip->checkpoint_index) +
+                   " (" + tip->time + "): changed and re-sealed after it was anchored";
+        n.first_break = b;
+      }
+    }
+  }
   // Ok needs something verified: a window of unsealed rows only proves nothing.
   out->ok = false;
   for (const NodeIntegrity& n : out->nodes) {
@@ -222,6 +269,7 @@ std::string BreakPhrase(const ChainBreak& b) {
   if (b.category == "commitment") return "commitment mismatch";
   if (b.category == "unknown-form") return "unknown canonical form";
   if (b.category == "duplicate") return "duplicate seq";
+  if (b.category == "checkpoint") return "checkpoint mismatch";
   return b.category.empty() ? "break" : b.category;
 }
 
@@ -276,6 +324,32 @@ std::string DoctorLine(const IntegrityVerdict& v) {
             " not verified";
     if (!unsealed_only.empty()) line += " (" + JoinNodes(unsealed_only) + ")";
   }
+  if (v.anchors_checked && breaks.empty()) {
+    // Which verified nodes a signed checkpoint inside the window anchors (the newest one named).
+    std::vector<const NodeIntegrity*> anchored, not_anchored;
+    const AnchorTip* newest = nullptr;
+    for (const NodeIntegrity* n : ok) {
+      if (n->anchored) {
+        anchored.push_back(n);
+        if (!newest || n->anchored->checkpoint_index > newest->checkpoint_index) {
+          newest = &*n->anchored;
+        }
+      } else {
+        not_anchored.push_back(n);
+      }
+    }
+    if (!anchored.empty()) {
+      line += " · anchored";
+      if (!not_anchored.empty()) line += " on " + JoinNodes(anchored);
+      line += " (checkpoint #" + std::to_string(newest->checkpoint_index) + ", " + newest->time +
+              ")";
+    }
+    if (!not_anchored.empty()) {
+      line += std::string(anchored.empty() ? " · " : "; ") + "not yet anchored" +
+              (anchored.empty() ? "" : " on " + JoinNodes(not_anchored)) +
+              " (no checkpoint in the window)";
+    }
+  }
   return line;
 }
 
@@ -301,6 +375,13 @@ json IntegrityVerdictJson(const IntegrityVerdict& v) {
                      {"unsealed", n.unsealed},
                      {"invalid", n.invalid},
                      {"first_break", b}});
+    if (v.anchors_checked) {
+      nodes.back()["anchored"] =
+          n.anchored ? json{{"through_seq", n.anchored->seq},
+                            {"checkpoint_index", n.anchored->checkpoint_index},
+                            {"checkpoint_time", n.anchored->time}}
+                     : json(nullptr);
+    }
   }
   json window = {{"since", CanonicalTimestamp(v.scope.since)},
                  {"until", CanonicalTimestamp(v.scope.until)},
@@ -312,6 +393,7 @@ json IntegrityVerdictJson(const IntegrityVerdict& v) {
           {"window", window},
           {"nodes", nodes},
           {"unsealed", v.unsealed},
+          {"anchors_checked", v.anchors_checked},
           {"line", v.line},
           {"source", "computed by fasten-mcp from the hash chain, not from the answer's words"}};
 }

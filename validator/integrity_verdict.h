@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,31 @@ IntegrityScope WidenedScope(Micros first, Micros last, Micros margin);
 bool ScopeCovers(const IntegrityScope& outer, const IntegrityScope& inner,
                  const std::vector<std::string>& inner_nodes_seen);
 
+// A node's tip as a signed checkpoint recorded it (anchor/checkpoint.h), from a log whose
+// signatures verified: what makes a verdict "anchored".
+struct AnchorTip {
+  std::string node;
+  int64_t seq = 0;
+  std::string hash;
+  int64_t checkpoint_index = 0;
+  std::string time;  // the checkpoint's time, RFC 3339
+};
+
+// The checkpointed tips of a log, per node in seq order. Built once (per log version), read by
+// any number of verdicts. Immutable after Finish(); then thread-safe.
+class AnchorTips {
+ public:
+  void Add(AnchorTip tip);
+  void Finish();
+  // The checkpointed tip of `node` with the highest seq in [from_seq, to_seq], or null.
+  const AnchorTip* NewestIn(const std::string& node, int64_t from_seq, int64_t to_seq) const;
+  size_t size() const { return count_; }
+
+ private:
+  std::map<std::string, std::vector<AnchorTip>> by_node_;
+  size_t count_ = 0;
+};
+
 struct NodeIntegrity {
   std::string source_node_id;
   bool present = true;  // false: a listed node without rows in the window
@@ -84,6 +110,10 @@ struct NodeIntegrity {
   int64_t rows_in_window = 0;
   int64_t sealed = 0, valid = 0, unsealed = 0, invalid = 0;
   std::optional<ChainBreak> first_break;
+  // With anchors: the newest checkpointed tip inside the verified span that the store matches
+  // (rows up to its seq are anchored); unset when no checkpoint falls inside the span. A tip
+  // inside the span that the store does NOT match is a break (category "checkpoint").
+  std::optional<AnchorTip> anchored;
 };
 
 struct IntegrityVerdict {
@@ -96,6 +126,7 @@ struct IntegrityVerdict {
   int64_t max_seqs = kMaxVerdictSeqs;  // the bound it was computed with
   std::vector<NodeIntegrity> nodes;    // ascending source_node_id
   int64_t unsealed = 0;
+  bool anchors_checked = false;  // checkpoints were given: each node says whether it is anchored
   std::string line;  // DoctorLine(*this)
 
   bool empty() const;  // no node has rows in the window
@@ -105,9 +136,13 @@ struct IntegrityVerdict {
 
 // Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
 // kept). Fails only when the store could not be read. `max_seqs` bounds the work (too_large).
+// With `anchors` (non-null), each verified node is also checked against the newest checkpointed
+// tip inside its span (one indexed lookup per node): "anchored" when the store holds that row with
+// that hash, a break when it does not.
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out,
-                               int64_t max_seqs = kMaxVerdictSeqs);
+                               int64_t max_seqs = kMaxVerdictSeqs,
+                               const AnchorTips* anchors = nullptr);
 
 // "14:02–15:03Z" within one UTC day, else "2026-11-20T23:40Z–2026-11-21T00:40Z" (seconds shown
 // only when a bound is not a whole minute).
