@@ -25,6 +25,7 @@ Commands:
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
   investigations  list, show or verify the hash-chained record of investigations and tool calls
+  keygen    create an Ed25519 signing key pair (C2SP signed-note formats): KEY and KEY.pub
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
       {"index", RunIndex},       {"token", RunToken},
       {"validate", RunValidate}, {"investigate", RunInvestigate},
       {"spend", RunSpend},       {"investigations", RunInvestigations},
+      {"keygen", RunKeygen},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
