@@ -31,6 +31,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io);
 int RunSpend(int argc, char** argv, CommandIo io);
 int RunInvestigations(int argc, char** argv, CommandIo io);
 int RunCheckpoint(int argc, char** argv, CommandIo io);
+int RunKeygen(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -45,5 +46,6 @@ extern const char kInvestigateHelp[];
 extern const char kSpendHelp[];
 extern const char kInvestigationsHelp[];
 extern const char kCheckpointHelp[];
+extern const char kKeygenHelp[];
 
 }  // namespace fasten

@@ -25,6 +25,7 @@ Commands:
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
   investigations  list, show or verify the hash-chained record of investigations and tool calls
+  keygen    create an Ed25519 signing key pair (C2SP signed-note formats): KEY and KEY.pub
   checkpoint  append a signed checkpoint of every node's chain tip to a checkpoint log
   help      show help for a command (fasten-mcp help verify)
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
       {"spend", RunSpend},
       {"investigations", RunInvestigations},
       {"checkpoint", RunCheckpoint},
+      {"keygen", RunKeygen},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

@@ -7,6 +7,7 @@ implementation of the canonical forms (json.dumps + hashlib).
 
 Environment: FASTEN_MCP (binary), FASTEN_PEER (peer script), PYTHON (interpreter).
 """
+import base64
 import datetime
 import hashlib
 import json
@@ -84,7 +85,7 @@ class Cli(unittest.TestCase):
         # Issue 12: `help investigate` printed a literal %FLAGS%; `help serve` omitted the
         # investigate flags that `serve --help` lists.
         for cmd in ("demo", "verify", "query", "trace", "serve", "config", "index", "token",
-                    "validate", "investigate", "spend"):
+                    "validate", "investigate", "spend", "keygen"):
             rc, out, _ = run(cmd, "--help")
             self.assertEqual(rc, 0, cmd)
             self.assertEqual(run("help", cmd)[:2], (0, out), cmd)
@@ -595,6 +596,106 @@ class ConfigSnippets(unittest.TestCase):
             self.assertIn("--name", err, name)
             self.assertNotIn("unknown option", err)
             self.assertEqual(out, "", name)
+
+
+class Keygen(unittest.TestCase):
+    """`fasten-mcp keygen`: an Ed25519 key pair in the C2SP signed-note formats, never
+    overwritten. The key id is recomputed here with hashlib (and the key with the `cryptography`
+    package when it is installed)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="fasten-keygen-")
+        self.key = os.path.join(self.tmp.name, "anchor.key")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def read(self, path):
+        with open(path) as f:
+            return f.read()
+
+    def test_help_exits_zero(self):
+        rc, out, err = run("keygen", "--help")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Usage: fasten-mcp keygen --out KEY", out)
+        self.assertEqual(run("help", "keygen")[:2], (0, out))
+        self.assertIn("keygen", run("--help")[1])
+
+    def test_writes_the_pair_with_its_modes_and_a_matching_key_id(self):
+        rc, out, err = run("keygen", "--out", self.key, "--name", "example.com/fasten")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(self.key + ".pub").st_mode & 0o777, 0o644)
+        pub = self.read(self.key + ".pub")
+        priv = self.read(self.key)
+        self.assertTrue(pub.endswith("\n") and priv.endswith("\n"))
+        name, kid, b64 = pub.strip().split("+", 2)  # base64 may hold "+"
+        self.assertEqual(name, "example.com/fasten")
+        raw = base64.b64decode(b64, validate=True)
+        self.assertEqual((raw[0], len(raw)), (1, 33))
+        self.assertEqual(hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex(), kid)
+        # stdout: the public key line, the key id and both paths.
+        self.assertEqual(out.splitlines()[0], pub.strip())
+        self.assertIn(kid, out)
+        self.assertIn(self.key + " ", out)
+        self.assertIn(self.key + ".pub", out)
+        p_prefix, p_key, p_name, p_kid, p_b64 = priv.strip().split("+", 4)
+        self.assertEqual((p_prefix, p_key, p_name, p_kid), ("PRIVATE", "KEY", name, kid))
+        seed = base64.b64decode(p_b64, validate=True)
+        self.assertEqual((seed[0], len(seed)), (1, 33))
+        self.assertNotIn(p_b64, out + err)  # the secret is never printed
+        try:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+            from cryptography.hazmat.primitives import serialization
+        except ImportError:
+            return
+        derived = Ed25519PrivateKey.from_private_bytes(seed[1:]).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.assertEqual(derived, raw[1:])
+
+    def test_default_name_is_fasten_mcp(self):
+        rc, out, err = run("keygen", "--out", self.key)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(self.read(self.key + ".pub").startswith("fasten-mcp+"))
+
+    def test_second_run_refuses_and_leaves_the_files_unchanged(self):
+        rc, out, err = run("keygen", "--out", self.key)
+        self.assertEqual(rc, 0, err)
+        before = (self.read(self.key), self.read(self.key + ".pub"))
+        rc, out, err = run("keygen", "--out", self.key)
+        self.assertEqual(rc, 2, (out, err))
+        self.assertIn(self.key, err)
+        self.assertIn("already exists", err)
+        self.assertEqual(out, "")
+        self.assertEqual((self.read(self.key), self.read(self.key + ".pub")), before)
+        # Only KEY.pub there: refused too, and KEY is not created.
+        other = os.path.join(self.tmp.name, "other.key")
+        with open(other + ".pub", "w") as f:
+            f.write("keep me\n")
+        rc, out, err = run("keygen", "--out", other)
+        self.assertEqual(rc, 2, (out, err))
+        self.assertIn(other + ".pub", err)
+        self.assertFalse(os.path.exists(other))
+        self.assertEqual(self.read(other + ".pub"), "keep me\n")
+
+    def test_usage_errors_exit_two_with_a_clear_message(self):
+        cases = [
+            (["keygen"], "--out KEY is required"),
+            (["keygen", "--out"], "needs a value"),
+            (["keygen", "--out", self.key, "--name", "two words"], "not a valid key name"),
+            (["keygen", "--out", self.key, "--name", "a+b"], "not a valid key name"),
+            (["keygen", "--out", self.key, "--name", ""], "not a valid key name"),
+            (["keygen", "--out", self.key, "--name", "x" * 257], "not a valid key name"),
+            (["keygen", "--out", self.key, "--bogus"], "unknown option '--bogus'"),
+            (["keygen", "--out", self.key, "extra"], "unexpected argument 'extra'"),
+            (["keygen", "--out", os.path.join(self.tmp.name, "no", "dir", "k")], "cannot create"),
+        ]
+        for args, needle in cases:
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 2, (args, out, err))
+            self.assertIn(needle, err, args)
+            self.assertEqual(out, "", args)
+        self.assertEqual(os.listdir(self.tmp.name), [])
 
 
 if __name__ == "__main__":
