@@ -269,7 +269,9 @@ Result<std::string> BuildTimestampRequest(std::string_view data) {
       TS_REQ_set_msg_imprint(req.get(), imprint.get()) == 1 &&
       RAND_bytes(nonce_bytes.data(), static_cast<int>(nonce_bytes.size())) == 1;
   if (ok) {
-    nonce_bytes[0] |= 0x01;  // never zero (a zero nonce would encode as a single byte)
+    // Positive with its top bit at 62: never zero, and always 8 bytes of INTEGER content (the
+    // request's size does not vary).
+    nonce_bytes[0] = static_cast<unsigned char>((nonce_bytes[0] & 0x7f) | 0x40);
     nonce_bn.reset(BN_bin2bn(nonce_bytes.data(), static_cast<int>(nonce_bytes.size()), nullptr));
     if (nonce_bn) nonce.reset(BN_to_ASN1_INTEGER(nonce_bn.get(), nullptr));
     ok = nonce && TS_REQ_set_nonce(req.get(), nonce.get()) == 1 &&

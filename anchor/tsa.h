@@ -15,7 +15,7 @@ namespace fasten::anchor {
 inline constexpr size_t kMaxTimestampBytes = 64 << 10;  // a response or token larger is refused
 
 // A DER TimeStampReq over SHA-256(data), asking for the TSA's certificate, with a random
-// 64-bit nonce.
+// 64-bit nonce (62 random bits: positive, top bit fixed, so the request's size is constant).
 Result<std::string> BuildTimestampRequest(std::string_view data);
 
 // The DER TimeStampToken (CMS ContentInfo) of a DER TimeStampResp that answers `request_der`:

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -1490,6 +1491,95 @@ TEST_F(HttpClientFake, GzipBodyDecoded) {
   EXPECT_NE(log[0]["headers"]["accept-encoding"].get<std::string>().find("gzip"),
             std::string::npos);
   ExpectClean(fake);
+}
+
+// A one-connection loopback server that answers a POST with its own body (any bytes), sent back
+// as application/timestamp-reply, and keeps the request head it got.
+class BinaryEcho {
+ public:
+  BinaryEcho() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd_, 1) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~BinaryEcho() {
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  BinaryEcho(const BinaryEcho&) = delete;
+  BinaryEcho& operator=(const BinaryEcho&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/tsa"; }
+  int port() const { return port_; }
+  std::string head;  // request line and headers, lower-cased; valid after the call
+  std::string body;
+
+ private:
+  void Serve() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    std::string in;
+    char buf[4096];
+    size_t end = std::string::npos;
+    size_t length = 0;
+    ssize_t n;
+    while ((n = read(c, buf, sizeof buf)) > 0) {
+      in.append(buf, static_cast<size_t>(n));
+      if (end == std::string::npos && (end = in.find("\r\n\r\n")) != std::string::npos) {
+        head = in.substr(0, end);
+        for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        size_t cl = head.find("content-length:");
+        length = cl == std::string::npos ? 0 : std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+      }
+      if (end != std::string::npos && in.size() >= end + 4 + length) break;
+    }
+    if (end != std::string::npos) body = in.substr(end + 4, length);
+    std::string out =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\n"
+        "Connection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (size_t off = 0; off < out.size();) {
+      ssize_t w = write(c, out.data() + off, out.size() - off);
+      if (w <= 0) break;
+      off += static_cast<size_t>(w);
+    }
+    close(c);
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// RFC 3161 requests and replies are DER: NUL bytes and every other byte value go out and come back
+// intact (the body's size, not strlen), with the caller's Content-Type.
+TEST_F(HttpClientFake, BinaryBodyAndContentTypeRoundTrip) {
+  std::string payload("\x30\x00\x02\x01\x00\xff\x00", 7);
+  for (int i = 0; i < 512; ++i) payload += static_cast<char>(i & 0xff);
+  BinaryEcho echo;
+  ASSERT_GT(echo.port(), 0);
+  ProviderConfig config;
+  HttpClient client(config);
+  HttpRequest request{echo.url(), {"Content-Type: application/timestamp-query"}, payload};
+  bool retryable = false;
+  Result<HttpResponse> r = client.Send(request, 10000, &retryable);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-type"), "application/timestamp-reply");
+  EXPECT_EQ(r->body.size(), payload.size());
+  EXPECT_EQ(r->body, payload);
+  EXPECT_EQ(echo.body, payload);
+  EXPECT_NE(echo.head.find("\r\ncontent-type: application/timestamp-query"), std::string::npos)
+      << echo.head;
+  EXPECT_EQ(echo.head.find("application/json"), std::string::npos) << echo.head;
 }
 
 TEST_F(HttpClientFake, ConcurrentCallsOnOneProvider) {
