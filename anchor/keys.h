@@ -46,6 +46,7 @@ class PublicKey {
   bool Verify(std::string_view message, std::string_view signature) const;
 
  private:
+  friend class PrivateKey;  // Public()
   std::string name_;
   uint32_t id_ = 0;
   std::string raw_;
@@ -58,7 +59,7 @@ class PrivateKey {
   // Parses the signer text form. InvalidArgument as PublicKey::Parse.
   static Result<PrivateKey> Parse(std::string_view text);
   // Reads and parses a file (at most 4 KiB). NotFound / InvalidArgument / PermissionDenied
-  // (the file is readable by group or others: "chmod 600 KEY").
+  // (the file grants any access to group or others, as ssh refuses such keys: "chmod 600 KEY").
   static Result<PrivateKey> Load(const std::string& path);
 
   const std::string& name() const { return name_; }
