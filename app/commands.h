@@ -30,6 +30,8 @@ int RunValidate(int argc, char** argv, CommandIo io);
 int RunInvestigate(int argc, char** argv, CommandIo io);
 int RunSpend(int argc, char** argv, CommandIo io);
 int RunInvestigations(int argc, char** argv, CommandIo io);
+int RunPack(int argc, char** argv, CommandIo io);
+int RunVerifyPack(int argc, char** argv, CommandIo io);
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -43,5 +45,7 @@ extern const char kValidateHelp[];
 extern const char kInvestigateHelp[];
 extern const char kSpendHelp[];
 extern const char kInvestigationsHelp[];
+extern const char kPackHelp[];
+extern const char kVerifyPackHelp[];
 
 }  // namespace fasten

@@ -25,6 +25,8 @@ Commands:
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
   investigations  list, show or verify the hash-chained record of investigations and tool calls
+  pack      write a signed evidence pack: a tenant's rows of a window, links, checkpoints
+  verify-pack  re-check an evidence pack offline, with no store
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
       {"index", RunIndex},       {"token", RunToken},
       {"validate", RunValidate}, {"investigate", RunInvestigate},
       {"spend", RunSpend},       {"investigations", RunInvestigations},
+      {"pack", RunPack},         {"verify-pack", RunVerifyPack},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
