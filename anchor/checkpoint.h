@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,9 +99,12 @@ struct AppendOptions {
 // Reads the tips and appends one signed checkpoint to the log at `path` (created when absent),
 // holding an exclusive lock on the file (flock) from reading its last entry to the fsync of the
 // new line, so a cron job and `serve` can share one log. The log's last line must parse
-// (FailedPrecondition otherwise: fix or move the log). *out gets the body written.
+// (FailedPrecondition otherwise: fix or move the log). *out gets the body written. The previous
+// checkpoint's tips are looked up first (one batched query): a tip that is gone or changed is
+// reported in *warnings ("run fasten-mcp verify --checkpoints"), and the checkpoint is still
+// written (the earlier checkpoint keeps the evidence).
 Status AppendCheckpoint(AuditReader* reader, const std::string& path, const AppendOptions& options,
-                        CheckpointBody* out);
+                        CheckpointBody* out, std::vector<std::string>* warnings);
 
 // Findings of checkpoint verification; each is a failure (exit 1).
 inline constexpr const char* kCheckpointMismatch = "checkpoint_mismatch";
@@ -108,9 +113,9 @@ inline constexpr const char* kNodeMissing = "node_missing";
 inline constexpr const char* kCheckpointLogBroken = "checkpoint_log_broken";
 
 struct AnchorFinding {
-  std::string kind;             // one of the four above
-  std::string node;             // empty for log-level findings
-  std::optional<int64_t> seq;   // the checkpointed seq concerned, when any
+  std::string kind;              // one of the four above
+  std::string node;              // empty for log-level findings
+  std::optional<int64_t> seq;    // the checkpointed seq concerned, when any
   int64_t checkpoint_index = 0;  // 0 when no checkpoint could be named
   int64_t line = 0;              // line of the log, when any
   std::string reason;            // one sentence, exact
@@ -162,8 +167,26 @@ Status CheckLog(const std::string& path, const LogCheckOptions& options, AnchorR
 Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
                   const VerifyReport* chain, AnchorReport* report);
 
+// Where the checkpoints are and whom to trust: what `verify --checkpoints`, the chain_verify tool
+// (on a server configured with a log) and `pack` check against.
+struct AnchorConfig {
+  std::string log;
+  LogCheckOptions check;
+};
+
+// CheckLog, then CheckStore with the entries that passed.
+Status VerifyAnchors(AuditReader* reader, const AnchorConfig& config, const VerifyReport* chain,
+                     AnchorReport* report);
+
+// Keeps only the nodes (and their findings) of `nodes`; log-level findings stay. For a tenant's
+// view: the nodes its rows are on.
+void RestrictToNodes(AnchorReport* report, const std::set<std::string>& nodes);
+
 // The JSON of a report. `tenant_view`: leave out seqs and hashes (they may be other tenants'
 // rows) and say only per node whether it is anchored and by which checkpoint.
-std::string AnchorReportJson(const AnchorReport& report, bool tenant_view);
+nlohmann::json AnchorReportJson(const AnchorReport& report, bool tenant_view);
+
+// The human lines of a report (no trailing newline on the last), as `verify` prints them.
+std::string AnchorReportText(const AnchorReport& report);
 
 }  // namespace fasten::anchor

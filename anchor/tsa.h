@@ -20,20 +20,23 @@ Result<std::string> BuildTimestampRequest(std::string_view data);
 
 // The DER TimeStampToken (CMS ContentInfo) of a DER TimeStampResp that answers `request_der`:
 // status granted, same message imprint and nonce. InvalidArgument (or FailedPrecondition for a
-// rejection, with the TSA's status text) otherwise.
+// rejection, with the TSA's status text and failure bits) otherwise. Both inputs are parsed whole
+// (no trailing bytes), at most kMaxTimestampBytes each. The token's signature is not checked here
+// (VerifyTimestampToken does that).
 Result<std::string> TokenFromResponse(std::string_view response_der, std::string_view request_der);
 
 struct TimestampInfo {
   std::string gen_time;  // RFC 3339 UTC, e.g. "2026-12-05T22:40:23Z" (fraction kept if given)
   int64_t gen_time_unix = 0;
-  std::string tsa;     // the signer certificate's subject, one line
-  std::string serial;  // hex
-  std::string policy;  // dotted OID
+  std::string tsa;       // the signer certificate's subject, one line
+  std::string serial;    // the TSTInfo's serialNumber, lower-case hex
+  std::string policy;    // dotted OID
   bool trusted = false;  // the signer chains to a certificate of `ca_file`
 };
 
-// Verifies `token_der` over `data`: the imprint is SHA-256(data) and the CMS signature verifies
-// with the certificate in the token. With a non-empty `ca_file` (PEM), the signer must also
+// Verifies `token_der` over `data`: one signer, the CMS signature verifies with the signer's
+// certificate carried in the token, and the imprint is SHA-256(data) ("message imprint mismatch"
+// when `data` differs). With a non-empty `ca_file` (PEM), the signer must also
 // chain to one of its certificates and carry the timeStamping extended key usage (trusted =
 // true); with an empty one, trusted stays false. InvalidArgument saying what failed.
 Result<TimestampInfo> VerifyTimestampToken(std::string_view token_der, std::string_view data,

@@ -57,6 +57,7 @@ Result<Args> Args::Parse(const std::string& command, int argc, char** argv, int 
       return InvalidArgumentError("option '--" + name + "' takes no value");
     }
     args.values_[name] = value;
+    args.all_[name].push_back(value);
   }
   return args;
 }

@@ -25,7 +25,13 @@ class Args {
                             const std::vector<FlagSpec>& specs);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // The last value of a flag (a repeated flag keeps its last value)...
   std::optional<std::string> Get(const std::string& name) const;
+  // ... or all of them, in order (for flags that may be repeated, e.g. --pubkey A --pubkey B).
+  std::vector<std::string> GetAll(const std::string& name) const {
+    auto it = all_.find(name);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
+  }
   const std::vector<std::string>& positionals() const { return positionals_; }
 
   // Parses an integer flag within [lo, hi]; InvalidArgument naming the flag otherwise.
@@ -37,6 +43,7 @@ class Args {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positionals_;
 };
 

@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "app/anchor_flags.h"
+#include "app/checkpointer.h"
 #include "app/commands.h"
 #include "app/investigator.h"
 #include "app/store_config.h"
@@ -104,6 +106,16 @@ Investigation record log (docs/investigations.md):
                      appends an access record (tenant, credential label, tool, SHA-256 of
                      the arguments, rows returned, status), written in the background
 
+Checkpoints (docs/evidence.md):
+  --checkpoint-log FILE   chain_verify also checks the store against this checkpoint log
+                     (signatures, the log's chain, each node's checkpointed tip)
+  --checkpoint-key KEY    append a signed checkpoint to it at start and every period
+  --checkpoint-every D    the period (default 5m; e.g. 300, 30s, 5m, 1h; at least 1s)
+  --checkpoint-tsa URL    timestamp each checkpoint with this RFC 3161 authority
+  --pubkey PUB       further public keys trusted to have signed the log (rotated keys);
+                     the --checkpoint-key's own public key always is
+  --tsa-ca PEM       trusted roots of the timestamp authority
+
 Endpoints: POST /mcp (MCP), GET /healthz (liveness, no authentication), GET /readyz (200 when
 the audit store answers, else 503), GET /api/v1/investigations[/ID] (the caller's tenant's
 records, while the log is open). SIGTERM or SIGINT drains in-flight calls, appends the queued
@@ -132,6 +144,32 @@ the snippet's env block. Claude Desktop reaches HTTP servers through mcp-remote,
 )";
 
 namespace {
+
+// A checkpoint period: seconds ("300"), or with a unit: "30s", "5m", "1h". At least 1 s.
+std::optional<std::chrono::milliseconds> ParseCheckpointPeriod(const std::string& text) {
+  if (text.empty() || text.size() > 12) return std::nullopt;
+  int64_t unit = 1000;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's':
+      unit = 1000;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60 * 1000;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600 * 1000;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  std::optional<int64_t> n = ParseIntInRange(digits, 1, 7 * 24 * 3600);
+  if (!n || *n * unit > int64_t{7} * 24 * 3600 * 1000) return std::nullopt;
+  return std::chrono::milliseconds(*n * unit);
+}
 
 using json = nlohmann::json;
 
@@ -438,7 +476,13 @@ int RunServe(int argc, char** argv, CommandIo io) {
                      FlagSpec{"idle-connection-timeout", true},
                      FlagSpec{"max-connections", true},
                      FlagSpec{"max-connections-per-peer", true},
-                     FlagSpec{"no-access-records", false}}) {
+                     FlagSpec{"no-access-records", false},
+                     FlagSpec{"checkpoint-key", true},
+                     FlagSpec{"checkpoint-log", true},
+                     FlagSpec{"checkpoint-every", true},
+                     FlagSpec{"checkpoint-tsa", true},
+                     FlagSpec{"pubkey", true},
+                     FlagSpec{"tsa-ca", true}}) {
     specs.push_back(f);
   }
   specs.insert(specs.end(), kInvestigatorFlags.begin(), kInvestigatorFlags.end());
@@ -592,6 +636,58 @@ int RunServe(int argc, char** argv, CommandIo io) {
     Micros margin = kDefaultIntegrityMargin;
     if (Status m = IntegrityMarginFlag(*args, &margin); !m.ok()) return Fail(io, "serve", m);
     dispatcher.set_integrity_margin(margin);
+  }
+  // Checkpoints: chain_verify checks the log; with a key, the server also appends to it.
+  std::optional<anchor::PrivateKey> checkpoint_key;
+  std::optional<anchor::PublicKey> checkpoint_pub;
+  if (auto path = args->Get("checkpoint-key")) {
+    Result<anchor::PrivateKey> k = anchor::PrivateKey::Load(*path);
+    if (!k.ok()) return Fail(io, "serve", k.status().WithContext("--checkpoint-key"));
+    checkpoint_key = std::move(k.value());
+    checkpoint_pub = checkpoint_key->Public();
+  }
+  if ((checkpoint_key || args->Has("checkpoint-every") || args->Has("checkpoint-tsa")) &&
+      !args->Has("checkpoint-log")) {
+    return Fail(io, "serve",
+                InvalidArgumentError("--checkpoint-key, --checkpoint-every and --checkpoint-tsa "
+                                     "go with --checkpoint-log FILE"));
+  }
+  if ((args->Has("checkpoint-every") || args->Has("checkpoint-tsa")) && !checkpoint_key) {
+    return Fail(io, "serve",
+                InvalidArgumentError("--checkpoint-every and --checkpoint-tsa need "
+                                     "--checkpoint-key KEY (the key that signs checkpoints)"));
+  }
+  Result<std::optional<anchor::AnchorConfig>> anchors =
+      ReadAnchorFlags(*args, checkpoint_pub ? &*checkpoint_pub : nullptr, "checkpoint-log");
+  if (!anchors.ok()) return Fail(io, "serve", anchors.status());
+  if (anchors.value()) dispatcher.set_anchors(&*anchors.value());
+  std::chrono::milliseconds checkpoint_every{5 * 60 * 1000};
+  if (auto every = args->Get("checkpoint-every")) {
+    std::optional<std::chrono::milliseconds> d = ParseCheckpointPeriod(*every);
+    if (!d) {
+      return Fail(io, "serve",
+                  InvalidArgumentError("--checkpoint-every " + *every +
+                                       ": expected a duration of at least 1s, e.g. 300, 30s, "
+                                       "5m or 1h"));
+    }
+    checkpoint_every = *d;
+  }
+  std::unique_ptr<PeriodicCheckpointer> checkpointer;
+  mcp::Log checkpoint_log(io.err, mcp::LogLevel::kInfo);
+  if (checkpoint_key) {
+    CheckpointerConfig cc;
+    cc.log = anchors.value()->log;
+    cc.key = &*checkpoint_key;
+    cc.store_name = stores.audit.Display();
+    cc.tsa_url = args->Get("checkpoint-tsa").value_or("");
+    checkpointer = std::make_unique<PeriodicCheckpointer>(
+        stores.audit, cc, checkpoint_every, [&checkpoint_log](const std::string& line) {
+          checkpoint_log.Write(
+              line.find("failed") != std::string::npos || line.find("warning") != std::string::npos
+                  ? mcp::LogLevel::kWarn
+                  : mcp::LogLevel::kInfo,
+              line);
+        });
   }
   std::unique_ptr<Investigator> investigator;
   // The investigation record log: the investigator's, or one of our own for access records.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "app/anchor_flags.h"
 #include "app/commands.h"
 #include "app/store_config.h"
 #include "store/ndjson_source.h"
@@ -20,13 +21,25 @@ namespace fasten {
 const char kVerifyHelp[] =
     R"(Usage: fasten-mcp verify (--store DSN | --ndjson FILE) [--node N]
                          [--from-seq N] [--to-seq N] | [--since T] [--until T]
+                         [--checkpoints FILE --pubkey PUB... [--tsa-ca PEM]]
                          [--json] [--no-progress] [--no-streams]
 
 Verifies fasten audit hash chains byte-for-byte as the fasten SDKs compute them (canonical forms
 "1" and "2", labelled legacy fallbacks), in one streaming pass with constant memory. Prints a
 per-node report in the style of CloudTrail validate-logs: N/M rows valid, unsealed rows (counted,
 never verified), the first break with its seq and exact reason, and each node's tip (seq, hash).
-Tail truncation cannot be detected without an external anchor: record the tips out of band.
+Tail truncation cannot be detected without an external anchor: record the tips out of band, or
+keep signed checkpoints (fasten-mcp checkpoint) and verify against them with --checkpoints.
+
+With --checkpoints FILE (a log written by `fasten-mcp checkpoint` or `serve --checkpoint-log`)
+the store is also checked against every checkpoint in it: each checkpoint's signature (by a key
+given with --pubkey) and RFC 3161 timestamp verify and the log's own chain links, and for each
+node the row at the checkpointed seq is there with the checkpointed hash (the chain verification
+shows the rows after it still link). Findings, each exit 1: checkpoint_mismatch (a row was
+changed and later rows re-sealed), truncated_after_checkpoint (checkpointed rows are gone),
+node_missing, checkpoint_log_broken (a checkpoint edited, removed or reordered, a bad signature,
+a backdated or bad timestamp). Rows newer than the last checkpoint are "not yet anchored", never
+a failure. See docs/evidence.md.
 
 A time window (--since/--until) is a seq window per node: from the node's first to its last row
 whose timestamp lies in the window (rows in between are verified too, whatever their clock
@@ -56,8 +69,15 @@ Options:
   --no-progress     no progress lines on stderr (printed every second on long runs)
   --no-streams      skip the stream payload tenant counts (the stream tables are not read)
   --sys-store DSN, --api-store DSN   where the stream tables are (default: the audit store)
+  --checkpoints FILE  verify against this checkpoint log as well (with --store)
+  --pubkey PUB        a public key (KEY.pub from fasten-mcp keygen) trusted to sign checkpoints;
+                      repeat it for rotated keys
+  --tsa-ca PEM        trusted root certificate(s) of the timestamp authority: with it a TSA
+                      token must chain to one of them; without it tokens are checked for their
+                      signature and imprint only and reported as untrusted
 
-Exit status: 0 every chain intact, 1 a break was found, 2 usage or I/O error.
+Exit status: 0 every chain intact (and every checkpoint matches), 1 a break or a checkpoint
+finding, 2 usage or I/O error.
 )";
 
 namespace {
@@ -235,6 +255,7 @@ void PrintHuman(const VerifyReport& r, const std::string& source, const json& wi
 
 int RunVerify(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
+  specs.insert(specs.end(), std::begin(kAnchorFlags), std::end(kAnchorFlags));
   for (FlagSpec f :
        {FlagSpec{"ndjson", true}, FlagSpec{"node", true}, FlagSpec{"from-seq", true},
         FlagSpec{"to-seq", true}, FlagSpec{"since", true}, FlagSpec{"until", true},
@@ -285,12 +306,18 @@ int RunVerify(int argc, char** argv, CommandIo io) {
         "--since/--until (a time window) cannot be combined with --from-seq/--to-seq (a seq "
         "window); give one or the other"));
   }
+  Result<std::optional<anchor::AnchorConfig>> anchors = ReadAnchorFlags(*args);
+  if (!anchors.ok()) return usage(anchors.status());
+  if (anchors.value() && ndjson) {
+    return usage(InvalidArgumentError("--checkpoints applies to --store only"));
+  }
   if (time_window && ndjson) {
     return usage(InvalidArgumentError(
         "--since/--until apply to --store only (an NDJSON capture is verified whole)"));
   }
 
   VerifyReport report;
+  anchor::AnchorReport anchor_report;
   json extra = json::object();
   json window;  // a time window: what it resolved to
   json stream_tenants;
@@ -382,6 +409,19 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     } else if (options.range.source_node_id && report.nodes.empty()) {
       io.err << "fasten-mcp verify: no rows for node '" << *options.range.source_node_id << "'\n";
     }
+    if (anchors.value()) {
+      st = anchor::VerifyAnchors(reader, *anchors.value(), &report, &anchor_report);
+      if (!st.ok()) {
+        io.err << "fasten-mcp verify: could not check the checkpoints: " << st.ToString() << "\n";
+        return kExitUsage;
+      }
+      extra["anchors"] = anchor::AnchorReportJson(anchor_report, /*tenant_view=*/false);
+      report.caveat = anchor_report.ok()
+                          ? "Anchored: rows up to each node's last checkpointed seq cannot have "
+                            "been changed, re-sealed or truncated without a finding; rows newer "
+                            "than the last checkpoint are not yet anchored."
+                          : "Checkpoint findings: see anchors.";
+    }
     if (count_streams) {
       if (!streams_st.ok()) {
         io.err << "fasten-mcp verify: could not read the stream tables: " << streams_st.ToString()
@@ -399,6 +439,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
                   {"rows_per_sec", seconds > 0 ? rows / seconds : 0.0},
                   {"bytes_hashed", report.bytes_hashed}};
     j.update(extra);
+    if (anchors.value() && !anchor_report.ok()) j["ok"] = false;
     io.out << DumpJson(j, 2) << "\n";
   } else {
     PrintHuman(report, source, window, io.out);
@@ -410,10 +451,12 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     if (ndjson && nd.superseded > 0) {
       io.out << "NDJSON: " << nd.superseded << " phase-1 line(s) superseded by their sealed line\n";
     }
+    if (anchors.value()) io.out << anchor::AnchorReportText(anchor_report) << "\n";
     PrintStreamTenants(stream_tenants, io.out);
     io.out << "Scanned " << rows << " rows in " << seconds << " s\n";
   }
-  return report.ok ? kExitOk : kExitFinding;
+  const bool anchors_ok = !anchors.value() || anchor_report.ok();
+  return report.ok && anchors_ok ? kExitOk : kExitFinding;
 }
 
 }  // namespace fasten

@@ -25,6 +25,7 @@ Commands:
   investigate  ask in plain English; your model answers, every citation is verified
   spend     model spend per tenant, day and model (the investigate cost ledger)
   investigations  list, show or verify the hash-chained record of investigations and tool calls
+  checkpoint  append a signed checkpoint of every node's chain tip to a checkpoint log
   pack      write a signed evidence pack: a tenant's rows of a window, links, checkpoints
   verify-pack  re-check an evidence pack offline, with no store
   help      show help for a command (fasten-mcp help verify)
@@ -68,13 +69,21 @@ int main(int argc, char** argv) {
     int (*run)(int, char**, CommandIo);
   };
   static const Command kCommands[] = {
-      {"demo", RunDemo},         {"verify", RunVerify},
-      {"query", RunQuery},       {"trace", RunTrace},
-      {"serve", RunServe},       {"config", RunConfig},
-      {"index", RunIndex},       {"token", RunToken},
-      {"validate", RunValidate}, {"investigate", RunInvestigate},
-      {"spend", RunSpend},       {"investigations", RunInvestigations},
-      {"pack", RunPack},         {"verify-pack", RunVerifyPack},
+      {"demo", RunDemo},
+      {"verify", RunVerify},
+      {"query", RunQuery},
+      {"trace", RunTrace},
+      {"serve", RunServe},
+      {"config", RunConfig},
+      {"index", RunIndex},
+      {"token", RunToken},
+      {"validate", RunValidate},
+      {"investigate", RunInvestigate},
+      {"spend", RunSpend},
+      {"investigations", RunInvestigations},
+      {"checkpoint", RunCheckpoint},
+      {"pack", RunPack},
+      {"verify-pack", RunVerifyPack},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

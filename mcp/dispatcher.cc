@@ -371,6 +371,7 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
   env.cancelled = ctx.cancelled;
   env.now = NowMicros();
   env.integrity_margin = integrity_margin_;
+  env.anchors = anchors_;
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken") && ctx.notify) {
     json token = (*meta)["progressToken"];

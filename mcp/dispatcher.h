@@ -96,6 +96,9 @@ class Dispatcher {
   // validate_answer's integrity margin (validator/integrity_verdict.h; default 30 min). Set
   // before serving.
   void set_integrity_margin(Micros margin) { integrity_margin_ = margin; }
+  // The checkpoint log chain_verify also checks (anchor/checkpoint.h); null: none. Outlives the
+  // dispatcher. Set before serving.
+  void set_anchors(const anchor::AnchorConfig* anchors) { anchors_ = anchors; }
 
   // The response to a request.
   nlohmann::json HandleRequest(const nlohmann::json& request, CallContext& ctx) const;
@@ -140,6 +143,7 @@ class Dispatcher {
   ServerInfo info_;
   std::string instructions_;
   Micros integrity_margin_ = 30 * 60 * int64_t{1000000};
+  const anchor::AnchorConfig* anchors_ = nullptr;
 };
 
 }  // namespace fasten::mcp

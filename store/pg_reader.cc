@@ -585,6 +585,39 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status Nodes(size_t max, std::vector<std::string>* out) override {
+    out->clear();
+    // One index probe per node with an index led by source_node_id (COLLATE "C" for byte order).
+    std::vector<PgParam> params;
+    std::string limit = Bind(&params, std::to_string(max));
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(
+        "WITH RECURSIVE n(x) AS (SELECT min(\"source_node_id\" COLLATE \"C\") FROM " + table_ +
+            " UNION ALL SELECT (SELECT min(\"source_node_id\" COLLATE \"C\") FROM " + table_ +
+            " WHERE \"source_node_id\" COLLATE \"C\" > n.x) FROM n WHERE n.x IS NOT NULL) "
+            "SELECT x FROM n WHERE x IS NOT NULL LIMIT " +
+            limit + "::bigint",
+        params, &r));
+    for (int i = 0; i < PQntuples(r.get()); ++i) out->emplace_back(PgText(r.get(), i, 0));
+    return Status::Ok();
+  }
+
+  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
+                     int64_t* out) override {
+    *out = 0;
+    if (!has_hash_) return Status::Ok();
+    std::vector<PgParam> params;
+    std::string sql = "SELECT count(*) FROM " + table_ +
+                      " WHERE \"source_node_id\" = " + Bind(&params, node) +
+                      " AND \"monotonic_seq\" > " + Bind(&params, std::to_string(after_seq)) +
+                      "::bigint AND \"monotonic_seq\" <= " + Bind(&params, std::to_string(to_seq)) +
+                      "::bigint AND \"hash\" <> ''";
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query(sql, params, &r));
+    if (PQntuples(r.get()) == 1) ParseInt(PgText(r.get(), 0, 0), out);
+    return Status::Ok();
+  }
+
   Status CountRows(int64_t* out) override {
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT count(*) FROM " + table_, {}, &r));

@@ -181,6 +181,24 @@ class AuditReader {
   virtual Status Tip(const std::string& node, const std::optional<std::string>& tenant,
                      std::optional<Predecessor>* out) = 0;
 
+  // Every source_node_id with at least one row, ascending (byte order), at most `max`. SQLite
+  // skips through an index led by source_node_id when there is one (`fasten-mcp index --apply`
+  // creates (source_node_id, monotonic_seq)), one lookup per node; else it scans once.
+  virtual Status Nodes(size_t max, std::vector<std::string>* out) {
+    (void)max;
+    out->clear();
+    return FailedPreconditionError("this reader cannot list nodes");
+  }
+
+  // The number of sealed rows of `node` with after_seq < monotonic_seq <= to_seq (an index
+  // range with the (source_node_id, monotonic_seq) index).
+  virtual Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
+                             int64_t* out) {
+    (void)node, (void)after_seq, (void)to_seq;
+    *out = 0;
+    return FailedPreconditionError("this reader cannot count rows");
+  }
+
   // While *flag is true, running queries stop with kCancelled. Null disables.
   virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;
 };

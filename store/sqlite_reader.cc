@@ -671,6 +671,47 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status Nodes(size_t max, std::vector<std::string>* out) override {
+    out->clear();
+    bool indexed = false;
+    FASTEN_RETURN_IF_ERROR(HasNodeIndex(&indexed));
+    // With the index, a recursive step per node finds the next node name; without it one scan.
+    std::string sql =
+        indexed
+            ? "WITH RECURSIVE n(x) AS (SELECT min(source_node_id) FROM " + table_ +
+                  " UNION ALL SELECT (SELECT min(source_node_id) FROM " + table_ +
+                  " WHERE source_node_id > n.x) FROM n WHERE n.x IS NOT NULL) "
+                  "SELECT x FROM n WHERE x IS NOT NULL LIMIT ?"
+            : "SELECT DISTINCT source_node_id FROM " + table_ + " ORDER BY source_node_id LIMIT ?";
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Int(static_cast<int64_t>(max))}));
+    bool more = false;
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
+      if (!more) break;
+      out->emplace_back(ColumnText(stmt, 0));
+    }
+    return Status::Ok();
+  }
+
+  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
+                     int64_t* out) override {
+    *out = 0;
+    if (!has_hash_) return Status::Ok();
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT count(*) FROM " + table_ +
+            " WHERE source_node_id = ? AND monotonic_seq > ? AND monotonic_seq <= ? AND hash != ''",
+        &stmt));
+    FASTEN_RETURN_IF_ERROR(
+        conn_.Bind(stmt, {Param::Text(node), Param::Int(after_seq), Param::Int(to_seq)}));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) *out = sqlite3_column_int64(stmt, 0);
+    return Status::Ok();
+  }
+
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
   Status CountRows(int64_t* out) override {
@@ -784,6 +825,18 @@ class SqliteAuditReader final : public AuditReader {
   std::vector<int> select_;
   std::string select_list_;
   std::string pred_select_list_;  // the same columns of the alias p (the predecessor join)
+  // True when an index of the table has source_node_id as its first column.
+  Status HasNodeIndex(bool* out) {
+    *out = false;
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
+        "SELECT 1 FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii "
+        "WHERE ii.seqno = 0 AND ii.name = 'source_node_id' AND il.partial = 0 LIMIT 1",
+        &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Text(table_)}));
+    return conn_.Step(stmt, out);
+  }
+
   bool has_hash_ = false;
   bool has_tenant_ = false;
 };

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "anchor/checkpoint.h"
 #include "store/timestamp.h"
 #include "tools/stores.h"
 #include "util/status.h"
@@ -37,6 +38,8 @@ struct ToolEnv {
   size_t byte_budget = 48000;  // structuredContent bytes; the text copy doubles it
   // validate_answer: the margin that widens cited rows into an integrity window (each side).
   Micros integrity_margin = 30 * 60 * int64_t{1000000};
+  // chain_verify also checks the store against this checkpoint log; null: not configured.
+  const anchor::AnchorConfig* anchors = nullptr;
 };
 
 using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;

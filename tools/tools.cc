@@ -457,6 +457,24 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
         {"from_seq", o.range.from_seq ? json(*o.range.from_seq) : json(nullptr)},
         {"to_seq", o.range.to_seq ? json(*o.range.to_seq) : json(nullptr)}};
   }
+  if (env.anchors) {
+    // The checkpoints: a tenant sees its nodes only, without seqs or hashes (other tenants'
+    // rows may be the tips).
+    anchor::AnchorReport anchors;
+    st = anchor::VerifyAnchors(env.stores->audit.get(), *env.anchors, &result.report, &anchors);
+    if (!st.ok()) return StoreError(st);
+    if (env.tenant) {
+      std::set<std::string> visible;
+      for (const NodeReport& n : result.report.nodes) visible.insert(n.source_node_id);
+      anchor::RestrictToNodes(&anchors, visible);
+    }
+    out["anchors"] = anchor::AnchorReportJson(anchors, env.tenant.has_value());
+    if (!anchors.ok()) out["ok"] = false;
+    out["caveat"] = anchors.ok() ? "Anchored by signed checkpoints: rows up to each node's last "
+                                   "checkpoint cannot have been changed, re-sealed or truncated "
+                                   "without a finding; newer rows are not yet anchored."
+                                 : "Checkpoint findings: see anchors.";
+  }
   if (result.report.nodes.empty()) {
     out["hint"] = IsTimeWindow(o) ? "no audit rows of this tenant in that time window; try "
                                     "widening since/until"
@@ -795,8 +813,9 @@ ToolRegistry ToolRegistry::Default() {
        "Verifies the audit hash chains byte-for-byte as the fasten SDKs seal them, for one node "
        "or all nodes and an optional seq window (from_seq/to_seq) or time window (since/until; "
        "window.nodes gives each node's seqs): rows valid per node, unsealed rows, the first "
-       "break with its seq and reason, and each node's tip. Tail truncation is not detectable "
-       "without an external anchor.",
+       "break with its seq and reason, and each node's tip. With the server's checkpoint log, "
+       "also whether each node matches its signed checkpoints (anchors); without one, tail "
+       "truncation is not detectable.",
        InputSchema({{"source_node_id", Text("only this node")},
                     {"from_seq",
                      {{"type", "integer"},
@@ -811,6 +830,7 @@ ToolRegistry ToolRegistry::Default() {
           {"nodes", {{"type", "array"}}},
           {"summary", {{"type", "object"}}},
           {"upstream", {{"type", "object"}}},
+          {"anchors", {{"type", "object"}}},
           {"caveat", {{"type", "string"}}}}},
         {"required", {"ok", "nodes", "summary", "caveat"}}},
        ChainVerifyTool,
