@@ -38,7 +38,8 @@ Result<std::vector<ArchiveMember>> ReadArchive(const std::string& path, size_t m
   for (;;) {
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return InvalidArgumentError(path + ": " + Why(a.get()));
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+      return InvalidArgumentError(path + ": " + Why(a.get()));
     if (archive_entry_filetype(e) != AE_IFREG) continue;
     ArchiveMember m;
     m.name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
@@ -70,9 +71,8 @@ Status WriteArchive(const std::string& path, const std::vector<ArchiveMember>& m
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0644);
     if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK ||
-        (!m.data.empty() &&
-         archive_write_data(a.get(), m.data.data(), m.data.size()) !=
-             static_cast<la_ssize_t>(m.data.size()))) {
+        (!m.data.empty() && archive_write_data(a.get(), m.data.data(), m.data.size()) !=
+                                static_cast<la_ssize_t>(m.data.size()))) {
       return Status(StatusCode::kInternal, "cannot write " + m.name + ": " + Why(a.get()));
     }
   }

@@ -463,7 +463,10 @@ class Verifier {
       }
     }
     if (!lines.error().empty()) Find(kNotAPack, kCheckpoints, "cannot read: " + lines.error());
-    CheckMember(kCheckpoints, lines.bytes(), lines.FinishHex());
+    {
+      const int64_t size = lines.bytes();
+      CheckMember(kCheckpoints, size, lines.FinishHex());
+    }
   }
 
   void ReadStream(Archive* a, const std::string& name, int64_t* count) {
@@ -498,7 +501,10 @@ class Verifier {
       }
     }
     if (!lines.error().empty()) Find(kNotAPack, name, "cannot read: " + lines.error());
-    CheckMember(name, lines.bytes(), lines.FinishHex());
+    {
+      const int64_t size = lines.bytes();
+      CheckMember(name, size, lines.FinishHex());
+    }
   }
 
   void CheckTenantJson(const std::string& name, const std::string& text, const char* key) {
@@ -572,12 +578,19 @@ class Verifier {
         ReadStream(&a, name, &r_.api_rows);
       } else if (name == kVerify || name == kInvestigation) {
         if (!ReadSmall(&a, name, size, kMaxSmallMemberBytes, &text, &digest)) continue;
-        CheckMember(name, digest.bytes(), digest.FinishHex());
+        {
+          const int64_t size = digest.bytes();
+          CheckMember(name, size, digest.FinishHex());
+        }
         CheckTenantJson(name, text, "tenant");
         if (name == kInvestigation) r_.investigation = true;
       } else {
         Find(kMemberUnlisted, name, "'" + name + "' is not a member of a pack");
       }
+    }
+    if (index == 0) {
+      Find(kNotAPack, "", "not a readable pack: the archive holds no member (no manifest.json)");
+      return false;
     }
     if (!have_sig_) Find(kSignature, kManifestSig, "the pack has no manifest.sig: it is unsigned");
     for (const auto& [listed, l] : m_.members) {
@@ -795,8 +808,14 @@ class Verifier {
     EndNode();
     if (!audit.error().empty()) Find(kNotAPack, kAudit, "cannot read: " + audit.error());
     if (!links.error().empty()) Find(kNotAPack, kLinks, "cannot read: " + links.error());
-    CheckMember(kAudit, audit.bytes(), audit.FinishHex());
-    CheckMember(kLinks, links.bytes(), links.FinishHex());
+    {
+      const int64_t size = audit.bytes();
+      CheckMember(kAudit, size, audit.FinishHex());
+    }
+    {
+      const int64_t size = links.bytes();
+      CheckMember(kLinks, size, links.FinishHex());
+    }
   }
 
   void Finish() {
