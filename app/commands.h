@@ -30,12 +30,9 @@ int RunValidate(int argc, char** argv, CommandIo io);
 int RunInvestigate(int argc, char** argv, CommandIo io);
 int RunSpend(int argc, char** argv, CommandIo io);
 int RunInvestigations(int argc, char** argv, CommandIo io);
-<<<<<<< HEAD
 int RunPack(int argc, char** argv, CommandIo io);
 int RunVerifyPack(int argc, char** argv, CommandIo io);
-=======
 int RunCheckpoint(int argc, char** argv, CommandIo io);
->>>>>>> main
 
 extern const char kDemoHelp[];
 extern const char kVerifyHelp[];
@@ -49,11 +46,8 @@ extern const char kValidateHelp[];
 extern const char kInvestigateHelp[];
 extern const char kSpendHelp[];
 extern const char kInvestigationsHelp[];
-<<<<<<< HEAD
 extern const char kPackHelp[];
 extern const char kVerifyPackHelp[];
-=======
 extern const char kCheckpointHelp[];
->>>>>>> main
 
 }  // namespace fasten
