@@ -30,6 +30,8 @@ int RunValidate(int argc, char** argv, CommandIo io);
 int RunInvestigate(int argc, char** argv, CommandIo io);
 int RunSpend(int argc, char** argv, CommandIo io);
 int RunInvestigations(int argc, char** argv, CommandIo io);
+int RunPack(int argc, char** argv, CommandIo io);
+int RunVerifyPack(int argc, char** argv, CommandIo io);
 int RunCheckpoint(int argc, char** argv, CommandIo io);
 int RunKeygen(int argc, char** argv, CommandIo io);
 
@@ -45,6 +47,8 @@ extern const char kValidateHelp[];
 extern const char kInvestigateHelp[];
 extern const char kSpendHelp[];
 extern const char kInvestigationsHelp[];
+extern const char kPackHelp[];
+extern const char kVerifyPackHelp[];
 extern const char kCheckpointHelp[];
 extern const char kKeygenHelp[];
 

@@ -27,6 +27,8 @@ Commands:
   investigations  list, show or verify the hash-chained record of investigations and tool calls
   keygen    create an Ed25519 signing key pair (C2SP signed-note formats): KEY and KEY.pub
   checkpoint  append a signed checkpoint of every node's chain tip to a checkpoint log
+  pack      write a signed evidence pack: a tenant's rows of a window, links, checkpoints
+  verify-pack  re-check an evidence pack offline, with no store
   help      show help for a command (fasten-mcp help verify)
 
 Stores are named as the fasten SDK names them: sqlite:///relative.db, sqlite:////abs/path.db,
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
       {"investigations", RunInvestigations},
       {"checkpoint", RunCheckpoint},
       {"keygen", RunKeygen},
+      {"pack", RunPack},
+      {"verify-pack", RunVerifyPack},
   };
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsqlite3-dev libssl-dev nlohmann-json3-dev libpq-dev libboost1.81-dev libcurl4-openssl-dev
+  libarchive-dev
 )
 if [ "${1:-}" != "--build" ]; then
   # The tests and benchmarks: GoogleTest, Google Benchmark, a PostgreSQL server, Python, ...

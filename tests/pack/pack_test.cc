@@ -1,0 +1,355 @@
+// Evidence packs on the demo store (issue 14 item 4): round trip, byte flips in the row data, a
+// deleted row (with the old manifest, and with a rewritten but unsigned one), a swapped manifest,
+// no byte of another tenant's rows, garbage and truncated files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "anchor/checkpoint.h"
+#include "anchor/keys.h"
+#include "app/demo_store.h"
+#include "pack/pack_archive.h"
+#include "pack/pack_format.h"
+#include "pack/pack_verify.h"
+#include "pack/pack_writer.h"
+#include "store/reader.h"
+#include "store/timestamp.h"
+#include "test_store.h"
+#include "validator/sha256.h"
+
+namespace fasten::pack {
+namespace {
+
+using testing::TempDir;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::unique_ptr<AuditReader> OpenReader(const std::string& path) {
+  Result<Dsn> dsn = ParseDsn("sqlite:///" + path);
+  std::unique_ptr<AuditReader> reader;
+  EXPECT_TRUE(dsn.ok() && AuditReader::Open(*dsn, &reader).ok());
+  return reader;
+}
+
+bool HasKind(const PackReport& r, const std::string& kind) {
+  return std::any_of(r.findings.begin(), r.findings.end(),
+                     [&](const PackFinding& f) { return f.kind == kind; });
+}
+
+std::string Kinds(const PackReport& r) {
+  std::string s;
+  for (const PackFinding& f : r.findings) s += f.kind + ": " + f.reason + "\n";
+  return s;
+}
+
+// The offset and length of a member's data in a ustar/pax archive, found by its header.
+std::pair<size_t, size_t> DataRegion(const std::string& tar, const std::string& name) {
+  size_t off = 0;
+  while (off + 512 <= tar.size() && tar[off] != '\0') {
+    std::string hname(tar.data() + off, strnlen(tar.data() + off, 100));
+    size_t size = std::stoul(std::string(tar.data() + off + 124, 11), nullptr, 8);
+    if (hname == name) return {off + 512, size};
+    off += 512 + (size + 511) / 512 * 512;
+  }
+  return {0, 0};
+}
+
+class PackTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    DemoOptions o;
+    o.path = dir_->File("demo.db");
+    DemoSummary s;
+    ASSERT_TRUE(WriteDemoStore(o, &s).ok());
+    Result<anchor::PrivateKey> key = anchor::PrivateKey::Generate("pack-test");
+    ASSERT_TRUE(key.ok());
+    key_ = new anchor::PrivateKey(*key);
+    Result<anchor::PrivateKey> other = anchor::PrivateKey::Generate("someone-else");
+    ASSERT_TRUE(other.ok());
+    other_ = new anchor::PrivateKey(*other);
+    // One checkpoint of every tip.
+    std::unique_ptr<AuditReader> reader = OpenReader(o.path);
+    anchor::AppendOptions ao;
+    ao.store = "demo";
+    ao.key = key_;
+    ao.now_unix = 1790000000;
+    anchor::CheckpointBody body;
+    std::vector<std::string> warnings;
+    Status st =
+        anchor::AppendCheckpoint(reader.get(), dir_->File("log.ndjson"), ao, &body, &warnings);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  static void TearDownTestSuite() {
+    delete key_;
+    delete other_;
+    delete dir_;
+  }
+
+  // Writes a pack of `tenant` over the whole demo window.
+  std::string Write(const std::string& tenant, const std::string& name, bool checkpoints = true,
+                    PackSummary* summary = nullptr) {
+    std::unique_ptr<AuditReader> reader = OpenReader(dir_->File("demo.db"));
+    PackOptions o;
+    o.reader = reader.get();
+    o.store_identity = "demo";
+    o.tenant = tenant;
+    ParseTimestamp("2000-01-01T00:00:00Z", &o.since);
+    ParseTimestamp("2100-01-01T00:00:00Z", &o.until);
+    o.name = name;
+    o.key = key_;
+    if (checkpoints) o.checkpoints_path = dir_->File("log.ndjson");
+    o.out_path = tmp_.File(name + ".pack");
+    o.now_unix = 1790000100;
+    PackSummary s;
+    Status st = WritePack(o, &s);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    if (summary) *summary = s;
+    return o.out_path;
+  }
+
+  PackReport Verify(const std::string& path, const anchor::PrivateKey* key = nullptr) {
+    VerifyPackOptions options;
+    options.keys.push_back((key ? key : key_)->Public());
+    return VerifyPack(path, options);
+  }
+
+  static TempDir* dir_;
+  static anchor::PrivateKey* key_;
+  static anchor::PrivateKey* other_;
+  TempDir tmp_;
+};
+
+TempDir* PackTest::dir_ = nullptr;
+anchor::PrivateKey* PackTest::key_ = nullptr;
+anchor::PrivateKey* PackTest::other_ = nullptr;
+
+TEST_F(PackTest, RoundTripVerifiesAndIsAnchored) {
+  PackSummary s;
+  std::string path = Write("acme", "soc2-2026Q1", true, &s);
+  EXPECT_TRUE(s.chain_ok);
+  EXPECT_GT(s.audit_rows, 100);
+  EXPECT_GT(s.links, 0);
+  EXPECT_EQ(s.checkpoints, 1);
+  PackReport r = Verify(path);
+  EXPECT_TRUE(r.ok()) << Kinds(r);
+  EXPECT_EQ(r.audit_rows, s.audit_rows);
+  EXPECT_EQ(r.links, s.links);
+  EXPECT_EQ(r.rows_verified + r.unsealed, r.audit_rows);
+  EXPECT_EQ(r.checkpoints_verified, 1);
+  ASSERT_FALSE(r.nodes.empty());
+  for (const PackNodeReport& n : r.nodes) {
+    // The drainer node's rows are unsealed: no checkpoint has a tip for it.
+    EXPECT_EQ(n.anchored, n.node != "mqtt-bridge-1") << n.node;
+    EXPECT_EQ(n.anchor_verified, n.anchored) << n.node;
+  }
+  EXPECT_EQ(r.signed_by.size(), 1u);
+  nlohmann::json j = PackReportJson(r);
+  EXPECT_TRUE(j["ok"].get<bool>());
+}
+
+TEST_F(PackTest, WithoutCheckpointsNodesAreNotAnchoredButVerify) {
+  std::string path = Write("globex", "globex", false);
+  PackReport r = Verify(path);
+  EXPECT_TRUE(r.ok()) << Kinds(r);
+  for (const PackNodeReport& n : r.nodes) EXPECT_FALSE(n.anchored);
+}
+
+TEST_F(PackTest, WrongKeyIsASignatureFinding) {
+  std::string path = Write("acme", "acme");
+  PackReport r = Verify(path, other_);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasKind(r, kSignature)) << Kinds(r);
+  EXPECT_TRUE(HasKind(r, kCheckpointInvalid)) << Kinds(r);
+}
+
+TEST_F(PackTest, TwentyByteFlipsInTheRowDataEachFail) {
+  std::string path = Write("acme", "acme");
+  const std::string tar = Slurp(path);
+  auto [off, len] = DataRegion(tar, kAudit);
+  ASSERT_GT(len, 1000u);
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 20; ++i) {
+    size_t pos = off + rng() % len;
+    std::string bad = tar;
+    bad[pos] = static_cast<char>(bad[pos] ^ (1 + rng() % 255));
+    std::string p = tmp_.File("flip.pack");
+    Spit(p, bad);
+    PackReport r = Verify(p);
+    EXPECT_FALSE(r.ok()) << "flip at " << pos;
+    EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
+  }
+}
+
+TEST_F(PackTest, DeletedRowFailsWithTheOldManifestAndWithARewrittenUnsignedOne) {
+  std::string path = Write("acme", "acme");
+  Result<std::vector<ArchiveMember>> members = ReadArchive(path);
+  ASSERT_TRUE(members.ok());
+  for (ArchiveMember& m : *members) {
+    if (m.name != kAudit) continue;
+    size_t a = m.data.find('\n', m.data.size() / 2) + 1;
+    size_t b = m.data.find('\n', a) + 1;
+    m.data.erase(a, b - a);
+  }
+  std::string p = tmp_.File("deleted.pack");
+  ASSERT_TRUE(WriteArchive(p, *members).ok());
+  PackReport r = Verify(p);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
+  EXPECT_TRUE(HasKind(r, kLinkBroken)) << Kinds(r);
+
+  // The attacker rewrites the manifest's digest, size and counts but cannot sign it.
+  std::string audit;
+  for (const ArchiveMember& m : *members) {
+    if (m.name == kAudit) audit = m.data;
+  }
+  for (ArchiveMember& m : *members) {
+    if (m.name != kManifest) continue;
+    nlohmann::json j = nlohmann::json::parse(m.data);
+    for (auto& e : j["members"]) {
+      if (e["name"] == kAudit) {
+        e["size"] = audit.size();
+        e["sha256"] = Sha256().Hex(audit);
+      }
+    }
+    j["counts"]["audit_rows"] = j["counts"]["audit_rows"].get<int64_t>() - 1;
+    m.data = j.dump(2) + "\n";
+  }
+  ASSERT_TRUE(WriteArchive(p, *members).ok());
+  r = Verify(p);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasKind(r, kSignature)) << Kinds(r);
+  EXPECT_FALSE(HasKind(r, kMemberDigest)) << Kinds(r);
+}
+
+TEST_F(PackTest, SwappedManifestFails) {
+  std::string a = Write("acme", "acme");
+  std::string b = Write("globex", "globex");
+  Result<std::vector<ArchiveMember>> ma = ReadArchive(a), mb = ReadArchive(b);
+  ASSERT_TRUE(ma.ok() && mb.ok());
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ((*ma)[i].name, (*mb)[i].name);
+    (*ma)[i] = (*mb)[i];  // manifest.json and manifest.sig
+  }
+  std::string p = tmp_.File("swapped.pack");
+  ASSERT_TRUE(WriteArchive(p, *ma).ok());
+  PackReport r = Verify(p);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
+  // Only manifest.json swapped: the signature names the other manifest.
+  ma = ReadArchive(a);
+  (*ma)[0] = (*mb)[0];
+  ASSERT_TRUE(WriteArchive(p, *ma).ok());
+  r = Verify(p);
+  EXPECT_TRUE(HasKind(r, kSignature)) << Kinds(r);
+}
+
+TEST_F(PackTest, AcmePackHoldsNoByteOfAGlobexRow) {
+  std::string path = Write("acme", "acme");
+  const std::string bytes = Slurp(path);
+  std::unique_ptr<AuditReader> reader = OpenReader(dir_->File("demo.db"));
+  std::set<std::string> acme_values;
+  std::vector<AuditRow> globex;
+  ASSERT_TRUE(reader
+                  ->Scan(ScanRange(),
+                         [&](AuditRow& row) {
+                           if (row.tenant_id.value == "globex") {
+                             globex.push_back(row);
+                           } else {
+                             for (const std::string* v :
+                                  {&row.detail.value, &row.actor, &row.target, &row.request_id}) {
+                               acme_values.insert(*v);
+                             }
+                           }
+                           return true;
+                         })
+                  .ok());
+  ASSERT_GT(globex.size(), 100u);
+  int64_t checked = 0;
+  for (const AuditRow& row : globex) {
+    EXPECT_EQ(bytes.find(row.id), std::string::npos) << "globex row id " << row.id;
+    for (const std::string* v : {&row.detail.value, &row.actor, &row.target, &row.request_id}) {
+      if (v->size() < 8 || acme_values.count(*v)) continue;  // shared or too short to tell
+      std::boyer_moore_horspool_searcher search(v->begin(), v->end());
+      EXPECT_EQ(std::search(bytes.begin(), bytes.end(), search), bytes.end())
+          << "globex value " << *v << " of row " << row.id;
+      ++checked;
+    }
+    // The link entries do carry its hash.
+  }
+  EXPECT_GT(checked, 100);
+  EXPECT_NE(bytes.find(globex.front().hash), std::string::npos);
+}
+
+TEST_F(PackTest, GarbageTruncatedAndEmptyFilesAreFindings) {
+  std::string path = Write("acme", "acme");
+  const std::string tar = Slurp(path);
+  std::string p = tmp_.File("bad.pack");
+  const auto [off, len] = DataRegion(tar, kAudit);
+  for (const std::string& bytes :
+       {std::string(), std::string("this is not a tar file at all\n"), std::string(4096, '\0'),
+        tar.substr(0, 700), tar.substr(0, tar.size() / 2), tar.substr(0, off + len - 10)}) {
+    Spit(p, bytes);
+    PackReport r = Verify(p);
+    EXPECT_FALSE(r.ok()) << bytes.size();
+    EXPECT_FALSE(r.findings.empty());
+  }
+  Spit(p, "garbage");
+  PackReport r = Verify(p);
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(r.findings[0].kind, kNotAPack);
+  EXPECT_NE(r.findings[0].reason.find("not a readable pack"), std::string::npos);
+}
+
+TEST(PackFormat, RowLineRoundTripsOddDetails) {
+  AuditRow row;
+  row.id = "r1";
+  row.monotonic_seq = 7;
+  row.timestamp = "2026-01-01T00:00:00Z";
+  row.source_node_id = "n\"1";
+  for (std::string detail : {"{\"a\": 1.50}", " {\"a\":1}", "{\n\"a\":1}", "null", "not json"}) {
+    row.detail.Set(detail);
+    std::string line;
+    AppendPackRowLine(row, &line);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    AuditRow back;
+    ASSERT_TRUE(PackRowFromLine(line, &back).ok()) << line;
+    EXPECT_EQ(back.detail.value, detail);
+    EXPECT_FALSE(back.detail.null);
+    EXPECT_EQ(back.source_node_id, row.source_node_id);
+  }
+  row.detail.SetNull();
+  std::string line;
+  AppendPackRowLine(row, &line);
+  AuditRow back;
+  ASSERT_TRUE(PackRowFromLine(line, &back).ok());
+  EXPECT_TRUE(back.detail.null);
+  LinkRecord link;
+  line.clear();
+  AppendLinkLine("n", 3, "h", "p", &line);
+  ASSERT_TRUE(ParseLinkLine(line, &link).ok());
+  EXPECT_EQ(link.seq, 3);
+  EXPECT_FALSE(ParseLinkLine("{\"node\":\"n\",\"seq\":1,\"hash\":\"h\",\"prev_hash\":\"p\","
+                             "\"detail\":\"x\"}",
+                             &link)
+                   .ok());
+}
+
+}  // namespace
+}  // namespace fasten::pack
