@@ -553,6 +553,7 @@ Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
     int64_t seq;
     std::string hash;
     const CheckpointBody* checkpoint;  // the first checkpoint naming it
+    const CheckpointBody* last;        // the newest one
   };
   std::map<std::pair<std::string, int64_t>, Want> wants;
   for (const CheckpointBody& b : good) {
@@ -560,7 +561,9 @@ Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
       auto key = std::make_pair(t.node, t.seq);
       auto it = wants.find(key);
       if (it == wants.end()) {
-        wants.emplace(key, Want{t.node, t.seq, t.hash, &b});
+        wants.emplace(key, Want{t.node, t.seq, t.hash, &b, &b});
+      } else if (it->second.hash == t.hash) {
+        it->second.last = &b;
       } else if (it->second.hash != t.hash) {
         AnchorFinding f;
         f.kind = kCheckpointLogBroken;
@@ -618,8 +621,8 @@ Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
       if (w.seq >= n.anchored_seq) {
         n.anchored_seq = w.seq;
         n.anchored_hash = w.hash;
-        n.checkpoint_index = w.checkpoint->index;
-        n.checkpoint_time = w.checkpoint->time;
+        n.checkpoint_index = w.last->index;
+        n.checkpoint_time = w.last->time;
       }
       if (n.status.empty()) n.status = "anchored";
       continue;
@@ -767,7 +770,8 @@ std::string AnchorReportText(const AnchorReport& report) {
       o << "anchored through seq " << n.anchored_seq << " by checkpoint #" << n.checkpoint_index
         << " (" << n.checkpoint_time << ")";
     } else if (n.status == "not_yet_anchored") {
-      o << "not yet anchored (no checkpoint names this node)";
+      o << (n.not_yet_anchored > 0 ? "not yet anchored (no checkpoint names this node)"
+                                   : "nothing to anchor (no sealed row)");
     } else {
       o << n.status;
     }

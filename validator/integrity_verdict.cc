@@ -173,6 +173,85 @@ const AnchorTip* AnchorTips::NewestIn(const std::string& node, int64_t from_seq,
   return t.seq >= from_seq ? &t : nullptr;
 }
 
+const AnchorTip* AnchorTips::FirstAbove(const std::string& node, int64_t seq) const {
+  auto it = by_node_.find(node);
+  if (it == by_node_.end()) return nullptr;
+  const std::vector<AnchorTip>& tips = it->second;
+  auto upper = std::upper_bound(tips.begin(), tips.end(), seq,
+                                [](int64_t s, const AnchorTip& t) { return s < t.seq; });
+  return upper == tips.end() ? nullptr : &*upper;
+}
+
+namespace {
+
+// True when `node` holds the row (tip.seq, tip.hash).
+Status TipMatches(AuditReader* reader, const std::string& node, const AnchorTip& tip, bool* out) {
+  std::vector<AuditRow> rows;
+  FASTEN_RETURN_IF_ERROR(reader->FindBySeqHash(tip.seq, tip.hash, &rows));
+  *out = false;
+  for (const AuditRow& r : rows) *out |= r.source_node_id == node;
+  return Status::Ok();
+}
+
+// Anchors `n` (verified ok) by a checkpoint: inside its span, else the first above it with the
+// rows in between verified (taken from *budget).
+Status AnchorNode(AuditReader* reader, const std::optional<std::string>& tenant,
+                  const AnchorTips& anchors, int64_t* budget, NodeIntegrity* n) {
+  if (const AnchorTip* tip = anchors.NewestIn(n->source_node_id, n->from_seq, n->to_seq)) {
+    bool matches = false;
+    FASTEN_RETURN_IF_ERROR(TipMatches(reader, n->source_node_id, *tip, &matches));
+    if (matches) {
+      n->anchored = *tip;
+    } else {
+      n->ok = false;
+      ChainBreak b;
+      b.seq = tip->seq;
+      b.category = "checkpoint";
+      b.reason = "the row does not match checkpoint #" + std::to_string(tip->checkpoint_index) +
+                 " (" + tip->time + "): changed and re-sealed after it was anchored";
+      n->first_break = b;
+    }
+    return Status::Ok();
+  }
+  const AnchorTip* tip = anchors.FirstAbove(n->source_node_id, n->to_seq);
+  if (!tip) {
+    n->anchor_note = "no checkpoint at or after the window's rows yet";
+    return Status::Ok();
+  }
+  const int64_t extra = tip->seq - n->to_seq;
+  if (extra > *budget) {
+    n->anchor_note = "the next checkpoint (#" + std::to_string(tip->checkpoint_index) + ") is " +
+                     std::to_string(extra) +
+                     " seqs later, beyond this verdict's bound (run fasten-mcp verify "
+                     "--checkpoints)";
+    return Status::Ok();
+  }
+  *budget -= extra;
+  VerifyStoreOptions options;
+  options.range.source_node_id = n->source_node_id;
+  options.range.from_seq = n->to_seq + 1;
+  options.range.to_seq = tip->seq;
+  options.threads = 1;
+  // Every row of the stretch carries the chain, whoever's it is: verify them all (only the
+  // outcome is used, no row is named), so another tenant's altered row cannot pass unseen.
+  (void)tenant;
+  VerifyStoreResult result;
+  FASTEN_RETURN_IF_ERROR(VerifyStore(reader, options, &result));
+  bool linked = result.report.ok;
+  bool matches = false;
+  if (linked) FASTEN_RETURN_IF_ERROR(TipMatches(reader, n->source_node_id, *tip, &matches));
+  if (linked && matches) {
+    n->anchored = *tip;
+  } else {
+    n->anchor_note = "the rows between the window and checkpoint #" +
+                     std::to_string(tip->checkpoint_index) +
+                     " do not verify against it (run fasten-mcp verify --checkpoints)";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out,
                                int64_t max_seqs, const AnchorTips* anchors) {
@@ -220,24 +299,8 @@ Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::str
   if (anchors) {
     out->anchors_checked = true;
     for (NodeIntegrity& n : out->nodes) {
-      if (!n.present || n.sealed == 0) continue;
-      const AnchorTip* tip = anchors->NewestIn(n.source_node_id, n.from_seq, n.to_seq);
-      if (!tip) continue;
-      std::vector<AuditRow> rows;
-      FASTEN_RETURN_IF_ERROR(reader->FindBySeqHash(tip->seq, tip->hash, &rows));
-      bool matches = false;
-      for (const AuditRow& r : rows) matches |= r.source_node_id == n.source_node_id;
-      if (matches) {
-        n.anchored = *tip;
-      } else if (n.ok) {
-        n.ok = false;
-        ChainBreak b;
-        b.seq = tip->seq;
-        b.category = "checkpoint";
-        b.reason = "the row does not match checkpoint #" + std::to_string(tip->checkpoint_index) +
-                   " (" + tip->time + "): changed and re-sealed after it was anchored";
-        n.first_break = b;
-      }
+      if (!n.present || n.sealed == 0 || !n.ok) continue;
+      FASTEN_RETURN_IF_ERROR(AnchorNode(reader, tenant, *anchors, &budget, &n));
     }
   }
   // Ok needs something verified: a window of unsealed rows only proves nothing.
@@ -345,9 +408,9 @@ std::string DoctorLine(const IntegrityVerdict& v) {
               ")";
     }
     if (!not_anchored.empty()) {
-      line += std::string(anchored.empty() ? " · " : "; ") + "not yet anchored" +
-              (anchored.empty() ? "" : " on " + JoinNodes(not_anchored)) +
-              " (no checkpoint in the window)";
+      line += std::string(anchored.empty() ? " · " : "; ") + "not anchored" +
+              (anchored.empty() ? "" : " on " + JoinNodes(not_anchored)) + " (" +
+              not_anchored.front()->anchor_note + ")";
     }
   }
   return line;
@@ -381,6 +444,7 @@ json IntegrityVerdictJson(const IntegrityVerdict& v) {
                             {"checkpoint_index", n.anchored->checkpoint_index},
                             {"checkpoint_time", n.anchored->time}}
                      : json(nullptr);
+      if (!n.anchor_note.empty()) nodes.back()["anchor_note"] = n.anchor_note;
     }
   }
   json window = {{"since", CanonicalTimestamp(v.scope.since)},

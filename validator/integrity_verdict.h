@@ -95,6 +95,8 @@ class AnchorTips {
   void Finish();
   // The checkpointed tip of `node` with the highest seq in [from_seq, to_seq], or null.
   const AnchorTip* NewestIn(const std::string& node, int64_t from_seq, int64_t to_seq) const;
+  // The checkpointed tip of `node` with the lowest seq above `seq`, or null.
+  const AnchorTip* FirstAbove(const std::string& node, int64_t seq) const;
   size_t size() const { return count_; }
 
  private:
@@ -110,10 +112,13 @@ struct NodeIntegrity {
   int64_t rows_in_window = 0;
   int64_t sealed = 0, valid = 0, unsealed = 0, invalid = 0;
   std::optional<ChainBreak> first_break;
-  // With anchors: the newest checkpointed tip inside the verified span that the store matches
-  // (rows up to its seq are anchored); unset when no checkpoint falls inside the span. A tip
-  // inside the span that the store does NOT match is a break (category "checkpoint").
+  // With anchors: the checkpointed tip that anchors the window's rows: the newest one inside the
+  // verified span, else the first one above it when the rows from the span up to it (at most
+  // what is left of the verdict's seq budget) also verify and link; the store holds that row with
+  // that hash. Unset otherwise (anchor_note says why). A tip inside the span that the store does
+  // NOT match is a break (category "checkpoint").
   std::optional<AnchorTip> anchored;
+  std::string anchor_note;
 };
 
 struct IntegrityVerdict {
@@ -137,8 +142,9 @@ struct IntegrityVerdict {
 // Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
 // kept). Fails only when the store could not be read. `max_seqs` bounds the work (too_large).
 // With `anchors` (non-null), each verified node is also checked against the newest checkpointed
-// tip inside its span (one indexed lookup per node): "anchored" when the store holds that row with
-// that hash, a break when it does not.
+// tip inside its span (one indexed lookup per node), else the first one above it (the rows in
+// between verified too, within the budget): "anchored" when the store holds that row with that
+// hash, a break when a tip inside the span does not match.
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out,
                                int64_t max_seqs = kMaxVerdictSeqs,
