@@ -15,7 +15,7 @@
 //   RSS       peak RSS of `fasten-mcp verify --no-streams`, plain and with --checkpoints, on the
 //             small and the large store (wait4): growth per extra 1 M rows, goal flat.
 // Usage: checkpoint_bench --store PATH [--small PATH] [--work DIR] [--runs N] [--verify-runs N]
-//                         [--log-checkpoints N] [--binary fasten-mcp]
+//                         [--log-checkpoints N] [--binary fasten-mcp] [--python python3]
 // The stores are never written: the bench copies them into --work (default out/bench/checkpoint)
 // and creates the index, the key pair and the logs there.
 #include <fcntl.h>
@@ -256,6 +256,20 @@ ChildResult RunChild(const std::vector<std::string>& argv) {
   return r;
 }
 
+// The peak RSS of a child: wait4's ru_maxrss of a process spawned by this (large) process starts
+// at this process's own peak (exec keeps the old mm's high-water mark), so the RSS runs go
+// through a small python3 that forks the command and reports the grandchild's ru_maxrss (KiB)
+// into the file named by its first argument.
+constexpr char kRssWrapper[] =
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, st, ru = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(ru.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(st))\n";
+std::string g_rss_file, g_python = "python3";
+
 // `fasten-mcp verify` on `store`, with the checkpoint log when `log` is given; exits on a
 // verdict other than OK.
 ChildResult RunVerify(const std::string& binary, const std::string& store, const std::string& log,
@@ -268,7 +282,13 @@ ChildResult RunVerify(const std::string& binary, const std::string& store, const
       argv.push_back(a);
     }
   }
+  if (!g_rss_file.empty()) argv.insert(argv.begin(), {g_python, "-c", kRssWrapper, g_rss_file});
   ChildResult r = RunChild(argv);
+  if (!g_rss_file.empty()) {
+    std::ifstream in(g_rss_file);
+    r.max_rss_kb = 0;
+    if (!(in >> r.max_rss_kb)) Die("no RSS figure from the wrapper");
+  }
   bool ok = r.status == 0;
   try {
     json j = json::parse(r.out);
@@ -308,6 +328,8 @@ int main(int argc, char** argv) {
       log_checkpoints = std::stoi(v);
     else if (k == "--binary")
       binary = v;
+    else if (k == "--python")
+      g_python = v;
   }
   if (store.empty()) {
     std::cerr << "usage: checkpoint_bench --store PATH [--small PATH] [--work DIR] [--runs N] "
@@ -430,6 +452,7 @@ int main(int argc, char** argv) {
       std::unique_ptr<AuditReader> reader = OpenReader(small_copy);
       BuildGrowingLog(reader.get(), *key, log_checkpoints, small_log);
     }
+    g_rss_file = work + "/rss";
     const int64_t small_rows = CountRows(small);
     json m = {{"small_rows", small_rows}};
     for (bool with : {false, true}) {
