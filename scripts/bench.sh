@@ -22,6 +22,11 @@ build/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
 # The citation validator (issue 5) and, by default, the integrity verdict of a one-node, one-hour
 # window (issue 13: 300 runs, --verdict-runs) and of the default answer window (--default-runs 3).
 build/bench/validate_bench --store "$big" --runs 10000
+# Signed checkpoints (issue 14): a periodic checkpoint against 50 ms, verify --checkpoints
+# against plain verify (<= 1.05x), and verify --checkpoints' RSS on both stores (flat). Works on
+# copies under out/bench/checkpoint/ (the node index `index --apply` creates, keys, logs).
+build/bench/checkpoint_bench --store "$big" --small "$small" --work out/bench/checkpoint \
+  --runs 20 --verify-runs "$runs" --log-checkpoints 100 --binary build/fasten-mcp
 build/bench/stdio_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3
 build/bench/http_bench --binary build/fasten-mcp --store "$big" --calls 10000 --runs 3 \
   --load --clients 64 --seconds 60

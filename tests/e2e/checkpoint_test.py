@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Signed checkpoints (issue 14) end to end: the real binary on a demo store.
+
+- `fasten-mcp checkpoint` twice appends two lines to the log, and `verify --checkpoints --pubkey`
+  accepts them ("anchors: OK", exit 0), but not under a key that did not sign them;
+- `serve --checkpoint-log LOG --checkpoint-key KEY --checkpoint-every 1s` over stdio appends
+  checkpoints while it runs, and chain_verify reports `anchors` ok, in the tenant's view (no
+  anchored_seq / anchored_hash); after the newest 5 rows of core-1 are deleted behind its back,
+  chain_verify says ok false with a truncated_after_checkpoint finding, and the server keeps
+  answering.
+
+The key pair comes from `fasten-mcp keygen` when the binary has it, else from the openssl CLI
+(an Ed25519 key written in the signed-note formats of anchor/keys.h).
+
+Environment: FASTEN_MCP (binary).
+"""
+import base64
+import hashlib
+import json
+import os
+import queue
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("FASTEN_MCP", "build/fasten-mcp")
+META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}
+KEY_NAME = "e2e.example"
+
+
+def clean_env():
+    env = dict(os.environ)
+    for k in ("FASTEN_AUDIT_DSN", "FASTEN_API_DSN", "FASTEN_SYSLOG_DSN", "FASTEN_TENANT_ID"):
+        env.pop(k, None)
+    return env
+
+
+def run(*args):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=clean_env(), timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def write_file(path, text, mode):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def openssl_key_pair(path, name):
+    """KEY (0600) and KEY.pub (0644) in the signed-note formats, from `openssl genpkey`."""
+    der = path + ".der"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-outform", "DER", "-out", der],
+                   check=True, capture_output=True)
+    pub_der = subprocess.run(["openssl", "pkey", "-inform", "DER", "-in", der, "-pubout",
+                              "-outform", "DER"], check=True, capture_output=True).stdout
+    with open(der, "rb") as f:
+        seed = f.read()[-32:]  # PKCS#8 ends in the 32-byte seed
+    os.remove(der)
+    public = pub_der[-32:]  # SubjectPublicKeyInfo ends in the 32-byte key
+    key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).hexdigest()[:8]
+    write_file(path, "PRIVATE+KEY+%s+%s+%s\n" % (
+        name, key_id, base64.b64encode(b"\x01" + seed).decode()), 0o600)
+    write_file(path + ".pub", "%s+%s+%s\n" % (
+        name, key_id, base64.b64encode(b"\x01" + public).decode()), 0o644)
+
+
+def key_pair(path, name):
+    rc, out, _ = run("keygen", "--help")
+    if rc == 0 and "Usage: fasten-mcp keygen" in out:
+        rc, out, err = run("keygen", "--out", path, "--name", name)
+        assert rc == 0, "keygen failed: " + err
+    else:
+        openssl_key_pair(path, name)
+    return path, path + ".pub"
+
+
+def log_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [line for line in f.read().splitlines()]
+
+
+class StdioServer:
+    """`fasten-mcp serve` over stdio; call() sends one tools/call and returns its response."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen([BIN, "serve", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=clean_env())
+        self.out, self.log, self.next_id = queue.Queue(), [], 0
+        self.pumps = [threading.Thread(target=f, daemon=True)
+                      for f in (self._pump_out, self._pump_err)]
+        for t in self.pumps:
+            t.start()
+
+    def _pump_out(self):
+        for line in self.proc.stdout:
+            if line.strip():
+                self.out.put(json.loads(line))
+        self.out.put(None)
+
+    def _pump_err(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def call(self, tool, args, timeout=120):
+        self.next_id += 1
+        rid = self.next_id
+        req = {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+               "params": {"name": tool, "arguments": args, "_meta": META}}
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                msg = self.out.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError("no answer to %s within %d s; server log:\n%s" % (
+                    tool, timeout, "".join(self.log)))
+            if msg is None:
+                raise AssertionError("the server exited (status %s) before answering %s; log:\n%s"
+                                     % (self.proc.wait(), tool, "".join(self.log)))
+            if msg.get("id") == rid:
+                return msg
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        for t in self.pumps:
+            t.join(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+
+
+class Checkpoints(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fasten-ckpt-e2e-")
+        cls.demo = os.path.join(cls.tmp.name, "demo.db")
+        rc, _, err = run("demo", "--out", cls.demo)
+        assert rc == 0, "fasten-mcp demo failed: " + err
+        cls.key, cls.pub = key_pair(os.path.join(cls.tmp.name, "ckpt.key"), KEY_NAME)
+        cls.other_key, cls.other_pub = key_pair(os.path.join(cls.tmp.name, "other.key"),
+                                                "other.example")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def copy(self, name):
+        path = os.path.join(self.tmp.name, name)
+        for suffix in ("", "-wal"):
+            if os.path.exists(self.demo + suffix):
+                shutil.copyfile(self.demo + suffix, path + suffix)
+        return path
+
+    def test_checkpoint_twice_then_verify(self):
+        log = os.path.join(self.tmp.name, "cli.log")
+        dsn = "sqlite:///" + self.demo
+        for n in (1, 2):
+            rc, out, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log)
+            self.assertEqual(rc, 0, "checkpoint %d: %s" % (n, err))
+            self.assertIn("checkpoint #%d appended to %s" % (n, log), out)
+            self.assertEqual(len(log_lines(log)), n, "log after checkpoint %d" % n)
+        for line in log_lines(log):
+            entry = json.loads(line)
+            self.assertIn("fasten-mcp checkpoint v1\n", entry["note"])
+            self.assertIn("\n\u2014 %s " % KEY_NAME, entry["note"], "the signature line")
+
+        rc, out, err = run("verify", "--store", dsn, "--checkpoints", log, "--pubkey", self.pub)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("anchors: OK", out)
+        self.assertIn("checkpoints: 2 in " + log, out)
+
+        # JSON: each node is anchored through the seq the second checkpoint recorded.
+        rc, out, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log,
+                           "--json")
+        self.assertEqual(rc, 0, err)
+        tips = {n["node"]: n["seq"] for n in json.loads(out)["nodes"]}
+        self.assertIn("core-1", tips)
+        rc, out, err = run("verify", "--store", dsn, "--checkpoints", log, "--pubkey", self.pub,
+                           "--json", "--no-progress")
+        self.assertEqual(rc, 0, err)
+        anchors = json.loads(out)["anchors"]
+        self.assertTrue(anchors["ok"], anchors)
+        self.assertEqual(anchors["checkpoints"], 3)
+        got = {n["node"]: n["anchored_seq"] for n in anchors["nodes"] if n["status"] == "anchored"}
+        self.assertEqual(got, tips)
+
+        # A key that did not sign the log: every checkpoint is a finding, exit 1.
+        rc, out, err = run("verify", "--store", dsn, "--checkpoints", log, "--pubkey",
+                           self.other_pub)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("checkpoint_log_broken", out)
+        self.assertIn("no signature by a trusted key", out)
+        self.assertNotIn("anchors: OK", out)
+
+    def test_serve_checkpoints_and_chain_verify_sees_truncation(self):
+        store = self.copy("served.db")
+        log = os.path.join(self.tmp.name, "served.log")
+        server = StdioServer(["--store", "sqlite:///" + store, "--tenant", "acme",
+                              "--checkpoint-log", log, "--checkpoint-key", self.key,
+                              "--checkpoint-every", "1s"])
+        try:
+            wait_for(lambda: len(log_lines(log)) >= 2, 30,
+                     "two checkpoints in %s; server log:\n%s" % (log, "".join(server.log)))
+            self.assertTrue(any("checkpoint #1 appended to " + log in l for l in server.log),
+                            "".join(server.log))
+
+            resp = server.call("chain_verify", {})
+            result = resp.get("result")
+            self.assertIsNotNone(result, resp)
+            self.assertFalse(result.get("isError"), result)
+            sc = result["structuredContent"]
+            self.assertTrue(sc["ok"], sc)
+            anchors = sc["anchors"]
+            self.assertTrue(anchors["ok"], anchors)
+            self.assertGreaterEqual(anchors["checkpoints"], 2)
+            self.assertEqual(anchors["findings"], [])
+            self.assertTrue(anchors["nodes"], anchors)
+            for n in anchors["nodes"]:
+                self.assertNotIn("anchored_hash", n, "tenant view shows a hash: %s" % n)
+                self.assertNotIn("anchored_seq", n, "tenant view shows a seq: %s" % n)
+            self.assertIn("core-1", [n["node"] for n in anchors["nodes"]],
+                          "acme has rows on core-1")
+
+            # Truncate core-1 behind the server's back: its newest 5 rows go.
+            db = sqlite3.connect(store, timeout=30)
+            with db:
+                cur = db.execute(
+                    "DELETE FROM audit_log WHERE rowid IN (SELECT rowid FROM audit_log WHERE "
+                    "source_node_id = 'core-1' ORDER BY monotonic_seq DESC LIMIT 5)")
+                self.assertEqual(cur.rowcount, 5)
+            db.close()
+
+            resp = server.call("chain_verify", {})
+            result = resp.get("result")
+            self.assertIsNotNone(result, resp)
+            sc = result["structuredContent"]
+            self.assertFalse(sc["ok"], "chain_verify still says ok after truncation: %s" % sc)
+            anchors = sc["anchors"]
+            self.assertFalse(anchors["ok"], anchors)
+            kinds = [(f["kind"], f.get("node")) for f in anchors["findings"]]
+            self.assertIn(("truncated_after_checkpoint", "core-1"), kinds, anchors)
+            for f in anchors["findings"]:
+                self.assertNotIn("seq", f, "tenant view shows a seq: %s" % f)
+            for n in anchors["nodes"]:
+                self.assertNotIn("anchored_hash", n)
+                self.assertNotIn("anchored_seq", n)
+
+            # The periodic checkpointer notices too, and keeps going.
+            wait_for(lambda: any("gone or changed" in l for l in server.log), 30,
+                     "the checkpointer's warning; server log:\n" + "".join(server.log))
+
+            # The server keeps answering.
+            resp = server.call("topology", {})
+            self.assertIn("result", resp, resp)
+            self.assertFalse(resp["result"].get("isError"), resp)
+            resp = server.call("chain_verify", {})
+            self.assertFalse(resp["result"]["structuredContent"]["ok"])
+        finally:
+            rc = server.stop()
+        self.assertEqual(rc, 0, "".join(server.log))
+
+        # The log the server wrote verifies (it is intact) but the store no longer matches it.
+        rc, out, err = run("verify", "--store", "sqlite:///" + store, "--checkpoints", log,
+                           "--pubkey", self.pub, "--no-streams")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("truncated_after_checkpoint", out)
+        self.assertNotIn("checkpoint_log_broken", out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
