@@ -19,6 +19,10 @@ struct Recipe {
   const char* suffix;
   std::vector<const char*> columns;
   const char* why;
+  // A partial index's predicate over the recipe's own columns' table (SQLite spelling; the
+  // Postgres one quotes the column). Such an index counts as present only under its own name.
+  const char* where = nullptr;
+  const char* pg_where = nullptr;
 };
 
 // A recipe column that stands for the payload's tenant (store/payload_tenant.h): the SQLite
@@ -33,6 +37,12 @@ const std::vector<Recipe>& AuditRecipes() {
       {"node_seq",
        {"source_node_id", "monotonic_seq"},
        "chain tips, predecessors and neighbours of one node; per-node verify"},
+      {"node_seq_sealed",
+       {"source_node_id", "monotonic_seq"},
+       "sealed tips and sealed-row counts of one node, for checkpoints (a node whose rows are "
+       "all unsealed is one lookup, not a walk of its rows)",
+       "hash <> ''",
+       "\"hash\" <> ''"},
       {"tenant_code_ts",
        {"tenant_id", "code", "timestamp"},
        "code + time window pages of one tenant (performance.md 13.6)"},
@@ -110,6 +120,7 @@ struct TableInfo {
   std::vector<std::pair<std::string, std::string>> columns;  // name -> declared type
   // Non-partial, valid indexes: name -> normalized key column definitions.
   std::vector<std::pair<std::string, std::vector<std::string>>> indexes;
+  std::set<std::string> all_index_names;  // partial ones included
   bool text_ts_needs_c = false;  // Postgres: text timestamps are compared COLLATE "C"
   // Postgres: the payload-tenant function as an index expression ("schema".fasten_payload_tenant
   // ("payload")), and the statement creating it when it does not exist yet. Empty when the
@@ -168,6 +179,15 @@ void Advise(const TableInfo& info, const std::vector<Recipe>& recipes, bool post
     a.columns = "(" + shown + ")";
     a.ddl = std::string("CREATE INDEX ") + (postgres ? "CONCURRENTLY " : "") + "IF NOT EXISTS " +
             a.name + " ON " + info.table + " (" + list + ")";
+    if (r.where) {
+      if (!info.Has("hash")) continue;
+      a.ddl += std::string(" WHERE ") + (postgres ? r.pg_where : r.where);
+      a.columns += std::string(" WHERE ") + r.where;
+      a.exists = info.all_index_names.count(a.name) > 0;
+      if (a.exists) a.existing = a.name;
+      out->push_back(std::move(a));
+      continue;
+    }
     for (const auto& [name, cols] : info.indexes) {
       if (cols.size() >= defs.size() && std::equal(defs.begin(), defs.end(), cols.begin())) {
         a.exists = true;
@@ -229,6 +249,7 @@ Status SqliteTableInfo(sqlite3* db, const std::string& table, std::optional<Tabl
   std::vector<std::vector<std::string>> list;
   FASTEN_RETURN_IF_ERROR(SqliteRows(db, "PRAGMA index_list(" + table + ")", {}, &list));
   for (const auto& idx : list) {
+    if (idx.size() >= 2) info.all_index_names.insert(idx[1]);
     if (idx.size() >= 5 && idx[4] == "1") continue;  // partial
     FASTEN_RETURN_IF_ERROR(SqliteRows(db, "PRAGMA index_info(\"" + idx[1] + "\")", {}, &rows));
     // An expression key is the payload tenant when the index's statement holds that expression
@@ -337,6 +358,11 @@ Status PgTableInfo(PgSession& s, const std::string& table, std::optional<TableIn
     }
     info.indexes.emplace_back(*r[0], std::move(cols));
   }
+  FASTEN_RETURN_IF_ERROR(
+      s.Query("SELECT i.relname::text FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON "
+              "i.oid = x.indexrelid WHERE x.indrelid = to_regclass($1::text) AND x.indisvalid",
+              {table}, &rows));
+  for (const auto& r : rows) info.all_index_names.insert(r[0].value_or(""));
   *out = std::move(info);
   return Status::Ok();
 }
