@@ -10,7 +10,8 @@ Result<std::shared_ptr<const AnchorTips>> AnchorTipsCache::Get() {
   if (stat(config_.log.c_str(), &st) != 0) {
     return NotFoundError("checkpoint log " + config_.log + " not found");
   }
-  const int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  const int64_t mtime_ns =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (tips_ && st.st_size == size_ && mtime_ns == mtime_ns_) return tips_;
   AnchorReport report;
   std::vector<CheckpointBody> good;

@@ -121,7 +121,7 @@ struct TableInfo {
   // Non-partial, valid indexes: name -> normalized key column definitions.
   std::vector<std::pair<std::string, std::vector<std::string>>> indexes;
   std::set<std::string> all_index_names;  // partial ones included
-  bool text_ts_needs_c = false;  // Postgres: text timestamps are compared COLLATE "C"
+  bool text_ts_needs_c = false;           // Postgres: text timestamps are compared COLLATE "C"
   // Postgres: the payload-tenant function as an index expression ("schema".fasten_payload_tenant
   // ("payload")), and the statement creating it when it does not exist yet. Empty when the
   // database cannot hold it (not UTF-8): no payload-tenant index is advised.

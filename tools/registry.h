@@ -18,9 +18,9 @@
 
 #include "anchor/checkpoint.h"
 #include "store/timestamp.h"
-#include "validator/integrity_verdict.h"
 #include "tools/stores.h"
 #include "util/status.h"
+#include "validator/integrity_verdict.h"
 
 namespace fasten {
 

@@ -253,8 +253,8 @@ Status AnchorNode(AuditReader* reader, const std::optional<std::string>& tenant,
 }  // namespace
 
 Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
-                               const IntegrityScope& scope, IntegrityVerdict* out,
-                               int64_t max_seqs, const AnchorTips* anchors) {
+                               const IntegrityScope& scope, IntegrityVerdict* out, int64_t max_seqs,
+                               const AnchorTips* anchors) {
   std::string basis = std::move(out->basis);
   *out = IntegrityVerdict();
   out->basis = std::move(basis);
@@ -404,8 +404,8 @@ std::string DoctorLine(const IntegrityVerdict& v) {
     if (!anchored.empty()) {
       line += " · anchored";
       if (!not_anchored.empty()) line += " on " + JoinNodes(anchored);
-      line += " (checkpoint #" + std::to_string(newest->checkpoint_index) + ", " + newest->time +
-              ")";
+      line +=
+          " (checkpoint #" + std::to_string(newest->checkpoint_index) + ", " + newest->time + ")";
     }
     if (!not_anchored.empty()) {
       line += std::string(anchored.empty() ? " · " : "; ") + "not anchored" +
@@ -439,11 +439,11 @@ json IntegrityVerdictJson(const IntegrityVerdict& v) {
                      {"invalid", n.invalid},
                      {"first_break", b}});
     if (v.anchors_checked) {
-      nodes.back()["anchored"] =
-          n.anchored ? json{{"through_seq", n.anchored->seq},
-                            {"checkpoint_index", n.anchored->checkpoint_index},
-                            {"checkpoint_time", n.anchored->time}}
-                     : json(nullptr);
+      nodes.back()["anchored"] = n.anchored
+                                     ? json{{"through_seq", n.anchored->seq},
+                                            {"checkpoint_index", n.anchored->checkpoint_index},
+                                            {"checkpoint_time", n.anchored->time}}
+                                     : json(nullptr);
       if (!n.anchor_note.empty()) nodes.back()["anchor_note"] = n.anchor_note;
     }
   }

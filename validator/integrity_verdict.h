@@ -32,8 +32,8 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -132,7 +132,7 @@ struct IntegrityVerdict {
   std::vector<NodeIntegrity> nodes;    // ascending source_node_id
   int64_t unsealed = 0;
   bool anchors_checked = false;  // checkpoints were given: each node says whether it is anchored
-  std::string line;  // DoctorLine(*this)
+  std::string line;              // DoctorLine(*this)
 
   bool empty() const;  // no node has rows in the window
   // The first broken node, or null.

@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import sys
 import threading
 import time
 import unittest
@@ -214,6 +215,102 @@ class Checkpoints(unittest.TestCase):
         self.assertIn("checkpoint_log_broken", out)
         self.assertIn("no signature by a trusted key", out)
         self.assertNotIn("anchors: OK", out)
+
+    def test_checkpoint_with_a_local_tsa(self):
+        # A local RFC 3161 TSA (tests/fakes/fake_tsa.py: a test CA made now, `openssl ts` replies).
+        pki = os.path.join(self.tmp.name, "tsa")
+        os.mkdir(pki)
+        fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes",
+                            "fake_tsa.py")
+        tsa = subprocess.Popen([sys.executable, fake, "--dir", pki], stdout=subprocess.PIPE,
+                               text=True)
+        try:
+            line = tsa.stdout.readline()
+            self.assertTrue(line.startswith("listening on "), line)
+            url = line.split()[-1] + "/tsa"
+            store = self.copy("tsa.db")
+            dsn = "sqlite:///" + store
+            log = os.path.join(self.tmp.name, "tsa.log")
+            for _ in range(2):
+                rc, out, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log,
+                                   "--tsa", url)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("timestamped by " + url, out)
+            self.assertTrue(all("tsa_token" in json.loads(l) for l in log_lines(log)))
+            ca = os.path.join(pki, "ca.crt")
+            rc, out, err = run("verify", "--store", dsn, "--no-progress", "--checkpoints", log,
+                               "--pubkey", self.pub, "--tsa-ca", ca)
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn("RFC 3161 timestamps: 2/2 verify, 2 from a trusted TSA", out)
+            # Without the TSA's root the tokens still verify, but are not trusted.
+            rc, out, err = run("verify", "--store", dsn, "--no-progress", "--checkpoints", log,
+                               "--pubkey", self.pub)
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn("2/2 verify, 0 from a trusted TSA", out)
+            # A modified token: one byte flipped in the middle of its DER.
+            lines = log_lines(log)
+            entry = json.loads(lines[1])
+            der = bytearray(base64.b64decode(entry["tsa_token"]))
+            der[len(der) // 2] ^= 0x01
+            entry["tsa_token"] = base64.b64encode(bytes(der)).decode()
+            bad_log = os.path.join(self.tmp.name, "tsa-bad.log")
+            with open(bad_log, "w") as f:
+                f.write(lines[0] + "\n" + json.dumps(entry) + "\n")
+            rc, out, err = run("verify", "--store", dsn, "--no-progress", "--checkpoints", bad_log,
+                               "--pubkey", self.pub, "--tsa-ca", ca)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("checkpoint_log_broken", out)
+            self.assertIn("RFC 3161 timestamp does not verify", out)
+            # A TSA that refuses: nothing is appended, exit 2 with the reason.
+            before = log_lines(log)
+            rc, out, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log,
+                               "--tsa", line.split()[-1] + "/http500")
+            self.assertEqual(rc, 2, out + err)
+            self.assertIn("HTTP 500", err)
+            self.assertEqual(log_lines(log), before)
+        finally:
+            tsa.terminate()
+            tsa.wait(timeout=10)
+            tsa.stdout.close()
+
+    def test_validate_says_anchored_from_the_checkpoints(self):
+        store = self.copy("verdict.db")
+        dsn = "sqlite:///" + store
+        log = os.path.join(self.tmp.name, "verdict.log")
+        rc, _, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log)
+        self.assertEqual(rc, 0, err)
+        db = sqlite3.connect(store)
+        seq, h, code, req = db.execute(
+            "SELECT monotonic_seq, hash, code, request_id FROM audit_log WHERE tenant_id = 'acme'"
+            " AND hash <> '' AND source_node_id = 'core-1' ORDER BY monotonic_seq DESC"
+            " LIMIT 1").fetchone()
+        db.close()
+        answer = os.path.join(self.tmp.name, "answer.json")
+        with open(answer, "w") as f:
+            json.dump({"claims": [{"text": "Request %s recorded %s" % (req, code),
+                                   "citations": [{"stream": "audit", "seq": seq, "hash": h}]}]},
+                      f)
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme")
+        self.assertEqual(rc, 0, out + err)
+        self.assertNotIn("anchored", out)
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
+                           "--checkpoints", log, "--pubkey", self.pub)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("· anchored (checkpoint #1, ", out)
+        # Re-seal nothing, just change the checkpointed tip's hash: the rows between the window
+        # and the checkpoint no longer verify, so core-1 is not anchored (never "anchored").
+        db = sqlite3.connect(store)
+        tip = db.execute("SELECT max(monotonic_seq) FROM audit_log WHERE source_node_id = "
+                         "'core-1' AND hash <> ''").fetchone()[0]
+        db.execute("UPDATE audit_log SET hash = '00' || substr(hash, 3) WHERE source_node_id = "
+                   "'core-1' AND monotonic_seq = ?", (tip,))
+        db.commit()
+        db.close()
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
+                           "--checkpoints", log, "--pubkey", self.pub, "--json")
+        verdict = json.loads(out)
+        doctor = json.dumps(verdict)
+        self.assertIn("not anchored on core-1", doctor)
 
     def test_serve_checkpoints_and_chain_verify_sees_truncation(self):
         store = self.copy("served.db")
