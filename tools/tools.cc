@@ -814,9 +814,7 @@ ToolRegistry ToolRegistry::Default() {
        "Verifies the audit hash chains byte-for-byte as the fasten SDKs seal them, for one node "
        "or all nodes and an optional seq window (from_seq/to_seq) or time window (since/until; "
        "window.nodes gives each node's seqs): rows valid per node, unsealed rows, the first "
-       "break with its seq and reason, and each node's tip. With the server's checkpoint log, "
-       "also whether each node matches its signed checkpoints (anchors); without one, tail "
-       "truncation is not detectable.",
+       "break with its seq and reason, and each node's tip; with a checkpoint log, anchors.",
        InputSchema({{"source_node_id", Text("only this node")},
                     {"from_seq",
                      {{"type", "integer"},
