@@ -735,7 +735,9 @@ nlohmann::json AnchorReportJson(const AnchorReport& report, bool tenant_view) {
     if (!f.node.empty()) o["node"] = f.node;
     if (f.line > 0) o["line"] = f.line;
     if (tenant_view) {
-      o["reason"] = f.kind == kCheckpointLogBroken
+      // A log finding about the log itself names lines and checkpoints only; one about a node
+      // (two checkpoints disagreeing on a row) would name the row: say which node only.
+      o["reason"] = f.kind == kCheckpointLogBroken && f.node.empty()
                         ? f.reason
                         : "node " + f.node + " does not match checkpoint #" +
                               std::to_string(f.checkpoint_index) + " (" + f.kind + ")";
