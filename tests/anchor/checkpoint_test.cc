@@ -15,6 +15,8 @@
 #include "app/commands.h"
 #include "app/demo_store.h"
 #include "test_store.h"
+#include "anchor/tips_cache.h"
+#include "validator/integrity_verdict.h"
 
 namespace fasten::anchor {
 namespace {
@@ -465,6 +467,53 @@ TEST_F(CheckpointTest, EditingRemovingOrReorderingCheckpointsBreaksTheLog) {
     EXPECT_TRUE(r.ok()) << Kinds(r);
     EXPECT_EQ(r.signatures_verified, 4);
   }
+}
+
+TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) {
+  const std::string store = CopyStore(), log = tmp_.File("ckpt.log");
+  Append(store, log, 1800000000);
+  AnchorConfig config;
+  config.log = log;
+  config.check.keys = {key_->Public()};
+  AnchorTipsCache cache(config);
+  Result<std::shared_ptr<const AnchorTips>> tips = cache.Get();
+  ASSERT_TRUE(tips.ok()) << tips.status().ToString();
+  ASSERT_GE((*tips)->size(), 3u);
+  IntegrityScope all;  // every row of the demo store
+  ASSERT_TRUE(ParseTimestamp("2026-01-01T00:00:00Z", &all.since));
+  ASSERT_TRUE(ParseTimestamp("2027-01-01T00:00:00Z", &all.until));
+  {
+    std::unique_ptr<AuditReader> reader = OpenReader(store);
+    IntegrityVerdict plain, anchored;
+    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &plain).ok());
+    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &anchored,
+                                        kMaxVerdictSeqs, tips->get())
+                    .ok());
+    EXPECT_TRUE(plain.ok);
+    EXPECT_EQ(plain.line.find("anchored"), std::string::npos) << plain.line;
+    EXPECT_TRUE(anchored.ok) << anchored.line;
+    EXPECT_NE(anchored.line.find(" · anchored (checkpoint #1, 2027-01-15T08:00:00Z)"),
+              std::string::npos)
+        << anchored.line;
+  }
+  // The suffix of edge-us-1 re-sealed after the checkpoint: the chain verifies, the checkpoint
+  // inside the window does not match: a BREAK, never "anchored".
+  ChangeAndReseal(store, "edge-us-1", 1239, [](AuditRow* r) {
+    r->detail.Set(R"({"note":"rewritten"})");
+  });
+  std::unique_ptr<AuditReader> reader = OpenReader(store);
+  IntegrityVerdict v;
+  ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::nullopt, all, &v, kMaxVerdictSeqs,
+                                      tips->get())
+                  .ok());
+  EXPECT_FALSE(v.ok);
+  const NodeIntegrity* broken = v.FirstBreak();
+  ASSERT_NE(broken, nullptr) << v.line;
+  EXPECT_EQ(broken->source_node_id, "edge-us-1");
+  ASSERT_TRUE(broken->first_break);
+  EXPECT_EQ(broken->first_break->category, "checkpoint");
+  EXPECT_NE(v.line.find("BREAK on edge-us-1"), std::string::npos) << v.line;
+  EXPECT_NE(v.line.find("(checkpoint mismatch)"), std::string::npos) << v.line;
 }
 
 TEST_F(CheckpointTest, CommandLineErrorsSayWhatToFix) {

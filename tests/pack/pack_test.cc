@@ -1,6 +1,7 @@
 // Evidence packs on the demo store (issue 14 item 4): round trip, byte flips in the row data, a
 // deleted row (with the old manifest, and with a rewritten but unsigned one), a swapped manifest,
-// no byte of another tenant's rows, garbage and truncated files.
+// no byte of another tenant's rows, garbage and truncated files; --streams (only the tenant's
+// sys/api rows, an edited payload fails) and --investigation (packed, must be the tenant's).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -70,6 +71,12 @@ std::pair<size_t, size_t> DataRegion(const std::string& tar, const std::string& 
   return {0, 0};
 }
 
+// What a pack holds besides the audit rows, links and checkpoints (PackTest::Write).
+struct Extras {
+  bool streams = false;  // sys.ndjson and api.ndjson (--streams)
+  std::string investigation_json, investigation_id;
+};
+
 class PackTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -104,10 +111,21 @@ class PackTest : public ::testing::Test {
 
   // Writes a pack of `tenant` over the whole demo window.
   std::string Write(const std::string& tenant, const std::string& name, bool checkpoints = true,
-                    PackSummary* summary = nullptr) {
+                    PackSummary* summary = nullptr, const Extras& extras = Extras()) {
     std::unique_ptr<AuditReader> reader = OpenReader(dir_->File("demo.db"));
     PackOptions o;
     o.reader = reader.get();
+    std::unique_ptr<StreamReader> sys, api;
+    if (extras.streams) {
+      Result<Dsn> dsn = ParseDsn("sqlite:///" + dir_->File("demo.db"));
+      EXPECT_TRUE(dsn.ok());
+      EXPECT_TRUE(StreamReader::Open(*dsn, StreamKind::kSys, &sys).ok());
+      EXPECT_TRUE(StreamReader::Open(*dsn, StreamKind::kApi, &api).ok());
+      o.sys = sys.get();
+      o.api = api.get();
+    }
+    o.investigation_json = extras.investigation_json;
+    o.investigation_id = extras.investigation_id;
     o.store_identity = "demo";
     o.tenant = tenant;
     ParseTimestamp("2000-01-01T00:00:00Z", &o.since);
@@ -315,6 +333,85 @@ TEST_F(PackTest, GarbageTruncatedAndEmptyFilesAreFindings) {
   ASSERT_FALSE(r.findings.empty());
   EXPECT_EQ(r.findings[0].kind, kNotAPack);
   EXPECT_NE(r.findings[0].reason.find("not a readable pack"), std::string::npos);
+}
+
+TEST_F(PackTest, StreamsHoldOnlyTheTenantsRowsWithDigestsThatVerify) {
+  PackSummary s;
+  Extras extras;
+  extras.streams = true;
+  const std::string path = Write("acme", "acme-streams", true, &s, extras);
+  EXPECT_GT(s.sys_rows, 0);
+  EXPECT_GT(s.api_rows, 0);
+  PackReport r = Verify(path);
+  EXPECT_TRUE(r.ok()) << Kinds(r);
+  EXPECT_EQ(r.sys_rows, s.sys_rows);
+  EXPECT_EQ(r.api_rows, s.api_rows);
+  const std::string tar = Slurp(path);
+  for (const char* member : {kSys, kApi}) {
+    auto [off, len] = DataRegion(tar, member);
+    ASSERT_GT(len, 0u) << member;
+    std::istringstream lines(tar.substr(off, len));
+    std::string line;
+    int64_t n = 0;
+    while (std::getline(lines, line)) {
+      ++n;
+      const nlohmann::json j = nlohmann::json::parse(line);
+      const nlohmann::json payload = nlohmann::json::parse(j["payload"].get<std::string>());
+      EXPECT_EQ(payload["tenant_id"], "acme") << member << " line " << n;
+    }
+    EXPECT_EQ(n, std::string(member) == kSys ? s.sys_rows : s.api_rows);
+  }
+  // Without --streams there is no stream member.
+  PackReport plain = Verify(Write("acme", "acme-plain"));
+  EXPECT_TRUE(plain.ok()) << Kinds(plain);
+  EXPECT_EQ(plain.sys_rows + plain.api_rows, 0);
+  for (const auto& m : plain.members) EXPECT_TRUE(m.name != kSys && m.name != kApi) << m.name;
+}
+
+TEST_F(PackTest, AnEditedStreamPayloadFails) {
+  Extras extras;
+  extras.streams = true;
+  const std::string path = Write("acme", "acme-streams", true, nullptr, extras);
+  const std::string tar = Slurp(path);
+  auto [off, len] = DataRegion(tar, kApi);
+  ASSERT_GT(len, 0u);
+  // Change a digit inside the first payload: the row's digest no longer matches, nor the member's.
+  const std::string data = tar.substr(off, len);
+  const size_t payload = data.find("\"payload\"");
+  ASSERT_NE(payload, std::string::npos);
+  size_t digit = data.find_first_of("0123456789", payload);
+  ASSERT_NE(digit, std::string::npos);
+  std::string bad = tar;
+  bad[off + digit] = bad[off + digit] == '1' ? '2' : '1';
+  const std::string p = tmp_.File("stream-edit.pack");
+  Spit(p, bad);
+  PackReport r = Verify(p);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
+  EXPECT_TRUE(HasKind(r, kStreamDigest)) << Kinds(r);
+}
+
+TEST_F(PackTest, InvestigationRecordIsPackedAndMustBeTheTenants) {
+  Extras extras;
+  extras.investigation_id = "inv-0001";
+  extras.investigation_json =
+      R"({"id": "inv-0001", "tenant": "acme", "question": "why was the refund rolled back?",)"
+      R"( "answer": "the webhook returned 502", "verdict": "anchored"})";
+  PackReport r = Verify(Write("acme", "acme-investigation", true, nullptr, extras));
+  EXPECT_TRUE(r.ok()) << Kinds(r);
+  EXPECT_TRUE(r.investigation);
+  EXPECT_TRUE(PackReportJson(r)["counts"]["investigation"].get<bool>());
+
+  // Another tenant's record (the CLI refuses it; a forged pack is caught by the verifier).
+  extras.investigation_json = R"({"id": "inv-0001", "tenant": "globex"})";
+  PackReport other = Verify(Write("acme", "acme-globex-investigation", true, nullptr, extras));
+  EXPECT_FALSE(other.ok());
+  EXPECT_TRUE(HasKind(other, kRowOutside)) << Kinds(other);
+
+  // Without one, the report says so.
+  PackReport none = Verify(Write("acme", "acme-no-investigation"));
+  EXPECT_TRUE(none.ok()) << Kinds(none);
+  EXPECT_FALSE(none.investigation);
 }
 
 TEST(PackFormat, RowLineRoundTripsOddDetails) {
