@@ -24,6 +24,7 @@
 #include "validator/chain.h"
 #include "validator/digest.h"
 #include "validator/sha256.h"
+#include "validator/verify_store.h"
 
 namespace fasten::pack {
 namespace {
@@ -235,18 +236,25 @@ Status WritePack(const PackOptions& o, PackSummary* summary) {
 
   // One scan per node: own rows to audit.ndjson, every other record to links.ndjson, the
   // window's rows to the chain verifier (as VerifyStore verifies a time window).
-  Status lookup_status;
+  // The predecessors the verifier checks each node's first window row against, looked up
+  // before the scan: the scan runs on its own thread and owns the reader while it runs.
+  std::map<std::string, std::optional<Predecessor>> predecessors;
+  for (const NodeSeqSpan& span : spans) {
+    if (span.first_seq <= 1) continue;
+    std::optional<Predecessor> pred;
+    FASTEN_RETURN_IF_ERROR(o.reader->FindPredecessor(span.source_node_id, span.first_seq, &pred));
+    predecessors[span.source_node_id] = pred;
+  }
   ChainVerifier::Options vo;
   vo.visible_tenant = o.tenant;
-  vo.predecessor = [&](const std::string& node, int64_t seq) {
-    std::optional<Predecessor> pred;
-    Status s = o.reader->FindPredecessor(node, seq, &pred);
-    if (!s.ok() && lookup_status.ok()) lookup_status = s;
-    return pred;
+  vo.predecessor = [&](const std::string& node, int64_t seq) -> std::optional<Predecessor> {
+    auto it = predecessors.find(node);
+    if (it == predecessors.end() || !it->second || it->second->seq >= seq) return std::nullopt;
+    return it->second;
   };
   ChainVerifier verifier(std::move(vo));
-  std::string line;
-  int64_t rows = 0;
+  std::vector<ScanRange> ranges;
+  std::map<std::string, size_t> node_index;
   for (const NodeSeqSpan& span : spans) {
     PackNodeSummary ns;
     ns.node = span.source_node_id;
@@ -263,34 +271,48 @@ Status WritePack(const PackOptions& o, PackSummary* summary) {
     range.from_seq = std::max<int64_t>(0, span.first_seq - 1);
     range.to_seq = ns.anchored ? ns.anchor_seq : span.last_seq;
     range.order = ScanRange::Order::kSeq;
-    bool first = true;
-    Status st = o.reader->Scan(range, [&](AuditRow& row) {
-      if (first) ns.from_seq = row.monotonic_seq;
-      first = false;
-      ns.to_seq = row.monotonic_seq;
-      const bool in_span =
-          row.monotonic_seq >= span.first_seq && row.monotonic_seq <= span.last_seq;
-      if (in_span) verifier.Add(row);
-      line.clear();
-      if (in_span && OwnRow(row, o)) {
-        AppendPackRowLine(row, &line);
-        line.push_back('\n');
-        audit.Write(line);
-        ++ns.rows;
-      } else {
-        AppendLinkLine(row.source_node_id, row.monotonic_seq, row.hash, row.prev_hash, &line);
-        line.push_back('\n');
-        links.Write(line);
-        ++ns.links;
-      }
-      if ((++rows & 4095) == 0 && o.progress) o.progress(rows);
-      return true;
-    });
-    FASTEN_RETURN_IF_ERROR(st);
-    FASTEN_RETURN_IF_ERROR(lookup_status);
-    summary->audit_rows += ns.rows;
-    summary->links += ns.links;
+    ranges.push_back(range);
+    node_index[ns.node] = summary->nodes.size();
     summary->nodes.push_back(std::move(ns));
+  }
+  // One scan per node, on a second thread: own rows to audit.ndjson, every other record to
+  // links.ndjson, the window's rows to the chain verifier (as VerifyStore verifies a time
+  // window), formatted and written on this thread.
+  std::string line;
+  int64_t rows = 0;
+  PackNodeSummary* ns = nullptr;
+  const NodeSeqSpan* span = nullptr;
+  bool first = true;
+  FASTEN_RETURN_IF_ERROR(ScanPipelined(o.reader, ranges, [&](AuditRow& row) {
+    if (!ns || row.source_node_id != ns->node) {
+      const size_t i = node_index.at(row.source_node_id);
+      ns = &summary->nodes[i];
+      span = &spans[i];
+      first = true;
+    }
+    if (first) ns->from_seq = row.monotonic_seq;
+    first = false;
+    ns->to_seq = row.monotonic_seq;
+    const bool in_span =
+        row.monotonic_seq >= span->first_seq && row.monotonic_seq <= span->last_seq;
+    if (in_span) verifier.Add(row);
+    line.clear();
+    if (in_span && OwnRow(row, o)) {
+      AppendPackRowLine(row, &line);
+      line.push_back('\n');
+      audit.Write(line);
+      ++ns->rows;
+    } else {
+      AppendLinkLine(row.source_node_id, row.monotonic_seq, row.hash, row.prev_hash, &line);
+      line.push_back('\n');
+      links.Write(line);
+      ++ns->links;
+    }
+    if ((++rows & 4095) == 0 && o.progress) o.progress(rows);
+  }));
+  for (const PackNodeSummary& n : summary->nodes) {
+    summary->audit_rows += n.rows;
+    summary->links += n.links;
   }
   summary->rows_scanned = rows;
   VerifyReport report = verifier.Finish();

@@ -96,6 +96,40 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
   return Status::Ok();
 }
 
+}  // namespace
+
+Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
+                     const std::function<void(AuditRow&)>& on_row) {
+  BatchQueue queue;
+  Status scan_status;
+  std::thread scanner([&] {
+    std::unique_ptr<Batch> batch = queue.TakeFree();
+    for (const ScanRange& range : ranges) {
+      scan_status = reader->Scan(range, [&](AuditRow& row) {
+        std::swap(batch->rows[batch->size++], row);
+        if (batch->size == kBatchRows) {
+          queue.PutFull(std::move(batch));
+          batch = queue.TakeFree();
+          batch->size = 0;
+        }
+        return true;
+      });
+      if (!scan_status.ok()) break;
+    }
+    if (batch->size > 0) queue.PutFull(std::move(batch));
+    queue.Close();
+  });
+  while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
+    for (size_t i = 0; i < batch->size; ++i) on_row(batch->rows[i]);
+    batch->size = 0;
+    queue.PutFree(std::move(batch));
+  }
+  scanner.join();
+  return scan_status;
+}
+
+namespace {
+
 // One scan per range, every one feeding the same verifier (ranges of distinct nodes, or one
 // range), on this thread: a window's predecessor lookups use the reader between the scans' rows.
 Status SequentialPass(AuditReader* reader, const std::vector<ScanRange>& ranges,
