@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "anchor/tips_cache.h"
 #include "app/commands.h"
 #include "app/demo_store.h"
 #include "test_store.h"
-#include "anchor/tips_cache.h"
 #include "validator/integrity_verdict.h"
 
 namespace fasten::anchor {
@@ -498,14 +498,13 @@ TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) 
   }
   // The suffix of edge-us-1 re-sealed after the checkpoint: the chain verifies, the checkpoint
   // inside the window does not match: a BREAK, never "anchored".
-  ChangeAndReseal(store, "edge-us-1", 1239, [](AuditRow* r) {
-    r->detail.Set(R"({"note":"rewritten"})");
-  });
+  ChangeAndReseal(store, "edge-us-1", 1239,
+                  [](AuditRow* r) { r->detail.Set(R"({"note":"rewritten"})"); });
   std::unique_ptr<AuditReader> reader = OpenReader(store);
   IntegrityVerdict v;
-  ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::nullopt, all, &v, kMaxVerdictSeqs,
-                                      tips->get())
-                  .ok());
+  ASSERT_TRUE(
+      ComputeIntegrityVerdict(reader.get(), std::nullopt, all, &v, kMaxVerdictSeqs, tips->get())
+          .ok());
   EXPECT_FALSE(v.ok);
   const NodeIntegrity* broken = v.FirstBreak();
   ASSERT_NE(broken, nullptr) << v.line;
