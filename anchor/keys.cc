@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "anchor/utf8.h"
 #include "util/base64.h"
 
 namespace fasten::anchor {
@@ -46,38 +47,6 @@ struct Wiper {
     if (!s->empty()) OPENSSL_cleanse(s->data(), s->size());
   }
 };
-
-// The code point starting at s[i] and its length; false when the bytes there are not valid
-// UTF-8 (overlong forms, surrogates and values above U+10FFFF are invalid).
-bool NextCodePoint(std::string_view s, size_t i, uint32_t* cp, size_t* len) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) {
-    *cp = c;
-    *len = 1;
-    return true;
-  }
-  size_t n;
-  uint32_t v, min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2, v = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3, v = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4, v = c & 0x07, min = 0x10000;
-  } else {
-    return false;
-  }
-  if (s.size() - i < n) return false;
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) return false;
-    v = (v << 6) | (d & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return false;
-  *cp = v;
-  *len = n;
-  return true;
-}
 
 // Unicode White_Space, as Go's unicode.IsSpace sees it.
 bool IsUnicodeSpace(uint32_t cp) {
@@ -285,7 +254,8 @@ bool ValidKeyName(std::string_view name) {
   for (size_t i = 0; i < name.size();) {
     uint32_t cp;
     size_t len;
-    if (!NextCodePoint(name, i, &cp, &len)) return false;
+    len = Utf8At(name, i, &cp);
+    if (len == 0) return false;
     if (cp == '+' || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || IsUnicodeSpace(cp)) return false;
     i += len;
   }

@@ -3,6 +3,8 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +16,41 @@
 #include <string>
 #include <vector>
 
+extern char** environ;
+
 namespace fasten::bench {
+
+// Runs a command (posix_spawnp: the child does not inherit this process's resident pages) with
+// its stdout on a pipe appended to *out; returns its exit status (-1 when it could not run or did
+// not exit) and sets *max_rss_kb to its peak RSS (wait4).
+inline int SpawnAndWait(const std::vector<std::string>& argv, long* max_rss_kb, std::string* out) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_addclose(&actions, pipefd[0]);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipefd[1]);
+  if (rc != 0) {
+    close(pipefd[0]);
+    return -1;
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  int status = 0;
+  struct rusage ru;
+  wait4(pid, &status, 0, &ru);
+  *max_rss_kb = ru.ru_maxrss;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 // Pins the calling thread's process to `cpu`; -1 allows every CPU again.
 inline void Pin(int cpu) {

@@ -39,6 +39,7 @@
 #include "anchor/checkpoint.h"
 #include "anchor/keys.h"
 #include "anchor/signed_note.h"
+#include "bench_util.h"
 #include "store/index_advice.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
@@ -230,35 +231,13 @@ struct ChildResult {
   std::string out;
 };
 
-// Runs a command (posix_spawn: the child does not inherit this process's pages) with stdout on
-// a pipe; its exit status, peak RSS (wait4) and wall time.
+// Runs a command with stdout on a pipe; its exit status, peak RSS (wait4) and wall time.
 ChildResult RunChild(const std::vector<std::string>& argv) {
   ChildResult r;
-  int pipefd[2];
-  if (pipe(pipefd) != 0) Die("pipe");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-  posix_spawn_file_actions_addclose(&actions, pipefd[0]);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
   auto t0 = Clock::now();
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipefd[1]);
-  if (rc != 0) Die("cannot run " + argv[0]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  struct rusage ru;
-  wait4(pid, &status, 0, &ru);
+  r.status = fasten::bench::SpawnAndWait(argv, &r.max_rss_kb, &r.out);
   r.ms = Ms(t0);
-  r.max_rss_kb = ru.ru_maxrss;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (r.status == -1 && r.out.empty()) Die("cannot run " + argv[0]);
   return r;
 }
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "store/reader.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
@@ -137,35 +138,9 @@ double CpuStage(const Sample& s) {
   return s.rows.size() / Secs(t0);
 }
 
-// Runs a command (posix_spawn: the child does not inherit this process's resident pages),
-// returns its exit status and peak RSS in KiB.
+// Runs a command; its exit status, peak RSS in KiB and stdout (bench_util.h SpawnAndWait).
 int RunChild(const std::vector<std::string>& argv, long* max_rss_kb, std::string* out) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return -1;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-  posix_spawn_file_actions_addclose(&actions, pipefd[0]);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipefd[1]);
-  if (rc != 0) {
-    close(pipefd[0]);
-    return -1;
-  }
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  struct rusage ru;
-  wait4(pid, &status, 0, &ru);
-  *max_rss_kb = ru.ru_maxrss;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return fasten::bench::SpawnAndWait(argv, max_rss_kb, out);
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ TEST(SignedNote, PythonVerifiesOurSignatures) {
 import base64, hashlib, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 d = sys.argv[1]
-name, kid, k = open(d + "/key.pub").read().split("+")
+name, kid, k = open(d + "/key.pub").read().split("+", 2)  # base64 may hold "+"
 raw = base64.b64decode(k, validate=True)
 assert raw[0] == 1 and len(raw) == 33
 assert hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == kid, "key id"
