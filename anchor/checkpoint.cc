@@ -52,17 +52,27 @@ int HexValue(char c) {
   return -1;
 }
 
+// The inverse of PercentEncode, accepting only its output: bytes '!'..'~' other than '%' as
+// themselves, every other byte as %XX with upper-case hex. So a body has one spelling, and
+// Text() of a parsed body is the text it was parsed from.
 std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
     if (s[i] != '%') {
+      if (u < '!' || u > '~') return std::nullopt;
       out += s[i];
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
+    const int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+    if (hi < 0 || lo < 0 || (s[i + 1] >= 'a' && s[i + 1] <= 'f') ||
+        (s[i + 2] >= 'a' && s[i + 2] <= 'f')) {
+      return std::nullopt;
+    }
+    const auto c = static_cast<unsigned char>(hi * 16 + lo);
+    if (c >= '!' && c <= '~' && c != '%') return std::nullopt;  // needed no escape
+    out += static_cast<char>(c);
     i += 2;
   }
   if (out.empty()) return std::nullopt;
