@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "validator/canonical.h"
 #include "validator/sha256.h"
@@ -243,6 +245,25 @@ void InsertRows(const std::string& path, const std::string& table,
   sqlite3_free(err);
   sqlite3_close(db);
   ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::unique_ptr<AuditReader> OpenSqliteReader(const std::string& path) {
+  Result<Dsn> dsn = ParseDsn("sqlite:///" + path);
+  std::unique_ptr<AuditReader> reader;
+  Status st = dsn.ok() ? AuditReader::Open(*dsn, &reader) : dsn.status();
+  EXPECT_TRUE(st.ok()) << path << ": " << st.ToString();
+  return reader;
 }
 
 }  // namespace fasten::testing

@@ -1,9 +1,11 @@
 // Test fixtures: sealed rows and throwaway SQLite stores in each writer's layout.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "store/reader.h"
 #include "store/row.h"
 
 namespace fasten::testing {
@@ -55,5 +57,12 @@ void InsertRows(const std::string& path, const std::string& table,
 
 // SQL-quotes a value ('it''s').
 std::string Quote(const std::string& s);
+
+// A whole file's bytes ("" when it cannot be read), and a file written (truncated) with `bytes`.
+std::string ReadFileBytes(const std::string& path);
+void WriteFileBytes(const std::string& path, const std::string& bytes);
+
+// A reader of the SQLite store at `path`; fails the test (and returns null) when it cannot open.
+std::unique_ptr<AuditReader> OpenSqliteReader(const std::string& path);
 
 }  // namespace fasten::testing

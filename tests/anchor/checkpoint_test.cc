@@ -23,18 +23,6 @@ namespace {
 
 using fasten::testing::TempDir;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spit(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -48,15 +36,6 @@ std::string Join(const std::vector<std::string>& lines) {
   return out;
 }
 
-std::unique_ptr<AuditReader> OpenReader(const std::string& path) {
-  Result<Dsn> dsn = ParseDsn("sqlite:///" + path);
-  EXPECT_TRUE(dsn.ok());
-  std::unique_ptr<AuditReader> reader;
-  Status st = AuditReader::Open(*dsn, &reader);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return reader;
-}
-
 // The attacker's tool: rewrites rows of `node` from `seq` on, applying `change` to the first,
 // and re-seals every later row of the node (tests/test_store.h Seal, the test's own sealer), so
 // that the chain verifies again.
@@ -65,7 +44,7 @@ void ChangeAndReseal(const std::string& path, const std::string& node, int64_t s
   std::vector<AuditRow> rows;
   std::string prev;
   {
-    std::unique_ptr<AuditReader> reader = OpenReader(path);
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(path);
     ScanRange range;
     range.source_node_id = node;
     range.from_seq = seq;
@@ -151,7 +130,7 @@ class CheckpointTest : public ::testing::Test {
 
   CheckpointBody Append(const std::string& store, const std::string& log, int64_t now,
                         const PrivateKey* key = nullptr) {
-    std::unique_ptr<AuditReader> reader = OpenReader(store);
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     AppendOptions o;
     o.store = "demo";
     o.key = key ? key : key_;
@@ -169,7 +148,7 @@ class CheckpointTest : public ::testing::Test {
     AnchorConfig config;
     config.log = log;
     config.check.keys = keys;
-    std::unique_ptr<AuditReader> reader = OpenReader(store);
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     AnchorReport report;
     Status st = VerifyAnchors(reader.get(), config, nullptr, &report);
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -282,7 +261,7 @@ TEST_F(CheckpointTest, AnIntactStoreMatchesEveryCheckpoint) {
   EXPECT_EQ(r.signatures_verified, 2);
   for (const NodeAnchor& n : r.nodes) EXPECT_EQ(n.status, "anchored") << n.node;
   // The log's lines are C2SP signed notes.
-  std::vector<std::string> lines = Lines(Slurp(log));
+  std::vector<std::string> lines = Lines(fasten::testing::ReadFileBytes(log));
   ASSERT_EQ(lines.size(), 2u);
   nlohmann::json j = nlohmann::json::parse(lines[0]);
   const std::string note = j["note"];
@@ -296,7 +275,7 @@ TEST_F(CheckpointTest, ResealedSuffixPassesPlainVerifyButNotTheCheckpoints) {
     r->detail.Set(R"({"amount_cents":1,"note":"rewritten by the attacker"})");
   });
   const std::string pub = tmp_.File("k.pub");
-  Spit(pub, key_->Public().Text() + "\n");
+  fasten::testing::WriteFileBytes(pub, key_->Public().Text() + "\n");
   std::string out;
   EXPECT_EQ(Run({"verify", "--store", "sqlite:///" + store, "--no-progress", "--no-streams"}, &out),
             0)
@@ -350,7 +329,7 @@ TEST_F(CheckpointTest, NewerRowsAreNotYetAnchoredNeverAFailure) {
   const std::string store = CopyStore(), log = tmp_.File("ckpt.log");
   Append(store, log, 1800000000);
   // The application goes on writing: seal one more row on core-1 after the checkpoint.
-  std::unique_ptr<AuditReader> reader = OpenReader(store);
+  std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
   std::optional<Predecessor> tip;
   ASSERT_TRUE(reader->Tip("core-1", std::nullopt, &tip).ok());
   ASSERT_TRUE(tip);
@@ -377,7 +356,7 @@ TEST_F(CheckpointTest, NewerRowsAreNotYetAnchoredNeverAFailure) {
     sqlite3_close(db);
   }
   // Seal the new row with the test's sealer over what the reader renders.
-  reader = OpenReader(store);
+  reader = fasten::testing::OpenSqliteReader(store);
   std::optional<AuditRow> prev_row, next_row;
   ASSERT_TRUE(reader->FindNeighbours("core-1", tip->seq, &prev_row, &next_row).ok());
   ASSERT_TRUE(next_row);
@@ -391,7 +370,7 @@ TEST_F(CheckpointTest, NewerRowsAreNotYetAnchoredNeverAFailure) {
             0)
       << out;
   const std::string pub = tmp_.File("k.pub");
-  Spit(pub, key_->Public().Text() + "\n");
+  fasten::testing::WriteFileBytes(pub, key_->Public().Text() + "\n");
   EXPECT_EQ(Run({"verify", "--store", "sqlite:///" + store, "--no-progress", "--no-streams",
                  "--checkpoints", log, "--pubkey", pub},
                 &out),
@@ -404,7 +383,7 @@ TEST_F(CheckpointTest, EditingRemovingOrReorderingCheckpointsBreaksTheLog) {
   const std::string store = CopyStore(), log = tmp_.File("ckpt.log");
   for (int i = 0; i < 3; ++i) Append(store, log, 1800000000 + 60 * i);
   ASSERT_TRUE(Check(store, log).ok());
-  const std::vector<std::string> lines = Lines(Slurp(log));
+  const std::vector<std::string> lines = Lines(fasten::testing::ReadFileBytes(log));
   ASSERT_EQ(lines.size(), 3u);
   const std::string edited_log = tmp_.File("edited.log");
 
@@ -419,33 +398,34 @@ TEST_F(CheckpointTest, EditingRemovingOrReorderingCheckpointsBreaksTheLog) {
     note[digit] = note[digit] == '1' ? '2' : '1';
     j["note"] = note;
     l[1] = j.dump();
-    Spit(edited_log, Join(l));
+    fasten::testing::WriteFileBytes(edited_log, Join(l));
     AnchorReport r = Check(store, edited_log);
     EXPECT_TRUE(Has(r, kCheckpointLogBroken)) << Kinds(r);
     EXPECT_FALSE(r.ok());
   }
   // Remove the middle checkpoint.
   {
-    Spit(edited_log, Join({lines[0], lines[2]}));
+    fasten::testing::WriteFileBytes(edited_log, Join({lines[0], lines[2]}));
     AnchorReport r = Check(store, edited_log);
     ASSERT_TRUE(Has(r, kCheckpointLogBroken)) << Kinds(r);
     EXPECT_NE(Kinds(r).find("removed"), std::string::npos) << Kinds(r);
   }
   // Reorder.
   {
-    Spit(edited_log, Join({lines[0], lines[2], lines[1]}));
+    fasten::testing::WriteFileBytes(edited_log, Join({lines[0], lines[2], lines[1]}));
     AnchorReport r = Check(store, edited_log);
     EXPECT_TRUE(Has(r, kCheckpointLogBroken)) << Kinds(r);
   }
   // Remove the first.
   {
-    Spit(edited_log, Join({lines[1], lines[2]}));
+    fasten::testing::WriteFileBytes(edited_log, Join({lines[1], lines[2]}));
     AnchorReport r = Check(store, edited_log);
     EXPECT_TRUE(Has(r, kCheckpointLogBroken)) << Kinds(r);
   }
   // A garbage line.
   {
-    Spit(edited_log, Join({lines[0], "{\"note\": 3}", lines[1], lines[2]}));
+    fasten::testing::WriteFileBytes(edited_log,
+                                    Join({lines[0], "{\"note\": 3}", lines[1], lines[2]}));
     AnchorReport r = Check(store, edited_log);
     EXPECT_TRUE(Has(r, kCheckpointLogBroken)) << Kinds(r);
   }
@@ -489,7 +469,7 @@ TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) 
   ASSERT_TRUE(ParseTimestamp("2026-01-01T00:00:00Z", &all.since));
   ASSERT_TRUE(ParseTimestamp("2027-01-01T00:00:00Z", &all.until));
   {
-    std::unique_ptr<AuditReader> reader = OpenReader(store);
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     IntegrityVerdict plain, anchored;
     ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &plain).ok());
     ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &anchored,
@@ -506,7 +486,7 @@ TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) 
   // inside the window does not match: a BREAK, never "anchored".
   ChangeAndReseal(store, "edge-us-1", 1239,
                   [](AuditRow* r) { r->detail.Set(R"({"note":"rewritten"})"); });
-  std::unique_ptr<AuditReader> reader = OpenReader(store);
+  std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
   IntegrityVerdict v;
   ASSERT_TRUE(
       ComputeIntegrityVerdict(reader.get(), std::nullopt, all, &v, kMaxVerdictSeqs, tips->get())
@@ -529,20 +509,20 @@ TEST_F(CheckpointTest, CommandLineErrorsSayWhatToFix) {
   EXPECT_EQ(Run({"verify", "--store", "sqlite:///" + store, "--checkpoints", log}, &out), 2);
   EXPECT_NE(out.find("--pubkey"), std::string::npos) << out;
   const std::string keyfile = tmp_.File("k");
-  Spit(keyfile, key_->Text() + "\n");
+  fasten::testing::WriteFileBytes(keyfile, key_->Text() + "\n");
   chmod(keyfile.c_str(), 0600);
   EXPECT_EQ(
       Run({"checkpoint", "--store", "sqlite:///" + store, "--log", log, "--key", keyfile}, &out), 0)
       << out;
   EXPECT_NE(out.find("checkpoint #1 appended"), std::string::npos) << out;
   // A log whose last line was cut short is refused, and nothing is appended.
-  std::string text = Slurp(log);
-  Spit(log, text + "{\"note\":");
+  std::string text = fasten::testing::ReadFileBytes(log);
+  fasten::testing::WriteFileBytes(log, text + "{\"note\":");
   EXPECT_EQ(
       Run({"checkpoint", "--store", "sqlite:///" + store, "--log", log, "--key", keyfile}, &out),
       2);
   EXPECT_NE(out.find("partial line"), std::string::npos) << out;
-  EXPECT_EQ(Slurp(log), text + "{\"note\":");
+  EXPECT_EQ(fasten::testing::ReadFileBytes(log), text + "{\"note\":");
 }
 
 }  // namespace

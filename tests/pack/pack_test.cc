@@ -30,24 +30,6 @@ namespace {
 
 using testing::TempDir;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::unique_ptr<AuditReader> OpenReader(const std::string& path) {
-  Result<Dsn> dsn = ParseDsn("sqlite:///" + path);
-  std::unique_ptr<AuditReader> reader;
-  EXPECT_TRUE(dsn.ok() && AuditReader::Open(*dsn, &reader).ok());
-  return reader;
-}
-
 bool HasKind(const PackReport& r, const std::string& kind) {
   return std::any_of(r.findings.begin(), r.findings.end(),
                      [&](const PackFinding& f) { return f.kind == kind; });
@@ -92,7 +74,7 @@ class PackTest : public ::testing::Test {
     ASSERT_TRUE(other.ok());
     other_ = new anchor::PrivateKey(*other);
     // One checkpoint of every tip.
-    std::unique_ptr<AuditReader> reader = OpenReader(o.path);
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(o.path);
     anchor::AppendOptions ao;
     ao.store = "demo";
     ao.key = key_;
@@ -112,7 +94,7 @@ class PackTest : public ::testing::Test {
   // Writes a pack of `tenant` over the whole demo window.
   std::string Write(const std::string& tenant, const std::string& name, bool checkpoints = true,
                     PackSummary* summary = nullptr, const Extras& extras = Extras()) {
-    std::unique_ptr<AuditReader> reader = OpenReader(dir_->File("demo.db"));
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(dir_->File("demo.db"));
     PackOptions o;
     o.reader = reader.get();
     std::unique_ptr<StreamReader> sys, api;
@@ -199,7 +181,7 @@ TEST_F(PackTest, WrongKeyIsASignatureFinding) {
 
 TEST_F(PackTest, TwentyByteFlipsInTheRowDataEachFail) {
   std::string path = Write("acme", "acme");
-  const std::string tar = Slurp(path);
+  const std::string tar = fasten::testing::ReadFileBytes(path);
   auto [off, len] = DataRegion(tar, kAudit);
   ASSERT_GT(len, 1000u);
   std::mt19937_64 rng(14);
@@ -208,7 +190,7 @@ TEST_F(PackTest, TwentyByteFlipsInTheRowDataEachFail) {
     std::string bad = tar;
     bad[pos] = static_cast<char>(bad[pos] ^ (1 + rng() % 255));
     std::string p = tmp_.File("flip.pack");
-    Spit(p, bad);
+    fasten::testing::WriteFileBytes(p, bad);
     PackReport r = Verify(p);
     EXPECT_FALSE(r.ok()) << "flip at " << pos;
     EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
@@ -280,8 +262,8 @@ TEST_F(PackTest, SwappedManifestFails) {
 
 TEST_F(PackTest, AcmePackHoldsNoByteOfAGlobexRow) {
   std::string path = Write("acme", "acme");
-  const std::string bytes = Slurp(path);
-  std::unique_ptr<AuditReader> reader = OpenReader(dir_->File("demo.db"));
+  const std::string bytes = fasten::testing::ReadFileBytes(path);
+  std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(dir_->File("demo.db"));
   std::set<std::string> acme_values;
   std::vector<AuditRow> globex;
   ASSERT_TRUE(reader
@@ -317,18 +299,18 @@ TEST_F(PackTest, AcmePackHoldsNoByteOfAGlobexRow) {
 
 TEST_F(PackTest, GarbageTruncatedAndEmptyFilesAreFindings) {
   std::string path = Write("acme", "acme");
-  const std::string tar = Slurp(path);
+  const std::string tar = fasten::testing::ReadFileBytes(path);
   std::string p = tmp_.File("bad.pack");
   const auto [off, len] = DataRegion(tar, kAudit);
   for (const std::string& bytes :
        {std::string(), std::string("this is not a tar file at all\n"), std::string(4096, '\0'),
         tar.substr(0, 700), tar.substr(0, tar.size() / 2), tar.substr(0, off + len - 10)}) {
-    Spit(p, bytes);
+    fasten::testing::WriteFileBytes(p, bytes);
     PackReport r = Verify(p);
     EXPECT_FALSE(r.ok()) << bytes.size();
     EXPECT_FALSE(r.findings.empty());
   }
-  Spit(p, "garbage");
+  fasten::testing::WriteFileBytes(p, "garbage");
   PackReport r = Verify(p);
   ASSERT_FALSE(r.findings.empty());
   EXPECT_EQ(r.findings[0].kind, kNotAPack);
@@ -346,7 +328,7 @@ TEST_F(PackTest, StreamsHoldOnlyTheTenantsRowsWithDigestsThatVerify) {
   EXPECT_TRUE(r.ok()) << Kinds(r);
   EXPECT_EQ(r.sys_rows, s.sys_rows);
   EXPECT_EQ(r.api_rows, s.api_rows);
-  const std::string tar = Slurp(path);
+  const std::string tar = fasten::testing::ReadFileBytes(path);
   for (const char* member : {kSys, kApi}) {
     auto [off, len] = DataRegion(tar, member);
     ASSERT_GT(len, 0u) << member;
@@ -372,7 +354,7 @@ TEST_F(PackTest, AnEditedStreamPayloadFails) {
   Extras extras;
   extras.streams = true;
   const std::string path = Write("acme", "acme-streams", true, nullptr, extras);
-  const std::string tar = Slurp(path);
+  const std::string tar = fasten::testing::ReadFileBytes(path);
   auto [off, len] = DataRegion(tar, kApi);
   ASSERT_GT(len, 0u);
   // Change a digit inside the first payload: the row's digest no longer matches, nor the member's.
@@ -384,7 +366,7 @@ TEST_F(PackTest, AnEditedStreamPayloadFails) {
   std::string bad = tar;
   bad[off + digit] = bad[off + digit] == '1' ? '2' : '1';
   const std::string p = tmp_.File("stream-edit.pack");
-  Spit(p, bad);
+  fasten::testing::WriteFileBytes(p, bad);
   PackReport r = Verify(p);
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(HasKind(r, kMemberDigest)) << Kinds(r);
