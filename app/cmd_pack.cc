@@ -39,6 +39,8 @@ checks offline with `fasten-mcp verify-pack`, without the store. It holds
 A node is anchored by the first checkpoint of the log (signed by --key) whose tip for it is at or
 above the node's last row in the window; without one the manifest says "not anchored" and the
 pack ends at that last row.
+The store is read once: the whole table in storage order, or, for a window under a quarter of the
+store's time span, node by node over the window's seqs (docs/evidence.md).
 
 Options:
   --store DSN          the audit store (default: $FASTEN_AUDIT_DSN)
@@ -234,6 +236,7 @@ int RunPack(int argc, char** argv, CommandIo io) {
               {"checkpoints_skipped", s.checkpoints_skipped},
               {"stats",
                {{"rows_scanned", s.rows_scanned},
+                {"plan", pack::PackPlanName(s.plan)},
                 {"seconds", seconds},
                 {"rows_per_sec", seconds > 0 ? s.rows_scanned / seconds : 0.0}}}};
     io.out << DumpJson(j, 2) << "\n";
@@ -263,7 +266,8 @@ int RunPack(int argc, char** argv, CommandIo io) {
     if (!s.chain_ok) {
       io.out << "Result: the window's chain has a break; the pack records it (verify.json)\n";
     }
-    io.out << "Scanned " << s.rows_scanned << " rows in " << seconds << " s\n";
+    io.out << "Scanned " << s.rows_scanned << " rows in " << seconds << " s ("
+           << pack::PackPlanName(s.plan) << ")\n";
   }
   return s.chain_ok ? kExitOk : kExitFinding;
 }

@@ -9,6 +9,7 @@
 #include "store/json_row.h"
 #include "tools/json_out.h"
 #include "util/json_text.h"
+#include "validator/sha256.h"
 
 namespace fasten::pack {
 namespace {
@@ -202,7 +203,7 @@ Status ParseLinkLine(std::string_view line, LinkRecord* out) {
 
 DigestStream::DigestStream() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_) std::abort();
-  EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_.get(), Sha256Md(), nullptr);
 }
 
 void DigestStream::Update(std::string_view bytes) {
@@ -220,7 +221,7 @@ std::string DigestStream::FinishHex() {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 15];
   }
-  EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_.get(), Sha256Md(), nullptr);
   bytes_ = 0;
   return out;
 }

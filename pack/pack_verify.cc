@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "anchor/checkpoint.h"
 #include "anchor/signed_note.h"
@@ -16,6 +17,7 @@
 #include "pack/pack_format.h"
 #include "store/payload_tenant.h"
 #include "store/timestamp.h"
+#include "util/batch_pipe.h"
 #include "util/json_parse.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
@@ -194,6 +196,11 @@ class Verifier {
   }
 
  private:
+  void Found(PackFinding f) {
+    ++r_.findings_total;
+    if (r_.findings.size() < PackReport::kMaxFindings) r_.findings.push_back(std::move(f));
+  }
+
   void Find(const char* kind, const std::string& member, std::string reason,
             const std::string& node = "", std::optional<int64_t> seq = std::nullopt,
             int64_t line = 0) {
@@ -624,51 +631,128 @@ class Verifier {
     int64_t line = 0;
   };
 
-  // The next own row of audit.ndjson as a record, checking it; false at the end.
-  bool NextOwn(Lines* lines, Record* out) {
-    while (lines->Next(&line_, &too_long_)) {
-      const int64_t n = lines->number();
-      if (too_long_) {
-        Find(kLimit, kAudit, "row line longer than " + std::to_string(kMaxRowLineBytes) + " bytes",
-             "", std::nullopt, n);
+  // One row of audit.ndjson as read and checked on the reading thread: its record (when the line
+  // is a row) and the findings about it, reported when the merge reaches it.
+  struct OwnItem {
+    bool has_record = false;
+    AuditRow row;  // parsed; its hash is checked on the merge's thread
+    std::vector<PackFinding> findings;
+    int64_t lines = 0, line = 0;
+  };
+  using OwnPipe = BatchPipe<OwnItem>;
+
+  // Reads the next row of audit.ndjson into *item, checking its tenant, window and node; false
+  // at the end. Touches no state of the merge: it runs on its own thread.
+  bool ReadOwn(Lines* lines, std::string* line, OwnItem* item) {
+    AuditRow* row = &item->row;
+    item->has_record = false;
+    item->findings.clear();
+    item->lines = 0;
+    auto find = [&](const char* kind, std::string reason, const std::string& node = "",
+                    std::optional<int64_t> seq = std::nullopt) {
+      item->findings.push_back(
+          PackFinding{kind, kAudit, node, seq, lines->number(), std::move(reason)});
+    };
+    bool too_long = false;
+    while (lines->Next(line, &too_long)) {
+      if (too_long) {
+        find(kLimit, "row line longer than " + std::to_string(kMaxRowLineBytes) + " bytes");
         continue;
       }
-      ++r_.audit_rows;
-      Status st = PackRowFromLine(line_, &row_);
+      ++item->lines;
+      Status st = PackRowFromLine(*line, row);
       if (!st.ok()) {
-        Find(kRowInvalid, kAudit, "not an audit row: " + st.message(), "", std::nullopt, n);
+        find(kRowInvalid, "not an audit row: " + st.message());
         continue;
       }
-      const std::string& node = row_.source_node_id;
-      const int64_t seq = row_.monotonic_seq;
-      if (!row_.tenant_id.has_value() || row_.tenant_id.value != m_.tenant) {
-        Find(kRowOutside, kAudit, "the row is not tenant " + m_.tenant + "'s", node, seq, n);
+      const std::string& node = row->source_node_id;
+      const int64_t seq = row->monotonic_seq;
+      if (!row->tenant_id.has_value() || row->tenant_id.value != m_.tenant) {
+        find(kRowOutside, "the row is not tenant " + m_.tenant + "'s", node, seq);
       }
-      if (!row_.timestamp_ok || row_.timestamp_us < m_.since || row_.timestamp_us > m_.until) {
-        Find(kRowOutside, kAudit,
-             "the row's timestamp '" + row_.timestamp + "' is not in the window", node, seq, n);
+      if (!row->timestamp_ok || row->timestamp_us < m_.since || row->timestamp_us > m_.until) {
+        find(kRowOutside, "the row's timestamp '" + row->timestamp + "' is not in the window", node,
+             seq);
       }
-      if (!NodeOf(node)) {
-        Find(kRowOutside, kAudit, "the row's node is not one of the manifest's", node, seq, n);
-      }
-      RowCheck check = checker_.Check(row_);
-      if (!check.sealed) {
-        ++r_.unsealed;
-      } else if (check.ok()) {
-        ++r_.rows_verified;
-      } else {
-        Find(kRowHash, kAudit, "the row does not verify: " + check.Summary(), node, seq, n);
-      }
-      out->own = true;
-      out->node = node;
-      out->seq = seq;
-      out->hash = row_.hash;
-      out->prev_hash = row_.prev_hash;
-      out->line = n;
+      if (!NodeOf(node))
+        find(kRowOutside, "the row's node is not one of the manifest's", node, seq);
+      item->has_record = true;
+      item->line = lines->number();
       return true;
     }
-    return false;
+    return !item->findings.empty();  // findings after the last row: an item without a record
   }
+
+  // The row's hash, and its record for the merge.
+  void CheckOwn(const AuditRow& row, int64_t line, Record* out) {
+    RowCheck check = checker_.Check(row);
+    if (!check.sealed) {
+      ++r_.unsealed;
+    } else if (check.ok()) {
+      ++r_.rows_verified;
+    } else {
+      Find(kRowHash, kAudit, "the row does not verify: " + check.Summary(), row.source_node_id,
+           row.monotonic_seq, line);
+    }
+    out->own = true;
+    out->node = row.source_node_id;
+    out->seq = row.monotonic_seq;
+    out->hash = row.hash;
+    out->prev_hash = row.prev_hash;
+    out->line = line;
+  }
+
+  // The producer: every item of audit.ndjson into `pipe`, then Close().
+  void ProduceOwn(Lines* lines, OwnPipe* pipe) {
+    std::string line;
+    std::unique_ptr<OwnPipe::Batch> batch = pipe->TakeFree();
+    while (ReadOwn(lines, &line, &batch->items[batch->size])) {
+      if (++batch->size == batch->items.size()) {
+        pipe->PutFull(std::move(batch));
+        batch = pipe->TakeFree();
+      }
+    }
+    if (batch->size > 0) pipe->PutFull(std::move(batch));
+    pipe->Close();
+  }
+
+  // The merge's side of the pipe: the next own record, its findings reported; false at the end.
+  class OwnSource {
+   public:
+    OwnSource(Verifier* v, OwnPipe* pipe) : v_(v), pipe_(pipe) {}
+    bool Next(Record* out) {
+      for (;;) {
+        if (!batch_ || at_ == batch_->size) {
+          if (batch_) {
+            batch_->size = 0;
+            pipe_->PutFree(std::move(batch_));
+          }
+          batch_ = pipe_->TakeFull();
+          at_ = 0;
+          if (!batch_) return false;
+        }
+        OwnItem& item = batch_->items[at_++];
+        for (PackFinding& f : item.findings) v_->Found(std::move(f));
+        v_->r_.audit_rows += item.lines;
+        if (item.has_record) {
+          v_->CheckOwn(item.row, item.line, out);
+          return true;
+        }
+      }
+    }
+    // Returns the batch it holds (the producer may wait for a free one).
+    void Drain() {
+      Record r;
+      while (Next(&r)) {
+      }
+    }
+
+   private:
+    Verifier* v_;
+    OwnPipe* pipe_;
+    std::unique_ptr<OwnPipe::Batch> batch_;
+    size_t at_ = 0;
+  };
 
   bool NextLink(Lines* lines, Record* out) {
     while (lines->Next(&line_, &too_long_)) {
@@ -781,8 +865,12 @@ class Verifier {
       return;
     }
     Lines audit(&aa, kMaxRowLineBytes), links(&la, kMaxLinkLineBytes);
+    // audit.ndjson is read, parsed and hashed on a second thread, merged here in order.
+    OwnPipe pipe(6, 256);
+    std::thread producer([&] { ProduceOwn(&audit, &pipe); });
+    OwnSource own_rows(this, &pipe);
     Record own, link, last_own, last_link;
-    bool has_own = NextOwn(&audit, &own), has_link = NextLink(&links, &link);
+    bool has_own = own_rows.Next(&own), has_link = NextLink(&links, &link);
     bool any_own = false, any_link = false;
     while (has_own || has_link) {
       const bool take_own = has_own && (!has_link || !Less(link, own));
@@ -800,11 +888,13 @@ class Verifier {
       any = true;
       Take(rec);
       if (take_own) {
-        has_own = NextOwn(&audit, &own);
+        has_own = own_rows.Next(&own);
       } else {
         has_link = NextLink(&links, &link);
       }
     }
+    own_rows.Drain();
+    producer.join();
     EndNode();
     if (!audit.error().empty()) Find(kNotAPack, kAudit, "cannot read: " + audit.error());
     if (!links.error().empty()) Find(kNotAPack, kLinks, "cannot read: " + links.error());

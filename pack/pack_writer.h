@@ -1,9 +1,18 @@
 // Writes an evidence pack (pack/pack_format.h, docs/evidence.md "Evidence packs"): one tenant's
 // audit rows of a time window with what a reviewer needs to check them offline.
 //
-// Streaming: the store is read once per node (AuditReader::Scan over the node's seq range, from
-// the row below the window's first to the anchoring checkpoint's seq), each row going to its
-// member's temporary file and the window's chain verifier; memory does not grow with rows. The
+// Streaming, one pass over the store, in one of two plans:
+//   storage order  one scan of the whole table (or of --node's rows) in the order the rows are
+//                  stored, each node's rows restored to seq order by the reader: no index is
+//                  needed and no page is read twice. Rows outside the window are read too.
+//   per node       SeqSpans first (the window per node, through the timestamp index), then one
+//                  scan per node in seq order from the row below the window's first to the
+//                  anchoring checkpoint: reads only the window's seqs, at random-access cost.
+// kAuto takes storage order unless the window covers under a quarter of the time between the
+// store's oldest and newest rows (AuditReader::TimeBounds), and falls back to per node when the
+// rows are stored too far out of seq order. Both plans write the same pack, byte for byte.
+// Each node's rows go through a NodeBuilder (pack_writer.cc) to its members' streams in a
+// temporary spool file and to the window's chain verifier; memory does not grow with rows. The
 // members are then copied into the archive, manifest first, written to a temporary file beside
 // `out_path` and renamed over it.
 #pragma once
@@ -19,6 +28,9 @@
 #include "util/status.h"
 
 namespace fasten::pack {
+
+enum class PackPlan { kAuto, kStorageOrder, kPerNode };
+const char* PackPlanName(PackPlan plan);  // "auto", "storage order", "per node"
 
 struct PackOptions {
   AuditReader* reader = nullptr;  // required
@@ -41,6 +53,7 @@ struct PackOptions {
   int64_t max_stream_rows = 10'000'000;
   // Called with the number of rows read so far, every 4096 rows. May be empty.
   std::function<void(int64_t rows)> progress;
+  PackPlan plan = PackPlan::kAuto;  // tests and benches force one
 };
 
 struct PackNodeSummary {
@@ -55,9 +68,10 @@ struct PackNodeSummary {
 struct PackSummary {
   std::vector<PackNodeSummary> nodes;
   int64_t audit_rows = 0, links = 0, checkpoints = 0, sys_rows = 0, api_rows = 0;
-  int64_t rows_scanned = 0;
-  int64_t bytes = 0;     // of the pack file
-  bool chain_ok = true;  // the verify report of the window
+  int64_t rows_scanned = 0;         // store rows read
+  PackPlan plan = PackPlan::kAuto;  // the plan that ran
+  int64_t bytes = 0;                // of the pack file
+  bool chain_ok = true;             // the verify report of the window
   std::string manifest_sha256;
   // Checkpoint log lines that did not parse or verify with the key (skipped).
   int64_t checkpoints_skipped = 0;

@@ -20,8 +20,8 @@ echo "sqlite $(sqlite3 --version | cut -d' ' -f1), $(openssl version), $(python3
 build/bench/verify_bench --store "$big" --small "$small" --runs "$runs" \
   --binary build/fasten-mcp --peer scripts/fasten_peer.py --python python3
 # Evidence packs (issue 14): pack and verify-pack of a 100 k-row demo store against plain verify,
-# and their peak RSS at 50 k and 100 k rows (the bench makes both stores under out/bench/).
-build/bench/pack_bench --binary build/fasten-mcp --dir out/bench --rows 100000 --small 50000 \
+# and their peak RSS at 250 k and 1 M rows (the bench makes the stores under out/bench/).
+build/bench/pack_bench --binary build/fasten-mcp --dir out/bench --rows 100000 \
   --runs "$runs"
 # The citation validator (issue 5) and, by default, the integrity verdict of a one-node, one-hour
 # window (issue 13: 300 runs, --verdict-runs) and of the default answer window (--default-runs 3).

@@ -626,6 +626,22 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+    oldest->reset();
+    newest->reset();
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT (SELECT " + ts_.Aggregate("min") + " FROM " +
+                                           table_ + "), (SELECT " + ts_.Aggregate("max") +
+                                           " FROM " + table_ + ")",
+                                       {}, &r));
+    if (PQntuples(r.get()) != 1) return Status::Ok();
+    for (auto [col, out] : {std::pair{0, oldest}, std::pair{1, newest}}) {
+      Micros t = 0;
+      if (!PQgetisnull(r.get(), 0, col) && ParseTimestamp(PgText(r.get(), 0, col), &t)) *out = t;
+    }
+    return Status::Ok();
+  }
+
   Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
     out->clear();
     std::string where = " WHERE true";

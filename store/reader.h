@@ -133,6 +133,15 @@ class AuditReader {
   // The number of rows in the table (for progress reports).
   virtual Status CountRows(int64_t* out) = 0;
 
+  // The oldest and newest row timestamps (each nullopt when there is no row or it does not parse),
+  // from the timestamp index's two ends: a cheap estimate of what share of the store a time window
+  // covers (pack/pack_writer.cc picks its scan with it). Text columns order as text.
+  virtual Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) {
+    oldest->reset();
+    newest->reset();
+    return FailedPreconditionError("this reader cannot bound its timestamps");
+  }
+
   // Per node, the seq span of the rows (sealed or not) whose parsed timestamp lies in the window,
   // in ascending source_node_id (byte order); a node without such a row is absent, and a row whose
   // timestamp cannot be parsed is in no bounded window. Reads only the rows of the window: the

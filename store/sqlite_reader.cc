@@ -723,6 +723,27 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
+  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+    oldest->reset();
+    newest->reset();
+    StmtRef stmt;
+    // Two subqueries: SQLite reads min() and max() off an index's ends only one per SELECT.
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT (SELECT min(timestamp) FROM " + table_ +
+                                             "), (SELECT max(timestamp) FROM " + table_ + ")",
+                                         &stmt));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (!row) return Status::Ok();
+    for (auto [col, out] : {std::pair{0, oldest}, std::pair{1, newest}}) {
+      Micros t = 0;
+      if (sqlite3_column_type(stmt, col) != SQLITE_NULL &&
+          ParseTimestamp(ColumnText(stmt, col), &t)) {
+        *out = t;
+      }
+    }
+    return Status::Ok();
+  }
+
   Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
     out->clear();
     std::string where = " WHERE 1=1";

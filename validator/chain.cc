@@ -52,6 +52,7 @@ struct NodeState {
   int64_t hash_failures = 0;
   bool subchains_ok = true;
   std::unordered_map<std::string, SubChain> by_service;
+  int64_t bytes_hashed = 0;
 };
 
 bool HasFormFeedOrBackspace(const AuditRow& r) {
@@ -214,7 +215,7 @@ struct ChainVerifier::Impl {
   std::unordered_map<std::string, NodeState> nodes;
   NodeState* last_node = nullptr;
   RowChecker checker;
-  int64_t bytes_hashed = 0;
+  std::unordered_map<std::string, NodeState> marks;  // Mark()ed node states
 
   NodeState& Node(const std::string& id) {
     if (last_node && last_node->report.source_node_id == id) return *last_node;
@@ -305,7 +306,7 @@ struct ChainVerifier::Impl {
     }
 
     RowCheck check = checker.Check(row);
-    bytes_hashed += check.bytes_hashed;
+    n.bytes_hashed += check.bytes_hashed;
     if (row.canonical_form_id == "2") {
       if (row.detail_commitment.null) ++r.null_commitments;
       if (row.detail_is_null() && row.detail_salt.null) ++r.redacted;
@@ -407,9 +408,11 @@ struct ChainVerifier::Impl {
   VerifyReport Finish() {
     VerifyReport rep;
     rep.caveat = kTailTruncationCaveat;
-    rep.bytes_hashed = bytes_hashed;
     std::vector<NodeState*> ordered;
-    for (auto& [id, n] : nodes) ordered.push_back(&n);
+    for (auto& [id, n] : nodes) {
+      ordered.push_back(&n);
+      rep.bytes_hashed += n.bytes_hashed;
+    }
     std::sort(ordered.begin(), ordered.end(), [](const NodeState* a, const NodeState* b) {
       return a->report.source_node_id < b->report.source_node_id;
     });
@@ -475,6 +478,22 @@ void ChainVerifier::AddDetachedUnsealed(const std::string& node) {
   // Without a tenant filter every row counts, so the node is reported even when all it holds
   // are detached unsealed rows. (Under a filter the row's tenant is unknown: it stays hidden.)
   if (!impl_->options.visible_tenant) n.has_visible = true;
+}
+
+void ChainVerifier::Mark(const std::string& node) {
+  impl_->marks.insert_or_assign(node, impl_->Node(node));
+}
+
+void ChainVerifier::Commit(const std::string& node) {
+  impl_->marks.erase(node);
+}
+
+void ChainVerifier::Rollback(const std::string& node) {
+  auto mark = impl_->marks.find(node);
+  if (mark == impl_->marks.end()) return;
+  NodeState& n = impl_->Node(node);
+  n = std::move(mark->second);
+  impl_->marks.erase(mark);
 }
 
 VerifyReport ChainVerifier::Finish() {

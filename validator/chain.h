@@ -153,6 +153,14 @@ class ChainVerifier {
   // Counts an unsealed row that has no place in the seq order (an NDJSON phase-1 line that was
   // never superseded by its sealed line).
   void AddDetachedUnsealed(const std::string& node);
+
+  // Remembers `node`'s state (replacing an earlier mark of it); Rollback(node) returns the node
+  // to it, as if the rows Add()ed since had never been, and Commit(node) forgets it. For a scan
+  // that learns only later whether rows belong to the window (pack/pack_writer.cc). A mark costs
+  // a copy of one node's state: a few strings, independent of the rows seen.
+  void Mark(const std::string& node);
+  void Commit(const std::string& node);
+  void Rollback(const std::string& node);  // no mark: nothing happens
   VerifyReport Finish();
 
  private:

@@ -379,6 +379,12 @@ constexpr TriggerDef kTriggers[] = {
     {"confirmed", kNear, kA, false},
     {"validated", kNear, kA, false},
     {"proven", kNear, kA, false},
+    // Anchoring (docs/evidence.md): said of the chain, a claim that needs the checkpoints.
+    {"anchored", kNear, kA, false},
+    {"notarized", kNear, kA, false},
+    {"notarised", kNear, kA, false},
+    {"checkpointed", kNear, kA, false},
+    {"timestamped", kNear, kA, false},
 };
 
 // The lexicon: every word of the lists above once, with all its roles and its trigger, sorted at

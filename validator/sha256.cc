@@ -6,6 +6,14 @@
 
 namespace fasten {
 
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched ? static_cast<const EVP_MD*>(fetched) : EVP_sha256();
+  }();
+  return md;
+}
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_) std::abort();  // allocation failure: nothing sensible to do
 }
@@ -13,7 +21,7 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
 void Sha256::HexInto(std::string_view a, std::string_view b, char out[64]) {
   unsigned char digest[32];
   unsigned int len = 0;
-  EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_.get(), Sha256Md(), nullptr);
   EVP_DigestUpdate(ctx_.get(), a.data(), a.size());
   if (!b.empty()) EVP_DigestUpdate(ctx_.get(), b.data(), b.size());
   EVP_DigestFinal_ex(ctx_.get(), digest, &len);

@@ -9,7 +9,13 @@
 
 #include "util/handles.h"
 
+typedef struct evp_md_st EVP_MD;
+
 namespace fasten {
+
+// OpenSSL's SHA-256, fetched once for the process (EVP_sha256() in an init fetches it anew every
+// time, a measurable share of hashing a short row).
+const EVP_MD* Sha256Md();
 
 class Sha256 {
  public:

@@ -1,11 +1,11 @@
 #include "validator/verify_store.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <atomic>
 #include <thread>
 #include <vector>
+
+#include "util/batch_pipe.h"
 
 namespace fasten {
 namespace {
@@ -13,49 +13,13 @@ namespace {
 constexpr size_t kBatchRows = 512;
 constexpr size_t kBatches = 6;  // bounds the rows in flight: kBatches * kBatchRows
 
-struct Batch {
-  std::vector<AuditRow> rows = std::vector<AuditRow>(kBatchRows);
-  size_t size = 0;
-};
-
 // Batches move from the reader thread to the verifying thread and back, so rows are swapped,
 // never copied, and memory stays bounded.
-class BatchQueue {
+class BatchQueue : public BatchPipe<AuditRow> {
  public:
-  BatchQueue() {
-    for (size_t i = 0; i < kBatches; ++i) free_.push_back(std::make_unique<Batch>());
-  }
-  std::unique_ptr<Batch> TakeFree() { return Take(&free_); }
-  void PutFree(std::unique_ptr<Batch> b) { Put(&free_, std::move(b)); }
-  std::unique_ptr<Batch> TakeFull() { return Take(&full_); }
-  void PutFull(std::unique_ptr<Batch> b) { Put(&full_, std::move(b)); }
-  // The reader is done: TakeFull returns null once the queue is empty.
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::unique_ptr<Batch> Take(std::deque<std::unique_ptr<Batch>>* q) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !q->empty() || (q == &full_ && closed_); });
-    if (q->empty()) return nullptr;
-    std::unique_ptr<Batch> b = std::move(q->front());
-    q->pop_front();
-    return b;
-  }
-  void Put(std::deque<std::unique_ptr<Batch>>* q, std::unique_ptr<Batch> b) {
-    std::lock_guard<std::mutex> lock(mu_);
-    q->push_back(std::move(b));
-    cv_.notify_all();
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Batch>> free_, full_;
-  bool closed_ = false;
+  BatchQueue() : BatchPipe<AuditRow>(kBatches, kBatchRows) {}
 };
+using Batch = BatchQueue::Batch;
 
 // One pass with the scan on its own thread and hashing on this one. Full scans only: the
 // predecessor lookups of a window would share the reader's connection across threads.
@@ -66,7 +30,7 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
   std::thread scanner([&] {
     std::unique_ptr<Batch> batch = queue.TakeFree();
     scan_status = reader->Scan(range, [&](AuditRow& row) {
-      std::swap(batch->rows[batch->size++], row);
+      std::swap(batch->items[batch->size++], row);
       if (batch->size == kBatchRows) {
         queue.PutFull(std::move(batch));
         batch = queue.TakeFree();
@@ -83,7 +47,7 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
   int64_t rows = 0;
   while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
     for (size_t i = 0; i < batch->size; ++i) {
-      verifier.Add(batch->rows[i]);
+      verifier.Add(batch->items[i]);
       if ((++rows & 4095) == 0 && options.progress) options.progress(rows);
     }
     batch->size = 0;
@@ -99,28 +63,31 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
 }  // namespace
 
 Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
-                     const std::function<void(AuditRow&)>& on_row) {
+                     const std::function<bool(AuditRow&)>& on_row) {
   BatchQueue queue;
   Status scan_status;
+  std::atomic<bool> stop{false};
   std::thread scanner([&] {
     std::unique_ptr<Batch> batch = queue.TakeFree();
     for (const ScanRange& range : ranges) {
       scan_status = reader->Scan(range, [&](AuditRow& row) {
-        std::swap(batch->rows[batch->size++], row);
+        std::swap(batch->items[batch->size++], row);
         if (batch->size == kBatchRows) {
           queue.PutFull(std::move(batch));
           batch = queue.TakeFree();
           batch->size = 0;
         }
-        return true;
+        return !stop.load(std::memory_order_relaxed);
       });
-      if (!scan_status.ok()) break;
+      if (!scan_status.ok() || stop.load(std::memory_order_relaxed)) break;
     }
     if (batch->size > 0) queue.PutFull(std::move(batch));
     queue.Close();
   });
   while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
-    for (size_t i = 0; i < batch->size; ++i) on_row(batch->rows[i]);
+    for (size_t i = 0; i < batch->size && !stop.load(std::memory_order_relaxed); ++i) {
+      if (!on_row(batch->items[i])) stop.store(true, std::memory_order_relaxed);
+    }
     batch->size = 0;
     queue.PutFree(std::move(batch));
   }

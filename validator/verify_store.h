@@ -61,11 +61,12 @@ inline bool IsTimeWindow(const VerifyStoreOptions& options) {
 
 // Runs the ranges' scans, in order, on a second thread and hands every row to `on_row` on the
 // calling thread, in scan order, through a bounded queue of batches whose rows are swapped, never
-// copied (at most a few thousand rows in flight). `on_row` may take the row's contents. Nothing
-// else may use `reader` until it returns (e.g. look predecessors up before). For work that
-// formats or hashes every row of a scan (packs).
+// copied (at most a few thousand rows in flight). `on_row` may take the row's contents; when it
+// returns false no further row is passed and the scan stops soon after. Nothing else may use
+// `reader` until it returns (e.g. look predecessors up before). For work that formats or hashes
+// every row of a scan (packs).
 Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
-                     const std::function<void(AuditRow&)>& on_row);
+                     const std::function<bool(AuditRow&)>& on_row);
 
 // Fails only when the store could not be read; a broken chain is a finding in the report.
 Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, VerifyStoreResult* out);

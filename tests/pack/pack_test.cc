@@ -1,7 +1,8 @@
 // Evidence packs on the demo store (issue 14 item 4): round trip, byte flips in the row data, a
 // deleted row (with the old manifest, and with a rewritten but unsigned one), a swapped manifest,
 // no byte of another tenant's rows, garbage and truncated files; --streams (only the tenant's
-// sys/api rows, an edited payload fails) and --investigation (packed, must be the tenant's).
+// sys/api rows, an edited payload fails) and --investigation (packed, must be the tenant's); the
+// two scan plans write the same pack, and the automatic choice and its fallback.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -394,6 +395,180 @@ TEST_F(PackTest, InvestigationRecordIsPackedAndMustBeTheTenants) {
   PackReport none = Verify(Write("acme", "acme-no-investigation"));
   EXPECT_TRUE(none.ok()) << Kinds(none);
   EXPECT_FALSE(none.investigation);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two plans (pack_writer.h): a scan in storage order and one scan per node in seq order write
+// the same pack, byte for byte, whatever the window: whole, in the middle (rows before it, other
+// tenants' rows between and after its rows, a checkpoint beyond it), one node, with a changed row.
+
+struct Window {
+  std::string tenant = "acme";
+  Micros since = 0, until = 0;
+  std::optional<std::string> node;
+  bool checkpoints = true;
+};
+
+class PackPlanTest : public PackTest {
+ protected:
+  // The pack of `w` from the store at `store`, with `plan`; its bytes.
+  std::string Pack(const std::string& store, const Window& w, PackPlan plan, PackSummary* s) {
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
+    PackOptions o;
+    o.reader = reader.get();
+    o.store_identity = "demo";
+    o.tenant = w.tenant;
+    o.since = w.since;
+    o.until = w.until;
+    o.node = w.node;
+    o.name = "plans";
+    o.key = key_;
+    if (w.checkpoints) o.checkpoints_path = dir_->File("log.ndjson");
+    o.out_path = tmp_.File(std::string("plan-") + PackPlanName(plan) + ".pack");
+    o.now_unix = 1790000100;
+    o.plan = plan;
+    Status st = WritePack(o, s);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return fasten::testing::ReadFileBytes(o.out_path);
+  }
+
+  // Both plans' packs of `w`: equal, and each plan the one asked for.
+  void ExpectSamePack(const std::string& store, const Window& w, PackSummary* out = nullptr) {
+    PackSummary a, b;
+    const std::string storage = Pack(store, w, PackPlan::kStorageOrder, &a);
+    const std::string per_node = Pack(store, w, PackPlan::kPerNode, &b);
+    EXPECT_EQ(a.plan, PackPlan::kStorageOrder);
+    EXPECT_EQ(b.plan, PackPlan::kPerNode);
+    ASSERT_FALSE(storage.empty());
+    EXPECT_TRUE(storage == per_node) << "the plans wrote different packs";
+    for (const char* member : {kManifest, kAudit, kLinks, kVerify, kCheckpoints}) {
+      auto [off_a, len_a] = DataRegion(storage, member);
+      auto [off_b, len_b] = DataRegion(per_node, member);
+      EXPECT_EQ(storage.substr(off_a, len_a), per_node.substr(off_b, len_b)) << member;
+    }
+    EXPECT_EQ(a.audit_rows, b.audit_rows);
+    EXPECT_EQ(a.links, b.links);
+    EXPECT_EQ(a.chain_ok, b.chain_ok);
+    if (out) *out = a;
+  }
+
+  // The demo store's oldest and newest row times.
+  static std::pair<Micros, Micros> Bounds(const std::string& store) {
+    std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
+    std::optional<Micros> oldest, newest;
+    EXPECT_TRUE(reader->TimeBounds(&oldest, &newest).ok());
+    EXPECT_TRUE(oldest && newest);
+    return {oldest.value_or(0), newest.value_or(0)};
+  }
+  // The window from `from` to `to` (fractions of the store's time span).
+  static Window Middle(const std::string& store, double from, double to) {
+    auto [oldest, newest] = Bounds(store);
+    Window w;
+    w.since = oldest + static_cast<Micros>((newest - oldest) * from);
+    w.until = oldest + static_cast<Micros>((newest - oldest) * to);
+    return w;
+  }
+};
+
+TEST_F(PackPlanTest, WholeWindowIsTheSamePackEitherWay) {
+  Window w;
+  ParseTimestamp("2000-01-01T00:00:00Z", &w.since);
+  ParseTimestamp("2100-01-01T00:00:00Z", &w.until);
+  PackSummary s;
+  ExpectSamePack(dir_->File("demo.db"), w, &s);
+  EXPECT_TRUE(s.chain_ok);
+  EXPECT_GT(s.audit_rows, 100);
+  // Storage order reads every row of the store once (some precede the tenant's first rows).
+  int64_t rows = 0;
+  ASSERT_TRUE(fasten::testing::OpenSqliteReader(dir_->File("demo.db"))->CountRows(&rows).ok());
+  EXPECT_EQ(s.rows_scanned, rows);
+  EXPECT_LE(s.audit_rows + s.links, rows);
+}
+
+TEST_F(PackPlanTest, MiddleWindowIsTheSamePackEitherWayAndVerifies) {
+  const std::string store = dir_->File("demo.db");
+  for (const std::string tenant : {"acme", "globex"}) {
+    for (bool checkpoints : {true, false}) {
+      SCOPED_TRACE(tenant + (checkpoints ? " anchored" : " not anchored"));
+      Window w = Middle(store, 0.4, 0.6);
+      w.tenant = tenant;
+      w.checkpoints = checkpoints;
+      PackSummary s;
+      ExpectSamePack(store, w, &s);
+      ASSERT_FALSE(s.nodes.empty());
+      for (const PackNodeSummary& n : s.nodes) {
+        EXPECT_GT(n.first_seq, 1) << n.node;  // rows before the window were read and left out
+        EXPECT_EQ(n.from_seq, n.first_seq - 1) << n.node;
+        // Anchored: the links run on to the checkpoint; else the pack ends at the last row.
+        EXPECT_EQ(n.to_seq, n.anchored ? n.anchor_seq : n.last_seq) << n.node;
+        EXPECT_EQ(n.anchored, checkpoints && n.node != "mqtt-bridge-1") << n.node;
+      }
+      PackReport r = Verify(tmp_.File("plan-storage order.pack"));
+      EXPECT_TRUE(r.ok()) << Kinds(r);
+    }
+  }
+}
+
+TEST_F(PackPlanTest, OneNodeIsTheSamePackEitherWay) {
+  Window w = Middle(dir_->File("demo.db"), 0.1, 0.3);
+  w.node = "edge-us-1";
+  PackSummary s;
+  ExpectSamePack(dir_->File("demo.db"), w, &s);
+  ASSERT_EQ(s.nodes.size(), 1u);
+  EXPECT_EQ(s.nodes[0].node, "edge-us-1");
+}
+
+TEST_F(PackPlanTest, ChangedRowIsTheSameBrokenPackEitherWay) {
+  TempDir dir;
+  DemoOptions o;
+  o.path = dir.File("tampered.db");
+  o.tamper = true;
+  DemoSummary d;
+  ASSERT_TRUE(WriteDemoStore(o, &d).ok());
+  Window w;
+  ParseTimestamp("2000-01-01T00:00:00Z", &w.since);
+  ParseTimestamp("2100-01-01T00:00:00Z", &w.until);
+  w.checkpoints = false;
+  for (const std::string tenant : {"acme", "globex"}) {
+    w.tenant = tenant;
+    PackSummary s;
+    ExpectSamePack(o.path, w, &s);
+  }
+}
+
+TEST_F(PackPlanTest, AutoReadsInStorageOrderUnlessTheWindowIsNarrow) {
+  const std::string store = dir_->File("demo.db");
+  Window whole = Middle(store, -0.1, 1.1), half = Middle(store, 0.2, 0.7),
+         narrow = Middle(store, 0.45, 0.55);
+  PackSummary s;
+  Pack(store, whole, PackPlan::kAuto, &s);
+  EXPECT_EQ(s.plan, PackPlan::kStorageOrder);
+  Pack(store, half, PackPlan::kAuto, &s);
+  EXPECT_EQ(s.plan, PackPlan::kStorageOrder);
+  Pack(store, narrow, PackPlan::kAuto, &s);
+  EXPECT_EQ(s.plan, PackPlan::kPerNode);
+  EXPECT_LT(s.rows_scanned, s.audit_rows + s.links + 10);  // only the window's seqs were read
+}
+
+TEST_F(PackPlanTest, RowsStoredOutOfOrderFallBackToOneScanPerNode) {
+  // Every row stored in descending seq order: a storage-order scan cannot restore seq order.
+  TempDir dir;
+  DemoOptions o;
+  o.path = dir.File("reversed.db");
+  o.audit_rows = 12000;
+  DemoSummary d;
+  ASSERT_TRUE(WriteDemoStore(o, &d).ok());
+  fasten::testing::ExecSql(o.path,
+                           "CREATE TEMP TABLE x AS SELECT * FROM audit_log; DELETE FROM audit_log; "
+                           "INSERT INTO audit_log SELECT * FROM x ORDER BY monotonic_seq DESC;");
+  Window w = Middle(o.path, -0.1, 1.1);
+  PackSummary forced, auto_plan;
+  const std::string per_node = Pack(o.path, w, PackPlan::kPerNode, &forced);
+  const std::string fell_back = Pack(o.path, w, PackPlan::kStorageOrder, &auto_plan);
+  EXPECT_EQ(auto_plan.plan, PackPlan::kPerNode);
+  EXPECT_TRUE(per_node == fell_back);
+  PackReport r = Verify(tmp_.File("plan-storage order.pack"));
+  EXPECT_TRUE(r.ok()) << Kinds(r);
 }
 
 TEST(PackFormat, RowLineRoundTripsOddDetails) {

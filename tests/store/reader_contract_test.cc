@@ -516,6 +516,22 @@ TEST_P(ReaderContract, SeqSpansCoverEachNodesRowsInATimeWindowExactly) {
   EXPECT_EQ(spans(since, until, std::string("no-such-node")), "");
 }
 
+TEST_P(ReaderContract, TimeBoundsAreTheOldestAndNewestRows) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  std::optional<Micros> oldest, newest;
+  ASSERT_TRUE(reader->TimeBounds(&oldest, &newest).ok());
+  EXPECT_FALSE(oldest.has_value());  // no row
+  EXPECT_FALSE(newest.has_value());
+  store_->Insert("audit_log", WindowFixture());
+  Status st = reader->TimeBounds(&oldest, &newest);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(oldest && newest);
+  EXPECT_EQ(*oldest, At("2026-06-15T10:00:01Z"));
+  EXPECT_EQ(*newest, At("2026-06-15T10:00:30Z"));  // the clock that ran ahead
+}
+
 // A time window verifies exactly as the seq windows it resolves to: per node, the same report
 // (first link included); for one node, the same whole report.
 TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {

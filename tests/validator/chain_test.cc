@@ -50,6 +50,53 @@ TEST(ChainVerify, IntactMixedFormChainVerifies) {
   EXPECT_EQ(r.caveat, kTailTruncationCaveat);
 }
 
+// A report as text, to compare two reports whole.
+std::string Describe(const VerifyReport& r) {
+  std::string s = std::string(r.ok ? "ok" : "FAIL") + " rows=" + std::to_string(r.total_rows) +
+                  " valid=" + std::to_string(r.valid) + " invalid=" + std::to_string(r.invalid) +
+                  " bytes=" + std::to_string(r.bytes_hashed) +
+                  " upstream=" + (r.upstream.ok ? "ok" : *r.upstream.reason);
+  for (const NodeReport& n : r.nodes) {
+    s += " | " + n.source_node_id + " " + std::to_string(n.first_seq) + ".." +
+         std::to_string(n.last_seq) + " tip=" + (n.tip_seq ? std::to_string(*n.tip_seq) : "-") +
+         " " + n.tip_hash + " verified=" + std::to_string(n.verified) +
+         " invalid=" + std::to_string(n.invalid) +
+         (n.first_break ? " break@" + std::to_string(n.first_break->seq) : "");
+  }
+  return s;
+}
+
+TEST(ChainVerify, RollbackForgetsTheRowsAddedSinceTheMarkAndCommitKeepsThem) {
+  std::vector<AuditRow> a = Chain("node-a", 8), b = Chain("node-b", 4);
+  a[6].actor = "mallory";  // seq 7 breaks
+  ChainVerifier plain;
+  for (int i = 0; i < 5; ++i) plain.Add(a[i]);
+  for (const AuditRow& r : b) plain.Add(r);
+  const std::string want = Describe(plain.Finish());
+
+  ChainVerifier v;
+  for (int i = 0; i < 5; ++i) v.Add(a[i]);
+  v.Mark("node-a");
+  v.Add(a[5]);
+  v.Add(b[0]);  // another node's rows are not affected by node-a's mark
+  v.Add(a[6]);
+  for (size_t i = 1; i < b.size(); ++i) v.Add(b[i]);
+  v.Rollback("node-a");
+  v.Rollback("node-b");  // no mark: nothing happens
+  EXPECT_EQ(Describe(v.Finish()), want);
+
+  ChainVerifier all, committed;
+  for (const AuditRow& r : a) all.Add(r);
+  for (int i = 0; i < 5; ++i) committed.Add(a[i]);
+  committed.Mark("node-a");
+  for (size_t i = 5; i < a.size(); ++i) committed.Add(a[i]);
+  committed.Commit("node-a");
+  committed.Rollback("node-a");  // the mark is gone: nothing to return to
+  const std::string full = Describe(all.Finish());
+  EXPECT_EQ(Describe(committed.Finish()), full);
+  EXPECT_NE(full, want);  // the test can tell the two apart
+}
+
 TEST(ChainVerify, DetectsAModifiedField) {
   std::vector<AuditRow> rows = Chain("node-1", 10, true);
   rows[4].actor = "mallory";  // seq 5

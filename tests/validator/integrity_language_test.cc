@@ -108,6 +108,12 @@ const Phrasing kPhrasings[] = {
     {"The chain isn\xE2\x80\x99t valid.", kTampered, nullptr},
     {"The chain is not OK on edge-us-1.", kTampered, nullptr},
     {"Integrity is not preserved.", kTampered, nullptr},
+    // Anchoring the chain is an integrity claim too: the checkpoints must back it.
+    {"The audit chain is anchored.", kIntact, nullptr},
+    {"The hash chain of edge-us-1 was notarized by the checkpoint.", kIntact, nullptr},
+    {"The chain is checkpointed and timestamped.", kIntact, nullptr},
+    {"I could not confirm that the chain is anchored.", kUndetermined, nullptr},
+    {"The chain is not anchored.", kUndetermined, nullptr},
     // Talking about integrity without asserting it: undetermined.
     {"I could not confirm the chain.", kUndetermined, "could not confirm the chain"},
     {"Unable to verify integrity.", kUndetermined, nullptr},
