@@ -347,6 +347,10 @@ int RunVerifyPack(int argc, char** argv, CommandIo io) {
     if (r.sys_rows || r.api_rows) {
       io.out << ", " << r.sys_rows << " sys and " << r.api_rows << " api row(s)";
     }
+    if (r.investigation) {
+      io.out << ", investigation record "
+             << (r.investigation_verified ? "verified" : "NOT verified");
+    }
     io.out << "\n";
     for (const pack::PackFinding& f : r.findings) {
       io.out << "  FINDING " << f.kind;

@@ -15,6 +15,7 @@
 #include "anchor/signed_note.h"
 #include "anchor/tsa.h"
 #include "pack/pack_format.h"
+#include "record/record_log.h"
 #include "store/payload_tenant.h"
 #include "store/timestamp.h"
 #include "util/batch_pipe.h"
@@ -165,6 +166,7 @@ struct ManifestNode {
 
 struct Manifest {
   std::string name, tenant;
+  std::string investigation;  // the investigation record's id; empty: none
   Micros since = 0, until = 0;
   std::optional<std::string> node;
   std::vector<ManifestNode> nodes;
@@ -298,6 +300,7 @@ class Verifier {
     if (!str(j, "name", &m_.name) || !str(j, "tenant", &m_.tenant)) return fail();
     str(j, "tool", &r_.tool);
     str(j, "created", &r_.created);
+    str(j, "investigation", &m_.investigation);
     str(j, "store", &r_.store);
     r_.name = m_.name;
     r_.tenant = m_.tenant;
@@ -527,6 +530,49 @@ class Verifier {
     }
   }
 
+  // The investigation record is the manifest's and its hash recomputes from its envelope
+  // (record/record_log.h): it is the record as the log hashed it. Its link to the record before it
+  // is not in the pack.
+  void CheckInvestigation(const std::string& text) {
+    json j;
+    if (!ParseJsonStatus(text, JsonLimits{text.size(), kMaxJsonDepth}, kInvestigation, &j).ok() ||
+        !j.is_object()) {
+      return;  // CheckTenantJson reported it
+    }
+    auto get = [&](const char* key, std::string* out) {
+      auto it = j.find(key);
+      if (it == j.end() || !it->is_string()) return false;
+      *out = it->get<std::string>();
+      return true;
+    };
+    std::string id, kind, tenant, created_at, prev_hash, hash, envelope, error;
+    auto seq = j.find("seq");
+    auto content = j.find("content");
+    if (!get("id", &id) || !get("kind", &kind) || !get("tenant", &tenant) ||
+        !get("created_at", &created_at) || !get("prev_hash", &prev_hash) || !get("hash", &hash) ||
+        seq == j.end() || !seq->is_number_integer() || content == j.end()) {
+      Find(kInvestigationInvalid, kInvestigation,
+           "not an investigation record: seq, id, kind, tenant, created_at, content, prev_hash "
+           "and hash are required");
+      return;
+    }
+    if (id != m_.investigation) {
+      Find(kInvestigationInvalid, kInvestigation,
+           "the record is " + id + ", the manifest names '" + m_.investigation + "'");
+    }
+    if (!record::EnvelopeBytes(seq->get<int64_t>(), id, kind, tenant, created_at, content->dump(),
+                               &envelope, &error)) {
+      Find(kInvestigationInvalid, kInvestigation, "the record's content is not JSON: " + error);
+      return;
+    }
+    if (Sha256().Hex(prev_hash, envelope) != hash) {
+      Find(kInvestigationInvalid, kInvestigation,
+           "the record's hash does not recompute: it was edited after it was logged");
+      return;
+    }
+    r_.investigation_verified = true;
+  }
+
   bool FirstPass() {
     Archive a;
     std::string error, name;
@@ -590,7 +636,10 @@ class Verifier {
           CheckMember(name, size, digest.FinishHex());
         }
         CheckTenantJson(name, text, "tenant");
-        if (name == kInvestigation) r_.investigation = true;
+        if (name == kInvestigation) {
+          r_.investigation = true;
+          CheckInvestigation(text);
+        }
       } else {
         Find(kMemberUnlisted, name, "'" + name + "' is not a member of a pack");
       }
@@ -1015,10 +1064,11 @@ json PackReportJson(const PackReport& r) {
     nodes.push_back(std::move(nj));
   }
   j["nodes"] = std::move(nodes);
-  j["counts"] = {{"audit_rows", r.audit_rows},      {"rows_verified", r.rows_verified},
-                 {"unsealed", r.unsealed},          {"links", r.links},
-                 {"sys_rows", r.sys_rows},          {"api_rows", r.api_rows},
-                 {"investigation", r.investigation}};
+  j["counts"] = {
+      {"audit_rows", r.audit_rows},       {"rows_verified", r.rows_verified},
+      {"unsealed", r.unsealed},           {"links", r.links},
+      {"sys_rows", r.sys_rows},           {"api_rows", r.api_rows},
+      {"investigation", r.investigation}, {"investigation_verified", r.investigation_verified}};
   j["checkpoints"] = {{"lines", r.checkpoints},
                       {"verified", r.checkpoints_verified},
                       {"tsa_tokens", r.tsa_tokens},

@@ -7,7 +7,8 @@
 // record's prev_hash is the hash of the record before it (own rows and links alike); every
 // checkpoint's signed note verifies with one of the keys (and its TSA token, when present), and
 // the record at each checkpointed seq of a pack node has the checkpointed hash; every sys/api row's
-// digest recomputes; the counts equal the manifest's.
+// digest recomputes; the investigation record (when packed) is the manifest's and its hash
+// recomputes; the counts equal the manifest's.
 //
 // Streaming: the archive is read once for the small members and the digests, then audit.ndjson
 // and links.ndjson are merged by (node, seq) with one reader each; memory does not grow with rows.
@@ -43,6 +44,7 @@ inline constexpr char kCheckpointInvalid[] = "checkpoint_invalid";
 inline constexpr char kCheckpointMismatch[] = "checkpoint_mismatch";
 inline constexpr char kCountMismatch[] = "count_mismatch";
 inline constexpr char kStreamDigest[] = "stream_digest";
+inline constexpr char kInvestigationInvalid[] = "investigation_invalid";
 
 struct PackFinding {
   std::string kind;
@@ -80,7 +82,8 @@ struct PackReport {
           tsa_trusted = 0;
   int64_t sys_rows = 0, api_rows = 0;
   bool investigation = false;
-  std::vector<PackFinding> findings;  // the first kMaxFindings
+  bool investigation_verified = false;  // it is the manifest's and its hash recomputes
+  std::vector<PackFinding> findings;    // the first kMaxFindings
   int64_t findings_total = 0;
   static constexpr size_t kMaxFindings = 1000;
 

@@ -21,6 +21,7 @@
 #include "pack/pack_format.h"
 #include "pack/pack_verify.h"
 #include "pack/pack_writer.h"
+#include "record/record_log.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "test_store.h"
@@ -374,22 +375,67 @@ TEST_F(PackTest, AnEditedStreamPayloadFails) {
   EXPECT_TRUE(HasKind(r, kStreamDigest)) << Kinds(r);
 }
 
+// A real investigation record of `tenant` from a fresh record log, as `pack --investigation`
+// packs it (record::RecordJson); its id in *id.
+std::string InvestigationJson(const TempDir& dir, const std::string& tenant, std::string* id) {
+  Result<std::unique_ptr<record::RecordLog>> log = record::RecordLog::Open(dir.File("state.db"));
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  if (!log.ok()) return "";
+  record::NewRecord rec;
+  rec.kind = record::kKindInvestigation;
+  rec.tenant = tenant;
+  rec.content = {{"question", "why was the refund rolled back? \u00e9"},
+                 {"answer", "the webhook returned 502"},
+                 {"cost_usd", 0.0123},
+                 {"verdict", {{"ok", true}, {"rows", 3}}}};
+  Result<std::string> appended = (*log)->Append(rec);
+  EXPECT_TRUE(appended.ok());
+  *id = appended.ok() ? *appended : "";
+  Result<record::StoredRecord> stored = (*log)->Get(*id, tenant);
+  EXPECT_TRUE(stored.ok());
+  return stored.ok() ? record::RecordJson(*stored).dump(2) : "";
+}
+
 TEST_F(PackTest, InvestigationRecordIsPackedAndMustBeTheTenants) {
+  TempDir state;
   Extras extras;
-  extras.investigation_id = "inv-0001";
-  extras.investigation_json =
-      R"({"id": "inv-0001", "tenant": "acme", "question": "why was the refund rolled back?",)"
-      R"( "answer": "the webhook returned 502", "verdict": "anchored"})";
+  extras.investigation_json = InvestigationJson(state, "acme", &extras.investigation_id);
   PackReport r = Verify(Write("acme", "acme-investigation", true, nullptr, extras));
   EXPECT_TRUE(r.ok()) << Kinds(r);
   EXPECT_TRUE(r.investigation);
+  EXPECT_TRUE(r.investigation_verified);
   EXPECT_TRUE(PackReportJson(r)["counts"]["investigation"].get<bool>());
 
+  // An edited record (its answer changed, its hash kept) is packed and signed as given, but its
+  // hash does not recompute offline.
+  Extras edited = extras;
+  const size_t at = edited.investigation_json.find("the webhook returned 502");
+  ASSERT_NE(at, std::string::npos);
+  edited.investigation_json.replace(at, 24, "the webhook returned 200");
+  PackReport e = Verify(Write("acme", "acme-edited-investigation", true, nullptr, edited));
+  EXPECT_FALSE(e.ok());
+  EXPECT_FALSE(e.investigation_verified);
+  EXPECT_TRUE(HasKind(e, kInvestigationInvalid)) << Kinds(e);
+
+  // Another record than the manifest names.
+  Extras renamed = extras;
+  renamed.investigation_id = "inv-0000000000000000";
+  PackReport n = Verify(Write("acme", "acme-renamed-investigation", true, nullptr, renamed));
+  EXPECT_TRUE(HasKind(n, kInvestigationInvalid)) << Kinds(n);
+
   // Another tenant's record (the CLI refuses it; a forged pack is caught by the verifier).
-  extras.investigation_json = R"({"id": "inv-0001", "tenant": "globex"})";
-  PackReport other = Verify(Write("acme", "acme-globex-investigation", true, nullptr, extras));
+  Extras globex;
+  globex.investigation_json = InvestigationJson(state, "globex", &globex.investigation_id);
+  PackReport other = Verify(Write("acme", "acme-globex-investigation", true, nullptr, globex));
   EXPECT_FALSE(other.ok());
   EXPECT_TRUE(HasKind(other, kRowOutside)) << Kinds(other);
+
+  // Not a record at all.
+  Extras junk;
+  junk.investigation_id = "inv-0001";
+  junk.investigation_json = R"({"id": "inv-0001", "tenant": "acme"})";
+  PackReport j = Verify(Write("acme", "acme-junk-investigation", true, nullptr, junk));
+  EXPECT_TRUE(HasKind(j, kInvestigationInvalid)) << Kinds(j);
 
   // Without one, the report says so.
   PackReport none = Verify(Write("acme", "acme-no-investigation"));
