@@ -1369,8 +1369,33 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
   // The answer text may state integrity only as far as accepted claims of that polarity back it:
   // "intact" over the answer's whole window on every node; "tampered" by at least one accepted
   // tampered claim (one altered row makes the statement true; its row lies in the window).
-  bool intact_reported = false, tampered_reported = false;
+  bool intact_reported = false, tampered_reported = false, anchored_reported = false;
   for (const IntegrityAssertion& a : statements) {
+    // "Anchored" needs the checkpoints: every node of the answer's window anchored by one.
+    if (SaysAnchored(a) && !anchored_reported && v.integrity) {
+      std::string why;
+      if (!v.integrity->anchors_checked) {
+        why = "no checkpoint log was given to check it against";
+      } else {
+        for (const NodeIntegrity& n : v.integrity->nodes) {
+          // As the doctor line: nodes with sealed rows (unsealed ones have no chain to anchor).
+          if (n.present && n.sealed > 0 && !n.anchored) {
+            why = "node " + n.source_node_id + " is not anchored" +
+                  (n.anchor_note.empty() ? std::string() : " (" + n.anchor_note + ")");
+            break;
+          }
+        }
+      }
+      if (!why.empty()) {
+        anchored_reported = true;
+        v.problems.push_back({kReasonIntegrityContradicted,
+                              "the answer text says " + Quote(a) +
+                                  " (anchored), but fasten's checkpoints do not back it: " + why +
+                                  "; remove the statement from the text",
+                              ""});
+        ++v.rejections[kReasonIntegrityContradicted];
+      }
+    }
     if (a.polarity == IntegrityPolarity::kIntact && !intact_reported) {
       bool backed = false;
       if (answer_scope && v.integrity) {

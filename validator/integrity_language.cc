@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <iterator>
 
@@ -1099,6 +1100,16 @@ const char* IntegrityPolarityName(IntegrityPolarity polarity) {
       return "undetermined";
   }
   return "none";
+}
+
+bool SaysAnchored(const IntegrityAssertion& assertion) {
+  if (assertion.polarity != IntegrityPolarity::kIntact) return false;
+  std::string lower = assertion.phrase;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view stem : {"anchored", "notari", "checkpointed", "timestamped"}) {
+    if (lower.find(stem) != std::string::npos) return true;
+  }
+  return false;
 }
 
 std::vector<IntegrityAssertion> FindIntegrityStatements(std::string_view text) {

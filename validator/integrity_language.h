@@ -159,6 +159,11 @@ struct IntegrityAssertion {
 // (consecutive statements of one polarity in a clause are reported once). Never kNone.
 std::vector<IntegrityAssertion> FindIntegrityStatements(std::string_view text);
 
+// True when an intact statement is about anchoring ("anchored", "notarized", "checkpointed",
+// "timestamped"): the chain's verdict alone does not back it, the checkpoints must
+// (validator/citations.cc: every node of the answer's window anchored).
+bool SaysAnchored(const IntegrityAssertion& assertion);
+
 // What `text` asserts as a whole: kTampered if any statement is tampered, else kIntact if any is
 // intact, else kUndetermined if any is undetermined, else kNone; with the first statement of that
 // polarity. Mixed texts ("rows 5-7 were deleted, but the rest of the chain is intact") report

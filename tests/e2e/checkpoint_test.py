@@ -317,6 +317,48 @@ class Checkpoints(unittest.TestCase):
         doctor = json.dumps(verdict)
         self.assertIn("not anchored on core-1", doctor)
 
+    def test_an_answer_saying_anchored_needs_the_checkpoints(self):
+        # "The audit chain is anchored" in the answer text is backed only by the checkpoints:
+        # an intact claim over the same rows is not enough.
+        store = self.copy("anchored-words.db")
+        dsn = "sqlite:///" + store
+        log = os.path.join(self.tmp.name, "anchored-words.log")
+        rc, _, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log)
+        self.assertEqual(rc, 0, err)
+        db = sqlite3.connect(store)
+        seq, h, code, req = db.execute(
+            "SELECT monotonic_seq, hash, code, request_id FROM audit_log WHERE tenant_id = 'acme'"
+            " AND hash <> '' AND source_node_id = 'core-1' ORDER BY monotonic_seq DESC"
+            " LIMIT 1").fetchone()
+        db.close()
+        answer = os.path.join(self.tmp.name, "anchored-answer.json")
+        with open(answer, "w") as f:
+            json.dump({"answer": "The audit chain is anchored.",
+                       "claims": [{"text": "Request %s recorded %s" % (req, code),
+                                   "citations": [{"stream": "audit", "seq": seq, "hash": h}],
+                                   "integrity": "intact"}]}, f)
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
+                           "--checkpoints", log, "--pubkey", self.pub)
+        self.assertEqual(rc, 0, out + err)
+        # Without the checkpoints nothing backs the word.
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme", "--json")
+        self.assertEqual(rc, 1, out + err)
+        verdict = json.loads(out)
+        self.assertFalse(verdict["accepted"])
+        self.assertIn("no checkpoint log was given", json.dumps(verdict))
+        # A node that is no longer anchored (its checkpointed tip changed) rejects it too.
+        db = sqlite3.connect(store)
+        tip = db.execute("SELECT max(monotonic_seq) FROM audit_log WHERE source_node_id = "
+                         "'core-1' AND hash <> ''").fetchone()[0]
+        db.execute("UPDATE audit_log SET hash = '00' || substr(hash, 3) WHERE source_node_id = "
+                   "'core-1' AND monotonic_seq = ?", (tip,))
+        db.commit()
+        db.close()
+        rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
+                           "--checkpoints", log, "--pubkey", self.pub, "--json")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("(anchored), but fasten's checkpoints do not back it", out)
+
     def test_serve_checkpoints_and_chain_verify_sees_truncation(self):
         store = self.copy("served.db")
         log = os.path.join(self.tmp.name, "served.log")

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -228,6 +230,19 @@ TEST(IntegrityLanguage, MixedTextsListEveryStatementAndReportTamperedFirst) {
   // One statement per run of one polarity within a clause.
   EXPECT_EQ(Statements("The chain is intact and unbroken."),
             (StatementList{{"intact", "chain is intact"}}));
+}
+
+TEST(IntegrityLanguage, AnchoringStatementsAreTold) {
+  auto says = [](const char* text) {
+    std::vector<IntegrityAssertion> all = FindIntegrityStatements(text);
+    return std::any_of(all.begin(), all.end(), SaysAnchored);
+  };
+  EXPECT_TRUE(says("The audit chain is anchored."));
+  EXPECT_TRUE(says("The hash chain was Notarised at noon."));
+  EXPECT_TRUE(says("The chain is checkpointed."));
+  EXPECT_FALSE(says("The chain is intact."));
+  EXPECT_FALSE(says("The chain is not anchored."));                      // not an intact statement
+  EXPECT_FALSE(says("The deploy was anchored to the release branch."));  // no chain noun
 }
 
 TEST(IntegrityLanguage, SentencesAreIndependent) {
