@@ -278,10 +278,12 @@ class Checkpoints(unittest.TestCase):
             tsa.wait(timeout=10)
             tsa.stdout.close()
 
-    def test_validate_says_anchored_from_the_checkpoints(self):
-        store = self.copy("verdict.db")
+    def checkpointed_answer(self, name, answer_text=None, integrity=None):
+        """A checkpointed copy of the demo store and an answer citing acme's newest sealed row
+        on core-1: (store path, DSN, checkpoint log, answer file)."""
+        store = self.copy(name + ".db")
         dsn = "sqlite:///" + store
-        log = os.path.join(self.tmp.name, "verdict.log")
+        log = os.path.join(self.tmp.name, name + ".log")
         rc, _, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log)
         self.assertEqual(rc, 0, err)
         db = sqlite3.connect(store)
@@ -290,11 +292,30 @@ class Checkpoints(unittest.TestCase):
             " AND hash <> '' AND source_node_id = 'core-1' ORDER BY monotonic_seq DESC"
             " LIMIT 1").fetchone()
         db.close()
-        answer = os.path.join(self.tmp.name, "answer.json")
+        claim = {"text": "Request %s recorded %s" % (req, code),
+                 "citations": [{"stream": "audit", "seq": seq, "hash": h}]}
+        if integrity:
+            claim["integrity"] = integrity
+        body = {"claims": [claim]}
+        if answer_text:
+            body["answer"] = answer_text
+        answer = os.path.join(self.tmp.name, name + "-answer.json")
         with open(answer, "w") as f:
-            json.dump({"claims": [{"text": "Request %s recorded %s" % (req, code),
-                                   "citations": [{"stream": "audit", "seq": seq, "hash": h}]}]},
-                      f)
+            json.dump(body, f)
+        return store, dsn, log, answer
+
+    def change_core1_tip(self, store):
+        """Changes the hash of core-1's newest sealed row (nothing re-sealed)."""
+        db = sqlite3.connect(store)
+        tip = db.execute("SELECT max(monotonic_seq) FROM audit_log WHERE source_node_id = "
+                         "'core-1' AND hash <> ''").fetchone()[0]
+        db.execute("UPDATE audit_log SET hash = '00' || substr(hash, 3) WHERE source_node_id = "
+                   "'core-1' AND monotonic_seq = ?", (tip,))
+        db.commit()
+        db.close()
+
+    def test_validate_says_anchored_from_the_checkpoints(self):
+        store, dsn, log, answer = self.checkpointed_answer("verdict")
         rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme")
         self.assertEqual(rc, 0, out + err)
         self.assertNotIn("anchored", out)
@@ -304,13 +325,7 @@ class Checkpoints(unittest.TestCase):
         self.assertIn("· anchored (checkpoint #1, ", out)
         # Re-seal nothing, just change the checkpointed tip's hash: the rows between the window
         # and the checkpoint no longer verify, so core-1 is not anchored (never "anchored").
-        db = sqlite3.connect(store)
-        tip = db.execute("SELECT max(monotonic_seq) FROM audit_log WHERE source_node_id = "
-                         "'core-1' AND hash <> ''").fetchone()[0]
-        db.execute("UPDATE audit_log SET hash = '00' || substr(hash, 3) WHERE source_node_id = "
-                   "'core-1' AND monotonic_seq = ?", (tip,))
-        db.commit()
-        db.close()
+        self.change_core1_tip(store)
         rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
                            "--checkpoints", log, "--pubkey", self.pub, "--json")
         verdict = json.loads(out)
@@ -320,23 +335,8 @@ class Checkpoints(unittest.TestCase):
     def test_an_answer_saying_anchored_needs_the_checkpoints(self):
         # "The audit chain is anchored" in the answer text is backed only by the checkpoints:
         # an intact claim over the same rows is not enough.
-        store = self.copy("anchored-words.db")
-        dsn = "sqlite:///" + store
-        log = os.path.join(self.tmp.name, "anchored-words.log")
-        rc, _, err = run("checkpoint", "--store", dsn, "--key", self.key, "--log", log)
-        self.assertEqual(rc, 0, err)
-        db = sqlite3.connect(store)
-        seq, h, code, req = db.execute(
-            "SELECT monotonic_seq, hash, code, request_id FROM audit_log WHERE tenant_id = 'acme'"
-            " AND hash <> '' AND source_node_id = 'core-1' ORDER BY monotonic_seq DESC"
-            " LIMIT 1").fetchone()
-        db.close()
-        answer = os.path.join(self.tmp.name, "anchored-answer.json")
-        with open(answer, "w") as f:
-            json.dump({"answer": "The audit chain is anchored.",
-                       "claims": [{"text": "Request %s recorded %s" % (req, code),
-                                   "citations": [{"stream": "audit", "seq": seq, "hash": h}],
-                                   "integrity": "intact"}]}, f)
+        store, dsn, log, answer = self.checkpointed_answer(
+            "anchored-words", answer_text="The audit chain is anchored.", integrity="intact")
         rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
                            "--checkpoints", log, "--pubkey", self.pub)
         self.assertEqual(rc, 0, out + err)
@@ -347,13 +347,7 @@ class Checkpoints(unittest.TestCase):
         self.assertFalse(verdict["accepted"])
         self.assertIn("no checkpoint log was given", json.dumps(verdict))
         # A node that is no longer anchored (its checkpointed tip changed) rejects it too.
-        db = sqlite3.connect(store)
-        tip = db.execute("SELECT max(monotonic_seq) FROM audit_log WHERE source_node_id = "
-                         "'core-1' AND hash <> ''").fetchone()[0]
-        db.execute("UPDATE audit_log SET hash = '00' || substr(hash, 3) WHERE source_node_id = "
-                   "'core-1' AND monotonic_seq = ?", (tip,))
-        db.commit()
-        db.close()
+        self.change_core1_tip(store)
         rc, out, err = run("validate", answer, "--store", dsn, "--tenant", "acme",
                            "--checkpoints", log, "--pubkey", self.pub, "--json")
         self.assertEqual(rc, 1, out + err)
