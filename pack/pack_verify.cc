@@ -206,10 +206,7 @@ class Verifier {
   void Find(const char* kind, const std::string& member, std::string reason,
             const std::string& node = "", std::optional<int64_t> seq = std::nullopt,
             int64_t line = 0) {
-    ++r_.findings_total;
-    if (r_.findings.size() < PackReport::kMaxFindings) {
-      r_.findings.push_back(PackFinding{kind, member, node, seq, line, std::move(reason)});
-    }
+    Found(PackFinding{kind, member, node, seq, line, std::move(reason)});
   }
 
   // Reads the whole member into *out (bounded), hashing it.

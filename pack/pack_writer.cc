@@ -73,11 +73,23 @@ class Spool {
   }
   // Makes the appended bytes readable; false when a write failed.
   bool Sync() { return ok_ && std::fflush(file_.get()) == 0; }
-  // Reads `c` into *out (after Sync()).
-  bool Read(const Chunk& c, std::string* out) {
-    out->resize(static_cast<size_t>(c.size));
-    return c.size == 0 || static_cast<int64_t>(pread(fileno(file_.get()), out->data(), out->size(),
-                                                     c.offset)) == c.size;
+  // Reads `chunks` in order (after Sync()), in pieces of at most 1 MiB, each passed to `each`
+  // until it returns false. False when a read fails.
+  template <typename F>
+  bool ReadChunks(const std::vector<Chunk>& chunks, F&& each) {
+    std::string buf;
+    for (const Chunk& c : chunks) {
+      for (int64_t done = 0; done < c.size;) {
+        buf.resize(static_cast<size_t>(std::min<int64_t>(c.size - done, 1 << 20)));
+        if (pread(fileno(file_.get()), buf.data(), buf.size(), c.offset + done) !=
+            static_cast<ssize_t>(buf.size())) {
+          return false;
+        }
+        if (!each(std::string_view(buf))) return true;
+        done += static_cast<int64_t>(buf.size());
+      }
+    }
+    return true;
   }
 
  private:
@@ -162,20 +174,15 @@ Status FinishMember(Spool* spool, const std::vector<const SpoolStream*>& streams
   if (!spool->Sync()) {
     return Status(StatusCode::kInternal, "cannot write a temporary file for " + m->name);
   }
-  DigestStream digest;
-  std::string buf;
   for (const SpoolStream* s : streams) {
-    for (const Chunk& c : s->chunks()) {
-      for (int64_t done = 0; done < c.size;) {
-        const Chunk part{c.offset + done, std::min<int64_t>(c.size - done, 1 << 20)};
-        if (!spool->Read(part, &buf)) {
-          return Status(StatusCode::kInternal, "cannot read back the temporary file of " + m->name);
-        }
-        digest.Update(buf);
-        done += part.size;
-      }
-      m->chunks.push_back(c);
-    }
+    m->chunks.insert(m->chunks.end(), s->chunks().begin(), s->chunks().end());
+  }
+  DigestStream digest;
+  if (!spool->ReadChunks(m->chunks, [&](std::string_view bytes) {
+        digest.Update(bytes);
+        return true;
+      })) {
+    return Status(StatusCode::kInternal, "cannot read back the temporary file of " + m->name);
   }
   m->size = digest.bytes();
   m->sha256 = digest.FinishHex();
@@ -277,19 +284,17 @@ Status CopyInto(struct archive* a, Spool* spool, const Member& m, time_t mtime) 
     return Status(StatusCode::kInternal,
                   "cannot write the archive header of " + m.name + ": " + archive_error_string(a));
   }
-  std::string buf;
-  for (const Chunk& c : m.chunks) {
-    for (int64_t done = 0; done < c.size;) {
-      const Chunk part{c.offset + done, std::min<int64_t>(c.size - done, 1 << 20)};
-      if (!spool->Read(part, &buf)) {
-        return Status(StatusCode::kInternal, "cannot read back the member " + m.name);
-      }
-      if (archive_write_data(a, buf.data(), buf.size()) != static_cast<la_ssize_t>(buf.size())) {
-        return Status(StatusCode::kInternal,
-                      "cannot write " + m.name + " into the archive: " + archive_error_string(a));
-      }
-      done += part.size;
-    }
+  bool written = true;
+  if (!spool->ReadChunks(m.chunks, [&](std::string_view bytes) {
+        written = archive_write_data(a, bytes.data(), bytes.size()) ==
+                  static_cast<la_ssize_t>(bytes.size());
+        return written;
+      })) {
+    return Status(StatusCode::kInternal, "cannot read back the member " + m.name);
+  }
+  if (!written) {
+    return Status(StatusCode::kInternal,
+                  "cannot write " + m.name + " into the archive: " + archive_error_string(a));
   }
   return Status::Ok();
 }
@@ -407,42 +412,27 @@ class NodeBuilder {
   // `end_seq` (the anchoring checkpoint's seq, or the last window row's). Fills *ns.
   Status Finish(const Sink& k, int64_t end_seq, PackNodeSummary* ns) {
     EndTrial(k, /*commit=*/false);
-    audit_.Flush(k.spool, k.buffered);
-    links_.Flush(k.spool, k.buffered);
-    tail_.Flush(k.spool, k.buffered);
+    Flush(k.spool, k.buffered);
     if (!k.spool->Sync()) return Status(StatusCode::kInternal, "cannot write a temporary file");
     // Keep the tail's lines with seq <= end_seq: they are in seq order, each starting with the
     // node's prefix.
     int64_t keep = 0, kept = 0, last = to_seq_;
-    bool cut = false;
-    std::string buf, pending;
-    std::vector<Chunk> parts;  // the tail in reads of at most 1 MiB
-    for (const Chunk& c : tail_.chunks()) {
-      for (int64_t done = 0; done < c.size; done += 1 << 20) {
-        parts.push_back({c.offset + done, std::min<int64_t>(c.size - done, 1 << 20)});
-      }
-    }
-    for (const Chunk& c : parts) {
-      if (cut) break;
-      if (!k.spool->Read(c, &buf)) {
-        return Status(StatusCode::kInternal, "cannot read back a temporary file");
-      }
-      pending += buf;
+    std::string pending;  // a line split between two reads
+    const bool read = k.spool->ReadChunks(tail_.chunks(), [&](std::string_view bytes) {
+      pending += bytes;
       size_t at = 0;
-      for (size_t nl; !cut && (nl = pending.find('\n', at)) != std::string::npos; at = nl + 1) {
-        const char* digits = pending.data() + at + prefix_.size();
+      for (size_t nl; (nl = pending.find('\n', at)) != std::string::npos; at = nl + 1) {
         int64_t seq = 0;
-        std::from_chars(digits, pending.data() + nl, seq);
-        if (seq > end_seq) {
-          cut = true;
-          break;
-        }
+        std::from_chars(pending.data() + at + prefix_.size(), pending.data() + nl, seq);
+        if (seq > end_seq) return false;
         keep += static_cast<int64_t>(nl + 1 - at);
         ++kept;
         last = seq;
       }
       pending.erase(0, at);
-    }
+      return true;
+    });
+    if (!read) return Status(StatusCode::kInternal, "cannot read back a temporary file");
     tail_.Truncate(keep);
     links_.Splice(&tail_, k.spool, k.buffered);
     links_.Flush(k.spool, k.buffered);
@@ -494,11 +484,7 @@ class NodeBuilder {
       }
     }
     below_.clear();
-    if (seq > 1) {
-      if (!k.predecessors_known) (*k.predecessors)[node_] = pred;
-    } else {
-      k.predecessors->erase(node_);
-    }
+    if (seq > 1 && !k.predecessors_known) (*k.predecessors)[node_] = pred;
     from_seq_ = seq;
     to_seq_ = seq;
     for (const LinkRow& r : before) WriteLink(r.seq, r.hash, r.prev_hash, k);

@@ -1376,15 +1376,9 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
       std::string why;
       if (!v.integrity->anchors_checked) {
         why = "no checkpoint log was given to check it against";
-      } else {
-        for (const NodeIntegrity& n : v.integrity->nodes) {
-          // As the doctor line: nodes with sealed rows (unsealed ones have no chain to anchor).
-          if (n.present && n.sealed > 0 && !n.anchored) {
-            why = "node " + n.source_node_id + " is not anchored" +
-                  (n.anchor_note.empty() ? std::string() : " (" + n.anchor_note + ")");
-            break;
-          }
-        }
+      } else if (const NodeIntegrity* n = v.integrity->FirstUnanchored()) {
+        why = "node " + n->source_node_id + " is not anchored" +
+              (n->anchor_note.empty() ? std::string() : " (" + n->anchor_note + ")");
       }
       if (!why.empty()) {
         anchored_reported = true;

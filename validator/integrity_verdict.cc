@@ -149,6 +149,13 @@ const NodeIntegrity* IntegrityVerdict::FirstBreak() const {
   return nullptr;
 }
 
+const NodeIntegrity* IntegrityVerdict::FirstUnanchored() const {
+  for (const NodeIntegrity& n : nodes) {
+    if (n.present && n.sealed > 0 && !n.anchored) return &n;
+  }
+  return nullptr;
+}
+
 void AnchorTips::Add(AnchorTip tip) {
   ++count_;
   by_node_[tip.node].push_back(std::move(tip));

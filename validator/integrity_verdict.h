@@ -137,6 +137,9 @@ struct IntegrityVerdict {
   bool empty() const;  // no node has rows in the window
   // The first broken node, or null.
   const NodeIntegrity* FirstBreak() const;
+  // The first node with sealed rows that no checkpoint anchors, or null (meaningful when
+  // anchors_checked; nodes holding only unsealed rows have no chain to anchor).
+  const NodeIntegrity* FirstUnanchored() const;
 };
 
 // Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
