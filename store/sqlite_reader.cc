@@ -10,6 +10,7 @@
 
 #include "store/payload_tenant.h"
 #include "store/pg_reader.h"
+#include "store/query_plan.h"
 #include "store/reader.h"
 #include "store/reader_common.h"
 #include "store/seq_reorder.h"
@@ -44,13 +45,7 @@ Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
   }
 }
 
-struct Param {
-  bool is_int = false;
-  int64_t i = 0;
-  std::string s;
-  static Param Int(int64_t v) { return Param{true, v, {}}; }
-  static Param Text(std::string v) { return Param{false, 0, std::move(v)}; }
-};
+using Param = SqlParam;
 
 std::string_view ColumnText(sqlite3_stmt* stmt, int i);
 
@@ -171,11 +166,6 @@ class Connection {
     return st;
   }
 
-  // Counts the rows of `from_where` ("table WHERE ...") whose `ts_column` lies in the window,
-  // up to `cap` (*lower_bound says the count stopped there). The SQL bound is whole-second
-  // (prefix) resolution, so only the rows in the window's first and last second are re-checked
-  // on parsed instants. (A row whose timestamp text sorts inside the window but cannot be parsed
-  // is counted, although list queries leave it out.)
   // EXPLAIN QUERY PLAN of `sql`: the detail column of each plan row, one per line.
   Status Explain(const std::string& sql, const std::vector<Param>& params, std::string* plan) {
     plan->clear();
@@ -191,61 +181,16 @@ class Connection {
     return Status::Ok();
   }
 
-  Status CountInWindow(const std::string& ts_column, const std::string& from_where,
-                       const std::vector<Param>& params, int cap, std::optional<Micros> since,
-                       std::optional<Micros> until, int64_t* count, bool* lower_bound) {
+  // Runs `statement`, passing each row to `on_row` until it returns false.
+  Status Each(const SqlStatement& statement, const std::function<bool(sqlite3_stmt*)>& on_row) {
     StmtRef stmt;
-    std::vector<Param> p = params;
-    p.push_back(Param::Int(cap + 1));
-    FASTEN_RETURN_IF_ERROR(
-        Prepare("SELECT count(*) FROM (SELECT 1 FROM " + from_where + " LIMIT ?)", &stmt));
-    FASTEN_RETURN_IF_ERROR(Bind(stmt, p));
+    FASTEN_RETURN_IF_ERROR(Prepare(statement.sql, &stmt));
+    FASTEN_RETURN_IF_ERROR(Bind(stmt, statement.params));
     bool row = false;
-    FASTEN_RETURN_IF_ERROR(Step(stmt, &row));
-    int64_t n = row ? sqlite3_column_int64(stmt, 0) : 0;
-    *lower_bound = n > cap;
-    if (*lower_bound) n = cap;
-    if (ts_column != "NULL" && !*lower_bound) {
-      // Rows of the boundary seconds that the exact window leaves out.
-      auto excluded = [&](const std::string& extra, const std::string& bound) -> Result<int64_t> {
-        StmtRef edge;
-        std::vector<Param> ep = params;
-        ep.push_back(Param::Text(bound));
-        FASTEN_RETURN_IF_ERROR(Prepare(
-            "SELECT " + ts_column + " FROM " + from_where + " AND " + ts_column + extra, &edge));
-        FASTEN_RETURN_IF_ERROR(Bind(edge, ep));
-        int64_t out = 0;
-        bool more = false;
-        while (true) {
-          FASTEN_RETURN_IF_ERROR(Step(edge, &more));
-          if (!more) break;
-          Micros t = 0;
-          if (!ParseTimestamp(ColumnText(edge, 0), &t) || !InWindow(true, t, since, until)) ++out;
-        }
-        return out;
-      };
-      const Micros sec = 1000000;
-      if (since && until && SecondPrefix(*since) == SecondPrefix(*until)) {
-        Result<int64_t> x = excluded(" >= ?", SecondPrefix(*since));
-        if (!x.ok()) return x.status();
-        n -= *x;
-      } else {
-        if (since) {
-          Micros next = (*since / sec + 1) * sec;
-          if (*since < 0 && *since % sec != 0) next -= sec;
-          Result<int64_t> x = excluded(" < ?", SecondPrefix(next));
-          if (!x.ok()) return x.status();
-          n -= *x;
-        }
-        if (until) {
-          Result<int64_t> x = excluded(" >= ?", SecondPrefix(*until));
-          if (!x.ok()) return x.status();
-          n -= *x;
-        }
-      }
+    while (true) {
+      FASTEN_RETURN_IF_ERROR(Step(stmt, &row));
+      if (!row || !on_row(stmt)) return Status::Ok();
     }
-    *count = n;
-    return Status::Ok();
   }
 
   bool TableExists(const std::string& name) {
@@ -333,18 +278,50 @@ void AddWindow(const std::string& column, std::optional<Micros> since, std::opti
   }
 }
 
+// SQLite's spelling of the list queries (store/query_plan.h).
+class SqliteDialect final : public SqlDialect {
+ public:
+  std::string Placeholder(size_t) const override { return "?"; }
+  std::string Column(const char* name) const override { return name; }
+  const char* True() const override { return "1=1"; }
+  const char* False() const override { return "0"; }
+  std::string ILike(const std::string& column, const std::string& placeholder) const override {
+    return "lower(" + column + ") LIKE " + placeholder + " ESCAPE '\\'";
+  }
+  void PayloadTenantPrefilter(const std::string& tenant, SqlWhere* where) const override {
+    // `fasten-mcp index` indexes exactly this expression.
+    where->And(std::string(kSqlitePayloadTenant) + " = " + where->Bind(Param::Text(tenant)));
+  }
+  bool Batched() const override { return false; }
+};
+
+const SqliteDialect kDialect;
+
+// A text timestamp column.
+SqlTimestamp TextTimestamp(const char* column) {
+  return SqlTimestamp{column, column, ""};
+}
+
+// Runs a list plan's statement and passes each row as `read` decodes it.
+template <typename Row, typename Read>
+SqlFetch<Row> FetchWith(Connection& conn, Read read) {
+  return [&conn, read](const SqlStatement& st, const std::function<bool(Row&)>& on_row) {
+    Row row;
+    return conn.Each(st, [&](sqlite3_stmt* stmt) {
+      read(stmt, &row);
+      return on_row(row);
+    });
+  };
+}
+
+// ... each row's first column as text.
+SqlFetchText FetchText(Connection& conn) {
+  return FetchWith<std::string_view>(
+      conn, [](sqlite3_stmt* stmt, std::string_view* text) { *text = ColumnText(stmt, 0); });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Audit.
-
-// A case-insensitive substring match on a JSON text column (see TextSearchPatterns).
-void AddTextMatch(const std::string& column, const std::string& term, std::string* where,
-                  std::vector<Param>* params) {
-  auto [typed, escaped] = TextSearchPatterns(term);
-  *where +=
-      " AND (lower(" + column + ") LIKE ? ESCAPE '\\' OR lower(" + column + ") LIKE ? ESCAPE '\\')";
-  params->push_back(Param::Text(std::move(typed)));
-  params->push_back(Param::Text(std::move(escaped)));
-}
 
 class SqliteAuditReader final : public AuditReader {
  public:
@@ -394,6 +371,7 @@ class SqliteAuditReader final : public AuditReader {
     }
     has_hash_ = present[kHash];
     has_tenant_ = present[kTenant];
+    list_ = AuditListTable{table_, select_list_, TextTimestamp("timestamp"), has_tenant_};
     return Status::Ok();
   }
 
@@ -453,59 +431,12 @@ class SqliteAuditReader final : public AuditReader {
   }
 
   Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
-    std::string where;
-    std::vector<Param> params;
-    BuildWhere(q, &where, &params);
-    return conn_.Explain(ListSql(where), params, plan);
+    const SqlStatement st = AuditListPlan(kDialect, list_, q, q.tenant_id).FirstStatement();
+    return conn_.Explain(st.sql, st.params, plan);
   }
 
   Status Query(const AuditQuery& q, AuditPage* page) override {
-    *page = AuditPage();
-    std::string where;
-    std::vector<Param> params;
-    BuildWhere(q, &where, &params);
-    std::vector<Param> count_params = params;
-    std::string count_where = where;
-    if (q.after) {
-      // Rows after the cursor have a second prefix <= the cursor's prefix.
-      where += " AND timestamp < ?";
-      params.push_back(Param::Text(q.after->ts_prefix + "\xF4\x8F\xBF\xBF"));
-    }
-    std::string sql = ListSql(where);
-    StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
-    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
-    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
-    std::vector<AuditRow> candidates;
-    std::string boundary;  // second prefix of the (limit+1)-th candidate
-    AuditRow row;
-    bool more = false;
-    while (true) {
-      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-      if (!more) break;
-      ReadRow(stmt, &row);
-      if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
-      if (candidates.size() > limit && row.timestamp.compare(0, 19, boundary) != 0) break;
-      if (q.after && !AuditKey::Before(*q.after, AuditKey::Of(row))) continue;
-      candidates.push_back(row);
-      if (candidates.size() == limit + 1) boundary = row.timestamp.substr(0, 19);
-    }
-    std::sort(candidates.begin(), candidates.end(), [](const AuditRow& a, const AuditRow& b) {
-      return AuditKey::Before(AuditKey::Of(a), AuditKey::Of(b));
-    });
-    page->has_more = candidates.size() > limit;
-    if (page->has_more) candidates.resize(limit);
-    page->rows = std::move(candidates);
-    if (page->has_more) page->next = AuditKey::Of(page->rows.back());
-    // A first page that holds every match is its own count: no second query.
-    if (q.count_cap > 0 && !page->has_more && !q.after) {
-      page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0) {
-      FASTEN_RETURN_IF_ERROR(
-          conn_.CountInWindow("timestamp", table_ + count_where, count_params, q.count_cap, q.since,
-                              q.until, &page->total_matched, &page->total_is_lower_bound));
-    }
-    return Status::Ok();
+    return AuditListPlan(kDialect, list_, q, q.tenant_id).Run(FetchRows(), FetchText(conn_), page);
   }
 
   Status FindPredecessor(const std::string& node, int64_t seq,
@@ -777,35 +708,9 @@ class SqliteAuditReader final : public AuditReader {
   }
 
  private:
-  // " WHERE ..." for an audit list query, without the cursor.
-  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<Param>* params) const {
-    *where = " WHERE 1=1";
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      *where += std::string(" AND ") + col + " = ?";
-      params->push_back(Param::Text(*v));
-    };
-    eq("request_id", q.request_id);
-    eq("code", q.code);
-    eq("domain", q.domain);
-    eq("actor", q.actor);
-    eq("target", q.target);
-    eq("source_node_id", q.source_node_id);
-    eq("service_id", q.service_id);
-    eq("severity", q.severity);
-    if (q.tenant_id) {
-      if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
-      else
-        *where += " AND 0";  // no tenant column: no row belongs to any tenant
-    }
-    AddWindow("timestamp", q.since, q.until, where, params);
-    if (q.text) AddTextMatch("detail", *q.text, where, params);
-  }
-
-  std::string ListSql(const std::string& where) const {
-    return "SELECT " + select_list_ + " FROM " + table_ + where +
-           " ORDER BY timestamp DESC, monotonic_seq DESC";
+  SqlFetch<AuditRow> FetchRows() {
+    return FetchWith<AuditRow>(conn_,
+                               [this](sqlite3_stmt* stmt, AuditRow* row) { ReadRow(stmt, row); });
   }
 
   Status Collect(const std::string& sql, const std::vector<Param>& params, size_t max,
@@ -846,6 +751,7 @@ class SqliteAuditReader final : public AuditReader {
   std::vector<int> select_;
   std::string select_list_;
   std::string pred_select_list_;  // the same columns of the alias p (the predecessor join)
+  AuditListTable list_;
   // True when an index of the table has source_node_id as its first column.
   Status HasNodeIndex(bool* out) {
     *out = false;
@@ -878,18 +784,20 @@ class SqliteStreamReader final : public StreamReader {
     }
     std::vector<std::pair<std::string, std::string>> cols;
     FASTEN_RETURN_IF_ERROR(conn_.Columns(table_, &cols));
-    for (const auto& [name, type] : cols) columns_.push_back(name);
-    if (!Has("seq") || !Has("payload")) {
+    for (const auto& [name, type] : cols) list_.columns.push_back(name);
+    if (!list_.Has("seq") || !list_.Has("payload")) {
       return FailedPreconditionError("table '" + table_ + "' in " + dsn.path +
                                      " is not a fasten stream table (needs seq and payload)");
     }
+    list_.table = table_;
+    list_.select = "SELECT seq, payload";
     for (const char* c :
          {"request_id", "timestamp", "level", "service_id", "event", "method", "path", "status"}) {
-      if (Has(c))
-        select_ += std::string(", ") + c;
-      else
-        select_ += ", NULL";
+      list_.select += std::string(", ") + (list_.Has(c) ? c : "NULL");
     }
+    list_.select += " FROM " + table_;
+    if (list_.Has("timestamp")) list_.ts = TextTimestamp("timestamp");
+    if (list_.Has("status")) list_.status = "CAST(status AS INTEGER)";
     return Status::Ok();
   }
 
@@ -898,89 +806,24 @@ class SqliteStreamReader final : public StreamReader {
   const std::string& table() const override { return table_; }
 
   Status Query(const StreamQuery& q, StreamPage* page) override {
-    *page = StreamPage();
-    std::string where;
-    std::vector<Param> params;
-    BuildWhere(q, &where, &params);
-    std::vector<Param> count_params = params;
-    std::string count_where = where;
-    if (q.before_seq) {
-      where += " AND seq < ?";
-      params.push_back(Param::Int(*q.before_seq));
-    }
-    std::string sql = ListSql(where);
-    StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(sql, &stmt));
-    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
-    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
-    bool more = false;
-    while (true) {
-      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-      if (!more) break;
-      StreamRow row;
-      ReadRow(stmt, &row);
-      if (!Matches(q, row)) continue;
-      if (page->rows.size() == limit) {
-        page->has_more = true;
-        break;
-      }
-      page->rows.push_back(std::move(row));
-    }
-    if (page->has_more) page->next_before_seq = page->rows.back().seq;
-    // A first page that holds every match is its own count: no second query.
-    if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
-      page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0 && q.tenant_id) {
-      // The tenant rule (store/payload_tenant.h) decides each counted row, as it decides each
-      // listed one: SQL cannot, so count the prefiltered rows that pass it, up to the cap.
-      FASTEN_RETURN_IF_ERROR(CountByRule(q, count_where, count_params, &page->total_matched,
-                                         &page->total_is_lower_bound));
-    } else if (q.count_cap > 0) {
-      FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
-          Has("timestamp") ? "timestamp" : "NULL", table_ + count_where, count_params, q.count_cap,
-          q.since, q.until, &page->total_matched, &page->total_is_lower_bound));
-    }
-    return Status::Ok();
+    return StreamListPlan(kDialect, list_, q, q.tenant_id).Run(FetchRows(), FetchText(conn_), page);
   }
 
   Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
-    std::string where;
-    std::vector<Param> params;
-    BuildWhere(q, &where, &params);
-    return conn_.Explain(ListSql(where), params, plan);
+    const SqlStatement st = StreamListPlan(kDialect, list_, q, q.tenant_id).FirstStatement();
+    return conn_.Explain(st.sql, st.params, plan);
   }
 
   Status Scan(const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
-    *complete = true;
-    std::string where;
-    std::vector<Param> params;
-    BuildWhere(q, &where, &params);
-    StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(ListSql(where), &stmt));
-    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
-    StreamRow row;
-    int64_t n = 0;
-    bool more = false;
-    while (true) {
-      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-      if (!more) break;
-      ReadRow(stmt, &row);
-      if (!Matches(q, row)) continue;
-      if (n++ == max_rows) {
-        *complete = false;
-        break;
-      }
-      on_row(row);
-    }
-    return Status::Ok();
+    return StreamListPlan(kDialect, list_, q, q.tenant_id)
+        .Scan(FetchRows(), max_rows, on_row, complete);
   }
 
   Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare(
-        "SELECT seq, payload" + select_ + " FROM " + table_ + " WHERE seq = ?", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Prepare(list_.select + " WHERE seq = ?", &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Int(seq)}));
     bool row = false;
     FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
@@ -995,84 +838,9 @@ class SqliteStreamReader final : public StreamReader {
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
  private:
-  bool Has(const std::string& c) const {
-    return std::find(columns_.begin(), columns_.end(), c) != columns_.end();
-  }
-
-  std::string ListSql(const std::string& where) const {
-    return "SELECT seq, payload" + select_ + " FROM " + table_ + where + " ORDER BY seq DESC";
-  }
-
-  // The checks SQL does not decide: the exact time window and the payload's tenant.
-  static bool Matches(const StreamQuery& q, const StreamRow& row) {
-    if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) return false;
-    return !q.tenant_id || PayloadBelongsTo(row.payload, *q.tenant_id);
-  }
-
-  // Counts the rows of `where` that Matches() accepts, up to q.count_cap.
-  Status CountByRule(const StreamQuery& q, const std::string& where,
-                     const std::vector<Param>& params, int64_t* count, bool* lower_bound) {
-    StmtRef stmt;
-    FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT payload, " +
-                                             std::string(Has("timestamp") ? "timestamp" : "NULL") +
-                                             " FROM " + table_ + where,
-                                         &stmt));
-    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
-    int64_t n = 0;
-    bool more = false;
-    *lower_bound = false;
-    while (true) {
-      FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
-      if (!more) break;
-      StreamRow row;
-      row.payload.assign(ColumnText(stmt, 0));
-      row.timestamp.assign(ColumnText(stmt, 1));
-      row.timestamp_ok = ParseTimestamp(row.timestamp, &row.timestamp_us);
-      if (!Matches(q, row)) continue;
-      if (n == q.count_cap) {
-        *lower_bound = true;
-        break;
-      }
-      ++n;
-    }
-    *count = n;
-    return Status::Ok();
-  }
-
-  // " WHERE ..." for a stream query, without the cursor.
-  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<Param>* params) const {
-    *where = " WHERE 1=1";
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      if (!Has(col)) {
-        *where += " AND 0";
-        return;
-      }
-      *where += std::string(" AND ") + col + " = ?";
-      params->push_back(Param::Text(*v));
-    };
-    eq("request_id", q.request_id);
-    eq("level", q.level);
-    eq("event", q.event);
-    eq("service_id", q.service_id);
-    eq("method", q.method);
-    eq("path", q.path);
-    if (q.status) {
-      if (Has("status")) {
-        *where += " AND CAST(status AS INTEGER) = ?";
-        params->push_back(Param::Int(*q.status));
-      } else {
-        *where += " AND 0";
-      }
-    }
-    if (q.tenant_id) {
-      // A prefilter (an index can serve it: index_advice.h), a superset of the tenant rule,
-      // which decides each row (Matches).
-      *where += std::string(" AND ") + kSqlitePayloadTenant + " = ?";
-      params->push_back(Param::Text(*q.tenant_id));
-    }
-    if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, where, params);
-    if (q.text) AddTextMatch("payload", *q.text, where, params);
+  SqlFetch<StreamRow> FetchRows() {
+    return FetchWith<StreamRow>(conn_,
+                                [this](sqlite3_stmt* stmt, StreamRow* row) { ReadRow(stmt, row); });
   }
 
   void ReadRow(sqlite3_stmt* stmt, StreamRow* row) {
@@ -1094,8 +862,7 @@ class SqliteStreamReader final : public StreamReader {
   Connection conn_;
   StreamKind kind_ = StreamKind::kSys;
   std::string table_;
-  std::vector<std::string> columns_;
-  std::string select_;
+  StreamListTable list_;
 };
 
 }  // namespace
