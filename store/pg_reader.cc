@@ -7,6 +7,7 @@
 
 #include "store/payload_tenant.h"
 #include "store/pg_conn.h"
+#include "store/query_plan.h"
 #include "store/reader_common.h"
 #include "store/seq_reorder.h"
 #include "util/json_text.h"
@@ -108,17 +109,8 @@ struct TsColumn {
     if (until) *where += " AND " + Order() + " < " + Bind(params, SecondPrefix(NextSecond(*until)));
   }
 
-  // Rows whose 19-character second prefix is <= `prefix` (the audit list cursor).
-  void AtOrBefore(const std::string& prefix, std::string* where,
-                  std::vector<PgParam>* params) const {
-    if (exact()) {
-      Micros t = 0;
-      if (prefix.size() != 19 || !ParseTimestamp(prefix, &t)) return;  // C++ filters exactly
-      *where += " AND " + col + " < " + Bind(params, CanonicalTimestamp(t + 1000000)) + cast();
-      return;
-    }
-    *where += " AND " + Order() + " < " + Bind(params, prefix + "\xF4\x8F\xBF\xBF");
-  }
+  // The column as the list plan sees it (store/query_plan.h).
+  SqlTimestamp Sql() const { return SqlTimestamp{Select(), Order(), exact() ? cast() : ""}; }
 };
 
 std::string DisplayType(const std::string& data_type) {
@@ -187,64 +179,67 @@ Status Columns(PgConn& conn, const std::pair<std::string, std::string>& rel,
   return Status::Ok();
 }
 
-// A case-insensitive substring match (substrate.md §4.3: ILIKE ... ESCAPE '\').
-void AddTextMatch(const char* column, const std::string& term, std::string* where,
-                  std::vector<PgParam>* params) {
-  auto [typed, escaped] = TextSearchPatterns(term);
-  std::string a = Bind(params, std::move(typed));
-  std::string b = Bind(params, std::move(escaped));
-  *where += " AND (" + Col(column) + " ILIKE " + a + " ESCAPE E'\\\\' OR " + Col(column) +
-            " ILIKE " + b + " ESCAPE E'\\\\')";
-}
+std::optional<std::string> PlainTenantPattern(const std::string& tenant);
 
-// Counts the rows of `from_where` ("table WHERE ...") whose timestamp lies in the window, up to
-// `cap` (*lower_bound says the count stopped there). On a text column the SQL bound has
-// whole-second resolution, so only the rows of the window's first and last second are re-checked
-// on parsed instants (as in the SQLite backend).
-Status CountInWindow(PgConn& conn, const TsColumn* ts, const std::string& from_where,
-                     const std::vector<PgParam>& params, int cap, std::optional<Micros> since,
-                     std::optional<Micros> until, int64_t* count, bool* lower_bound) {
-  std::vector<PgParam> p = params;
-  std::string limit = Bind(&p, std::to_string(cap + 1));
-  PgResult r;
-  FASTEN_RETURN_IF_ERROR(conn.Query(
-      "SELECT count(*) FROM (SELECT 1 FROM " + from_where + " LIMIT " + limit + ") s", p, &r));
-  int64_t n = 0;
-  if (PQntuples(r.get()) == 1) ParseInt(PgText(r.get(), 0, 0), &n);
-  *lower_bound = n > cap;
-  if (*lower_bound) n = cap;
-  if (ts && !ts->exact() && !*lower_bound) {
-    auto excluded = [&](const std::string& op, const std::string& bound, int64_t* out) -> Status {
-      std::vector<PgParam> ep = params;
-      std::string b = Bind(&ep, bound);
-      PgResult e;
-      FASTEN_RETURN_IF_ERROR(conn.Query(
-          "SELECT " + ts->Select() + " FROM " + from_where + " AND " + ts->Order() + op + b, ep,
-          &e));
-      *out = 0;
-      for (int i = 0; i < PQntuples(e.get()); ++i) {
-        Micros t = 0;
-        if (!ParseTimestamp(PgText(e.get(), i, 0), &t) || !InWindow(true, t, since, until)) ++*out;
-      }
-      return Status::Ok();
-    };
-    int64_t x = 0;
-    if (since && until && SecondPrefix(*since) == SecondPrefix(*until)) {
-      FASTEN_RETURN_IF_ERROR(excluded(" >= ", SecondPrefix(*since), &x));
-      n -= x;
-    } else {
-      if (since) {
-        FASTEN_RETURN_IF_ERROR(excluded(" < ", SecondPrefix(NextSecond(*since)), &x));
-        n -= x;
-      }
-      if (until) {
-        FASTEN_RETURN_IF_ERROR(excluded(" >= ", SecondPrefix(*until), &x));
-        n -= x;
-      }
+// Postgres' spelling of the list queries (store/query_plan.h).
+class PgDialect final : public SqlDialect {
+ public:
+  // `tenant_function`: "schema.fasten_payload_tenant(\"payload\")" when the stream table has the
+  // function beside it, else empty.
+  explicit PgDialect(std::string tenant_function = "")
+      : tenant_function_(std::move(tenant_function)) {}
+  std::string Placeholder(size_t n) const override { return "$" + std::to_string(n); }
+  std::string Column(const char* name) const override { return Col(name); }
+  const char* True() const override { return "true"; }
+  const char* False() const override { return "false"; }
+  // substrate.md §4.3: ILIKE ... ESCAPE '\'.
+  std::string ILike(const std::string& column, const std::string& placeholder) const override {
+    return column + " ILIKE " + placeholder + " ESCAPE E'\\\\'";
+  }
+  void PayloadTenantPrefilter(const std::string& tenant, SqlWhere* where) const override {
+    if (!tenant_function_.empty()) {
+      where->And(tenant_function_ + " = " + where->Bind(SqlParam::Text(tenant)));
+      return;
+    }
+    where->And("strpos(\"payload\", '\"tenant_id\"') > 0");
+    if (std::optional<std::string> re = PlainTenantPattern(tenant)) {
+      where->And("\"payload\" ~ " + where->Bind(SqlParam::Text(*re)));
     }
   }
-  *count = n;
-  return Status::Ok();
+  bool Batched() const override { return true; }
+
+ private:
+  std::string tenant_function_;
+};
+
+const PgDialect kAuditDialect;
+
+std::vector<PgParam> ToPg(const std::vector<SqlParam>& params) {
+  std::vector<PgParam> out;
+  out.reserve(params.size());
+  for (const SqlParam& p : params) out.emplace_back(p.ToText());
+  return out;
+}
+
+// Runs a list plan's statement and passes each row as `read` decodes it.
+template <typename Row, typename Read>
+SqlFetch<Row> FetchRows(PgConn& conn, Read read) {
+  return [&conn, read](const SqlStatement& st, const std::function<bool(Row&)>& on_row) {
+    PgResult r;
+    FASTEN_RETURN_IF_ERROR(conn.Query(st.sql, ToPg(st.params), &r));
+    Row row;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      read(r.get(), i, &row);
+      if (!on_row(row)) break;
+    }
+    return Status::Ok();
+  };
+}
+
+// ... each row's first column as text.
+SqlFetchText FetchText(PgConn& conn) {
+  return FetchRows<std::string_view>(
+      conn, [](const PGresult* r, int i, std::string_view* text) { *text = PgText(r, i, 0); });
 }
 
 // Ends the read-only transaction of a cursor scan, however the scan ends.
@@ -323,6 +318,7 @@ class PgAuditReader final : public AuditReader {
     }
     has_hash_ = present[kHash];
     has_tenant_ = present[kTenant];
+    list_ = AuditListTable{table_, select_list_, ts_.Sql(), has_tenant_};
     return Status::Ok();
   }
 
@@ -380,65 +376,12 @@ class PgAuditReader final : public AuditReader {
   }
 
   Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
-    std::string where;
-    std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
-    const std::string sql = ListSql(where, &params);
-    params.back() = std::to_string(std::max(1, q.limit) + 33);
-    return Explain(conn_, sql, params, plan);
+    const SqlStatement st = AuditListPlan(kAuditDialect, list_, q, q.tenant_id).FirstStatement();
+    return Explain(conn_, st.sql, ToPg(st.params), plan);
   }
 
   Status Query(const AuditQuery& q, AuditPage* page) override {
-    *page = AuditPage();
-    std::string where;
-    std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
-    const std::vector<PgParam> count_params = params;
-    const std::string count_where = where;
-    if (q.after) ts_.AtOrBefore(q.after->ts_prefix, &where, &params);
-    std::vector<PgParam> fetch_params = params;
-    const std::string sql = ListSql(where, &fetch_params);
-    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
-    std::vector<AuditRow> candidates;
-    // Fetch in growing batches until the page and the rest of its last second are in hand.
-    for (int64_t fetch = static_cast<int64_t>(limit) + 33;; fetch *= 4) {
-      fetch_params.back() = std::to_string(fetch);
-      PgResult r;
-      FASTEN_RETURN_IF_ERROR(conn_.Query(sql, fetch_params, &r));
-      candidates.clear();
-      std::string boundary;  // second prefix of the (limit+1)-th candidate
-      bool complete = false;
-      AuditRow row;
-      const int n = PQntuples(r.get());
-      for (int i = 0; i < n; ++i) {
-        ReadRow(r.get(), i, &row);
-        if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
-        if (candidates.size() > limit && row.timestamp.compare(0, 19, boundary) != 0) {
-          complete = true;
-          break;
-        }
-        if (q.after && !AuditKey::Before(*q.after, AuditKey::Of(row))) continue;
-        candidates.push_back(row);
-        if (candidates.size() == limit + 1) boundary = row.timestamp.substr(0, 19);
-      }
-      if (complete || n < fetch) break;
-    }
-    std::sort(candidates.begin(), candidates.end(), [](const AuditRow& a, const AuditRow& b) {
-      return AuditKey::Before(AuditKey::Of(a), AuditKey::Of(b));
-    });
-    page->has_more = candidates.size() > limit;
-    if (page->has_more) candidates.resize(limit);
-    page->rows = std::move(candidates);
-    if (page->has_more) page->next = AuditKey::Of(page->rows.back());
-    // A first page that holds every match is its own count: no second query.
-    if (q.count_cap > 0 && !page->has_more && !q.after) {
-      page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0) {
-      FASTEN_RETURN_IF_ERROR(CountInWindow(conn_, &ts_, table_ + count_where, count_params,
-                                           q.count_cap, q.since, q.until, &page->total_matched,
-                                           &page->total_is_lower_bound));
-    }
-    return Status::Ok();
+    return AuditListPlan(kAuditDialect, list_, q, q.tenant_id).Run(Rows(), FetchText(conn_), page);
   }
 
   Status FindPredecessor(const std::string& node, int64_t seq,
@@ -705,34 +648,9 @@ class PgAuditReader final : public AuditReader {
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
  private:
-  // " WHERE ..." for an audit list query, without the cursor.
-  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<PgParam>* params) const {
-    *where = " WHERE true";
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (v) *where += " AND " + Col(col) + " = " + Bind(params, *v);
-    };
-    eq("request_id", q.request_id);
-    eq("code", q.code);
-    eq("domain", q.domain);
-    eq("actor", q.actor);
-    eq("target", q.target);
-    eq("source_node_id", q.source_node_id);
-    eq("service_id", q.service_id);
-    eq("severity", q.severity);
-    if (q.tenant_id) {
-      if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
-      else
-        *where += " AND false";  // no tenant column: no row belongs to any tenant
-    }
-    ts_.Window(q.since, q.until, where, params);
-    if (q.text) AddTextMatch("detail", *q.text, where, params);
-  }
-
-  // The list statement; its LIMIT is the last parameter (appended here, set by the caller).
-  std::string ListSql(const std::string& where, std::vector<PgParam>* params) const {
-    return "SELECT " + select_list_ + " FROM " + table_ + where + " ORDER BY " + ts_.Order() +
-           " DESC, \"monotonic_seq\" DESC LIMIT " + Bind(params, "0");
+  SqlFetch<AuditRow> Rows() {
+    return FetchRows<AuditRow>(
+        conn_, [this](const PGresult* r, int i, AuditRow* row) { ReadRow(r, i, row); });
   }
 
   Status Collect(const std::string& sql, const std::vector<PgParam>& params,
@@ -774,6 +692,7 @@ class PgAuditReader final : public AuditReader {
   std::string select_list_;
   TsColumn ts_{TsColumn::kText, Col("timestamp")};
   TsColumn shipped_{TsColumn::kText, Col("shipped_at")};
+  AuditListTable list_;
   bool has_hash_ = false;
   bool has_tenant_ = false;
 };
@@ -828,12 +747,19 @@ class PgStreamReader final : public StreamReader {
     }
     std::vector<std::pair<std::string, std::string>> cols;
     FASTEN_RETURN_IF_ERROR(Columns(conn_, *rel, &cols));
-    for (const auto& [name, type] : cols) types_.emplace_back(name, type);
-    if (!Has("seq") || !Has("payload")) {
+    for (const auto& [name, type] : cols) {
+      types_.emplace_back(name, type);
+      list_.columns.push_back(name);
+    }
+    if (!list_.Has("seq") || !list_.Has("payload")) {
       return FailedPreconditionError("table '" + table_ + "' in " + dsn.Display() +
                                      " is not a fasten stream table (needs seq and payload)");
     }
-    if (Has("timestamp")) ts_ = TsColumn{TsColumn::KindOf(Type("timestamp")), Col("timestamp")};
+    std::optional<TsColumn> ts;
+    if (list_.Has("timestamp")) {
+      ts = TsColumn{TsColumn::KindOf(Type("timestamp")), Col("timestamp")};
+      list_.ts = ts->Sql();
+    }
     // The payload-tenant function `fasten-mcp index --apply` creates beside the table, if there.
     PgResult fn;
     FASTEN_RETURN_IF_ERROR(conn_.Query(
@@ -842,20 +768,31 @@ class PgStreamReader final : public StreamReader {
         "'25'::pg_catalog.oidvector AND p.prorettype = 25",
         {rel->first, kPgPayloadTenantFunction}, &fn));
     if (PQntuples(fn.get()) == 1) {
-      tenant_function_ =
-          std::string(PgText(fn.get(), 0, 0)) + "." + kPgPayloadTenantFunction + "(\"payload\")";
+      dialect_ = PgDialect(std::string(PgText(fn.get(), 0, 0)) + "." + kPgPayloadTenantFunction +
+                           "(\"payload\")");
     }
-    select_ = "SELECT \"seq\", \"payload\"";
+    list_.table = table_;
+    list_.select = "SELECT \"seq\", \"payload\"";
     for (const char* c :
          {"request_id", "timestamp", "level", "service_id", "event", "method", "path", "status"}) {
-      if (!Has(c))
-        select_ += ", NULL";
+      if (!list_.Has(c))
+        list_.select += ", NULL";
       else if (std::string_view(c) == "timestamp")
-        select_ += ", " + ts_->Select();
+        list_.select += ", " + ts->Select();
       else
-        select_ += ", " + Col(c) + "::text";
+        list_.select += ", " + Col(c) + "::text";
     }
-    select_ += " FROM " + table_;
+    list_.select += " FROM " + table_;
+    const std::string status = Type("status");
+    if (status == "integer" || status == "bigint" || status == "smallint") {
+      list_.status = "\"status\"::bigint";
+    } else if (!status.empty()) {
+      // A text status compares as a number (so 0502 matches 502).
+      list_.status =
+          "(CASE WHEN \"status\"::text ~ '^\\s*[+-]?[0-9]{1,18}\\s*$' THEN "
+          "btrim(\"status\"::text)::bigint END)";
+    }
+    list_.status_cast = "::bigint";
     return Status::Ok();
   }
 
@@ -864,81 +801,24 @@ class PgStreamReader final : public StreamReader {
   const std::string& table() const override { return table_; }
 
   Status Query(const StreamQuery& q, StreamPage* page) override {
-    *page = StreamPage();
-    std::string where;
-    std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
-    const size_t limit = static_cast<size_t>(std::max(1, q.limit));
-    bool done = false;
-    FASTEN_RETURN_IF_ERROR(Batches(
-        q, where, params, q.before_seq, limit + 1,
-        [&](StreamRow& row) {
-          if (page->rows.size() == limit) {
-            page->has_more = true;
-            return false;
-          }
-          page->rows.push_back(std::move(row));
-          return true;
-        },
-        &done));
-    if (page->has_more) page->next_before_seq = page->rows.back().seq;
-    // A first page that holds every match is its own count: no second query.
-    if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
-      page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0 && q.tenant_id) {
-      // The tenant lives in the payload, which SQL here cannot parse safely: count the rows that
-      // pass the exact per-row check, up to the cap. A pattern count would also count rows that
-      // merely nest a "tenant_id", including other tenants' rows.
-      int64_t n = 0;
-      bool stopped = false;
-      FASTEN_RETURN_IF_ERROR(Batches(
-          q, where, params, std::nullopt, kFetchBatch,
-          [&](StreamRow&) { return ++n < q.count_cap; }, &stopped));
-      page->total_matched = n;
-      page->total_is_lower_bound = stopped;
-    } else if (q.count_cap > 0) {
-      FASTEN_RETURN_IF_ERROR(CountInWindow(conn_, ts_ ? &*ts_ : nullptr, table_ + where, params,
-                                           q.count_cap, q.since, q.until, &page->total_matched,
-                                           &page->total_is_lower_bound));
-    }
-    return Status::Ok();
+    return StreamListPlan(dialect_, list_, q, q.tenant_id).Run(Rows(), FetchText(conn_), page);
   }
 
   Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
-    std::string where;
-    std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
-    const size_t first_batch = std::max<size_t>(static_cast<size_t>(std::max(1, q.limit)) + 1, 16);
-    const std::string sql = BatchSql(where, q.before_seq, first_batch, &params);
-    return Explain(conn_, sql, params, plan);
+    const SqlStatement st = StreamListPlan(dialect_, list_, q, q.tenant_id).FirstStatement();
+    return Explain(conn_, st.sql, ToPg(st.params), plan);
   }
 
   Status Scan(const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
-    *complete = true;
-    std::string where;
-    std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
-    int64_t n = 0;
-    bool done = false;
-    return Batches(
-        q, where, params, std::nullopt,
-        static_cast<size_t>(std::min<int64_t>(max_rows + 1, kFetchBatch)),
-        [&](StreamRow& row) {
-          if (n++ == max_rows) {
-            *complete = false;
-            return false;
-          }
-          on_row(row);
-          return true;
-        },
-        &done);
+    return StreamListPlan(dialect_, list_, q, q.tenant_id).Scan(Rows(), max_rows, on_row, complete);
   }
 
   Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     PgResult r;
-    FASTEN_RETURN_IF_ERROR(conn_.Query(select_ + " WHERE \"seq\" = $1", {std::to_string(seq)}, &r));
+    FASTEN_RETURN_IF_ERROR(
+        conn_.Query(list_.select + " WHERE \"seq\" = $1", {std::to_string(seq)}, &r));
     if (PQntuples(r.get()) >= 1) {
       StreamRow row;
       ReadRow(r.get(), 0, &row);
@@ -950,9 +830,6 @@ class PgStreamReader final : public StreamReader {
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
  private:
-  bool Has(const std::string& c) const {
-    return std::any_of(types_.begin(), types_.end(), [&](const auto& t) { return t.first == c; });
-  }
   std::string Type(const std::string& c) const {
     for (const auto& [name, type] : types_) {
       if (name == c) return type;
@@ -960,87 +837,9 @@ class PgStreamReader final : public StreamReader {
     return "";
   }
 
-  // One batch's statement: rows of `where` below `before`, newest first, at most `batch`.
-  std::string BatchSql(const std::string& where, std::optional<int64_t> before, size_t batch,
-                       std::vector<PgParam>* params) const {
-    std::string sql = select_ + where;
-    if (before) sql += " AND \"seq\" < " + Bind(params, std::to_string(*before));
-    return sql + " ORDER BY \"seq\" DESC LIMIT " + Bind(params, std::to_string(batch));
-  }
-
-  // Streams matching rows (seq DESC) in keyset batches of growing size, applying the checks SQL
-  // cannot do exactly (time window edges, payload tenant). `accept` returns false to stop.
-  Status Batches(const StreamQuery& q, const std::string& where, const std::vector<PgParam>& params,
-                 std::optional<int64_t> before, size_t first_batch,
-                 const std::function<bool(StreamRow&)>& accept, bool* done) {
-    size_t batch = std::max<size_t>(first_batch, 16);
-    StreamRow row;
-    while (true) {
-      std::vector<PgParam> p = params;
-      const std::string sql = BatchSql(where, before, batch, &p);
-      PgResult r;
-      FASTEN_RETURN_IF_ERROR(conn_.Query(sql, p, &r));
-      const int n = PQntuples(r.get());
-      for (int i = 0; i < n; ++i) {
-        ReadRow(r.get(), i, &row);
-        before = row.seq;
-        if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
-        if (q.tenant_id && !PayloadBelongsTo(row.payload, *q.tenant_id)) continue;
-        if (!accept(row)) {
-          *done = true;
-          return Status::Ok();
-        }
-      }
-      if (static_cast<size_t>(n) < batch) return Status::Ok();
-      batch = std::min<size_t>(batch * 4, kFetchBatch);
-    }
-  }
-
-  // " WHERE ..." for a stream query, without the cursor.
-  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<PgParam>* params) const {
-    *where = " WHERE true";
-    auto eq = [&](const char* col, const std::optional<std::string>& v) {
-      if (!v) return;
-      if (!Has(col)) {
-        *where += " AND false";
-        return;
-      }
-      *where += " AND " + Col(col) + " = " + Bind(params, *v);
-    };
-    eq("request_id", q.request_id);
-    eq("level", q.level);
-    eq("event", q.event);
-    eq("service_id", q.service_id);
-    eq("method", q.method);
-    eq("path", q.path);
-    if (q.status) {
-      std::string type = Type("status");
-      if (type.empty()) {
-        *where += " AND false";
-      } else if (type == "integer" || type == "bigint" || type == "smallint") {
-        *where +=
-            " AND \"status\"::bigint = " + Bind(params, std::to_string(*q.status)) + "::bigint";
-      } else {
-        // A text status compares as a number (so 0502 matches 502).
-        *where +=
-            " AND (CASE WHEN \"status\"::text ~ '^\\s*[+-]?[0-9]{1,18}\\s*$' THEN "
-            "btrim(\"status\"::text)::bigint END) = " +
-            Bind(params, std::to_string(*q.status)) + "::bigint";
-      }
-    }
-    if (q.tenant_id) {
-      // A prefilter, a superset of the tenant rule, which decides each row (Batches).
-      if (!tenant_function_.empty()) {
-        *where += " AND " + tenant_function_ + " = " + Bind(params, *q.tenant_id);
-      } else {
-        *where += " AND strpos(\"payload\", '\"tenant_id\"') > 0";
-        if (std::optional<std::string> re = PlainTenantPattern(*q.tenant_id)) {
-          *where += " AND \"payload\" ~ " + Bind(params, *re);
-        }
-      }
-    }
-    if (ts_) ts_->Window(q.since, q.until, where, params);
-    if (q.text) AddTextMatch("payload", *q.text, where, params);
+  SqlFetch<StreamRow> Rows() {
+    return FetchRows<StreamRow>(
+        conn_, [this](const PGresult* r, int i, StreamRow* row) { ReadRow(r, i, row); });
   }
 
   void ReadRow(const PGresult* r, int i, StreamRow* row) const {
@@ -1065,10 +864,8 @@ class PgStreamReader final : public StreamReader {
   StreamKind kind_ = StreamKind::kSys;
   std::string table_;
   std::vector<std::pair<std::string, std::string>> types_;  // column -> data_type
-  std::optional<TsColumn> ts_;
-  std::string select_;  // "SELECT ... FROM table"
-  // "schema.fasten_payload_tenant(\"payload\")" when the function exists, else empty.
-  std::string tenant_function_;
+  StreamListTable list_;
+  PgDialect dialect_;
 };
 
 }  // namespace
