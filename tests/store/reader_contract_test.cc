@@ -734,6 +734,35 @@ TEST_P(ReaderContract, StreamTenantFilterUsesThePayloadAndDropsRowsWithoutOne) {
   EXPECT_EQ(row->payload, "not json at all");
 }
 
+// The count stops at count_cap and says so only when more rows match: the same with a tenant
+// (each counted row passes the payload tenant rule) as without.
+TEST_P(ReaderContract, AStreamCountIsALowerBoundOnlyWhenMoreRowsMatchThanTheCap) {
+  std::string rows;
+  for (char second : {'0', '1', '2'}) {
+    rows += std::string(rows.empty() ? "" : ",") + "('r1','2026-06-15T10:00:0" + second +
+            ".000000Z','info','e','{\"tenant_id\":\"A\"}')";
+  }
+  store_->Exec(store_->StreamDdl("syslog") +
+               "INSERT INTO syslog (request_id, timestamp, level, event, payload) VALUES " + rows);
+  auto reader = OpenStream(StreamKind::kSys);
+  ASSERT_TRUE(reader);
+  for (bool tenant : {false, true}) {
+    StreamQuery q;
+    if (tenant) q.tenant_id = "A";
+    q.limit = 1;
+    q.count_cap = 3;
+    StreamPage page;
+    ASSERT_TRUE(reader->Query(q, &page).ok());
+    EXPECT_TRUE(page.has_more);
+    EXPECT_EQ(page.total_matched, 3) << tenant;
+    EXPECT_FALSE(page.total_is_lower_bound) << tenant;
+    q.count_cap = 2;
+    ASSERT_TRUE(reader->Query(q, &page).ok());
+    EXPECT_EQ(page.total_matched, 2) << tenant;
+    EXPECT_TRUE(page.total_is_lower_bound) << tenant;
+  }
+}
+
 TEST_P(ReaderContract, ApiStatusComparesAsANumber) {
   store_->Exec(store_->StreamDdl("api_log") +
                "INSERT INTO api_log (request_id, timestamp, method, path, status, payload) VALUES "
