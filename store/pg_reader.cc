@@ -25,7 +25,7 @@ std::string Bind(std::vector<PgParam>* params, std::string value) {
 }
 
 // Column names are quoted (a quoted lower-case name is the name the writer's unquoted DDL
-// created); table names are not (substrate.md §1.4).
+// created); table names are not (docs/format.md §1.3).
 std::string Col(const char* name) {
   return std::string("\"") + name + "\"";
 }
@@ -77,7 +77,7 @@ struct TsColumn {
     }
     return col + " COLLATE \"C\"";
   }
-  // Instant columns filter exactly; text columns at whole-second resolution (§3.1 rule 5).
+  // Instant columns filter exactly; text columns at whole-second resolution (docs/format.md §3.3).
   bool exact() const { return kind == kTz || kind == kNaive; }
   const char* cast() const { return kind == kTz ? "::timestamptz" : "::timestamp"; }
 
@@ -187,7 +187,7 @@ Status Columns(PgConn& conn, const std::pair<std::string, std::string>& rel,
   return Status::Ok();
 }
 
-// A case-insensitive substring match (substrate.md §4.3: ILIKE ... ESCAPE '\').
+// A case-insensitive substring match (docs/format.md §4.3: ILIKE ... ESCAPE '\').
 void AddTextMatch(const char* column, const std::string& term, std::string* where,
                   std::vector<PgParam>* params) {
   auto [typed, escaped] = TextSearchPatterns(term);
