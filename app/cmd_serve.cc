@@ -855,7 +855,7 @@ Status UrlHost(const std::string& url, bool* loopback) {
   return Status::Ok();
 }
 
-// Registration of a running HTTP server (mcp.md §11): the token stays in the environment.
+// Registration of a running HTTP server (docs/http.md): the token stays in the environment.
 int PrintHttpConfig(CommandIo& io, const std::string& host, const std::string& url,
                     const std::string& name, bool loopback) {
   if (host == "claude-desktop") {

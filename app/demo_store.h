@@ -1,4 +1,4 @@
-// A realistic demo store, sealed exactly as the fasten SDKs seal (substrate.md §5).
+// A realistic demo store, sealed exactly as the fasten SDKs seal (docs/format.md §5).
 //
 // One SQLite file with the audit table (spec DDL, migrated for form 2), `api_log` and `syslog`.
 // Writers are mixed as in the field: a newest-Python node (form "2", canonical timestamps,

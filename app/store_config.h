@@ -1,5 +1,5 @@
 // Which stores a command reads, from flags and the SDK's environment variables
-// (substrate.md §1.1): --store / FASTEN_AUDIT_DSN, --sys-store / FASTEN_SYSLOG_DSN,
+// (docs/format.md §1.1): --store / FASTEN_AUDIT_DSN, --sys-store / FASTEN_SYSLOG_DSN,
 // --api-store / FASTEN_API_DSN. Stream stores default to the audit store's SQLite file with
 // their default tables (syslog, api_log).
 #pragma once

@@ -1,5 +1,5 @@
-// Streamable HTTP against the bare TCP loopback round trip, measured in one run (performance.md
-// §8, G10/G11), and a bounded load test.
+// Streamable HTTP against the bare TCP loopback round trip, measured in one run
+// (docs/benchmarks.md: transport floors, G10/G11), and a bounded load test.
 //
 //   L_rtt   a child answering each ~0.5 KB message with ~2 KB over one keep-alive TCP
 //           connection with TCP_NODELAY (this binary, --tcp-echo)

@@ -1,5 +1,5 @@
 // Evidence packs against plain chain verification, measured in one run on one store (issue 14,
-// docs/benchmarks.md; performance.md §11):
+// docs/benchmarks.md, method and limits):
 //   verify       VerifyStore over the whole store (what `fasten-mcp verify` runs): the limit;
 //   pack         WritePack of tenant acme over the whole time span, with the checkpoint log:
 //                records written per second (the tenant's rows in whole, every other row of

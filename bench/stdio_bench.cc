@@ -1,5 +1,5 @@
 // tools/call over stdio against the bare pipe round trip, measured in one run
-// (performance.md §8, G10/G11):
+// (docs/benchmarks.md: transport floors, G10/G11):
 //   L_rtt   a child that answers each ~0.5 KB line with a ~2 KB line (this binary, --echo)
 //   echo    fasten-mcp serve: an echo-sized tools/call (row_get of a citation that does not
 //           exist: validation, dispatch, one indexed lookup, a small result)
@@ -8,7 +8,7 @@
 // core costs a few microseconds, one that crosses cores pays an inter-processor wake-up (tens of
 // microseconds). Each placement pins the client and the child the same way for the floor and for
 // the subject, so every ratio compares like with like:
-//   split  client on CPU 0, child on CPU 1 (the performance.md §8 floor, and the G10 gate)
+//   split  client on CPU 0, child on CPU 1 (the transport floor, and the G10 gate)
 //   same   client and child both on CPU 0
 //   free   no pinning: the scheduler decides, run to run
 // Usage: stdio_bench --binary build/fasten-mcp --store PATH [--tenant T] [--calls N] [--runs R]

@@ -3,8 +3,8 @@
 //
 // The store: globex writes `--rows` audit rows of code GX_BULK, sys rows of event gx_bulk and api
 // rows of path /gx/bulk, and a quarter as many spread over 500 other values; acme writes
-// `--acme-rows` rows over 20 values of its own. Tables and indexes are the SDK's (substrate.md
-// §2.3, §4.1); Postgres is analyzed (as autovacuum would), SQLite is not (as the SDKs leave it).
+// `--acme-rows` rows over 20 values of its own. Tables and indexes are the SDK's (docs/format.md
+// §2.4, §4.1); Postgres is analyzed (as autovacuum would), SQLite is not (as the SDKs leave it).
 // Through the real tool path (Dispatcher, the stdio worker's HandleRequestText), bound to acme,
 // each probe times
 //   audit_query {"code": V}, sys_query {"event": V}, api_query {"path": V}

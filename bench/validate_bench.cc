@@ -1,4 +1,4 @@
-// The citation validator against its limit, measured in one run on one store (llm.md §7.5):
+// The citation validator against its limit, measured in one run on one store (docs/validation.md):
 //   L_batch   the raw batched lookup of the 20 cited (seq, hash) pairs (AuditReader::
 //             FindBySeqHashBatch): one store round trip, the floor of any validator;
 //   L_links   the same lookup with the predecessors the link check needs, in the same statement

@@ -1,4 +1,4 @@
-// Chain verification against its limits, measured in one run on one store (performance.md §11):
+// Chain verification against its limits, measured in one run on one store (docs/benchmarks.md):
 //   L_scan  raw SQLite C-API scan of the same ordered query, every column read;
 //   L_sha   OpenSSL SHA-256 over the same canonical bytes, one reused EVP context;
 //   verify  fasten-mcp's end-to-end streaming verify (reader + canonical + SHA + links);

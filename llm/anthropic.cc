@@ -1,4 +1,4 @@
-// The Anthropic Messages adapter (llm.md §2).
+// The Anthropic Messages adapter (docs/providers.md §3).
 #include <set>
 
 #include "llm/http_client.h"

@@ -1,4 +1,4 @@
-// A small POST-JSON HTTP client for the model providers (llm.md §5), the only libcurl user.
+// A small POST-JSON HTTP client for model providers (docs/providers.md §5), the only libcurl user.
 //
 // HttpClient::Post sends one request with the configured retries: transport failures, 408/409,
 // 429 rate limits and 5xx/529 are retried (the adapter's Classifier decides for an HTTP error,

@@ -83,13 +83,13 @@ constexpr char kLastTurnNote[] =
     "\n\nThis is your last turn: no more tools. Call submit_answer now with what you have; put "
     "what you could not establish in unknowns.";
 
-// Template markers of plain-text chat formats, neutralised in free text (llm.md §7.6 item 4).
+// Template markers of plain-text chat formats, neutralised in free text (docs/investigate.md).
 const char* const kTemplateMarkers[] = {
     "<|im_start|>", "<|im_end|>",     "<|system|>",        "<|user|>",      "<|assistant|>",
     "[INST]",       "[/INST]",        "</tool_result>",    "<tool_result>", "<<SYS>>",
     "<</SYS>>",     "<<<fasten-data", "<<<end fasten-data"};
 
-// Phrases that mark a row's text as an attempt to instruct the model (§7.6 item 8).
+// Phrases that mark a row's text as an attempt to instruct the model (docs/investigate.md).
 const char* const kInjectionPhrases[] = {"ignore previous instructions",
                                          "ignore all previous",
                                          "ignore prior instructions",
@@ -790,7 +790,7 @@ ToolSpec SubmitAnswerTool() {
                    {"required", {"stream", "seq", "hash"}},
                    {"additionalProperties", false}};
   // Optional members are nullable and listed as required: OpenAI's strict mode wants every
-  // property required (llm.md §1).
+  // property required (docs/providers.md §2).
   const json time = {{"type", {"string", "null"}},
                      {"description", "RFC 3339 (2026-11-20T14:00:00Z) or a date"}};
   json scope = {{"type", {"object", "null"}},

@@ -1,4 +1,4 @@
-// The investigate loop (llm.md §7): a question goes in, a model calls the read tools (the same
+// The investigate loop (docs/investigate.md): a question in, a model calls the read tools (the same
 // handlers as the MCP server, in process, with the investigation's tenant injected), and the answer
 // comes back through the submit_answer tool as claims citing rows. The post-loop citation
 // validator (validator/citations.h) checks it with this run's ledger; a rejected answer gets the
@@ -93,7 +93,7 @@ InvestigateResult Investigate(const std::string& question, const InvestigateDeps
 nlohmann::json InvestigateResultJson(const InvestigateResult& result);
 
 // Internal pieces, exposed for tests.
-// The LLM-facing copy of an MCP input schema (llm.md §1): every property required, optional
+// The LLM-facing copy of an MCP input schema (providers.md §2): every property required, optional
 // ones nullable, additionalProperties false.
 nlohmann::json StrictSchema(const nlohmann::json& mcp_schema);
 // The submit_answer tool.

@@ -1,6 +1,6 @@
-// The OpenAI Chat Completions adapter (llm.md §3), shared by vLLM, Ollama /v1 and llama.cpp
-// (§4): their differences are the max-tokens field, `strict`, `parallel_tool_calls`, and the
-// response quirks of §4.5 that the parser tolerates.
+// The OpenAI Chat Completions adapter (docs/providers.md §4), shared by vLLM, Ollama /v1 and
+// llama.cpp: their differences are the max-tokens field, `strict`, `parallel_tool_calls`, and the
+// response quirks (docs/providers.md §4) that the parser tolerates.
 #include <algorithm>
 #include <atomic>
 
@@ -242,7 +242,7 @@ Result<Turn> ParseOpenAiResponse(const json& body, std::atomic<int64_t>* next_id
     if (turn.stop == Stop::kMaxTokens) {
       turn.tool_calls.clear();  // cut off: never run
     } else if (turn.stop == Stop::kEndTurn || turn.stop == Stop::kOther) {
-      turn.stop = Stop::kToolUse;  // "stop" with tool calls (§4.5 item 4)
+      turn.stop = Stop::kToolUse;  // "stop" with tool calls (providers.md §4 item 4)
     }
   } else if (!turn.refusal.empty() && turn.stop == Stop::kEndTurn) {
     turn.stop = Stop::kRefusal;

@@ -1,4 +1,4 @@
-// The provider-neutral conversation model (llm.md §1) and the Provider interface.
+// The provider-neutral conversation model (docs/providers.md §1) and the Provider interface.
 //
 // One neutral model, one adapter per wire format: `anthropic` (Messages API) and `openai`
 // (Chat Completions: OpenAI, vLLM, Ollama /v1, llama.cpp). The investigate loop (llm/investigate.h)
@@ -67,7 +67,7 @@ struct Message {
   std::vector<ToolResult> results;  // kToolResults: one per tool call of the preceding turn
 };
 
-// An LLM-facing tool: `parameters` is already in the portable strict form (llm.md §1: every
+// An LLM-facing tool: `parameters` is already in the portable strict form (providers.md §2: every
 // property required, optional ones nullable, additionalProperties false).
 struct ToolSpec {
   std::string name;

@@ -180,7 +180,7 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
 // Schema (table names are prefixed: the state database is shared with other state):
 //   spend_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- ('schema_version', '1')
 //   spend_calls: one row per model call, with its normalised usage, the pricing_version used and
-//   its cost (NULL: unknown), so costs can be recomputed when prices change (llm.md §6.3.4).
+//   its cost (NULL: unknown), so costs can be recomputed when prices change (docs/providers.md §6).
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS spend_meta (

@@ -1,4 +1,4 @@
-// Cost: the price table (llm.md §6.3, configuration data, never code) and the spend ledger, a
+// Cost: the price table (docs/providers.md §6: data, never code) and the spend ledger, a
 // small SQLite state database of our own (never the fasten store, which stays read-only).
 #pragma once
 
@@ -22,7 +22,7 @@ struct ModelPrice {  // USD per million tokens
 
 class PriceTable {
  public:
-  // Parses the JSON document of llm.md §6.3 ({pricing_version, currency, models: {...}}).
+  // Parses the JSON document of docs/providers.md §6 ({pricing_version, currency, models: {...}}).
   static Result<PriceTable> Parse(const std::string& text, const std::string& origin);
   static Result<PriceTable> Load(const std::string& path);
   // The table shipped with the binary (data/prices.json), looked for in order: $FASTEN_PRICES (an

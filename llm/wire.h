@@ -22,7 +22,7 @@
 
 namespace fasten::llm {
 
-// ---- Anthropic Messages (llm.md §2) ----
+// ---- Anthropic Messages (docs/providers.md §3) ----
 
 // The POST /v1/messages body. Assistant messages echo Turn.raw's content blocks (except held
 // back tool_use blocks); the results of one turn go in one user message of tool_result blocks.
@@ -32,7 +32,7 @@ nlohmann::json AnthropicRequestJson(const Request& request, const std::string& m
 // DataLoss when it is not a message.
 Result<Turn> ParseAnthropicResponse(const nlohmann::json& body);
 
-// ---- OpenAI Chat Completions and compatible servers (llm.md §3, §4) ----
+// ---- OpenAI Chat Completions and compatible servers (docs/providers.md §4) ----
 
 struct OpenAiWireOptions {
   std::string max_tokens_field = "max_tokens";  // or "max_completion_tokens"
@@ -52,9 +52,9 @@ nlohmann::json OpenAiRequestJson(const Request& request, const std::string& mode
 Result<Turn> ParseOpenAiResponse(const nlohmann::json& body,
                                  std::atomic<int64_t>* next_id = nullptr);
 
-// ---- Errors (every envelope of llm.md §2.5, §3.5, §4.5) ----
+// ---- Errors (every envelope of docs/providers.md §3, §4) ----
 
-// A non-2xx response → Status + error type + whether to retry (the table of llm.md §5.1, without
+// A non-2xx response → Status + error type + whether to retry (docs/providers.md §5, without
 // x-should-retry, which the HTTP client applies). The provider's message is quoted verbatim; a
 // non-JSON body (an HTML 502 from a proxy) gives a short excerpt. `who` prefixes the message.
 HttpFailure ParseErrorResponse(const std::string& who, int http_status,

@@ -4,7 +4,7 @@
 // the returned Principal's tenant is the only tenant the request may see (nothing in a request
 // body can change it), on failure it answers 401 with `WWW-Authenticate: Bearer
 // realm="fasten-mcp"` (kWwwAuthenticate). Credentials come only from that header, never from the
-// query string. No OAuth is advertised (spec mcp.md §9.2).
+// query string. No OAuth is advertised (docs/mcp.md §7).
 //
 //   TokenFileAuthenticator  static bearer tokens, one tenant each, from a tokens file that stores
 //                           only SHA-256 digests (format below); the default.

@@ -359,7 +359,7 @@ HttpDecision DecideHttpRequest(const HttpRequestHead& head,
     d.chunked = true;
   }
 
-  // DNS-rebinding protection (mcp.md §8), before anything else is looked at.
+  // DNS-rebinding protection (docs/mcp.md §6 item 1), before anything else is looked at.
   if (!host || !HostAllowed(*host, config)) {
     d.reject = Reject(403, "forbidden: Host header not allowed (use --allow-host NAME)");
     return d;

@@ -53,7 +53,7 @@ bool IsLegacyVersion(std::string_view v) {
   return false;
 }
 
-// "=?base64?<b64>?=" (mcp.md §7.3) decoded; other values as they are.
+// "=?base64?<b64>?=" (docs/mcp.md §6 item 2) decoded; other values as they are.
 std::optional<std::string> DecodeHeaderValue(std::string_view v) {
   constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
   if (v.size() < kOpen.size() + kClose.size() || v.substr(0, kOpen.size()) != kOpen ||
@@ -96,7 +96,7 @@ std::string SseEvent(const std::string& data, const char* event = "message") {
   return Chunk(std::string("event: ") + event + "\ndata: " + data + "\n\n");
 }
 
-// HTTP status of a JSON-RPC response (mcp.md §7.3, §12 item 48).
+// HTTP status of a JSON-RPC response (docs/mcp.md §6 item 3).
 unsigned StatusOf(const json& response, bool modern) {
   auto err = response.find("error");
   if (err == response.end()) return 200;
@@ -468,7 +468,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return principal_->tenant + '\n' + principal_->token_label + '\n' + DumpJson(id);
   }
 
-  // Era selection and the modern envelope checks (mcp.md §7.3, §7.4).
+  // Era selection and the modern envelope checks (docs/mcp.md §6, docs/http.md).
   void OnRequest(json request) {
     const HttpDecision& d = decision_;
     const json& id = request["id"];
@@ -750,7 +750,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return "Connection: keep-alive\r\nKeep-Alive: timeout=" + std::to_string(idle.count()) + "\r\n";
   }
 
-  // A client that goes away while its call runs cancels the call (mcp.md §7.3 item 5).
+  // A client that goes away while its call runs cancels the call (docs/mcp.md §6 item 4).
   void WatchForDisconnect(std::shared_ptr<Call> call) {
     auto& socket = beast::get_lowest_layer(stream_).socket();
     socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),

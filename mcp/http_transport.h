@@ -1,11 +1,11 @@
-// MCP over Streamable HTTP (mcp.md §7): one endpoint, every client message its own POST, both
+// MCP over Streamable HTTP (docs/mcp.md §6): one endpoint, every client message its own POST, both
 // protocol eras, stateless (no Mcp-Session-Id is ever minted), so any replica can serve any
 // request.
 //
 // Per connection: over --max-connections 503, over --max-connections-per-peer 429 (each with
 // Retry-After, then closed); no request begun within the idle timeout: closed.
 // Per request (the head is judged by DecideHttpRequest, mcp/http_policy.h, which has the whole
-// table), in this order (mcp.md §7.4):
+// table), in this order (docs/http.md):
 //   malformed framing (duplicate Host, Authorization, Content-Length..., a bad Host port,
 //   Transfer-Encoding other than chunked or with Content-Length) -> 400 / 501
 //   Host / Origin not allowed           -> 403

@@ -8,23 +8,23 @@ computes the same verdicts a second, independent way, so that
 
   * tests can use it as an oracle: every row hash, commitment and chain verdict the C++ code
     produces can be cross-checked against this script; and
-  * the benchmark can measure the "CPython peer" (spec/performance.md, L_py) on the same store.
+  * the benchmark can measure the "CPython peer" (docs/benchmarks.md, L_py) on the same store.
 
 It deliberately builds the canonical bytes with CPython's own JSON module:
 
     json.dumps(obj, sort_keys=True, separators=(',', ':'), default=str)   # ensure_ascii=True
 
-because that call *is* the upstream reference rendering (spec/substrate.md §5.1). Nothing here is
+because that call *is* the upstream reference rendering (docs/format.md §5.1). Nothing here is
 hand-rolled canonical JSON: the point of a peer is that it shares no code and no cleverness with
 the implementation it checks. The cost is known and accepted: `json.loads` re-renders numbers
 through Python floats, so a detail token that CPython itself would not produce (Go's `1e-7`,
 `1E5`, `1.50`) re-renders differently and the row fails here while the token-preserving C++ reader
 passes it. On CPython-written data (the reference SDK) the two must agree exactly.
 
-Spec coverage (spec/substrate.md): column introspection and defaults (§2.5), unsealed rows (§2.6),
-timestamp spellings with truncation to microseconds (§3.1), detail parsing (§3.2), form "1" (§5.2),
-form "2" with its commitment (§5.3), the form1-z-timestamp legacy fallback (§5.5), and the
-upstream chain walk (§5.6, §5.7) — except that this peer does not stop at the first failure: it
+Coverage (sections of docs/format.md): column introspection and defaults (§2.1), unsealed rows
+(§5.6), timestamp spellings with truncation to microseconds (§3.1), detail parsing (§5.1), form "1"
+(§5.2), form "2" with its commitment (§5.3), the form1-z-timestamp legacy fallback (§5.5), and the
+upstream chain walk (§5.4, §6.2) — except that this peer does not stop at the first failure: it
 reports every failing check of every row. The other §5.5 fallbacks (pre-form-id,
 go-control-escapes, shipped-after-seal, pg-us-rounding) are out of scope; rows needing them are
 reported as plain hash failures.
@@ -82,7 +82,7 @@ MAX_LISTED_FAILURES = 1000
 FETCH_BATCH = 1000
 TABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-# Keys hashed by both forms (§5.2, §5.3). Form "1" adds `detail`, form "2" adds
+# Keys hashed by both forms (docs/format.md §5.2, §5.3). Form "1" adds `detail`, form "2" adds
 # `detail_commitment`; either way the hashed object has 22 keys.
 COMMON_HASH_KEYS = (
     "action", "actor", "actor_kind", "canonical_form_id", "category", "code", "domain", "id",
@@ -90,14 +90,14 @@ COMMON_HASH_KEYS = (
     "shipped_at", "source_node_id", "target", "tenant_id", "timestamp", "wire_version",
 )
 
-# Columns without which no row can be hashed or ordered. Every writer in §2.4 has them.
+# Columns without which no row can be hashed or ordered. Every writer (format.md §2.2) has them.
 REQUIRED_COLUMNS = (
     "id", "origin_id", "monotonic_seq", "timestamp", "code", "action", "severity", "service_id",
     "source_node_id", "actor", "actor_kind", "target", "category", "domain", "method",
     "request_id", "detail",
 )
 
-# Columns that may be missing, with the value to use when they are (§2.5). pii_in_detail is never
+# Columns that may be missing, with their value when absent (format.md §2.1). pii_in_detail is never
 # hashed, so it is not read at all.
 OPTIONAL_COLUMN_DEFAULTS = {
     "wire_version": "1",
@@ -121,7 +121,7 @@ class UsageError(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# Value encodings (§3.1, §3.2)
+# Value encodings (docs/format.md §3.1, §5.1)
 # --------------------------------------------------------------------------------------------
 
 # YYYY-MM-DDTHH:MM:SS, optional 1-9 digit fraction, then Z, ±HH:MM or nothing (= UTC).
@@ -163,7 +163,7 @@ def parse_timestamp(text):
 
 
 def render_isoformat(instant):
-    """Form "1" rendering: Python isoformat() of an aware UTC datetime (§5.2)."""
+    """Form "1" rendering: Python isoformat() of an aware UTC datetime (docs/format.md §3.2)."""
     return instant.isoformat()
 
 
@@ -179,7 +179,7 @@ def render_wire(instant):
 
 def load_detail(value, is_text):
     """Return (detail, ok). Stored detail is JSON text; SQL NULL and the text 'null' both mean
-    "detail is null" (§3.2 rule 5). Vector rows already carry the parsed value (is_text False).
+    "detail is null" (format.md §2.2). Vector rows already carry the parsed value (is_text False).
     """
     if not is_text or value is None:
         return value, True
@@ -203,7 +203,7 @@ def as_int(value):
 
 
 # --------------------------------------------------------------------------------------------
-# Canonical bytes and hashes (§5.1 - §5.3)
+# Canonical bytes and hashes (docs/format.md §5.1 - §5.3)
 # --------------------------------------------------------------------------------------------
 
 def canonical_json(obj):
@@ -216,7 +216,7 @@ def sha256_hex(text):
 
 
 def detail_commitment(salt, detail):
-    """sha256(ascii(salt hex text) || canonical_json(detail)), lowercase hex (§5.3)."""
+    """sha256(ascii(salt hex text) || canonical_json(detail)), lowercase hex (format.md §5.3)."""
     return hashlib.sha256(salt.encode("ascii") + canonical_json(detail).encode("ascii")).hexdigest()
 
 
@@ -341,7 +341,7 @@ def check_row_content(row, detail_is_text=True):
 
 
 # --------------------------------------------------------------------------------------------
-# Streaming chain verification (§5.6, §5.7)
+# Streaming chain verification (docs/format.md §5.4, §6)
 # --------------------------------------------------------------------------------------------
 
 class ChainVerifier:
@@ -379,7 +379,7 @@ class ChainVerifier:
             return
 
         if stored_hash is None or stored_hash == "":
-            # Unsealed (§2.6): neither verified nor broken, but it is the preceding row of the
+            # Unsealed (§5.6): neither verified nor broken, but it is the preceding row of the
             # next one, so that row's link is not checked.
             self.unsealed += 1
             if tip is None:
@@ -443,7 +443,7 @@ def open_read_only(path):
 
 
 def plan_select(conn, table):
-    """Introspect the table (§2.5) and return (SELECT statement, column keys, defaults).
+    """Introspect the table (format.md §2.1) and return (SELECT statement, column keys, defaults).
 
     `defaults` holds the fill-in values of the optional columns the table lacks.
     """
@@ -492,7 +492,7 @@ def run_verify_pass(conn, select, keys, defaults):
 
 def verify_database(conn, table):
     """Verify the whole table; retries once with lossy UTF-8 decoding if a TEXT value is not
-    valid UTF-8 (§3.2 rule 4: invalid bytes read as U+FFFD). The fast path keeps sqlite3's
+    valid UTF-8 (docs/format.md §5.1: invalid bytes read as U+FFFD). The fast path keeps sqlite3's
     built-in C decoder, which matters for the benchmark.
     """
     select, keys, defaults = plan_select(conn, table)
@@ -513,7 +513,7 @@ def peak_rss_kb():
 # Commands
 # --------------------------------------------------------------------------------------------
 
-# Upstream reason substrings (§5.7) -> this peer's failure kinds, for expected_verify.
+# Upstream reason substrings (format.md §6.1) -> this peer's failure kinds, for expected_verify.
 REASON_KINDS = (
     ("hash mismatch", "hash"),
     ("prev_hash does not match", "link"),
@@ -565,7 +565,7 @@ def check_vector(vector):
             if got != vector["expected_detail_commitment"]:
                 problems.append("%s: commitment %s != expected %s" % (
                     where, got, vector["expected_detail_commitment"]))
-        # Form-1 rows may carry a salt and commitment that are not hashed (§5.3, last bullet);
+        # Form-1 rows may carry a salt and commitment that are not hashed (docs/format.md §5.2);
         # the vectors say they are still consistent, so hold them to it.
         if result.form == "1" and row["detail_salt"] and row["detail"] is not None \
                 and row["detail_commitment"] is not None:

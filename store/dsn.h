@@ -1,4 +1,4 @@
-// Store locations as the fasten SDK spells them (substrate.md §1.2-§1.4).
+// Store locations as the fasten SDK spells them (docs/format.md §1.2-§1.3).
 //
 //   sqlite:///relative/path.db?table=NAME&wal=true   relative to the working directory
 //   sqlite:////archive/copy.db?immutable=1           a copy nothing writes: no -wal/-shm

@@ -45,7 +45,7 @@ const std::vector<Recipe>& AuditRecipes() {
        "\"hash\" <> ''"},
       {"tenant_code_ts",
        {"tenant_id", "code", "timestamp"},
-       "code + time window pages of one tenant (performance.md 13.6)"},
+       "code + time window pages of one tenant (docs/benchmarks.md)"},
       {"tenant_ts", {"tenant_id", "timestamp"}, "newest-first pages and text search of one tenant"},
       {"tenant_req", {"tenant_id", "request_id"}, "request traces of one tenant"},
       {"tenant_domain_ts", {"tenant_id", "domain", "timestamp"}, "domain filter of one tenant"},

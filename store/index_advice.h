@@ -1,7 +1,7 @@
 // The extra indexes fasten-mcp's queries want, for the operator command `fasten-mcp index`.
 //
-// The upstream DDL has only single-column indexes (substrate.md §2.3); performance.md §13.6
-// measured a composite (code, timestamp) index making code + window pages 4.5-5.6x faster, with
+// The upstream DDL has only single-column indexes (docs/format.md §2.4); as docs/benchmarks.md
+// says, a composite (code, timestamp) index makes code + window pages 4.5-5.6x faster, with
 // the tenant first for tenant-bound servers. Every filter the tools offer also gets an index led
 // by the tenant, so a tenant-bound query never walks other tenants' index entries (its time would
 // tell what they store: docs/security.md); on the stream tables the tenant is the payload's

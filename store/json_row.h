@@ -1,6 +1,6 @@
 // Audit rows from JSON objects: the SDK's NDJSON stdout lines ({"shape":"audit", ...}, or bare
 // rows) and test vectors. The `detail` value keeps its exact source text, so number tokens reach
-// the canonical writer unchanged. Keys a writer omits take the defaults of substrate.md §2.5.
+// the canonical writer unchanged. Keys a writer omits take the defaults of docs/format.md §2.1.
 #pragma once
 
 #include <string_view>

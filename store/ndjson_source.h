@@ -1,7 +1,7 @@
-// Audit rows from the SDK's NDJSON stdout capture (substrate.md §7).
+// Audit rows from the SDK's NDJSON stdout capture (docs/format.md §5.7).
 //
 // Lines are {"shape":"audit", ...} objects or bare rows; lines of other shapes (sys, api) are
-// skipped and counted. Two-phase output (§7.2): a line with an empty hash is superseded by the
+// skipped and counted. Two-phase output (§5.7): a line with an empty hash is superseded by the
 // sealed line with the same id; one that never is stays an unsealed row. Sealed rows are delivered
 // per node in ascending seq order through a bounded reorder window (store/seq_reorder.h), so
 // memory does not grow with the file. Malformed lines are counted and reported with their line

@@ -1,7 +1,7 @@
 // The tenant of a sys/api stream row: the one definition every reader, tool and validator uses.
 //
 // Stream rows carry their tenant inside the JSON `payload` as a top-level "tenant_id" member
-// (substrate.md §4.4, §6.8). Parsers disagree on odd payloads (SQLite's json_extract takes the
+// (docs/format.md §4.2). Parsers disagree on odd payloads (SQLite's json_extract takes the
 // first duplicate member and cuts a value at NUL; nlohmann takes the last; Postgres' json
 // functions refuse \u0000 and lone surrogates), so a writer that can shape a payload could make a
 // row look like one tenant's to a list and another's to a lookup. The rule here removes every such

@@ -26,7 +26,7 @@ std::string Bind(std::vector<PgParam>* params, std::string value) {
 }
 
 // Column names are quoted (a quoted lower-case name is the name the writer's unquoted DDL
-// created); table names are not (substrate.md §1.4).
+// created); table names are not (docs/format.md §1.3).
 std::string Col(const char* name) {
   return std::string("\"") + name + "\"";
 }
@@ -192,7 +192,7 @@ class PgDialect final : public SqlDialect {
   std::string Column(const char* name) const override { return Col(name); }
   const char* True() const override { return "true"; }
   const char* False() const override { return "false"; }
-  // substrate.md §4.3: ILIKE ... ESCAPE '\'.
+  // docs/format.md §4.3: ILIKE ... ESCAPE '\'.
   std::string ILike(const std::string& column, const std::string& placeholder) const override {
     return column + " ILIKE " + placeholder + " ESCAPE E'\\\\'";
   }

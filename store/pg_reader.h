@@ -1,4 +1,4 @@
-// Postgres backend of AuditReader and StreamReader (substrate.md §1.4-§2.5, §4).
+// Postgres backend of AuditReader and StreamReader (docs/format.md §1-§2, §4).
 //
 // AuditReader::Open and StreamReader::Open call these for postgres:// DSNs; callers use the
 // abstract interfaces in reader.h and never see a libpq type.

@@ -105,7 +105,7 @@ void AddTimeWindow(const SqlTimestamp& ts, std::optional<Micros> since, std::opt
     if (until) bound(" <= ", CanonicalTimestamp(*until));
     return;
   }
-  // A text column: whole seconds (substrate.md §3.1 rule 5); the rows re-check their instants.
+  // A text column: whole seconds (docs/format.md §3.3); the rows re-check their instants.
   if (since) bound(" >= ", SecondPrefix(*since));
   if (until) bound(" < ", SecondPrefix(NextSecond(*until)));
 }

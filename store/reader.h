@@ -25,7 +25,7 @@
 
 namespace fasten {
 
-// What introspection found: which writer variant made the table (substrate.md §2.4-§2.5).
+// What introspection found: which writer variant made the table (docs/format.md §2.1-§2.2).
 struct WriterProfile {
   std::string table;
   bool table_fallback = false;       // the default was absent; fasten_audit was used
@@ -155,7 +155,8 @@ class AuditReader {
 
   // The rows matching any of the (monotonic_seq, hash) pairs, in one round trip, ordered by
   // (monotonic_seq, source_node_id, id); duplicate pairs count once, and at most 16 rows are
-  // returned per pair. For checking an answer's citations together (performance.md §13.5).
+  // returned per pair. For checking an answer's citations together (docs/benchmarks.md,
+  // batched citation lookups).
   // InvalidArgument above kMaxBatchPairs pairs.
   static constexpr size_t kMaxBatchPairs = 10000;
   virtual Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
@@ -165,7 +166,7 @@ class AuditReader {
   // those rows into their chains: rows at monotonic_seq - 1 whose hash is the prev_hash of a
   // matching row (a superset: the caller matches node, seq - 1 and prev_hash exactly). `links`
   // holds rows of any tenant: use them only to confirm links, never show them. A row that is
-  // both is in both. For the citation validator (performance.md §13.5).
+  // both is in both. For the citation validator (docs/benchmarks.md).
   virtual Status FindBySeqHashBatchWithLinks(
       const std::vector<std::pair<int64_t, std::string>>& pairs, std::vector<AuditRow>* out,
       std::vector<AuditRow>* links) = 0;

@@ -16,7 +16,7 @@
 
 namespace fasten {
 
-// The audit columns in the spec's physical order (substrate.md §2.1-§2.2).
+// The audit columns in the SDK DDL's physical order (docs/format.md §2.1).
 enum AuditCol {
   kId,
   kOriginId,
@@ -49,7 +49,7 @@ enum AuditCol {
 extern const char* const kAuditColNames[kNumAuditCols];
 
 // Assembling an AuditRow from selected columns, the same for every backend:
-//   BeginAuditRow     the defaults for the columns a writer does not create (substrate §2.5)
+//   BeginAuditRow     the defaults for the columns a writer does not create (docs/format.md §2.1)
 //   SetAuditColumn    one column's value from its text (is_null: SQL NULL)
 //   FinishAuditRow    the parsed timestamps and their warnings
 void BeginAuditRow(AuditRow* row);

@@ -1,7 +1,7 @@
 // The rows fasten-mcp reads: audit rows (hash-chained) and sys/api stream rows (not chained).
 //
 // An AuditRow holds every audit column as read, after column introspection has filled in the
-// defaults for columns a writer does not create (substrate.md §2.5). Text is kept exactly as
+// defaults for columns a writer does not create (docs/format.md §2.1). Text is kept exactly as
 // stored; `detail` stays JSON *text* so that number tokens survive to the canonical writer.
 // Rows are plain values; a reader reuses one AuditRow while streaming (strings keep capacity).
 #pragma once

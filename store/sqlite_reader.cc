@@ -264,7 +264,7 @@ std::string_view ColumnText(sqlite3_stmt* stmt, int i) {
                           static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
 }
 
-// Time-window bounds pushed into SQL over a TEXT column at whole-second resolution (§3.1 rule 5).
+// Time-window bounds pushed into SQL over a TEXT column at whole seconds (docs/format.md §3.3).
 void AddWindow(const std::string& column, std::optional<Micros> since, std::optional<Micros> until,
                std::string* where, std::vector<Param>* params) {
   if (since) {

@@ -1,7 +1,7 @@
 // Timestamps as fasten writers spell them, parsed to one instant.
 //
 // An instant is an int64 count of microseconds since 1970-01-01T00:00:00Z. Accepted spellings
-// (substrate.md §3.1): YYYY-MM-DDTHH:MM:SS (a space may stand for the T), an optional fraction of
+// (docs/format.md §3.1): YYYY-MM-DDTHH:MM:SS (a space may stand for the T), an optional fraction of
 // 1-9 digits, then Z, +00:00, another ±HH:MM (or ±HHMM, ±HH) offset, or nothing (meaning UTC).
 // Fractions are TRUNCATED to microseconds, never rounded (Go's hash truncates nanoseconds).
 // Thread-safe (no state).
@@ -38,7 +38,7 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
 Micros NowMicros();
 
 // The 19-character whole-second prefix YYYY-MM-DDTHH:MM:SS of an instant (used to push time
-// windows into SQL over TEXT columns, substrate.md §3.1 rule 5).
+// windows into SQL over TEXT columns, docs/format.md §3.3).
 std::string SecondPrefix(Micros t);
 
 }  // namespace fasten

@@ -91,7 +91,7 @@ void ExecSql(const std::string& path, const std::string& sql) {
   ASSERT_EQ(rc, SQLITE_OK) << msg << "\nSQL: " << sql;
 }
 
-// The 18 columns every sealed-chain writer creates, in the spec's order (substrate.md §2.1).
+// The 18 columns every sealed-chain writer creates, in the SDK DDL's order (docs/format.md §2.1).
 const char* const kBaseColumns =
     " (id TEXT PRIMARY KEY, origin_id TEXT NOT NULL, monotonic_seq INTEGER NOT NULL, "
     "timestamp TEXT NOT NULL, code TEXT NOT NULL, action TEXT NOT NULL, severity TEXT NOT NULL, "
@@ -104,7 +104,7 @@ std::string Bare(const std::string& t) {
   return dot == std::string::npos ? t : t.substr(dot + 1);
 }
 
-// Rewrites SQLite DDL into the Postgres types of substrate.md §2.1.
+// Rewrites SQLite DDL into the Postgres types of docs/format.md §2.1.
 std::string ForDialect(std::string ddl, Dialect d) {
   if (!d.postgres) return ddl;
   auto replace = [&](const std::string& from, const std::string& to) {
@@ -148,7 +148,7 @@ std::string PythonNewestDdl(const std::string& t, Dialect d) {
 }
 
 std::string CppHeaderDdl(const std::string& t, Dialect d) {
-  // The Postgres header sink keeps TEXT timestamps (substrate.md §2.4).
+  // The Postgres header sink keeps TEXT timestamps (docs/format.md §2.2).
   d.timestamptz = false;
   return ForDialect(
       "CREATE TABLE " + t +

@@ -35,13 +35,13 @@ std::vector<AuditRow> Chain(const std::string& node, int n, bool mixed = false);
 void ExecSql(const std::string& path, const std::string& sql);
 
 // The SQL dialect of a fixture's DDL: SQLite, or Postgres with its column types (BIGINT seq,
-// SMALLINT pii_in_detail) and TIMESTAMPTZ or TEXT `timestamp`/`shipped_at` (substrate.md §2.1).
+// SMALLINT pii_in_detail) and TIMESTAMPTZ or TEXT `timestamp`/`shipped_at` (docs/format.md §2.1).
 struct Dialect {
   bool postgres = false;
   bool timestamptz = false;
 };
 
-// DDL of each writer variant (substrate.md §2.4), for table `t` (Postgres: may be schema.name).
+// DDL of each writer variant (docs/format.md §2.2), for table `t` (Postgres: may be schema.name).
 std::string SpecDdl(const std::string& t, Dialect d = {});          // 24 columns + salt/commitment
 std::string PythonNewestDdl(const std::string& t, Dialect d = {});  // no pii, no wire_version
 std::string CppHeaderDdl(const std::string& t, Dialect d = {});     // 20 columns, no hash columns

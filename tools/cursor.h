@@ -1,4 +1,4 @@
-// Tool cursors: opaque, HMAC-signed page positions bound to a tenant and a query (mcp.md §4.6
+// Tool cursors: opaque, HMAC-signed page positions bound to a tenant and a query (docs/mcp.md §4.1
 // rule 5), so a cursor replayed by another tenant, for other filters, or after a key change is
 // rejected instead of paging through the wrong data.
 //

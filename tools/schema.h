@@ -1,4 +1,4 @@
-// A validator for the JSON Schema subset that MCP tool input schemas use (mcp.md §4.7), with
+// A validator for the JSON Schema subset that MCP tool input schemas use (docs/mcp.md §4.2), with
 // error messages written for a model to act on.
 //
 // Keywords: `type` (string, integer, number, boolean, object, array, null, or an array of them),

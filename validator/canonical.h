@@ -1,4 +1,4 @@
-// The canonical bytes of fasten's hash chain (substrate.md §5.1-§5.3).
+// The canonical bytes of fasten's hash chain (docs/format.md §5.1-§5.3).
 //
 // The reference is CPython json.dumps(d, sort_keys=True, separators=(',', ':')) with the default
 // ensure_ascii=True. Byte rules, all implemented here by hand (no JSON library on this path):
@@ -37,7 +37,7 @@ enum class EscapeStyle { kPython, kGo };
 // Appends `text` (UTF-8/WTF-8) as a JSON string literal under rules C3-C6.
 void AppendCanonicalString(std::string_view text, EscapeStyle style, std::string* out);
 
-// The variations of the hashed object that the verifier may need (§5.5 fallbacks).
+// The variations of the hashed object that the verifier may need (docs/format.md §5.5 fallbacks).
 struct RowHashOptions {
   enum class Timestamps { kFormDefault, kCanonicalZ };
   Timestamps timestamps = Timestamps::kFormDefault;  // kCanonicalZ = form1-z-timestamp

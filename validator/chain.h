@@ -1,4 +1,4 @@
-// Streaming verification of fasten audit hash chains (substrate.md §5.5-§5.8, §5.10).
+// Streaming verification of fasten audit hash chains (docs/format.md §5.4-§6.2).
 //
 // Feed rows with Add() in any interleaving of nodes, but within one source_node_id in ascending
 // (monotonic_seq, id) order — e.g. a scan ORDER BY monotonic_seq, source_node_id, id. State is one
@@ -36,7 +36,7 @@
 
 namespace fasten {
 
-// Labels of §5.5 under which a row may verify.
+// Labels of docs/format.md §5.5 under which a row may verify.
 inline constexpr const char* kFallbackForm1Z = "form1-z-timestamp";
 inline constexpr const char* kFallbackPreFormId = "pre-form-id";
 inline constexpr const char* kFallbackGoEscapes = "go-control-escapes";
@@ -66,7 +66,7 @@ struct NodeReport {
   std::optional<int64_t> tip_seq;  // last sealed row
   std::string tip_hash;
   int64_t first_seq = 0, last_seq = 0;
-  // Informational findings (§5.8.4).
+  // Informational findings (docs/verification.md).
   int64_t seq_gaps = 0;          // number of missing seqs between rows
   int64_t links_skipped = 0;     // sealed row preceded by an unsealed row
   int64_t null_commitments = 0;  // form-2 rows whose stored commitment is NULL
@@ -90,7 +90,7 @@ struct VerifyReport {
   std::vector<NodeReport> nodes;  // ascending source_node_id
   int64_t total_rows = 0, sealed = 0, valid = 0, unsealed = 0, invalid = 0;
   int64_t bytes_hashed = 0;
-  std::string caveat;  // the tail-truncation caveat (§5.10)
+  std::string caveat;  // the tail-truncation caveat (format.md §6.1)
 };
 
 inline constexpr const char* kTailTruncationCaveat =
@@ -135,7 +135,7 @@ class ChainVerifier {
  public:
   struct Options {
     // When set, the first row of each node whose seq > 1 is link-checked against the row this
-    // returns (window verification, §5.8.3).
+    // returns (window verification, docs/format.md §5.4).
     PredecessorLookup predecessor;
     // When set, only rows of this tenant are counted, checked and named in the report; other
     // rows still carry the chain (a link to one is checked, but the row is never identified).

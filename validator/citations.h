@@ -1,4 +1,4 @@
-// The post-loop citation validator (llm.md §7.5): deterministic, no LLM judge, fail-closed.
+// The post-loop citation validator (docs/validation.md): deterministic, no LLM judge, fail-closed.
 //
 // An Answer is a list of claims; each claim carries citations {stream, seq, hash}. For
 // stream "audit", seq is monotonic_seq and hash the row's chain hash; for "sys"/"api", seq is the
@@ -11,7 +11,7 @@
 //                   (same reason code not_found, same message, no row fields): nothing leaks;
 //   (c) ledger      when a ledger is given, the row was returned to the model -> not_shown;
 //   (d) integrity   audit: the hash recomputes under the row's canonical form (RowChecker, with
-//                   the labelled fallbacks of substrate.md §5.5); sys/api: the content digest of
+//                   the labelled fallbacks of docs/format.md §5.5); sys/api: the content digest of
 //                   the stored payload equals the cited one -> hash_mismatch;
 //   (e) link        audit: prev_hash equals the hash of the nearest preceding sealed row of the
 //                   same node ("genesis" when there is none) -> chain_break.
@@ -113,7 +113,7 @@ inline constexpr size_t kMaxCitationsPerAnswer = 1000;
 Status ParseAnswer(const nlohmann::json& json, Answer* out, Micros now);
 Status ParseAnswer(const nlohmann::json& json, Answer* out);  // now = the system clock
 
-// The rows the tools returned to the model during one investigate run (llm.md §7.3 rule 7).
+// The rows the tools returned to the model during one investigate run (docs/validation.md).
 class CitationLedger {
  public:
   void Add(CitationStream stream, int64_t seq, std::string hash);

@@ -1,4 +1,4 @@
-// Content digests of sys/api stream rows, so they can be cited (substrate.md §4.7).
+// Content digests of sys/api stream rows, so they can be cited (docs/format.md §4.4).
 //
 // Stream rows are NOT hash-chained: a digest proves "this is the row the model was shown", not
 // that the row is untampered. The digest is the lowercase hex SHA-256 of the canonical JSON

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suites against one Streamable HTTP endpoint (mcp.md §13.9):
+# Runs the official MCP conformance suites against one Streamable HTTP endpoint (docs/mcp.md §9):
 #   1. @modelcontextprotocol/conformance 0.1.16 (legacy scenarios) with --expected-failures baseline.yml
 #   2. 0.2.0-alpha.12 with --requirements 2026-07-28, scored by conformance-eval.mjs against
 #      alpha-baseline.yml (required scenarios must pass; fixture-only checks are listed with reasons)

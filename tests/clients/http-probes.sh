@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Raw curl probes of the Streamable HTTP security and framing rules (mcp.md §7.1, §7.4, §8, §9.2,
-# checklist G and H) against one endpoint. On a failure it prints the exchange (request, status,
+# Raw curl probes of the Streamable HTTP security and framing rules (docs/mcp.md §6-§7,
+# docs/http.md) against one endpoint. On a failure it prints the exchange (request, status,
 # response headers, first bytes of the body).
 #
 # usage: tests/clients/http-probes.sh http://127.0.0.1:PORT/mcp <valid bearer token>
@@ -62,7 +62,7 @@ expect_status() { # NAME WANT [extra condition result: "" = fine, else why]
 not_html() { case "$body" in *"<html"*|*"<!DOCTYPE"*|*"<HTML"*) echo "HTML body";; esac; }
 json_error_code() { printf '%s' "$body" | jq -r '.error.code // empty' 2>/dev/null; }
 
-# ---- authentication (§9.2) --------------------------------------------------------------------
+# ---- authentication (docs/mcp.md §7) ----------------------------------------------------------
 req "no token" POST "$url" "$INIT" -H "$CTYPE" -H "$ACCEPT"
 wa="$(hdr WWW-Authenticate)"
 why=""
@@ -87,7 +87,7 @@ req "prm" GET "$base/.well-known/oauth-protected-resource" - -H "Authorization: 
 if [ "$status" = "200" ]; then fail "no OAuth Protected Resource Metadata advertised" "GET /.well-known/oauth-protected-resource -> 200"
 else ok "no OAuth Protected Resource Metadata advertised" "$status"; fi
 
-# ---- Host / Origin (§8): 403 before anything else, auth included --------------------------------
+# ---- Host / Origin (docs/mcp.md §6): 403 before anything else, auth included --------------------
 req "bad host" POST "$url" "$INIT" -H "$CTYPE" -H "$ACCEPT" -H "Authorization: Bearer $token" -H "Host: evil.example.com"
 expect_status "bad Host (valid token) -> 403" 403
 req "bad host no token" POST "$url" "$INIT" -H "$CTYPE" -H "$ACCEPT" -H "Host: evil.example.com:$port"
@@ -110,7 +110,7 @@ pv="$( (jq -r '.result.protocolVersion' "$work/b" 2>/dev/null || sed -n 's/^data
 [ "$pv" = "2025-11-25" ] || why="${why:+$why; }result.protocolVersion is '$pv', expected 2025-11-25"
 expect_status "initialize (valid token) -> 200, stateless, no ACAO *" 200 "$why"
 
-# ---- methods (§7.4) ---------------------------------------------------------------------------
+# ---- methods (docs/http.md) -------------------------------------------------------------------
 req "get" GET "$url" - -H "Accept: text/event-stream" -H "Authorization: Bearer $token"
 expect_status "GET /mcp -> 405" 405
 req "delete" DELETE "$url" - -H "Authorization: Bearer $token" -H "Mcp-Session-Id: 0123456789abcdef"

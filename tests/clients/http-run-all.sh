@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every real MCP client against `fasten-mcp serve --http` (mcp.md §7, §9.2, §12 G/H, §13):
+# Runs every real MCP client against `fasten-mcp serve --http` (docs/mcp.md §6, §7, §9):
 # SDK v1 HTTP client (legacy), SDK v2 client (2026-07-28, auto, legacy), Inspector CLI (legacy,
 # modern, auto, no token -> exit 3), mcp-remote the way Claude Desktop runs it (default and
 # --protocol auto), tenant isolation between two tokens, raw curl probes of the security and
@@ -220,7 +220,7 @@ skip isolation || run "tenant isolation (acme token vs globex rows)" env TOKEN_A
 skip probes || run "curl probes (401/403/405/413/202/400/415)" "$here/http-probes.sh" "$url" "$tok_a"
 skip conformance || run "conformance suites" env BEARER="$tok_a" OUT="$work/conformance" "$here/conformance.sh" "$url"
 
-# Tokens are never logged (mcp.md §9.2): not in the server's stdout or stderr.
+# Tokens are never logged (docs/mcp.md §7): not in the server's stdout or stderr.
 if grep -qF -e "$tok_a" -e "$tok_b" "$work/server.log" "$work/server.out" 2>/dev/null; then
   echo "FAIL a bearer token appears in the server's output"
   failed=$((failed + 1)); failed_names+=("token logged")

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Raw stdio probe (mcp.md §13.4): writes edge-case lines to a stdio MCP server, checks that
+// Raw stdio probe (docs/mcp.md §9): writes edge-case lines to a stdio MCP server, checks that
 // stdout carries nothing but JSON-RPC 2.0 messages, checks the answer to each edge case, sends a
 // ~4 MiB line, then closes stdin and requires a clean exit (status 0) within EXIT_TIMEOUT_MS.
 //
@@ -25,7 +25,7 @@ const EXIT_TIMEOUT_MS = Number(process.env.EXIT_TIMEOUT_MS ?? 2000);
 const HUGE_BYTES = Math.round(Number(process.env.HUGE_MIB ?? 4) * 1024 * 1024);
 const WIRE = process.env.WIRE === '1';
 const GRACE_MS = 30;
-// The TS SDK reference servers silently drop unparseable lines and batches (mcp.md §6.9);
+// The TS SDK reference servers silently drop unparseable lines and batches (docs/mcp.md §5);
 // RAW_ALLOW_SILENT_DROP=1 tolerates that (for reference runs only, never for fasten-mcp).
 const ALLOW_SILENT_DROP = process.env.RAW_ALLOW_SILENT_DROP === '1';
 

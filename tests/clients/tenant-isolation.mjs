@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Tenant isolation over Streamable HTTP: the bearer token selects the tenant, and nothing one
-// tenant's token returns may carry another tenant's rows (mcp.md §9.2). Written for the demo
+// tenant's token returns may carry another tenant's rows (docs/mcp.md §7). Written for the demo
 // store (`fasten-mcp demo`: tenants acme and globex; the MQTT incident, audit code
 // MQTT_MESSAGE_LOST and request c0f1e2d3a4b5, belongs to globex alone) and the reference server
 // v2/ref-http.mjs, which has the same markers.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of `fasten-mcp serve --http`: the real binary over real sockets.
 
-Covers the HTTP rules of mcp.md §7-§9 that the npm clients do not exercise: status codes of the
+Covers the HTTP rules of docs/http.md that the npm clients do not exercise: status codes of the
 dual-era dispatch table, Host/Origin, bearer tokens and tenant binding, limits (body, headers,
 slow clients, rate, call time), SSE progress, TLS, readiness, and a graceful SIGTERM drain.
 

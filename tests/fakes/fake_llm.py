@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A scripted fake LLM provider for offline tests (shared/spec/llm.md §8.3). Standard library only.
+"""A scripted fake LLM provider for offline tests (docs/providers.md §7). Standard library only.
 
 One loopback HTTP server speaks the three wire formats fasten-mcp's `llm/` adapters talk:
 
@@ -59,7 +59,7 @@ QUIRKS = {
     "error_string",       # error body {"error":"<message>"}
     "no_prompt_eval_count",  # Ollama native: prompt_eval_count omitted (prompt served from cache)
 }
-# What each flavour does without being asked (llm.md §4).
+# What each flavour does without being asked (docs/providers.md §4).
 FLAVOR_QUIRKS = {"llamacpp-legacy": {"finish_tool", "no_tool_ids", "no_tool_type"}}
 SECRET_HEADERS = ("x-api-key", "authorization", "api-key", "proxy-authorization", "cookie")
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -777,7 +777,7 @@ OLLAMA_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
 
 
 def error_body(fmt, flavor, status, etype, message, code, quirks, rid):
-    """The error envelope of this provider (llm.md §2.5, §3.5, §4)."""
+    """The error envelope of this provider (docs/providers.md §3, §4)."""
     if fmt == "ollama-native" or "error_string" in quirks:
         return {"error": message}
     if fmt == "anthropic":
@@ -1318,7 +1318,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             resp_rec["fault"] = kind
 
-        # Low-level: a literal response (llm.md §8.3 `respond`).
+        # Low-level: a literal response (docs/providers.md §7 `respond`).
         if "respond" in turn:
             r = turn["respond"]
             status = int(r.get("status", 200))

@@ -2,7 +2,7 @@
 //
 // Input: a timestamp or time bound (any bytes). Checks:
 // - ParseTimestamp agrees with a reference written here with std::regex and std::chrono's civil
-//   calendar: the same texts are accepted (every spelling of substrate.md §3.1: T, t or space;
+//   calendar: the same texts are accepted (every spelling of docs/format.md §3.1: T, t or space;
 //   0-9 fraction digits, truncated to microseconds; Z, z, ±HH:MM, ±HHMM, ±HH or nothing) and give
 //   the same instant;
 // - the canonical (…ffffffZ) and isoformat (…+00:00) spellings of the instant parse back to it,

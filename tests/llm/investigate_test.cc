@@ -1,4 +1,4 @@
-// The investigate loop with an in-process scripted provider (llm.md §8.2 layer 4): real tools over
+// The investigate loop with an in-process scripted provider (providers.md §7): real tools over
 // the demo store, real monotonic_seq/hash values, the real citation validator. The model's turns
 // are functions of the request it receives, so a scripted model can cite exactly what the loop
 // showed it (or fabricate, or obey an injected instruction).

@@ -1,4 +1,4 @@
-// The provider adapters and the libcurl client (llm.md §8.2 items 1 and 2).
+// The provider adapters and the libcurl client (docs/providers.md §7 items 1 and 2).
 //
 // Layer 1 (AnthropicWire, OpenAiWire, ProviderErrors, ProviderFactory, HttpClientUnit): neutral
 // requests → golden wire JSON, hand-written responses → Turn, every error envelope; no sockets.
@@ -579,7 +579,7 @@ TEST(OpenAiWire, NoChoicesIsDataLoss) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layer 1: error envelopes (llm.md §2.5, §3.5, §4.5 item 7 and 8)
+// Layer 1: error envelopes (docs/providers.md §3, §4 items 7 and 8)
 
 struct ErrorCase {
   const char* name;

@@ -1,5 +1,5 @@
-// Prices (llm.md §6.2, §6.3), the spend ledger (a SQLite state database of our own) and the
-// per-tenant daily caps (§7.2).
+// Prices (docs/providers.md §6), the spend ledger (a SQLite state database of our own) and the
+// per-tenant daily caps (docs/investigate.md).
 #include "llm/spend.h"
 
 #include <gtest/gtest.h>

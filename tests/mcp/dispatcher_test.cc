@@ -368,7 +368,7 @@ namespace fasten::mcp {
 namespace {
 
 // Tool definitions cost every conversation tokens: the list may not grow more than 5 % over its
-// budget without a deliberate change of the budget here (mcp.md §4.6 rule 10). About 4 bytes a
+// budget without a deliberate change of the budget here (docs/mcp.md §4.1 rule 10). About 4 bytes a
 // token: 13,800 bytes is roughly 3,450 tokens (11,419 for the nine query tools, raised by 1,511
 // for validate_answer, whose nested claims/citations schema is most of it, and by 870 for its
 // integrity field, claim scope and stated window in issue 13: 14,469 bytes measured then).

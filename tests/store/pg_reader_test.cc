@@ -214,7 +214,7 @@ TEST(PgReader, NanosecondTimesRoundedByTimestamptzVerifyUnderTheLabelledFallback
   auto store = StoreBackend::Create(BackendParam{true, true});
   store->Exec(store->SpecDdl("audit_log"));
   std::vector<AuditRow> rows = Chain("go", 3);
-  // A Go writer sends nanoseconds; the hash truncated them, Postgres rounds (substrate §3.1).
+  // A Go writer sends nanoseconds; the hash truncated them, Postgres rounds (format.md §5.5).
   rows[1].timestamp = CanonicalTimestamp(rows[1].timestamp_us).substr(0, 26) + "999Z";
   store->Insert("audit_log", rows);
   auto reader = Open(store->Dsn());

@@ -310,7 +310,7 @@ class TenantIndexes : public ::testing::TestWithParam<BackendParam> {
     const bool pg = GetParam().postgres;
     store_->Exec(store_->SpecDdl("audit_log") + store_->StreamDdl("syslog") +
                  store_->StreamDdl("api_log"));
-    // The SDK's single-column indexes (substrate.md §2.3, §4.1).
+    // The SDK's single-column indexes (docs/format.md §2.4, §4.1).
     std::string sql;
     for (const char* c : {"request_id", "code", "timestamp", "monotonic_seq", "service_id"}) {
       sql += std::string("CREATE INDEX idx_audit_log_") + c + " ON audit_log (" + c + ");";

@@ -45,7 +45,7 @@ class StoreBackend {
     return testing::CppHeaderDdl(t, dialect());
   }
   std::string OlderGoDdl(const std::string& t) const { return testing::OlderGoDdl(t, dialect()); }
-  // A stream table (substrate.md §4.1) in this dialect.
+  // A stream table (docs/format.md §4.1) in this dialect.
   std::string StreamDdl(const std::string& t) const;
 
  protected:

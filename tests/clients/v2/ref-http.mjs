@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Tiny dual-era Streamable HTTP reference server on @modelcontextprotocol/server 2.4.0
 // (createMcpHandler: modern 2026-07-28 per request, legacy through its stateless fallback),
-// wrapped the way mcp.md §7.4 / §8 / §9.2 ask of fasten-mcp: 403 for a bad Host or Origin before
+// wrapped the way docs/mcp.md §6 / §7 describe fasten-mcp: 403 for a bad Host or Origin before
 // anything else, 401 + `WWW-Authenticate: Bearer realm="fasten-ref"` without a valid bearer token,
 // the token selects the tenant, `/healthz` and `/readyz`.
 //
@@ -118,7 +118,7 @@ const server = http.createServer(async (req, res) => {
     if (size > MAX_BODY) return tooLarge();
     chunks.push(c);
   }
-  // Batches only for a 2025-03-26 peer (mcp.md §12 item 5); the SDK's legacy fallback would serve them.
+  // Batches only for a 2025-03-26 peer (docs/mcp.md §2); the SDK's legacy fallback would serve them
   const first = Buffer.concat(chunks).toString('utf8').trimStart()[0];
   if (first === '[' && req.headers['mcp-protocol-version'] !== '2025-03-26') {
     return sendJson(res, 400, rpcError(-32600, 'Invalid Request: batches are not supported'));

@@ -135,11 +135,11 @@ async function main() {
   }
 
   if (era === 'modern') {
-    // 2026-07-28: every result carries resultType (mcp.md §2.1); serverInfo in _meta is a SHOULD.
+    // 2026-07-28: every result carries resultType (docs/mcp.md §2); serverInfo in _meta: a SHOULD.
     const without = results.filter((r) => r.resultType !== 'complete');
     checks.check('modern results carry resultType', results.length > 0 && without.length === 0,
       results.length === 0 ? 'no results observed on the wire' : `${without.length}/${results.length} result(s) without resultType "complete": ${oneLine(without[0])}`);
-    // 2026-07-28: cacheable results carry ttlMs (integer >= 0) and cacheScope (mcp.md §3.7).
+    // 2026-07-28: cacheable results carry ttlMs (integer >= 0) and cacheScope (docs/mcp.md §3).
     const badCache = listResults.filter((r) => !Number.isInteger(r.ttlMs) || r.ttlMs < 0 || !['public', 'private'].includes(r.cacheScope));
     checks.check('modern tools/list carries ttlMs + cacheScope', listResults.length > 0 && badCache.length === 0,
       listResults.length === 0 ? 'no tools/list result observed on the wire'
