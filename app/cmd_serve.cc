@@ -32,6 +32,7 @@ namespace fasten {
 const char kServeHelp[] =
     R"(Usage: fasten-mcp serve --store DSN [--tenant T | --all-tenants] [--sys-store DSN]
                         [--api-store DSN] [--log-level LEVEL] [--workers N]
+                        [--call-timeout S]
        fasten-mcp serve --http ADDR:PORT --store DSN (--tokens FILE | --jwt-alg ALG ... |
                         --tenant T on loopback) [HTTP options]
 
@@ -57,6 +58,9 @@ Options:
                      store holding several tenants without --tenant
   --log-level L      error, warn, info (default) or debug, on stderr
   --workers N        threads running tool calls (default 2 on stdio, 4 over HTTP; 1..64)
+  --call-timeout S   seconds a tool call may run before it is stopped and answered with a
+                     tool error, on stdio and over HTTP (default 60; 0.1 to 86400, decimals
+                     allowed)
   --cursor-key FILE  secret (>= 32 bytes) signing paging cursors, on stdio and over HTTP
                      (default $FASTEN_CURSOR_KEY_FILE, else random per process). With a kept
                      key, cursors stay valid across restarts; give every HTTP replica behind
@@ -87,8 +91,6 @@ HTTP options:
                      the handshake); then it is closed (default 5; 0.1 to 3600)
   --read-timeout S   seconds to receive a whole request from its first byte (default 10; 0.1
                      to 3600, decimals allowed)
-  --call-timeout S   seconds a tool call may run before it is stopped (default 60; 0.1 to
-                     86400, decimals allowed)
   --max-in-flight N  tool calls running or queued at once (default 64; more get 503)
   --max-connections N    open connections in all (default 512); more get 503 and are closed
   --max-connections-per-peer N   open connections from one client address (an IPv6 /64)
@@ -506,10 +508,10 @@ int RunServe(int argc, char** argv, CommandIo io) {
   }
   const bool http = args->Has("http");
   if (!http) {
-    for (const char* f : {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key",
-                          "max-body", "read-timeout", "call-timeout", "max-in-flight", "rate-limit",
-                          "rate-burst", "idle-connection-timeout", "max-connections",
-                          "max-connections-per-peer", "no-access-records"}) {
+    for (const char* f :
+         {"tokens", "jwt-alg", "allow-host", "allow-origin", "tls-cert", "tls-key", "max-body",
+          "read-timeout", "max-in-flight", "rate-limit", "rate-burst", "idle-connection-timeout",
+          "max-connections", "max-connections-per-peer", "no-access-records"}) {
       if (args->Has(f)) {
         return Fail(
             io, "serve",
@@ -518,9 +520,10 @@ int RunServe(int argc, char** argv, CommandIo io) {
     }
   }
   mcp::LogLevel log_level;
-  std::optional<int64_t> workers;
+  std::optional<int64_t> workers, call_timeout;
   Status st = ParseLogLevel(*args, &log_level);
   if (st.ok()) st = args->GetInt("workers", 1, 64, &workers);
+  if (st.ok()) st = args->GetSecondsAsMillis("call-timeout", 100, 86400 * 1000, &call_timeout);
   if (!st.ok()) return Fail(io, "serve", st);
 
   std::unique_ptr<mcp::Authenticator> auth;
@@ -546,8 +549,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
     http_options.allowed_origins = SplitList(args->Get("allow-origin"));
     http_options.tls_cert = args->Get("tls-cert").value_or("");
     http_options.tls_key = args->Get("tls-key").value_or("");
-    std::optional<int64_t> max_body, read_timeout, call_timeout, max_in_flight, rate, burst,
-        idle_timeout, max_connections, max_per_peer;
+    std::optional<int64_t> max_body, read_timeout, max_in_flight, rate, burst, idle_timeout,
+        max_connections, max_per_peer;
     st = args->GetInt("max-body", 1024, int64_t{1} << 30, &max_body);
     if (st.ok()) st = args->GetSecondsAsMillis("read-timeout", 100, 3600 * 1000, &read_timeout);
     if (st.ok()) {
@@ -555,7 +558,6 @@ int RunServe(int argc, char** argv, CommandIo io) {
     }
     if (st.ok()) st = args->GetInt("max-connections", 1, 100000, &max_connections);
     if (st.ok()) st = args->GetInt("max-connections-per-peer", 1, 100000, &max_per_peer);
-    if (st.ok()) st = args->GetSecondsAsMillis("call-timeout", 100, 86400 * 1000, &call_timeout);
     if (st.ok()) st = args->GetInt("max-in-flight", 1, 100000, &max_in_flight);
     if (st.ok()) st = args->GetInt("rate-limit", 0, 1000000, &rate);
     if (st.ok()) st = args->GetInt("rate-burst", 1, 10000000, &burst);
@@ -805,6 +807,7 @@ int RunServe(int argc, char** argv, CommandIo io) {
   options.log_level = log_level;
   options.tenant = tenant;
   options.stores = stores;
+  if (call_timeout) options.call_timeout = std::chrono::milliseconds(*call_timeout);
   return mcp::RunStdio(dispatcher, options, std::cin, std::cout, io.err);
 }
 

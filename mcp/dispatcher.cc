@@ -14,11 +14,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
-                                           "2024-10-07"};
-constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
-constexpr const char* kMetaCapabilities = "io.modelcontextprotocol/clientCapabilities";
-constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
 constexpr int64_t kListTtlMs = 3600000;
 
 json Success(const json& id, json result) {
@@ -39,12 +34,6 @@ struct Dispatcher::Reply {
   json message;
   std::optional<json> tool_result;
 };
-
-json ErrorResponse(const json* id, int code, const std::string& message, json data) {
-  json err = {{"code", code}, {"message", message}};
-  if (!data.is_null()) err["data"] = std::move(data);
-  return {{"jsonrpc", "2.0"}, {"id", id ? *id : json(nullptr)}, {"error", std::move(err)}};
-}
 
 void Connection::SetLegacy(const std::string& version) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -160,8 +149,18 @@ json Dispatcher::HandleRequest(const json& request, CallContext& ctx) const {
   return std::move(r.message);
 }
 
-std::string Dispatcher::HandleRequestText(const json& request, CallContext& ctx) const {
+std::string Dispatcher::HandleRequestText(const json& request, CallContext& ctx,
+                                          ResponseShape* shape) const {
   Reply r = Handle(request, ctx);
+  if (shape) {
+    *shape = ResponseShape();
+    if (auto err = r.message.find("error"); err != r.message.end() && err->is_object()) {
+      shape->error_code = err->value("code", 0);
+    } else if (auto res = r.message.find("result"); res != r.message.end() && res->is_object()) {
+      auto is_error = res->find("isError");
+      shape->is_error = is_error != res->end() && *is_error == true;
+    }
+  }
   std::string out;
   if (!r.tool_result) {
     AppendJson(r.message, &out);
@@ -192,25 +191,6 @@ Dispatcher::Reply Dispatcher::Handle(const json& request, CallContext& ctx) cons
     return HandleModern(id, method, params, ctx);
   }
   return HandleLegacy(id, method, params, ctx);
-}
-
-std::optional<json> Dispatcher::CheckModernEnvelope(const json& id, const json& params) {
-  const json& meta = params["_meta"];
-  const json& version = meta[kMetaVersion];
-  if (!version.is_string()) {
-    return ErrorResponse(&id, kInvalidParams, std::string(kMetaVersion) + " must be a string");
-  }
-  if (version != kModernVersion) {
-    return ErrorResponse(&id, kUnsupportedProtocolVersion,
-                         "unsupported protocol version " + DumpJson(version),
-                         {{"supported", {kModernVersion}}, {"requested", version}});
-  }
-  auto caps = meta.find(kMetaCapabilities);
-  if (caps == meta.end() || !caps->is_object()) {
-    return ErrorResponse(&id, kInvalidParams,
-                         std::string("missing _meta[\"") + kMetaCapabilities + "\"] (an object)");
-  }
-  return std::nullopt;
 }
 
 bool Dispatcher::IsListen(const json& request) {
@@ -393,6 +373,7 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
     std::string message = st.message();
     if (st.code() == StatusCode::kInternal) message = "internal error while running the tool";
     if (st.code() == StatusCode::kCancelled) message = "cancelled";
+    if (st.code() == StatusCode::kUnavailable) ctx.store_unavailable = true;
     return error_result(tool->name + ": " + message);
   }
   if (ctx.rows_returned) *ctx.rows_returned = RowsReturned(*r);

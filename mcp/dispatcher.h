@@ -21,28 +21,10 @@
 #include <string>
 
 #include "anchor/tips_cache.h"
+#include "mcp/protocol.h"
 #include "tools/registry.h"
 
 namespace fasten::mcp {
-
-inline constexpr const char* kModernVersion = "2026-07-28";
-inline constexpr const char* kLatestLegacyVersion = "2025-11-25";
-
-enum ErrorCode : int {
-  kParseError = -32700,
-  kInvalidRequest = -32600,
-  kMethodNotFound = -32601,
-  kInvalidParams = -32602,
-  kInternalError = -32603,
-  kHeaderMismatch = -32020,
-  kMissingRequiredClientCapability = -32021,
-  kUnsupportedProtocolVersion = -32022,
-};
-
-// {"jsonrpc":"2.0","id":id,"error":{...}}; a null `id` pointer gives "id": null (JSON-RPC 2.0
-// §5: the id of a request whose id could not be determined, e.g. a parse error).
-nlohmann::json ErrorResponse(const nlohmann::json* id, int code, const std::string& message,
-                             nlohmann::json data = nullptr);
 
 struct ServerInfo {
   std::string name = "fasten-mcp";
@@ -70,6 +52,14 @@ struct CallContext {
   // When set, a tools/call whose tool succeeded stores here how many rows its result holds
   // (RowsReturned, mcp/access_record.h), whatever the protocol version shows of it.
   int64_t* rows_returned = nullptr;
+  // Out: the tool found the store unavailable (the runner reopens it before the next call).
+  bool store_unavailable = false;
+};
+
+// What HandleRequestText tells about the response besides its text.
+struct ResponseShape {
+  int error_code = 0;     // the JSON-RPC error's code; 0 for a result
+  bool is_error = false;  // a result with isError
 };
 
 // What a transport does with one parsed message.
@@ -106,7 +96,8 @@ class Dispatcher {
   // The same response as one line of compact JSON text: DumpJson(HandleRequest(...)), byte for
   // byte, but a tool's result is serialised once for both its text content and its
   // structuredContent instead of being dumped, copied and dumped again.
-  std::string HandleRequestText(const nlohmann::json& request, CallContext& ctx) const;
+  std::string HandleRequestText(const nlohmann::json& request, CallContext& ctx,
+                                ResponseShape* shape = nullptr) const;
 
   // For notifications/cancelled: the id of the request to cancel, or nullopt.
   static std::optional<nlohmann::json> CancelTarget(const nlohmann::json& notification);
@@ -125,9 +116,6 @@ class Dispatcher {
   nlohmann::json ListenResult(const nlohmann::json& id) const;
 
  private:
-  // The modern envelope checks shared by every modern request: the error, or nullopt.
-  static std::optional<nlohmann::json> CheckModernEnvelope(const nlohmann::json& id,
-                                                           const nlohmann::json& params);
   // A response whose tool result (if any) is not yet in it (defined in dispatcher.cc).
   struct Reply;
   Reply Handle(const nlohmann::json& request, CallContext& ctx) const;

@@ -1,5 +1,9 @@
 #include "mcp/http_policy.h"
 
+#include "mcp/protocol.h"
+#include "tools/row_json.h"
+#include "util/base64.h"
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -434,6 +438,102 @@ HttpDecision DecideHttpRequest(const HttpRequestHead& head,
         413, "payload too large: the limit is " + std::to_string(config.max_body_bytes) + " bytes");
   }
   return d;
+}
+
+std::optional<std::string> DecodeHeaderValue(std::string_view v) {
+  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
+  if (v.size() < kOpen.size() + kClose.size() || v.substr(0, kOpen.size()) != kOpen ||
+      v.substr(v.size() - kClose.size()) != kClose) {
+    return std::string(v);
+  }
+  std::string b64(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  for (char& c : b64) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return Base64UrlDecode(b64);
+}
+
+unsigned HttpStatusOfResponse(int code, bool modern) noexcept {
+  if (code == 0) return 200;
+  if (code == kParseError || code == kInvalidRequest) return 400;
+  if (!modern) return 200;
+  if (code == kMethodNotFound) return 404;
+  if (code == kUnsupportedProtocolVersion || code == kHeaderMismatch ||
+      code == kMissingRequiredClientCapability) {
+    return 400;
+  }
+  return 200;
+}
+
+HttpEnvelope CheckHttpEnvelope(const HttpDecision& d, const nlohmann::json& request) {
+  using json = nlohmann::json;
+  HttpEnvelope e;
+  const json& id = request["id"];
+  const std::string& method = request["method"].get_ref<const std::string&>();
+  static const json kEmpty = json::object();
+  auto p = request.find("params");
+  const json& params = p != request.end() && p->is_object() ? *p : kEmpty;
+  auto m = params.find("_meta");
+  const json* meta = m != params.end() && m->is_object() ? &*m : nullptr;
+  const bool has_header = d.protocol_version.has_value();
+  const std::string header_version = d.protocol_version.value_or("");
+  const bool body_modern = meta && meta->contains(kMetaVersion);
+  e.modern = body_modern || (has_header && header_version == kModernVersion);
+  if (!e.modern) {
+    if (has_header && !IsLegacyVersion(header_version)) {
+      std::string supported = kModernVersion;
+      for (const char* v : kLegacyVersions) supported += std::string(", ") + v;
+      e.error = ErrorResponse(
+          &id, kUnsupportedProtocolVersion,
+          "unsupported MCP-Protocol-Version '" + header_version + "'; supported: " + supported,
+          {{"supported", {kModernVersion}}, {"requested", header_version}});
+      return e;
+    }
+    if (method != "initialize")
+      e.legacy_version = has_header ? header_version : kDefaultLegacyVersion;
+    return e;
+  }
+  if (!body_modern) {
+    e.error = ErrorResponse(&id, kInvalidParams,
+                            std::string("missing _meta[\"") + kMetaVersion +
+                                "\"]: modern requests carry it in params._meta");
+    return e;
+  }
+  const json& v = (*meta)[kMetaVersion];
+  auto mismatch = [&](const std::string& what) {
+    e.error = ErrorResponse(&id, kHeaderMismatch, "header mismatch: " + what);
+    return e;
+  };
+  // The header must mirror the body before the version itself is judged: a header naming
+  // 2026-07-28 over a body naming another version is a mismatch (-32020), not -32022.
+  if (!has_header) return mismatch(std::string(kHeaderProtocolVersion) + " header missing");
+  if (!v.is_string() || header_version != v.get_ref<const std::string&>()) {
+    return mismatch(std::string(kHeaderProtocolVersion) + " '" + header_version +
+                    "' differs from the body's " + DumpJson(v));
+  }
+  if ((e.error = CheckModernVersion(id, v))) return e;
+  if (!d.mcp_method) return mismatch(std::string(kHeaderMethod) + " header missing");
+  if (*d.mcp_method != method) {
+    return mismatch(std::string(kHeaderMethod) + " '" + *d.mcp_method +
+                    "' differs from the body's method '" + method + "'");
+  }
+  const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
+                           : method == "resources/read"                      ? "uri"
+                                                                             : nullptr;
+  if (name_field) {
+    if (!d.mcp_name) return mismatch(std::string(kHeaderName) + " header missing");
+    std::optional<std::string> name = DecodeHeaderValue(*d.mcp_name);
+    if (!name) return mismatch(std::string(kHeaderName) + " is not valid =?base64?...?= text");
+    auto body_name = params.find(name_field);
+    if (body_name == params.end() || !body_name->is_string() ||
+        body_name->get_ref<const std::string&>() != *name) {
+      return mismatch(std::string(kHeaderName) + " differs from params." + name_field);
+    }
+  }
+  e.error = CheckModernCapabilities(id, *meta);
+  return e;
 }
 
 }  // namespace fasten::mcp

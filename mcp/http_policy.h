@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,5 +113,32 @@ HttpDecision DecideHttpRequest(const HttpRequestHead& head,
 // host[:port] with a port of 1-65535 (digits only), the host a registered name (letters,
 // digits, '-', '.', '_', '~') or a bracketed IPv6 literal.
 std::optional<std::string> ParseHostAndPort(std::string_view authority);
+
+// The era of a JSON-RPC request over HTTP and its envelope checks (docs/mcp.md §6): the
+// headers the policy read (`decision`) against the request's body.
+//   legacy (no params._meta version, and no MCP-Protocol-Version: 2026-07-28): a header naming
+//     an unknown version is -32022; the request runs under the header's version, else
+//     kDefaultLegacyVersion (initialize negotiates its own);
+//   modern: the body's _meta version is required (-32602), the MCP-Protocol-Version header must
+//     mirror it (-32020) before the version itself is judged (-32022), Mcp-Method must equal the
+//     method and Mcp-Name (plain or =?base64?...?=) params.name / params.uri (-32020), then
+//     clientCapabilities must be an object (-32602). The checks of the body alone are the
+//     dispatcher's (CheckModernVersion, CheckModernCapabilities, mcp/protocol.h).
+struct HttpEnvelope {
+  bool modern = false;
+  std::optional<std::string> legacy_version;  // legacy, not initialize
+  std::optional<nlohmann::json> error;        // answer this with status 400
+};
+// `request`: a classified JSON-RPC request (an object with a string method and a valid id).
+HttpEnvelope CheckHttpEnvelope(const HttpDecision& decision, const nlohmann::json& request);
+
+// The HTTP status of a JSON-RPC response whose error code is `error_code` (0: a result):
+// parse errors and invalid requests 400; in the modern era also unknown methods 404 and
+// envelope errors (-32020, -32021, -32022) 400; otherwise 200 (docs/mcp.md §6 item 3).
+unsigned HttpStatusOfResponse(int error_code, bool modern) noexcept;
+
+// "=?base64?<b64>?=" (docs/mcp.md §6 item 2) decoded; other values as they are; nullopt when the
+// base64 is invalid.
+std::optional<std::string> DecodeHeaderValue(std::string_view value);
 
 }  // namespace fasten::mcp

@@ -22,7 +22,9 @@
 #include <unordered_map>
 
 #include "mcp/access_record.h"
+#include "mcp/call_runner.h"
 #include "mcp/http_policy.h"
+#include "tools/json_out.h"
 #include "tools/row_json.h"
 #include "util/base64.h"
 #include "util/duration.h"
@@ -39,35 +41,6 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
-constexpr const char* kMetaCapabilities = "io.modelcontextprotocol/clientCapabilities";
-constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
-                                           "2024-10-07"};
-constexpr const char* kDefaultLegacyVersion = "2025-03-26";  // no MCP-Protocol-Version header
-
-bool IsLegacyVersion(std::string_view v) {
-  for (const char* l : kLegacyVersions) {
-    if (v == l) return true;
-  }
-  return false;
-}
-
-// "=?base64?<b64>?=" (docs/mcp.md §6 item 2) decoded; other values as they are.
-std::optional<std::string> DecodeHeaderValue(std::string_view v) {
-  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
-  if (v.size() < kOpen.size() + kClose.size() || v.substr(0, kOpen.size()) != kOpen ||
-      v.substr(v.size() - kClose.size()) != kClose) {
-    return std::string(v);
-  }
-  std::string b64(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
-  while (!b64.empty() && b64.back() == '=') b64.pop_back();
-  for (char& c : b64) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return Base64UrlDecode(b64);
-}
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -86,6 +59,12 @@ std::string FormatHttp(unsigned status, const std::string& content_type, const s
   return out;
 }
 
+// The code of a JSON-RPC error response; 0 for a result.
+int ErrorCodeOf(const json& response) {
+  auto err = response.find("error");
+  return err == response.end() || !err->is_object() ? 0 : err->value("code", 0);
+}
+
 std::string Chunk(const std::string& data) {
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", data.size());
@@ -96,83 +75,7 @@ std::string SseEvent(const std::string& data, const char* event = "message") {
   return Chunk(std::string("event: ") + event + "\ndata: " + data + "\n\n");
 }
 
-// HTTP status of a JSON-RPC response (docs/mcp.md §6 item 3).
-unsigned StatusOf(const json& response, bool modern) {
-  auto err = response.find("error");
-  if (err == response.end()) return 200;
-  const int code = err->value("code", 0);
-  if (code == kParseError || code == kInvalidRequest) return 400;
-  if (!modern) return 200;
-  if (code == kMethodNotFound) return 404;
-  if (code == kUnsupportedProtocolVersion || code == kHeaderMismatch ||
-      code == kMissingRequiredClientCapability) {
-    return 400;
-  }
-  return 200;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Worker threads: tool calls and readiness checks, each thread with its own stores.
-
-class WorkerPool {
- public:
-  using Job = std::function<void(StoreSet* stores)>;
-
-  WorkerPool(const StoreConfig& config, int n, Log& log) : config_(config), log_(log) {
-    for (int i = 0; i < std::max(1, n); ++i) threads_.emplace_back([this, i] { Run(i); });
-  }
-  ~WorkerPool() { Stop(); }
-
-  void Post(Job job) { queue_.Push(std::move(job)); }
-
-  // Runs what is queued, then joins.
-  void Stop() {
-    if (stopping_.exchange(true)) return;
-    queue_.Close();
-    for (std::thread& t : threads_) t.join();
-  }
-
- private:
-  void Run(int index) {
-    StoreSet stores;
-    bool open = false;
-    Clock::time_point last_try{};
-    while (true) {
-      Job job;  // destroyed after each run: a job holds its session (and so its connection) open
-      if (!queue_.Pop(&job)) return;
-      // Stores that failed to open (a database not up yet) are retried, at most once a second.
-      if (!open && Clock::now() - last_try > std::chrono::seconds(1)) {
-        last_try = Clock::now();
-        StoreSet fresh;
-        Status st = OpenStoreSet(config_, /*need_streams=*/true, &fresh);
-        if (st.ok()) {
-          stores = std::move(fresh);
-          open = true;
-        } else {
-          log_.Write(LogLevel::kError, "worker " + std::to_string(index) +
-                                           ": cannot open the store: " + st.ToString());
-        }
-      }
-      job(open ? &stores : nullptr);
-      queue_.Done();
-    }
-  }
-
-  const StoreConfig config_;
-  Log& log_;
-  WorkQueue<Job> queue_;
-  std::atomic<bool> stopping_{false};
-  std::vector<std::thread> threads_;
-};
-
-// ---------------------------------------------------------------------------------------------
-
-struct Call {
-  std::atomic<bool> cancelled{false};
-  std::atomic<bool> timed_out{false};
-  std::string key;  // in the cancel registry
-  std::string tool;
-};
 
 class SessionBase {
  public:
@@ -182,14 +85,18 @@ class SessionBase {
 
 struct Server {
   Server(const Dispatcher& d, const HttpOptions& o, Log& l, net::io_context& ioc)
-      : dispatcher(d), options(o), log(l), ioc(ioc), pool(o.stores, o.workers, l) {}
+      : dispatcher(d),
+        options(o),
+        log(l),
+        ioc(ioc),
+        runner(d, CallRunnerOptions{o.stores, o.workers, o.call_timeout}, l) {}
 
   const Dispatcher& dispatcher;
   const HttpOptions& options;
   Log& log;
   net::io_context& ioc;
-  WorkerPool pool;
-  std::atomic<int> in_flight{0};
+  CallRunner runner;              // tool calls, their stores, cancellation and deadline
+  std::atomic<int> in_flight{0};  // admitted tool calls and investigations (--max-in-flight)
   std::atomic<int> investigations{0};
   std::atomic<int> connections{0};  // admitted (see Admit); changed under mu
   std::atomic<int> refusing{0};     // over-limit connections being answered 503/429
@@ -197,7 +104,6 @@ struct Server {
   const HttpPolicyConfig policy = PolicyConfig(options);
 
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<Call>> calls;  // by principal + request id
   std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   std::unordered_map<std::string, int> peers;  // admitted connections per PeerKey
 
@@ -376,33 +282,37 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
            : d.route == HttpRoute::kSpend          ? Api::kSpend
            : d.route == HttpRoute::kInvestigations ? Api::kInvestigations
                                                    : Api::kNone;
+    // The caller: a value of this request, handed along with it (never kept on the connection,
+    // which may carry another credential's request next).
+    Principal principal;
     if (server_.options.auth) {
       std::string why;
-      principal_ = server_.options.auth->Authenticate(d.authorization, &why);
-      if (!principal_) {
+      std::optional<Principal> p = server_.options.auth->Authenticate(d.authorization, &why);
+      if (!p) {
         server_.log.Write(LogLevel::kInfo, "401 " + method_ + " " + d.path + ": " + why);
         return RejectEarly(401, "unauthorized: " + why + "; send Authorization: Bearer <token>",
                            {{"WWW-Authenticate", kWwwAuthenticate}});
       }
+      principal = std::move(*p);
     } else {
-      principal_ = Principal{server_.options.tenant.value_or(""), "local"};
+      principal = Principal{server_.options.tenant.value_or(""), "local"};
     }
     if (d.reject_after_auth) {
       return RejectEarly(d.reject_after_auth.status, d.reject_after_auth.message,
                          d.reject_after_auth.headers);
     }
     if (api_ == Api::kSpend) {
-      HttpOptions::ApiReply r = server_.options.spend(Tenant(), d.query);
+      HttpOptions::ApiReply r = server_.options.spend(Tenant(principal), d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     if (api_ == Api::kInvestigations) {
-      HttpOptions::ApiReply r = server_.options.investigations(Tenant(), d.path, d.query);
+      HttpOptions::ApiReply r = server_.options.investigations(Tenant(principal), d.path, d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     accepts_sse_ = d.accepts_sse;
     if (server_.options.rate_limiter) {
       int retry = 1;
-      if (!server_.options.rate_limiter->Allow(principal_->tenant, Clock::now(), &retry)) {
+      if (!server_.options.rate_limiter->Allow(principal.tenant, Clock::now(), &retry)) {
         return RejectEarly(429, "too many requests for this tenant; retry later",
                            {{"Retry-After", std::to_string(retry)}});
       }
@@ -410,9 +320,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (d.expect_continue) Send("HTTP/1.1 100 Continue\r\n\r\n");
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this(), principal = std::move(principal)](
+                         beast::error_code ec, size_t) mutable {
                        self->reading_ = false;
-                       self->OnBody(ec);
+                       self->OnBody(ec, std::move(principal));
                      });
   }
 
@@ -440,11 +351,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Close();
   }
 
-  void OnBody(beast::error_code ec) {
+  void OnBody(beast::error_code ec, Principal principal) {
     if (ec) return OnReadError(ec);
     beast::get_lowest_layer(stream_).expires_never();
-    const auto& req = parser_->get();
-    if (api_ == Api::kInvestigate) return StartInvestigation(req.body());
+    auto& req = parser_->get();
+    if (api_ == Api::kInvestigate) return StartInvestigation(req.body(), principal);
     json message;
     Incoming in = Dispatcher::ParseAndClassify(req.body(), &message);
     switch (in.kind) {
@@ -454,219 +365,122 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         return Reply(202, "", "");
       case Incoming::Kind::kNotification:
         if (auto target = Dispatcher::CancelTarget(message)) {
-          std::lock_guard<std::mutex> lock(server_.mu);
-          auto it = server_.calls.find(CallKey(*target));
-          if (it != server_.calls.end()) it->second->cancelled.store(true);
+          server_.runner.Cancel(CallKey(*target, principal));
         }
         return Reply(202, "", "");
       case Incoming::Kind::kRequest:
-        return OnRequest(std::move(message));
+        return OnRequest(std::move(message), principal);
     }
   }
 
-  std::string CallKey(const json& id) const {
-    return principal_->tenant + '\n' + principal_->token_label + '\n' + DumpJson(id);
+  static std::string CallKey(const json& id, const Principal& principal) {
+    std::string key = principal.tenant;
+    key += '\n';
+    key += principal.token_label;
+    key += '\n';
+    AppendJson(id, &key);
+    return key;
   }
 
-  // Era selection and the modern envelope checks (docs/mcp.md §6, docs/http.md).
-  void OnRequest(json request) {
-    const HttpDecision& d = decision_;
-    const json& id = request["id"];
-    const std::string method = request["method"].get<std::string>();
-    json params = request.value("params", json::object());
-    const json* meta =
-        params.contains("_meta") && params["_meta"].is_object() ? &params["_meta"] : nullptr;
-    const bool has_header = d.protocol_version.has_value();
-    const std::string header_version = d.protocol_version.value_or("");
-    const bool body_modern = meta && meta->contains(kMetaVersion);
-    const bool modern = body_modern || (has_header && header_version == kModernVersion);
-    legacy_version_.reset();
-    modern_ = modern;
-    if (!modern) {
-      if (has_header && !IsLegacyVersion(header_version)) {
-        std::string supported = kModernVersion;
-        for (const char* v : kLegacyVersions) supported += std::string(", ") + v;
-        return ReplyJson(
-            ErrorResponse(&id, kUnsupportedProtocolVersion,
-                          "unsupported MCP-Protocol-Version '" + header_version +
-                              "'; supported: " + supported,
-                          {{"supported", {kModernVersion}}, {"requested", header_version}}),
-            false, 400);
-      }
-      if (method != "initialize") {
-        legacy_version_ = has_header ? header_version : kDefaultLegacyVersion;
-      }
-    } else {
-      if (!body_modern) {
-        return ReplyJson(ErrorResponse(&id, kInvalidParams,
-                                       std::string("missing _meta[\"") + kMetaVersion +
-                                           "\"]: modern requests carry it in params._meta"),
-                         true, 400);
-      }
-      const json& v = (*meta)[kMetaVersion];
-      auto mismatch = [&](const std::string& what) {
-        return ReplyJson(ErrorResponse(&id, kHeaderMismatch, "header mismatch: " + what), true,
-                         400);
-      };
-      // The header must mirror the body before the version itself is judged: a header naming
-      // 2026-07-28 over a body naming another version is a mismatch (-32020), not -32022.
-      if (!has_header) return mismatch("MCP-Protocol-Version header missing");
-      if (!v.is_string() || header_version != v.get<std::string>()) {
-        return mismatch("MCP-Protocol-Version '" + header_version + "' differs from the body's " +
-                        DumpJson(v));
-      }
-      if (v.get<std::string>() != kModernVersion) {
-        return ReplyJson(ErrorResponse(&id, kUnsupportedProtocolVersion,
-                                       "unsupported protocol version " + DumpJson(v),
-                                       {{"supported", {kModernVersion}}, {"requested", v}}),
-                         true, 400);
-      }
-      if (!d.mcp_method) return mismatch("Mcp-Method header missing");
-      if (*d.mcp_method != method) {
-        return mismatch("Mcp-Method '" + *d.mcp_method + "' differs from the body's method '" +
-                        method + "'");
-      }
-      const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
-                               : method == "resources/read"                      ? "uri"
-                                                                                 : nullptr;
-      if (name_field) {
-        if (!d.mcp_name) return mismatch("Mcp-Name header missing");
-        std::optional<std::string> name = DecodeHeaderValue(*d.mcp_name);
-        if (!name) return mismatch("Mcp-Name is not valid =?base64?...?= text");
-        const json& body_name = params.value(name_field, json());
-        if (!body_name.is_string() || body_name.get<std::string>() != *name) {
-          return mismatch(std::string("Mcp-Name differs from params.") + name_field);
-        }
-      }
-      if (!meta->contains(kMetaCapabilities) || !(*meta)[kMetaCapabilities].is_object()) {
-        return ReplyJson(
-            ErrorResponse(&id, kInvalidParams,
-                          std::string("missing _meta[\"") + kMetaCapabilities + "\"] (an object)"),
-            true, 400);
-      }
-    }
+  std::optional<std::string> Tenant(const Principal& principal) const {
+    if (server_.options.auth) return principal.tenant;
+    return server_.options.tenant;
+  }
+
+  // Era selection and the envelope checks (CheckHttpEnvelope, mcp/http_policy.h), then the
+  // request: cheap ones answered here, tool calls through the runner.
+  void OnRequest(json request, const Principal& principal) {
+    HttpEnvelope envelope = CheckHttpEnvelope(decision_, request);
+    modern_ = envelope.modern;
+    if (envelope.error) return ReplyJson(*envelope.error, modern_, 400);
     if (Dispatcher::IsListen(request)) {
       json ack;
       if (auto error = server_.dispatcher.Listen(request, &ack)) {
         return ReplyJson(*error, true);
       }
-      return StartListen(id, ack);
+      return StartListen(request["id"], ack);
     }
     if (!Dispatcher::NeedsStores(request)) {
       // Cheap and store-free: answered right here.
       Connection connection;
-      if (legacy_version_) connection.SetLegacy(*legacy_version_);
+      if (envelope.legacy_version) connection.SetLegacy(*envelope.legacy_version);
       CallContext ctx;
-      ctx.tenant = Tenant();
+      ctx.tenant = Tenant(principal);
       ctx.connection = &connection;
-      json response = server_.dispatcher.HandleRequest(request, ctx);
-      return ReplyJson(response, modern_);
+      ResponseShape shape;
+      std::string body = server_.dispatcher.HandleRequestText(request, ctx, &shape);
+      return Reply(HttpStatusOfResponse(shape.error_code, modern_), body, "application/json");
     }
-    return StartCall(std::move(request), meta && meta->contains("progressToken"));
-  }
-
-  std::optional<std::string> Tenant() const {
-    if (server_.options.auth) return principal_->tenant;
-    return server_.options.tenant;
+    const json* meta = nullptr;
+    if (auto p = request.find("params"); p != request.end() && p->is_object()) {
+      if (auto m = p->find("_meta"); m != p->end() && m->is_object()) meta = &*m;
+    }
+    StartCall(std::move(request), meta && meta->contains("progressToken"),
+              std::move(envelope.legacy_version), principal);
   }
 
   // ------------------------------------------------------------------ tool calls
-  void StartCall(json request, bool wants_progress) {
+  void StartCall(json request, bool wants_progress, std::optional<std::string> legacy,
+                 const Principal& principal) {
     if (server_.in_flight.fetch_add(1) >= server_.options.max_in_flight) {
       server_.in_flight.fetch_sub(1);
       return ReplyJson(ErrorResponse(&request["id"], kInternalError,
                                      "server busy: too many calls in flight; retry shortly"),
                        modern_, 503, {{"Retry-After", "1"}});
     }
-    auto call = std::make_shared<Call>();
-    call->key = CallKey(request["id"]);
-    call->tool = request["params"].value("name", json("")).is_string()
-                     ? request["params"]["name"].get<std::string>()
-                     : "";
-    {
-      std::lock_guard<std::mutex> lock(server_.mu);
-      server_.calls[call->key] = call;  // a reused id replaces the older entry
-    }
-    call_ = call;
     sse_ = wants_progress && accepts_sse_;
     if (sse_) {
       StartSse();
       if (!modern_) Send(Chunk("id: 0\ndata: \n\n"));  // legacy priming event (2025-11-25)
     }
-    // The call's deadline.
-    timer_.emplace(stream_.get_executor());
-    timer_->expires_after(server_.options.call_timeout);
-    timer_->async_wait([call](beast::error_code ec) {
-      if (ec) return;
-      call->timed_out.store(true);
-      call->cancelled.store(true);
-    });
-    WatchForDisconnect(call);
-
     auto self = this->shared_from_this();
-    std::optional<std::string> legacy = legacy_version_;
-    std::optional<std::string> tenant = Tenant();
-    const bool sse = sse_;
-    // Only tools/call leaves an access record; the label is copied now (the session may serve
-    // another request with another credential before the worker is done).
-    std::string credential;
+    CallSpec spec;
+    spec.key = CallKey(request["id"], principal);
+    spec.tenant = Tenant(principal);
+    spec.legacy_version = std::move(legacy);
+    // Only tools/call leaves an access record; the credential is this request's.
     const bool record_access = server_.options.access_records &&
                                request["method"].get_ref<const std::string&>() == "tools/call";
-    if (record_access) credential = principal_->token_label;
-    server_.pool.Post([self, call, request = std::move(request), legacy, tenant, sse, record_access,
-                       credential = std::move(credential)](StoreSet* stores) {
-      Connection connection;
-      if (legacy) connection.SetLegacy(*legacy);
-      CallContext ctx;
-      ctx.tenant = tenant;
-      ctx.connection = &connection;
-      ctx.stores = stores;
-      ctx.cancelled = &call->cancelled;
-      if (sse) {
-        ctx.notify = [self, call](const json& n) {
-          if (call->cancelled.load()) return;
-          std::string event = SseEvent(DumpJson(n));
-          net::post(self->stream_.get_executor(),
-                    [self, event = std::move(event)] { self->Send(event); });
-        };
-      }
-      int64_t rows = 0;
-      if (record_access) ctx.rows_returned = &rows;
-      if (stores) stores->SetInterrupt(&call->cancelled);
-      json response;
-      try {
-        response = self->server_.dispatcher.HandleRequest(request, ctx);
-      } catch (const std::exception& e) {
-        self->server_.log.Write(LogLevel::kError, std::string("request failed: ") + e.what());
-        response = ErrorResponse(&request["id"], kInternalError, "internal error");
-      }
-      if (stores) stores->SetInterrupt(nullptr);
-      if (call->timed_out.load() && response.contains("result")) {
-        json& result = response["result"];
-        result["isError"] = true;
-        result["content"] = json::array(
-            {{{"type", "text"},
-              {"text", call->tool + ": stopped after " +
-                           FormatSeconds(self->server_.options.call_timeout) +
-                           " s (the server's --call-timeout); narrow the query, e.g. a shorter "
-                           "time window or one node"}}});
-        result.erase("structuredContent");
-      }
-      const unsigned status = StatusOf(response, self->modern_);
-      std::string body = DumpJson(response);
-      net::post(self->stream_.get_executor(), [self, call, status, body = std::move(body)] {
-        self->FinishCall(call, status, body);
-      });
+    spec.count_rows = record_access;
+    if (sse_) {
+      spec.notify = [self](const json& n) {
+        std::string event = SseEvent(DumpJson(n));
+        net::post(self->stream_.get_executor(),
+                  [self, event = std::move(event)] { self->Send(event); });
+      };
+    }
+    std::optional<std::string> tenant = spec.tenant;
+    std::string credential = record_access ? principal.token_label : std::string();
+    auto finish = [self, record_access, tenant = std::move(tenant),
+                   credential = std::move(credential)](const json& request, CallOutcome out) {
+      const unsigned status = HttpStatusOfResponse(out.error_code, self->modern_);
+      const CallOutcome summary{{}, out.error_code, out.is_error, false, false, out.rows};
+      net::post(self->stream_.get_executor(),
+                [self, status, body = std::move(out.text)] { self->FinishCall(status, body); });
       // After the answer is on its way: the record costs the caller nothing.
-      if (record_access) {
-        self->server_.options.access_records->Offer(
-            AccessRecord(tenant, credential, request, response, rows));
-      }
-    });
+      if (record_access) self->RecordAccess(tenant, credential, request, summary);
+    };
+    if (!sse_ && CallRunner::RunsInline(request)) {
+      // A cheap point lookup: answered on the network thread, without a hand-off.
+      CallOutcome out = server_.runner.RunInline(request, std::move(spec));
+      FinishCall(HttpStatusOfResponse(out.error_code, modern_), out.text);
+      if (record_access) RecordAccess(Tenant(principal), principal.token_label, request, out);
+      return;
+    }
+    call_ = server_.runner.Post(std::move(request), std::move(spec), std::move(finish));
+    WatchForDisconnect(call_);
+  }
+
+  void RecordAccess(const std::optional<std::string>& tenant, const std::string& credential,
+                    const json& request, const CallOutcome& out) {
+    const json response = out.error_code == 0 ? json{{"result", {{"isError", out.is_error}}}}
+                                              : json{{"error", {{"code", out.error_code}}}};
+    server_.options.access_records->Offer(
+        AccessRecord(tenant, credential, request, response, out.rows));
   }
 
   // ------------------------------------------------------------------ POST /api/v1/investigate
-  void StartInvestigation(const std::string& body) {
+  void StartInvestigation(const std::string& body, const Principal& principal) {
     json request;
     JsonParseResult parsed =
         ParseJson(body, JsonLimits{server_.options.max_body_bytes, kMaxJsonDepth}, &request);
@@ -685,9 +499,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                {"message", "too many investigations running; retry shortly"}}}}),
                    "application/json", {{"Retry-After", "5"}});
     }
-    server_.in_flight.fetch_add(1);  // a drain waits for it
-    auto call = std::make_shared<Call>();
-    call->tool = "investigate";
+    server_.in_flight.fetch_add(1);               // a drain waits for it
+    auto call = std::make_shared<RunningCall>();  // cancelled when the client goes away
     call_ = call;
     sse_ = accepts_sse_;
     if (sse_) {
@@ -696,8 +509,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     WatchForDisconnect(call);
     auto self = this->shared_from_this();
     const bool sse = sse_;
-    server_.pool.Post([self, call, request = std::move(request), tenant = Tenant(),
-                       credential = principal_->token_label, sse](StoreSet* stores) {
+    server_.runner.PostJob([self, call, request = std::move(request), tenant = Tenant(principal),
+                            credential = principal.token_label, sse](StoreSet* stores) {
       std::function<void(const json&)> progress;
       if (sse) {
         progress = [self, call](const json& e) {
@@ -727,7 +540,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       net::post(self->stream_.get_executor(),
                 [self, call, status = r.status, out = std::move(out)] {
                   self->server_.investigations.fetch_sub(1);
-                  self->FinishCall(call, status, out, "result");
+                  self->FinishCall(status, out, "result");
                 });
     });
   }
@@ -751,7 +564,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // A client that goes away while its call runs cancels the call (docs/mcp.md §6 item 4).
-  void WatchForDisconnect(std::shared_ptr<Call> call) {
+  void WatchForDisconnect(std::shared_ptr<RunningCall> call) {
     auto& socket = beast::get_lowest_layer(stream_).socket();
     socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
                                                call](beast::error_code ec) {
@@ -769,15 +582,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // The end of a call's exchange: the response, or the SSE stream's last event (`sse_event`).
-  void FinishCall(const std::shared_ptr<Call>& call, unsigned status, const std::string& body,
-                  const char* sse_event = "message") {
+  void FinishCall(unsigned status, const std::string& body, const char* sse_event = "message") {
     server_.in_flight.fetch_sub(1);
-    {
-      std::lock_guard<std::mutex> lock(server_.mu);
-      auto it = server_.calls.find(call->key);
-      if (it != server_.calls.end() && it->second == call) server_.calls.erase(it);
-    }
-    if (timer_) timer_->cancel();
     call_.reset();
     // A call cancelled by notifications/cancelled still ends its HTTP exchange, with the tool's
     // "cancelled" result: the client has stopped waiting for it.
@@ -833,7 +639,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Readiness() {
     auto self = this->shared_from_this();
-    server_.pool.Post([self](StoreSet* stores) {
+    server_.runner.PostJob([self](StoreSet* stores) {
       Status st = stores && stores->audit ? Status::Ok()
                                           : UnavailableError("the audit store cannot be opened");
       if (st.ok()) {
@@ -861,7 +667,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // ------------------------------------------------------------------ writing
   void ReplyJson(const json& response, bool modern, unsigned status = 0,
                  const Headers& extra = {}) {
-    if (status == 0) status = StatusOf(response, modern);
+    if (status == 0) status = HttpStatusOfResponse(ErrorCodeOf(response), modern);
     Reply(status, DumpJson(response), "application/json", extra);
   }
 
@@ -871,10 +677,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_complete_ = true;
     if (server_.log.Enabled(LogLevel::kDebug)) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
-      server_.log.Write(LogLevel::kDebug,
-                        method_ + " " + target_ + " -> " + std::to_string(status) + " in " +
-                            std::to_string(us.count()) + " us" +
-                            (principal_ ? " (" + principal_->token_label + ")" : ""));
+      server_.log.Write(LogLevel::kDebug, method_ + " " + target_ + " -> " +
+                                              std::to_string(status) + " in " +
+                                              std::to_string(us.count()) + " us");
     }
     Send(FormatHttp(status, content_type, body, ConnectionFields(), extra));
   }
@@ -970,9 +775,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<net::steady_timer> timer_;
   std::deque<std::shared_ptr<std::string>> outbox_;
-  std::optional<Principal> principal_;
-  std::optional<std::string> legacy_version_;
-  std::shared_ptr<Call> call_;
+  std::shared_ptr<RunningCall> call_;  // the call in progress, for a disconnect to cancel
   std::string method_, target_;
   Clock::time_point started_{};
   bool modern_ = false;
@@ -1159,7 +962,7 @@ int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
   Status st = listener.Open(tcp::endpoint(ip, options.port));
   if (!st.ok()) {
     log.Write(LogLevel::kError, st.message());
-    server.pool.Stop();
+    server.runner.Stop();
     return 2;
   }
   listener.Accept();
@@ -1183,8 +986,7 @@ int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
         log.Write(LogLevel::kWarn, "drain timeout: cancelling " +
                                        std::to_string(server.in_flight.load()) +
                                        " call(s) still running");
-        std::lock_guard<std::mutex> lock(server.mu);
-        for (auto& [key, call] : server.calls) call->cancelled.store(true);
+        server.runner.CancelAll();
       }
       ioc.stop();
       return;
@@ -1215,11 +1017,8 @@ int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
   });
 
   ioc.run();
-  {
-    std::lock_guard<std::mutex> lock(server.mu);
-    for (auto& [key, call] : server.calls) call->cancelled.store(true);
-  }
-  server.pool.Stop();
+  server.runner.CancelAll();
+  server.runner.Stop();
   return 0;
 }
 

@@ -2,16 +2,13 @@
 
 #include <istream>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <ostream>
-#include <thread>
-#include <vector>
 
+#include "mcp/call_runner.h"
 #include "mcp/log.h"
 #include "tools/row_json.h"
 #include "util/line_reader.h"
-#include "util/work_queue.h"
 
 namespace fasten::mcp {
 namespace {
@@ -35,12 +32,6 @@ class Writer {
   std::ostream& out_;
 };
 
-struct Task {
-  json request;
-  std::shared_ptr<std::atomic<bool>> cancelled;
-  std::string key;  // the request id, serialised
-};
-
 }  // namespace
 
 int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::istream& in,
@@ -54,50 +45,26 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   Writer writer(out);
   Log log(log_stream, options.log_level);
   Connection connection;
-
-  WorkQueue<Task> queue;
-  std::mutex mu;  // guards in_flight
-  std::map<std::string, std::shared_ptr<std::atomic<bool>>> in_flight;
-
-  auto worker = [&](int index) {
-    StoreSet stores;
-    Status opened = OpenStoreSet(options.stores, /*need_streams=*/true, &stores);
-    if (!opened.ok())
-      log.Write(Level::kError, "worker " + std::to_string(index) + ": " + opened.ToString());
-    while (true) {
-      Task task;
-      if (!queue.Pop(&task)) return;
-      CallContext ctx;
-      ctx.tenant = options.tenant;
-      ctx.connection = &connection;
-      ctx.stores = opened.ok() ? &stores : nullptr;
-      ctx.cancelled = task.cancelled.get();
-      ctx.notify = [&](const json& n) {
-        if (!task.cancelled->load()) writer.Send(n);
-      };
-      if (ctx.stores) stores.SetInterrupt(task.cancelled.get());
-      std::string response;
-      try {
-        response = dispatcher.HandleRequestText(task.request, ctx);
-      } catch (const std::exception& e) {
-        log.Write(Level::kError, std::string("request failed: ") + e.what());
-        response = DumpJson(ErrorResponse(&task.request["id"], kInternalError, "internal error"));
-      }
-      if (ctx.stores) stores.SetInterrupt(nullptr);
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        in_flight.erase(task.key);
-      }
-      if (task.cancelled->load()) {
-        log.Write(Level::kDebug, "request " + task.key + " cancelled; no response sent");
-      } else {
-        writer.Send(std::move(response));
-      }
-      queue.Done();
-    }
+  CallRunner runner(
+      dispatcher,
+      CallRunnerOptions{options.stores, options.workers, options.call_timeout, options.store_retry},
+      log);
+  auto spec_for = [&](std::string key) {
+    CallSpec spec;
+    spec.key = std::move(key);
+    spec.tenant = options.tenant;
+    spec.connection = &connection;
+    spec.notify = [&writer](const json& n) { writer.Send(n); };
+    return spec;
   };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < std::max(1, options.workers); ++i) workers.emplace_back(worker, i);
+  auto finish = [&writer, &log](const json& request, CallOutcome outcome) {
+    if (outcome.cancelled && !outcome.timed_out) {
+      log.Write(Level::kDebug,
+                "request " + DumpJson(request["id"]) + " cancelled; no response sent");
+      return;
+    }
+    writer.Send(std::move(outcome.text));
+  };
 
   log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() +
                               (options.tenant ? "; tenant " + *options.tenant : "; all tenants"));
@@ -135,10 +102,9 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
         break;  // we never send requests; ignore
       case Incoming::Kind::kNotification:
         if (auto target = Dispatcher::CancelTarget(message)) {
-          listens.erase(DumpJson(*target));  // a cancelled listen ends without a response
-          std::lock_guard<std::mutex> lock(mu);
-          auto it = in_flight.find(DumpJson(*target));
-          if (it != in_flight.end()) it->second->store(true);
+          const std::string key = DumpJson(*target);
+          listens.erase(key);  // a cancelled listen ends without a response
+          runner.Cancel(key);
         }
         break;
       case Incoming::Kind::kRequest: {
@@ -152,14 +118,11 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
           }
           break;
         }
-        if (Dispatcher::NeedsStores(message)) {
+        if (CallRunner::RunsInline(message)) {
+          finish(message, runner.RunInline(message, spec_for(DumpJson(message["id"]))));
+        } else if (Dispatcher::NeedsStores(message)) {
           std::string key = DumpJson(message["id"]);
-          Task task{std::move(message), std::make_shared<std::atomic<bool>>(false), std::move(key)};
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            in_flight[task.key] = task.cancelled;
-          }
-          queue.Push(std::move(task));
+          runner.Post(std::move(message), spec_for(std::move(key)), finish);
         } else {
           CallContext ctx;
           ctx.tenant = options.tenant;
@@ -171,8 +134,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
     }
     if (in.eof()) break;
   }
-  queue.Close();
-  for (std::thread& t : workers) t.join();
+  runner.Stop();
   for (const auto& [key, id] : listens) {  // teardown ends every open listen
     writer.Send(Dispatcher::ListenCancelled(id));
     writer.Send(dispatcher.ListenResult(id));

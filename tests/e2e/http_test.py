@@ -1171,6 +1171,27 @@ class HttpLongCalls(unittest.TestCase):
         finally:
             self.assertEqual(s.stop(), 0)
 
+    def test_stdio_call_timeout_gives_the_same_tool_error_and_the_next_call_works(self):
+        # The same flag on stdio: the same error text as over HTTP, and the call after works.
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        lines = [json.dumps(call("chain_verify", {}, id="long", meta=meta)),
+                 json.dumps(call("audit_query", {"limit": 1}, id="next", meta=meta))]
+        p = subprocess.run([BIN, "serve", "--store", "sqlite:///" + self.demo, "--all-tenants",
+                            "--call-timeout", "0.2", "--log-level", "error"],
+                           input="".join(l + "\n" for l in lines), capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = {r["id"]: r for r in map(json.loads, p.stdout.splitlines())}
+        long = got["long"]["result"]
+        self.assertTrue(long.get("isError"), long)
+        self.assertEqual(long["content"][0]["text"],
+                         "chain_verify: stopped after 0.2 s (the server's --call-timeout); narrow "
+                         "the query, e.g. a shorter time window or one node")
+        nxt = got["next"]["result"]
+        self.assertFalse(nxt.get("isError"), nxt)
+        self.assertEqual(len(nxt["structuredContent"]["rows"]), 1)
+
     def test_client_disconnect_cancels_the_call(self):
         s = Server("--store", "sqlite:///" + self.demo, "--all-tenants", "--log-level", "debug")
         try:

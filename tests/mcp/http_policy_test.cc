@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -304,6 +305,99 @@ TEST(HttpPolicy, ParseHostAndPort) {
         "h:-1",   "h:+1",    "h:123456",  "a b",        "a@b",     "a/b",     "[::1", "[]",
         "[::1]:", "[::1]80", "[1.2.3.4]", "[::1%eth0]", "[v1.x]",  "::1"}) {
     EXPECT_FALSE(ParseHostAndPort(bad)) << bad;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON-RPC side of an HTTP exchange: status of a response, era and envelope of a request.
+
+TEST(HttpStatusOfResponse, MapsErrorCodesPerEra) {
+  EXPECT_EQ(HttpStatusOfResponse(0, true), 200u);
+  EXPECT_EQ(HttpStatusOfResponse(0, false), 200u);
+  for (bool modern : {false, true}) {
+    EXPECT_EQ(HttpStatusOfResponse(-32700, modern), 400u);
+    EXPECT_EQ(HttpStatusOfResponse(-32600, modern), 400u);
+    EXPECT_EQ(HttpStatusOfResponse(-32602, modern), 200u);  // a tool's bad arguments
+    EXPECT_EQ(HttpStatusOfResponse(-32603, modern), 200u);
+  }
+  EXPECT_EQ(HttpStatusOfResponse(-32601, true), 404u);
+  EXPECT_EQ(HttpStatusOfResponse(-32601, false), 200u);
+  for (int code : {-32020, -32021, -32022}) {
+    EXPECT_EQ(HttpStatusOfResponse(code, true), 400u) << code;
+    EXPECT_EQ(HttpStatusOfResponse(code, false), 200u) << code;
+  }
+}
+
+nlohmann::json Request(const std::string& method, nlohmann::json params) {
+  return {{"jsonrpc", "2.0"}, {"id", 7}, {"method", method}, {"params", std::move(params)}};
+}
+
+nlohmann::json Meta(nlohmann::json version = "2026-07-28") {
+  return {{"io.modelcontextprotocol/protocolVersion", std::move(version)},
+          {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}};
+}
+
+HttpDecision Headers(std::optional<std::string> version, std::optional<std::string> method = {},
+                     std::optional<std::string> name = {}) {
+  HttpDecision d;
+  d.protocol_version = std::move(version);
+  d.mcp_method = std::move(method);
+  d.mcp_name = std::move(name);
+  return d;
+}
+
+int ErrorCode(const HttpEnvelope& e) {
+  return e.error ? (*e.error)["error"]["code"].get<int>() : 0;
+}
+
+TEST(CheckHttpEnvelope, LegacyRequestsTakeTheHeadersVersionOrTheDefault) {
+  HttpEnvelope e = CheckHttpEnvelope(Headers(std::nullopt), Request("tools/list", {}));
+  EXPECT_FALSE(e.modern);
+  EXPECT_EQ(ErrorCode(e), 0);
+  EXPECT_EQ(e.legacy_version, std::optional<std::string>("2025-03-26"));
+  e = CheckHttpEnvelope(Headers("2025-06-18"), Request("tools/list", {}));
+  EXPECT_EQ(e.legacy_version, std::optional<std::string>("2025-06-18"));
+  e = CheckHttpEnvelope(Headers("2025-06-18"), Request("initialize", {}));
+  EXPECT_FALSE(e.legacy_version);  // initialize negotiates its own
+  e = CheckHttpEnvelope(Headers("1999-01-01"), Request("tools/list", {}));
+  EXPECT_EQ(ErrorCode(e), -32022);
+  EXPECT_EQ((*e.error)["id"], 7);
+}
+
+TEST(CheckHttpEnvelope, ModernRequestsMirrorTheBodyInTheHeaders) {
+  const nlohmann::json call = Request("tools/call", {{"name", "row_get"}, {"_meta", Meta()}});
+  HttpEnvelope e = CheckHttpEnvelope(Headers("2026-07-28", "tools/call", "row_get"), call);
+  EXPECT_TRUE(e.modern);
+  EXPECT_EQ(ErrorCode(e), 0);
+  EXPECT_FALSE(e.legacy_version);
+  // Mcp-Name may be base64 ("row_get").
+  e = CheckHttpEnvelope(Headers("2026-07-28", "tools/call", "=?base64?cm93X2dldA==?="), call);
+  EXPECT_EQ(ErrorCode(e), 0);
+  struct Case {
+    HttpDecision headers;
+    nlohmann::json request;
+    int code;
+  } cases[] = {
+      // The modern header without the body's version.
+      {Headers("2026-07-28", "tools/list"), Request("tools/list", {}), -32602},
+      {Headers(std::nullopt, "tools/call", "row_get"), call, -32020},
+      {Headers("2025-11-25", "tools/call", "row_get"), call, -32020},
+      // A header mirroring an unsupported body version: the version is judged.
+      {Headers("2027-01-01", "tools/call", "row_get"),
+       Request("tools/call", {{"name", "row_get"}, {"_meta", Meta("2027-01-01")}}), -32022},
+      {Headers("2026-07-28", std::nullopt, "row_get"), call, -32020},
+      {Headers("2026-07-28", "tools/list", "row_get"), call, -32020},
+      {Headers("2026-07-28", "tools/call"), call, -32020},
+      {Headers("2026-07-28", "tools/call", "search"), call, -32020},
+      {Headers("2026-07-28", "tools/call", "=?base64?!!?="), call, -32020},
+      {Headers("2026-07-28", "tools/call", "row_get"),
+       Request("tools/call",
+               {{"name", "row_get"},
+                {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}}),
+       -32602},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ErrorCode(CheckHttpEnvelope(c.headers, c.request)), c.code) << c.request.dump();
   }
 }
 
