@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "mcp/access_record.h"
+#include "mcp/credential_scopes.h"
 #include "mcp/http_policy.h"
 #include "tools/row_json.h"
 #include "util/base64.h"
@@ -385,18 +386,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                            {{"WWW-Authenticate", kWwwAuthenticate}});
       }
     } else {
-      principal_ = Principal{server_.options.tenant.value_or(""), "local"};
+      principal_ = Principal{server_.options.scope->tenant().value_or(""), "local"};
     }
     if (d.reject_after_auth) {
       return RejectEarly(d.reject_after_auth.status, d.reject_after_auth.message,
                          d.reject_after_auth.headers);
     }
     if (api_ == Api::kSpend) {
-      HttpOptions::ApiReply r = server_.options.spend(Tenant(), d.query);
+      HttpOptions::ApiReply r = server_.options.spend(Scope(), d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     if (api_ == Api::kInvestigations) {
-      HttpOptions::ApiReply r = server_.options.investigations(Tenant(), d.path, d.query);
+      HttpOptions::ApiReply r = server_.options.investigations(Scope(), d.path, d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     accepts_sse_ = d.accepts_sse;
@@ -556,8 +557,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // Cheap and store-free: answered right here.
       Connection connection;
       if (legacy_version_) connection.SetLegacy(*legacy_version_);
-      CallContext ctx;
-      ctx.tenant = Tenant();
+      CallContext ctx{Scope()};
       ctx.connection = &connection;
       json response = server_.dispatcher.HandleRequest(request, ctx);
       return ReplyJson(response, modern_);
@@ -565,9 +565,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return StartCall(std::move(request), meta && meta->contains("progressToken"));
   }
 
-  std::optional<std::string> Tenant() const {
-    if (server_.options.auth) return principal_->tenant;
-    return server_.options.tenant;
+  TenantScope Scope() const {
+    if (server_.options.auth) return CredentialScopes::ForPrincipal(*principal_);
+    return *server_.options.scope;
   }
 
   // ------------------------------------------------------------------ tool calls
@@ -605,7 +605,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     auto self = this->shared_from_this();
     std::optional<std::string> legacy = legacy_version_;
-    std::optional<std::string> tenant = Tenant();
+    TenantScope scope = Scope();
     const bool sse = sse_;
     // Only tools/call leaves an access record; the label is copied now (the session may serve
     // another request with another credential before the worker is done).
@@ -613,12 +613,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const bool record_access = server_.options.access_records &&
                                request["method"].get_ref<const std::string&>() == "tools/call";
     if (record_access) credential = principal_->token_label;
-    server_.pool.Post([self, call, request = std::move(request), legacy, tenant, sse, record_access,
+    server_.pool.Post([self, call, request = std::move(request), legacy, scope, sse, record_access,
                        credential = std::move(credential)](StoreSet* stores) {
       Connection connection;
       if (legacy) connection.SetLegacy(*legacy);
-      CallContext ctx;
-      ctx.tenant = tenant;
+      CallContext ctx{scope};
       ctx.connection = &connection;
       ctx.stores = stores;
       ctx.cancelled = &call->cancelled;
@@ -660,7 +659,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // After the answer is on its way: the record costs the caller nothing.
       if (record_access) {
         self->server_.options.access_records->Offer(
-            AccessRecord(tenant, credential, request, response, rows));
+            AccessRecord(scope, credential, request, response, rows));
       }
     });
   }
@@ -696,7 +695,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     WatchForDisconnect(call);
     auto self = this->shared_from_this();
     const bool sse = sse_;
-    server_.pool.Post([self, call, request = std::move(request), tenant = Tenant(),
+    server_.pool.Post([self, call, request = std::move(request), scope = Scope(),
                        credential = principal_->token_label, sse](StoreSet* stores) {
       std::function<void(const json&)> progress;
       if (sse) {
@@ -715,7 +714,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } else {
         try {
           stores->SetInterrupt(&call->cancelled);
-          r = self->server_.options.investigate(request, tenant, credential, stores,
+          r = self->server_.options.investigate(request, scope, credential, stores,
                                                 &call->cancelled, progress);
         } catch (const std::exception& e) {
           self->server_.log.Write(LogLevel::kError, std::string("investigate: ") + e.what());
@@ -838,7 +837,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                           : UnavailableError("the audit store cannot be opened");
       if (st.ok()) {
         std::vector<std::string> tenants;
-        st = stores->audit->Tenants(1, &tenants);
+        st = stores->audit->Tenants(CredentialScopes::ForProbe(), 1, &tenants);
       }
       if (!st.ok()) self->server_.log.Write(LogLevel::kWarn, "readyz: " + st.ToString());
       net::post(self->stream_.get_executor(), [self, ok = st.ok()] {
@@ -1108,6 +1107,10 @@ bool IsLoopbackAddress(const std::string& address) {
 int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostream& log_stream) {
   log_stream.tie(nullptr);
   Log log(log_stream, options.log_level);
+  if (!options.auth && !options.scope) {
+    log.Write(LogLevel::kError, "without authentication the launch configuration binds a scope");
+    return 2;
+  }
   beast::error_code ec;
   std::string address = options.address == "localhost" ? "127.0.0.1" : options.address;
   auto ip = net::ip::make_address(address, ec);
@@ -1168,9 +1171,8 @@ int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
   log.Write(LogLevel::kInfo, std::string("serving MCP on ") + (tls ? "https" : "http") + "://" +
                                  host + ":" + std::to_string(port) + options.path + "; store " +
                                  options.stores.audit.Display() +
-                                 (options.auth     ? "; tenant from each request's bearer token"
-                                  : options.tenant ? "; tenant " + *options.tenant
-                                                   : "; all tenants"));
+                                 (options.auth ? "; tenant from each request's bearer token"
+                                               : "; " + options.scope->Describe()));
   if (options.on_listening) options.on_listening(port);
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -67,8 +67,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
     while (true) {
       Task task;
       if (!queue.Pop(&task)) return;
-      CallContext ctx;
-      ctx.tenant = options.tenant;
+      CallContext ctx{options.scope};
       ctx.connection = &connection;
       ctx.stores = opened.ok() ? &stores : nullptr;
       ctx.cancelled = task.cancelled.get();
@@ -99,8 +98,8 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
   std::vector<std::thread> workers;
   for (int i = 0; i < std::max(1, options.workers); ++i) workers.emplace_back(worker, i);
 
-  log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() +
-                              (options.tenant ? "; tenant " + *options.tenant : "; all tenants"));
+  log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() + "; " +
+                              options.scope.Describe());
   std::map<std::string, json> listens;  // open subscriptions/listen streams, by serialised id
   std::string line;
   int64_t line_no = 0;
@@ -161,8 +160,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
           }
           queue.Push(std::move(task));
         } else {
-          CallContext ctx;
-          ctx.tenant = options.tenant;
+          CallContext ctx{options.scope};
           ctx.connection = &connection;
           writer.Send(dispatcher.HandleRequestText(message, ctx));
         }

@@ -15,13 +15,15 @@
 
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
-#include "tools/stores.h"
+#include "store/store_set.h"
 
 namespace fasten::mcp {
 
 struct StdioOptions {
-  std::optional<std::string> tenant;  // bound tenant; nullopt = all-tenants mode
-  StoreConfig stores;
+  // The bound scope, issued by the launch configuration (app/launch_scopes.h: --tenant or
+  // --all-tenants). First, so that the options are made as StdioOptions{scope}.
+  TenantScope scope;
+  StoreConfig stores{};
   int workers = 2;
   // Longer lines are refused (and drained), not buffered; a message is also held to
   // util/json_parse.h's depth limit (kMaxJsonDepth).

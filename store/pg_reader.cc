@@ -329,7 +329,8 @@ class PgAuditReader final : public AuditReader {
   const Dsn& dsn() const override { return dsn_; }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+  Status Scan(const TenantScope& /*chain linkage: every tenant*/, const ScanRange& range,
+              const std::function<bool(AuditRow&)>& on_row) override {
     std::string where = " WHERE true";
     std::vector<PgParam> params;
     if (range.source_node_id) {
@@ -379,20 +380,20 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
+  Status ExplainQuery(const TenantScope& scope, const AuditQuery& q, std::string* plan) override {
     std::string where;
     std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     const std::string sql = ListSql(where, &params);
     params.back() = std::to_string(std::max(1, q.limit) + 33);
     return Explain(conn_, sql, params, plan);
   }
 
-  Status Query(const AuditQuery& q, AuditPage* page) override {
+  Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
     *page = AuditPage();
     std::string where;
     std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     const std::vector<PgParam> count_params = params;
     const std::string count_where = where;
     if (q.after) ts_.AtOrBefore(q.after->ts_prefix, &where, &params);
@@ -441,7 +442,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindPredecessor(const std::string& node, int64_t seq,
+  Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
+                         const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
@@ -455,16 +457,21 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+  Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
+                       std::vector<AuditRow>* out) override {
     out->clear();
     if (!has_hash_) return Status::Ok();
-    return Collect("SELECT " + select_list_ + " FROM " + table_ +
-                       " WHERE \"monotonic_seq\" = $1 AND \"hash\" = $2 ORDER BY "
-                       "\"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT 16",
-                   {std::to_string(seq), hash}, out);
+    FASTEN_RETURN_IF_ERROR(
+        Collect("SELECT " + select_list_ + " FROM " + table_ +
+                    " WHERE \"monotonic_seq\" = $1 AND \"hash\" = $2 ORDER BY "
+                    "\"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT 16",
+                {std::to_string(seq), hash}, out));
+    KeepVisible(scope, out);
+    return Status::Ok();
   }
 
-  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatch(const TenantScope& scope,
+                            const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
     SeqHashBatch batch;
@@ -479,10 +486,12 @@ class PgAuditReader final : public AuditReader {
          std::to_string(16 * batch.wanted.size())},
         &rows));
     batch.KeepWanted(rows, out);
+    KeepVisible(scope, out);
     return Status::Ok();
   }
 
-  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatchWithLinks(const TenantScope& scope,
+                                     const std::vector<std::pair<int64_t, std::string>>& pairs,
                                      std::vector<AuditRow>* out,
                                      std::vector<AuditRow>* links) override {
     out->clear();
@@ -505,10 +514,12 @@ class PgAuditReader final : public AuditReader {
                  PgBigintArray(batch.PredecessorSeqs()), std::to_string(32 * batch.wanted.size())},
                 &rows));
     batch.SplitWithLinks(rows, out, links);
+    KeepVisible(scope, out);  // `links` keep every tenant: they only confirm links
     return Status::Ok();
   }
 
-  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+  Status FindNeighbours(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                        int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();
     next->reset();
@@ -531,8 +542,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Topology(const std::optional<std::string>& tenant,
-                  std::vector<TopologyEntry>* entries) override {
+  Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     entries->clear();
     std::vector<PgParam> params;
     std::string where;
@@ -559,9 +570,19 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tenants(size_t max, std::vector<std::string>* out) override {
+  Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) override {
     out->clear();
     if (!has_tenant_) return Status::Ok();
+    if (!scope.all_tenants()) {
+      // A one-tenant scope sees its own tenant only, when it has a row.
+      if (max == 0) return Status::Ok();
+      PgResult one;
+      FASTEN_RETURN_IF_ERROR(
+          conn_.Query("SELECT 1 FROM " + table_ + " WHERE \"tenant_id\" = $1 LIMIT 1",
+                      {*scope.tenant()}, &one));
+      if (PQntuples(one.get()) >= 1) out->push_back(*scope.tenant());
+      return Status::Ok();
+    }
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT DISTINCT \"tenant_id\" FROM " + table_ +
                                            " WHERE \"tenant_id\" IS NOT NULL LIMIT $1",
@@ -570,8 +591,9 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  Status Tip(const TenantScope& scope, const std::string& node,
              std::optional<Predecessor>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->reset();
     if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
     std::vector<PgParam> params;
@@ -585,7 +607,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Nodes(size_t max, std::vector<std::string>* out) override {
+  Status Nodes(const TenantScope& /*chain linkage: every tenant*/, size_t max,
+               std::vector<std::string>* out) override {
     out->clear();
     // One index probe per node with an index led by source_node_id (COLLATE "C" for byte order).
     std::vector<PgParam> params;
@@ -602,8 +625,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
-                     int64_t* out) override {
+  Status CountSealed(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                     int64_t after_seq, int64_t to_seq, int64_t* out) override {
     *out = 0;
     if (!has_hash_) return Status::Ok();
     std::vector<PgParam> params;
@@ -618,7 +641,7 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountRows(int64_t* out) override {
+  Status CountRows(const TenantScope& /*chain linkage: every tenant*/, int64_t* out) override {
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT count(*) FROM " + table_, {}, &r));
     *out = 0;
@@ -626,7 +649,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+  Status TimeBounds(const TenantScope& /*chain linkage: every tenant*/,
+                    std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
     oldest->reset();
     newest->reset();
     PgResult r;
@@ -642,16 +666,18 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+  Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& q,
+                  std::vector<NodeSeqSpan>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->clear();
     std::string where = " WHERE true";
     std::vector<PgParam> params;
     if (q.source_node_id) {
       where += " AND \"source_node_id\" = " + Bind(&params, *q.source_node_id);
     }
-    if (q.tenant_id) {
+    if (tenant) {
       if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
-      where += " AND \"tenant_id\" = " + Bind(&params, *q.tenant_id);
+      where += " AND \"tenant_id\" = " + Bind(&params, *tenant);
     }
     ts_.Window(q.since, q.until, &where, &params);
     if (ts_.exact()) {
@@ -706,7 +732,8 @@ class PgAuditReader final : public AuditReader {
 
  private:
   // " WHERE ..." for an audit list query, without the cursor.
-  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<PgParam>* params) const {
+  void BuildWhere(const AuditQuery& q, const std::optional<std::string>& tenant, std::string* where,
+                  std::vector<PgParam>* params) const {
     *where = " WHERE true";
     auto eq = [&](const char* col, const std::optional<std::string>& v) {
       if (v) *where += " AND " + Col(col) + " = " + Bind(params, *v);
@@ -719,9 +746,9 @@ class PgAuditReader final : public AuditReader {
     eq("source_node_id", q.source_node_id);
     eq("service_id", q.service_id);
     eq("severity", q.severity);
-    if (q.tenant_id) {
+    if (tenant) {
       if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
+        eq("tenant_id", tenant);
       else
         *where += " AND false";  // no tenant column: no row belongs to any tenant
     }
@@ -733,6 +760,11 @@ class PgAuditReader final : public AuditReader {
   std::string ListSql(const std::string& where, std::vector<PgParam>* params) const {
     return "SELECT " + select_list_ + " FROM " + table_ + where + " ORDER BY " + ts_.Order() +
            " DESC, \"monotonic_seq\" DESC LIMIT " + Bind(params, "0");
+  }
+
+  // Drops the rows the scope does not see (the row-returning lookups filter here, not in SQL).
+  static void KeepVisible(const TenantScope& scope, std::vector<AuditRow>* rows) {
+    std::erase_if(*rows, [&](const AuditRow& r) { return !scope.Sees(r); });
   }
 
   Status Collect(const std::string& sql, const std::vector<PgParam>& params,
@@ -863,15 +895,15 @@ class PgStreamReader final : public StreamReader {
   StreamKind kind() const override { return kind_; }
   const std::string& table() const override { return table_; }
 
-  Status Query(const StreamQuery& q, StreamPage* page) override {
+  Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
     *page = StreamPage();
     std::string where;
     std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     const size_t limit = static_cast<size_t>(std::max(1, q.limit));
     bool done = false;
     FASTEN_RETURN_IF_ERROR(Batches(
-        q, where, params, q.before_seq, limit + 1,
+        scope, q, where, params, q.before_seq, limit + 1,
         [&](StreamRow& row) {
           if (page->rows.size() == limit) {
             page->has_more = true;
@@ -885,14 +917,14 @@ class PgStreamReader final : public StreamReader {
     // A first page that holds every match is its own count: no second query.
     if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
       page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0 && q.tenant_id) {
+    } else if (q.count_cap > 0 && scope.tenant()) {
       // The tenant lives in the payload, which SQL here cannot parse safely: count the rows that
       // pass the exact per-row check, up to the cap. A pattern count would also count rows that
       // merely nest a "tenant_id", including other tenants' rows.
       int64_t n = 0;
       bool stopped = false;
       FASTEN_RETURN_IF_ERROR(Batches(
-          q, where, params, std::nullopt, kFetchBatch,
+          scope, q, where, params, std::nullopt, kFetchBatch,
           [&](StreamRow&) { return ++n < q.count_cap; }, &stopped));
       page->total_matched = n;
       page->total_is_lower_bound = stopped;
@@ -904,25 +936,25 @@ class PgStreamReader final : public StreamReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
+  Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {
     std::string where;
     std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     const size_t first_batch = std::max<size_t>(static_cast<size_t>(std::max(1, q.limit)) + 1, 16);
     const std::string sql = BatchSql(where, q.before_seq, first_batch, &params);
     return Explain(conn_, sql, params, plan);
   }
 
-  Status Scan(const StreamQuery& q, int64_t max_rows,
+  Status Scan(const TenantScope& scope, const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
     *complete = true;
     std::string where;
     std::vector<PgParam> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     int64_t n = 0;
     bool done = false;
     return Batches(
-        q, where, params, std::nullopt,
+        scope, q, where, params, std::nullopt,
         static_cast<size_t>(std::min<int64_t>(max_rows + 1, kFetchBatch)),
         [&](StreamRow& row) {
           if (n++ == max_rows) {
@@ -935,14 +967,14 @@ class PgStreamReader final : public StreamReader {
         &done);
   }
 
-  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+  Status FindBySeq(const TenantScope& scope, int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query(select_ + " WHERE \"seq\" = $1", {std::to_string(seq)}, &r));
     if (PQntuples(r.get()) >= 1) {
       StreamRow row;
       ReadRow(r.get(), 0, &row);
-      *out = std::move(row);
+      if (scope.SeesPayload(row.payload)) *out = std::move(row);
     }
     return Status::Ok();
   }
@@ -970,9 +1002,9 @@ class PgStreamReader final : public StreamReader {
 
   // Streams matching rows (seq DESC) in keyset batches of growing size, applying the checks SQL
   // cannot do exactly (time window edges, payload tenant). `accept` returns false to stop.
-  Status Batches(const StreamQuery& q, const std::string& where, const std::vector<PgParam>& params,
-                 std::optional<int64_t> before, size_t first_batch,
-                 const std::function<bool(StreamRow&)>& accept, bool* done) {
+  Status Batches(const TenantScope& scope, const StreamQuery& q, const std::string& where,
+                 const std::vector<PgParam>& params, std::optional<int64_t> before,
+                 size_t first_batch, const std::function<bool(StreamRow&)>& accept, bool* done) {
     size_t batch = std::max<size_t>(first_batch, 16);
     StreamRow row;
     while (true) {
@@ -985,7 +1017,7 @@ class PgStreamReader final : public StreamReader {
         ReadRow(r.get(), i, &row);
         before = row.seq;
         if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) continue;
-        if (q.tenant_id && !PayloadBelongsTo(row.payload, *q.tenant_id)) continue;
+        if (!scope.SeesPayload(row.payload)) continue;
         if (!accept(row)) {
           *done = true;
           return Status::Ok();
@@ -997,7 +1029,8 @@ class PgStreamReader final : public StreamReader {
   }
 
   // " WHERE ..." for a stream query, without the cursor.
-  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<PgParam>* params) const {
+  void BuildWhere(const StreamQuery& q, const std::optional<std::string>& tenant,
+                  std::string* where, std::vector<PgParam>* params) const {
     *where = " WHERE true";
     auto eq = [&](const char* col, const std::optional<std::string>& v) {
       if (!v) return;
@@ -1028,13 +1061,13 @@ class PgStreamReader final : public StreamReader {
             Bind(params, std::to_string(*q.status)) + "::bigint";
       }
     }
-    if (q.tenant_id) {
+    if (tenant) {
       // A prefilter, a superset of the tenant rule, which decides each row (Batches).
       if (!tenant_function_.empty()) {
-        *where += " AND " + tenant_function_ + " = " + Bind(params, *q.tenant_id);
+        *where += " AND " + tenant_function_ + " = " + Bind(params, *tenant);
       } else {
         *where += " AND strpos(\"payload\", '\"tenant_id\"') > 0";
-        if (std::optional<std::string> re = PlainTenantPattern(*q.tenant_id)) {
+        if (std::optional<std::string> re = PlainTenantPattern(*tenant)) {
           *where += " AND \"payload\" ~ " + Bind(params, *re);
         }
       }

@@ -400,7 +400,8 @@ class SqliteAuditReader final : public AuditReader {
   const Dsn& dsn() const override { return conn_.dsn(); }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+  Status Scan(const TenantScope& scope, const ScanRange& range,
+              const std::function<bool(AuditRow&)>& on_row) override {
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
     if (range.source_node_id) {
@@ -425,7 +426,7 @@ class SqliteAuditReader final : public AuditReader {
       // A view or a WITHOUT ROWID table has no rowid: let the database sort.
       ScanRange sorted = range;
       sorted.order = ScanRange::Order::kSeq;
-      return Scan(sorted, on_row);
+      return Scan(scope, sorted, on_row);
     }
     FASTEN_RETURN_IF_ERROR(prepared);
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -452,18 +453,18 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
+  Status ExplainQuery(const TenantScope& scope, const AuditQuery& q, std::string* plan) override {
     std::string where;
     std::vector<Param> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     return conn_.Explain(ListSql(where), params, plan);
   }
 
-  Status Query(const AuditQuery& q, AuditPage* page) override {
+  Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
     *page = AuditPage();
     std::string where;
     std::vector<Param> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     std::vector<Param> count_params = params;
     std::string count_where = where;
     if (q.after) {
@@ -508,7 +509,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindPredecessor(const std::string& node, int64_t seq,
+  Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
+                         const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
@@ -528,15 +530,20 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+  Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
+                       std::vector<AuditRow>* out) override {
     out->clear();
     if (!has_hash_) return Status::Ok();
-    return Collect("SELECT " + select_list_ + " FROM " + table_ +
-                       " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
-                   {Param::Int(seq), Param::Text(hash)}, 16, out);
+    FASTEN_RETURN_IF_ERROR(
+        Collect("SELECT " + select_list_ + " FROM " + table_ +
+                    " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
+                {Param::Int(seq), Param::Text(hash)}, 16, out));
+    KeepVisible(scope, out);
+    return Status::Ok();
   }
 
-  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatch(const TenantScope& scope,
+                            const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
     SeqHashBatch batch;
@@ -552,10 +559,12 @@ class SqliteAuditReader final : public AuditReader {
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * batch.wanted.size(), &rows));
     batch.KeepWanted(rows, out);
+    KeepVisible(scope, out);
     return Status::Ok();
   }
 
-  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatchWithLinks(const TenantScope& scope,
+                                     const std::vector<std::pair<int64_t, std::string>>& pairs,
                                      std::vector<AuditRow>* out,
                                      std::vector<AuditRow>* links) override {
     out->clear();
@@ -577,10 +586,12 @@ class SqliteAuditReader final : public AuditReader {
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 32 * batch.wanted.size(), &rows));
     batch.SplitWithLinks(rows, out, links);
+    KeepVisible(scope, out);  // `links` keep every tenant: they only confirm links
     return Status::Ok();
   }
 
-  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+  Status FindNeighbours(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                        int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();
     next->reset();
@@ -599,8 +610,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Topology(const std::optional<std::string>& tenant,
-                  std::vector<TopologyEntry>* entries) override {
+  Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     entries->clear();
     std::vector<Param> params;
     std::string where;
@@ -630,9 +641,10 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tenants(size_t max, std::vector<std::string>* out) override {
+  Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) override {
     out->clear();
     if (!has_tenant_) return Status::Ok();
+    if (!scope.all_tenants()) return OneTenant(scope, max, out);
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT DISTINCT tenant_id FROM " + table_ + " WHERE tenant_id IS NOT NULL LIMIT ?",
@@ -647,8 +659,9 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  Status Tip(const TenantScope& scope, const std::string& node,
              std::optional<Predecessor>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->reset();
     if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
     std::vector<Param> params = {Param::Text(node)};
@@ -671,7 +684,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Nodes(size_t max, std::vector<std::string>* out) override {
+  Status Nodes(const TenantScope& /*chain linkage: every tenant*/, size_t max,
+               std::vector<std::string>* out) override {
     out->clear();
     bool indexed = false;
     FASTEN_RETURN_IF_ERROR(HasNodeIndex(&indexed));
@@ -695,8 +709,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
-                     int64_t* out) override {
+  Status CountSealed(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                     int64_t after_seq, int64_t to_seq, int64_t* out) override {
     *out = 0;
     if (!has_hash_) return Status::Ok();
     StmtRef stmt;
@@ -714,7 +728,7 @@ class SqliteAuditReader final : public AuditReader {
 
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
-  Status CountRows(int64_t* out) override {
+  Status CountRows(const TenantScope& /*chain linkage: every tenant*/, int64_t* out) override {
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT count(*) FROM " + table_, &stmt));
     bool row = false;
@@ -723,7 +737,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+  Status TimeBounds(const TenantScope& /*chain linkage: every tenant*/,
+                    std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
     oldest->reset();
     newest->reset();
     StmtRef stmt;
@@ -744,7 +759,9 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+  Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& q,
+                  std::vector<NodeSeqSpan>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->clear();
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
@@ -752,10 +769,10 @@ class SqliteAuditReader final : public AuditReader {
       where += " AND source_node_id = ?";
       params.push_back(Param::Text(*q.source_node_id));
     }
-    if (q.tenant_id) {
+    if (tenant) {
       if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
       where += " AND tenant_id = ?";
-      params.push_back(Param::Text(*q.tenant_id));
+      params.push_back(Param::Text(*tenant));
     }
     AddWindow("timestamp", q.since, q.until, &where, &params);
     StmtRef stmt;
@@ -778,7 +795,8 @@ class SqliteAuditReader final : public AuditReader {
 
  private:
   // " WHERE ..." for an audit list query, without the cursor.
-  void BuildWhere(const AuditQuery& q, std::string* where, std::vector<Param>* params) const {
+  void BuildWhere(const AuditQuery& q, const std::optional<std::string>& tenant, std::string* where,
+                  std::vector<Param>* params) const {
     *where = " WHERE 1=1";
     auto eq = [&](const char* col, const std::optional<std::string>& v) {
       if (!v) return;
@@ -793,9 +811,9 @@ class SqliteAuditReader final : public AuditReader {
     eq("source_node_id", q.source_node_id);
     eq("service_id", q.service_id);
     eq("severity", q.severity);
-    if (q.tenant_id) {
+    if (tenant) {
       if (has_tenant_)
-        eq("tenant_id", q.tenant_id);
+        eq("tenant_id", tenant);
       else
         *where += " AND 0";  // no tenant column: no row belongs to any tenant
     }
@@ -838,6 +856,24 @@ class SqliteAuditReader final : public AuditReader {
     }
     FinishAuditRow(row);
     row->from_timestamptz = false;
+  }
+
+  // Drops the rows the scope does not see (the row-returning lookups filter here, not in SQL).
+  static void KeepVisible(const TenantScope& scope, std::vector<AuditRow>* rows) {
+    std::erase_if(*rows, [&](const AuditRow& r) { return !scope.Sees(r); });
+  }
+
+  // Tenants() for a one-tenant scope: that tenant, when it has a row.
+  Status OneTenant(const TenantScope& scope, size_t max, std::vector<std::string>* out) {
+    if (max == 0) return Status::Ok();
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(
+        conn_.Prepare("SELECT 1 FROM " + table_ + " WHERE tenant_id = ? LIMIT 1", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Text(*scope.tenant())}));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) out->push_back(*scope.tenant());
+    return Status::Ok();
   }
 
   Connection conn_;
@@ -897,11 +933,12 @@ class SqliteStreamReader final : public StreamReader {
   StreamKind kind() const override { return kind_; }
   const std::string& table() const override { return table_; }
 
-  Status Query(const StreamQuery& q, StreamPage* page) override {
+  Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     *page = StreamPage();
     std::string where;
     std::vector<Param> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, tenant, &where, &params);
     std::vector<Param> count_params = params;
     std::string count_where = where;
     if (q.before_seq) {
@@ -919,7 +956,7 @@ class SqliteStreamReader final : public StreamReader {
       if (!more) break;
       StreamRow row;
       ReadRow(stmt, &row);
-      if (!Matches(q, row)) continue;
+      if (!Matches(q, scope, row)) continue;
       if (page->rows.size() == limit) {
         page->has_more = true;
         break;
@@ -930,10 +967,10 @@ class SqliteStreamReader final : public StreamReader {
     // A first page that holds every match is its own count: no second query.
     if (q.count_cap > 0 && !page->has_more && !q.before_seq) {
       page->total_matched = static_cast<int64_t>(page->rows.size());
-    } else if (q.count_cap > 0 && q.tenant_id) {
+    } else if (q.count_cap > 0 && tenant) {
       // The tenant rule (store/payload_tenant.h) decides each counted row, as it decides each
       // listed one: SQL cannot, so count the prefiltered rows that pass it, up to the cap.
-      FASTEN_RETURN_IF_ERROR(CountByRule(q, count_where, count_params, &page->total_matched,
+      FASTEN_RETURN_IF_ERROR(CountByRule(q, scope, count_where, count_params, &page->total_matched,
                                          &page->total_is_lower_bound));
     } else if (q.count_cap > 0) {
       FASTEN_RETURN_IF_ERROR(conn_.CountInWindow(
@@ -943,19 +980,19 @@ class SqliteStreamReader final : public StreamReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
+  Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {
     std::string where;
     std::vector<Param> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     return conn_.Explain(ListSql(where), params, plan);
   }
 
-  Status Scan(const StreamQuery& q, int64_t max_rows,
+  Status Scan(const TenantScope& scope, const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
     *complete = true;
     std::string where;
     std::vector<Param> params;
-    BuildWhere(q, &where, &params);
+    BuildWhere(q, scope.tenant(), &where, &params);
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(ListSql(where), &stmt));
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -966,7 +1003,7 @@ class SqliteStreamReader final : public StreamReader {
       FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &more));
       if (!more) break;
       ReadRow(stmt, &row);
-      if (!Matches(q, row)) continue;
+      if (!Matches(q, scope, row)) continue;
       if (n++ == max_rows) {
         *complete = false;
         break;
@@ -976,7 +1013,7 @@ class SqliteStreamReader final : public StreamReader {
     return Status::Ok();
   }
 
-  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+  Status FindBySeq(const TenantScope& scope, int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
@@ -987,7 +1024,7 @@ class SqliteStreamReader final : public StreamReader {
     if (row) {
       StreamRow r;
       ReadRow(stmt, &r);
-      *out = std::move(r);
+      if (scope.SeesPayload(r.payload)) *out = std::move(r);
     }
     return Status::Ok();
   }
@@ -1004,13 +1041,13 @@ class SqliteStreamReader final : public StreamReader {
   }
 
   // The checks SQL does not decide: the exact time window and the payload's tenant.
-  static bool Matches(const StreamQuery& q, const StreamRow& row) {
+  static bool Matches(const StreamQuery& q, const TenantScope& scope, const StreamRow& row) {
     if (!InWindow(row.timestamp_ok, row.timestamp_us, q.since, q.until)) return false;
-    return !q.tenant_id || PayloadBelongsTo(row.payload, *q.tenant_id);
+    return scope.SeesPayload(row.payload);
   }
 
   // Counts the rows of `where` that Matches() accepts, up to q.count_cap.
-  Status CountByRule(const StreamQuery& q, const std::string& where,
+  Status CountByRule(const StreamQuery& q, const TenantScope& scope, const std::string& where,
                      const std::vector<Param>& params, int64_t* count, bool* lower_bound) {
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT payload, " +
@@ -1028,7 +1065,7 @@ class SqliteStreamReader final : public StreamReader {
       row.payload.assign(ColumnText(stmt, 0));
       row.timestamp.assign(ColumnText(stmt, 1));
       row.timestamp_ok = ParseTimestamp(row.timestamp, &row.timestamp_us);
-      if (!Matches(q, row)) continue;
+      if (!Matches(q, scope, row)) continue;
       if (n == q.count_cap) {
         *lower_bound = true;
         break;
@@ -1040,7 +1077,8 @@ class SqliteStreamReader final : public StreamReader {
   }
 
   // " WHERE ..." for a stream query, without the cursor.
-  void BuildWhere(const StreamQuery& q, std::string* where, std::vector<Param>* params) const {
+  void BuildWhere(const StreamQuery& q, const std::optional<std::string>& tenant,
+                  std::string* where, std::vector<Param>* params) const {
     *where = " WHERE 1=1";
     auto eq = [&](const char* col, const std::optional<std::string>& v) {
       if (!v) return;
@@ -1065,11 +1103,11 @@ class SqliteStreamReader final : public StreamReader {
         *where += " AND 0";
       }
     }
-    if (q.tenant_id) {
+    if (tenant) {
       // A prefilter (an index can serve it: index_advice.h), a superset of the tenant rule,
       // which decides each row (Matches).
       *where += std::string(" AND ") + kSqlitePayloadTenant + " = ?";
-      params->push_back(Param::Text(*q.tenant_id));
+      params->push_back(Param::Text(*tenant));
     }
     if (Has("timestamp")) AddWindow("timestamp", q.since, q.until, where, params);
     if (q.text) AddTextMatch("payload", *q.text, where, params);
