@@ -12,6 +12,7 @@
 #include "store/reader.h"
 #include "support/store_backend.h"
 #include "support/test_scopes.h"
+#include "support/visibility_cases.h"
 #include "test_store.h"
 #include "tools/verify_json.h"
 #include "validator/chain.h"
@@ -817,3 +818,134 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReaderContract,
 }  // namespace
 }  // namespace fasten
 
+namespace fasten {
+namespace {
+
+// THE visibility-rule table (tests/support/visibility_cases.h) on this backend's reader: every
+// call that returns rows to show returns exactly the rows the table says the scope sees, and the
+// all-tenants scope sees them all (the C++ column: tests/store/tenant_scope_test.cc).
+TEST_P(ReaderContract, VisibilityRuleTable) {
+  const TenantScope scope = Scope(test_support::kVisibilityTenant);
+  const TenantScope all = AllScope();
+  // Audit rows: one per case, on one node.
+  const std::vector<test_support::AuditVisibilityCase> audit_cases =
+      test_support::AuditVisibilityCases();
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", static_cast<int>(audit_cases.size()));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (audit_cases[i].tenant_id) {
+      rows[i].tenant_id.Set(*audit_cases[i].tenant_id);
+    } else {
+      rows[i].tenant_id.SetNull();
+    }
+    Seal(&rows[i], i == 0 ? std::string("genesis") : rows[i - 1].hash);
+  }
+  store_->Insert("audit_log", rows);
+  auto audit = OpenAudit();
+  ASSERT_TRUE(audit);
+  AuditQuery q;
+  q.limit = 100;
+  AuditPage page, every;
+  ASSERT_TRUE(audit->Query(scope, q, &page).ok());
+  ASSERT_TRUE(audit->Query(all, q, &every).ok());
+  EXPECT_EQ(every.rows.size(), rows.size());
+  std::set<int64_t> listed;
+  for (const AuditRow& r : page.rows) listed.insert(r.monotonic_seq);
+  std::vector<std::pair<int64_t, std::string>> pairs;
+  for (const AuditRow& r : rows) pairs.emplace_back(r.monotonic_seq, r.hash);
+  std::vector<AuditRow> batch, links;
+  ASSERT_TRUE(audit->FindBySeqHashBatch(scope, pairs, &batch).ok());
+  std::set<int64_t> batched;
+  for (const AuditRow& r : batch) batched.insert(r.monotonic_seq);
+  ASSERT_TRUE(audit->FindBySeqHashBatchWithLinks(scope, pairs, &batch, &links).ok());
+  std::set<int64_t> with_links;
+  for (const AuditRow& r : batch) with_links.insert(r.monotonic_seq);
+  // The links are every tenant's: each row but the last is the link of the row above it.
+  std::set<int64_t> linked;
+  for (const AuditRow& r : links) linked.insert(r.monotonic_seq);
+  for (size_t i = 0; i + 1 < rows.size(); ++i) EXPECT_EQ(linked.count(rows[i].monotonic_seq), 1u);
+  int64_t seen = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& c = audit_cases[i];
+    SCOPED_TRACE(std::string("audit: ") + c.name);
+    const int64_t seq = rows[i].monotonic_seq;
+    seen += c.seen;
+    EXPECT_EQ(listed.count(seq) == 1, c.seen);
+    EXPECT_EQ(batched.count(seq) == 1, c.seen);
+    EXPECT_EQ(with_links.count(seq) == 1, c.seen);
+    std::vector<AuditRow> one;
+    ASSERT_TRUE(audit->FindBySeqHash(scope, seq, rows[i].hash, &one).ok());
+    EXPECT_EQ(one.size(), c.seen ? 1u : 0u);
+    ASSERT_TRUE(audit->FindBySeqHash(all, seq, rows[i].hash, &one).ok());
+    EXPECT_EQ(one.size(), 1u);
+    // Chain linkage serves every tenant's rows whatever the scope.
+    std::optional<AuditRow> prev, next;
+    ASSERT_TRUE(audit->FindNeighbours(scope, "n", seq + 1, &prev, &next).ok());
+    ASSERT_TRUE(prev.has_value());
+    EXPECT_EQ(prev->monotonic_seq, seq);
+  }
+  EXPECT_EQ(page.total_matched, seen);
+  std::vector<AuditReader::TopologyEntry> topology;
+  ASSERT_TRUE(audit->Topology(scope, &topology).ok());
+  int64_t topology_rows = 0;
+  for (const auto& e : topology) topology_rows += e.rows;
+  EXPECT_EQ(topology_rows, seen);
+  std::vector<std::string> tenants;
+  ASSERT_TRUE(audit->Tenants(scope, 10, &tenants).ok());
+  EXPECT_EQ(tenants, std::vector<std::string>{std::string(test_support::kVisibilityTenant)});
+  std::vector<NodeSeqSpan> spans;
+  ASSERT_TRUE(audit->SeqSpans(scope, SeqSpanQuery(), &spans).ok());
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].rows, seen);
+
+  // Stream payloads: one sys row per case.
+  const std::vector<test_support::PayloadVisibilityCase> payload_cases =
+      test_support::PayloadVisibilityCases();
+  std::string sql = store_->StreamDdl("syslog") +
+                    "INSERT INTO syslog (request_id, timestamp, level, event, payload) VALUES ";
+  for (size_t i = 0; i < payload_cases.size(); ++i) {
+    std::string literal;
+    for (char ch : payload_cases[i].payload) {
+      literal += ch;
+      if (ch == '\'') literal += '\'';
+    }
+    sql += std::string(i ? "," : "") + "('r1','2026-06-15T10:00:0" + std::to_string(i % 10) +
+           ".000000Z','info','e" + std::to_string(i) + "','" + literal + "')";
+  }
+  store_->Exec(sql + ";");
+  auto sys = OpenStream(StreamKind::kSys);
+  ASSERT_TRUE(sys);
+  StreamQuery sq;
+  sq.limit = 100;
+  StreamPage sp, sp_all;
+  ASSERT_TRUE(sys->Query(scope, sq, &sp).ok());
+  ASSERT_TRUE(sys->Query(all, sq, &sp_all).ok());
+  EXPECT_EQ(sp_all.rows.size(), payload_cases.size());
+  std::set<std::string> stream_listed, scanned;
+  for (const StreamRow& r : sp.rows) stream_listed.insert(r.payload);
+  bool complete = false;
+  ASSERT_TRUE(sys->Scan(
+                     scope, StreamQuery(), 1000,
+                     [&](const StreamRow& r) { scanned.insert(r.payload); }, &complete)
+                  .ok());
+  EXPECT_TRUE(complete);
+  int64_t stream_seen = 0;
+  for (const StreamRow& r : sp_all.rows) {
+    const auto it = std::find_if(payload_cases.begin(), payload_cases.end(),
+                                 [&](const auto& c) { return c.payload == r.payload; });
+    ASSERT_NE(it, payload_cases.end()) << r.payload;
+    SCOPED_TRACE(std::string("payload: ") + it->name);
+    stream_seen += it->seen;
+    EXPECT_EQ(stream_listed.count(r.payload) == 1, it->seen);
+    EXPECT_EQ(scanned.count(r.payload) == 1, it->seen);
+    std::optional<StreamRow> found;
+    ASSERT_TRUE(sys->FindBySeq(scope, r.seq, &found).ok());
+    EXPECT_EQ(found.has_value(), it->seen);
+    ASSERT_TRUE(sys->FindBySeq(all, r.seq, &found).ok());
+    EXPECT_TRUE(found.has_value());
+  }
+  EXPECT_EQ(sp.total_matched, stream_seen);
+}
+
+}  // namespace
+}  // namespace fasten
