@@ -297,10 +297,11 @@ Status ReadLog(const std::string& path, const std::function<void(LogEntry&&)>& o
   return Status::Ok();
 }
 
-Status ReadTips(AuditReader* reader, const CheckpointBody* previous, std::vector<NodeTip>* out) {
+Status ReadTips(const TenantScope& scope, AuditReader* reader, const CheckpointBody* previous,
+                std::vector<NodeTip>* out) {
   out->clear();
   std::vector<std::string> nodes;
-  FASTEN_RETURN_IF_ERROR(reader->Nodes(kMaxCheckpointNodes + 1, &nodes));
+  FASTEN_RETURN_IF_ERROR(reader->Nodes(scope, kMaxCheckpointNodes + 1, &nodes));
   if (nodes.size() > kMaxCheckpointNodes) {
     return ResourceExhaustedError("the store has more than " + std::to_string(kMaxCheckpointNodes) +
                                   " nodes: a checkpoint holds at most that many");
@@ -311,7 +312,7 @@ Status ReadTips(AuditReader* reader, const CheckpointBody* previous, std::vector
   }
   for (const std::string& node : nodes) {
     std::optional<Predecessor> tip;
-    FASTEN_RETURN_IF_ERROR(reader->Tip(node, std::nullopt, &tip));
+    FASTEN_RETURN_IF_ERROR(reader->Tip(scope, node, &tip));
     if (!tip) continue;  // no sealed row yet: nothing to anchor
     NodeTip t;
     t.node = node;
@@ -324,7 +325,7 @@ Status ReadTips(AuditReader* reader, const CheckpointBody* previous, std::vector
       base = it->second->sealed;
     }
     int64_t added = 0;
-    FASTEN_RETURN_IF_ERROR(reader->CountSealed(node, from, t.seq, &added));
+    FASTEN_RETURN_IF_ERROR(reader->CountSealed(scope, node, from, t.seq, &added));
     t.sealed = base + added;
     out->push_back(std::move(t));
   }
@@ -368,8 +369,9 @@ struct Fd {
 
 }  // namespace
 
-Status AppendCheckpoint(AuditReader* reader, const std::string& path, const AppendOptions& options,
-                        CheckpointBody* out, std::vector<std::string>* warnings) {
+Status AppendCheckpoint(const TenantScope& scope, AuditReader* reader, const std::string& path,
+                        const AppendOptions& options, CheckpointBody* out,
+                        std::vector<std::string>* warnings) {
   warnings->clear();
   if (options.key == nullptr) return InvalidArgumentError("no signing key");
   Fd f;
@@ -400,7 +402,7 @@ Status AppendCheckpoint(AuditReader* reader, const std::string& path, const Appe
     for (const NodeTip& t : pb.nodes) pairs.emplace_back(t.seq, t.hash);
     std::vector<AuditRow> rows;
     if (!pairs.empty() && pairs.size() <= AuditReader::kMaxBatchPairs) {
-      FASTEN_RETURN_IF_ERROR(reader->FindBySeqHashBatch(pairs, &rows));
+      FASTEN_RETURN_IF_ERROR(reader->FindBySeqHashBatch(scope, pairs, &rows));
     }
     std::set<std::pair<std::string, int64_t>> found;
     for (const AuditRow& r : rows) found.emplace(r.source_node_id, r.monotonic_seq);
@@ -418,7 +420,8 @@ Status AppendCheckpoint(AuditReader* reader, const std::string& path, const Appe
   const int64_t now = options.now_unix ? *options.now_unix : NowMicros() / 1000000;
   body.time = TimeText(now);
   body.prev = previous ? CheckpointDigest(previous->parsed.text) : "genesis";
-  FASTEN_RETURN_IF_ERROR(ReadTips(reader, previous ? &previous->body : nullptr, &body.nodes));
+  FASTEN_RETURN_IF_ERROR(
+      ReadTips(scope, reader, previous ? &previous->body : nullptr, &body.nodes));
   if (body.nodes.empty()) {
     return FailedPreconditionError("the store has no sealed audit row: nothing to anchor");
   }
@@ -556,8 +559,9 @@ Status CheckLog(const std::string& path, const LogCheckOptions& options, AnchorR
   return Status::Ok();
 }
 
-Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
-                  const VerifyReport* chain, AnchorReport* report) {
+Status CheckStore(const TenantScope& scope, AuditReader* reader,
+                  const std::vector<CheckpointBody>& good, const VerifyReport* chain,
+                  AnchorReport* report) {
   struct Want {
     std::string node;
     int64_t seq;
@@ -594,7 +598,7 @@ Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     std::vector<AuditRow> rows;
-    FASTEN_RETURN_IF_ERROR(reader->FindBySeqHashBatch(batch, &rows));
+    FASTEN_RETURN_IF_ERROR(reader->FindBySeqHashBatch(scope, batch, &rows));
     for (const AuditRow& r : rows) found.emplace(r.source_node_id, r.monotonic_seq);
     batch.clear();
     return Status::Ok();
@@ -640,11 +644,11 @@ Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
     auto tip_it = tips.find(w.node);
     if (tip_it == tips.end()) {
       std::optional<Predecessor> tip;
-      FASTEN_RETURN_IF_ERROR(reader->Tip(w.node, std::nullopt, &tip));
+      FASTEN_RETURN_IF_ERROR(reader->Tip(scope, w.node, &tip));
       tip_it = tips.emplace(w.node, tip).first;
     }
     std::optional<AuditRow> below, above;
-    FASTEN_RETURN_IF_ERROR(reader->FindNeighbours(w.node, w.seq + 1, &below, &above));
+    FASTEN_RETURN_IF_ERROR(reader->FindNeighbours(scope, w.node, w.seq + 1, &below, &above));
     const std::string who = CheckpointName(*w.checkpoint);
     if (!tip_it->second && !below && !above) {
       finding(w, kNodeMissing,
@@ -697,7 +701,8 @@ Status VerifyAnchors(AuditReader* reader, const AnchorConfig& config, const Veri
                      AnchorReport* report) {
   std::vector<CheckpointBody> good;
   FASTEN_RETURN_IF_ERROR(CheckLog(config.log, config.check, report, &good));
-  return CheckStore(reader, good, chain, report);
+  if (!config.scope) return FailedPreconditionError("the checkpoint log has no store scope");
+  return CheckStore(*config.scope, reader, good, chain, report);
 }
 
 void RestrictToNodes(AnchorReport* report, const std::set<std::string>& nodes) {

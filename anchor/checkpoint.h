@@ -85,7 +85,12 @@ Status ReadLog(const std::string& path, const std::function<void(LogEntry&&)>& o
 // What the store holds now, per node: the tip (last sealed row) and the sealed count, read
 // through indexes (AuditReader::NodeTips/CountSealed). `previous` (the log's last checkpoint,
 // when there is one) lets the count add only the rows after its tips.
-Status ReadTips(AuditReader* reader, const CheckpointBody* previous, std::vector<NodeTip>* out);
+//
+// Checkpoints anchor every tenant's chains: every function here reads the store under the
+// all-tenants scope it is given (issued by the launch configuration that names the log,
+// AnchorConfig::scope); a tenant's view is cut down afterwards (RestrictToNodes, AnchorReportJson).
+Status ReadTips(const TenantScope& scope, AuditReader* reader, const CheckpointBody* previous,
+                std::vector<NodeTip>* out);
 
 struct AppendOptions {
   std::string store;  // identity written into the body
@@ -103,8 +108,9 @@ struct AppendOptions {
 // checkpoint's tips are looked up first (one batched query): a tip that is gone or changed is
 // reported in *warnings ("run fasten-mcp verify --checkpoints"), and the checkpoint is still
 // written (the earlier checkpoint keeps the evidence).
-Status AppendCheckpoint(AuditReader* reader, const std::string& path, const AppendOptions& options,
-                        CheckpointBody* out, std::vector<std::string>* warnings);
+Status AppendCheckpoint(const TenantScope& scope, AuditReader* reader, const std::string& path,
+                        const AppendOptions& options, CheckpointBody* out,
+                        std::vector<std::string>* warnings);
 
 // Findings of checkpoint verification; each is a failure (exit 1).
 inline constexpr const char* kCheckpointMismatch = "checkpoint_mismatch";
@@ -164,14 +170,18 @@ Status CheckLog(const std::string& path, const LogCheckOptions& options, AnchorR
 // (one batched, indexed lookup per 10,000 tips). `chain` (the verify report of the same run,
 // may be null) supplies each node's current tip for not_yet_anchored; that the rows after a
 // checkpointed row still link is the chain verification's finding, not repeated here.
-Status CheckStore(AuditReader* reader, const std::vector<CheckpointBody>& good,
-                  const VerifyReport* chain, AnchorReport* report);
+Status CheckStore(const TenantScope& scope, AuditReader* reader,
+                  const std::vector<CheckpointBody>& good, const VerifyReport* chain,
+                  AnchorReport* report);
 
 // Where the checkpoints are and whom to trust: what `verify --checkpoints`, the chain_verify tool
 // (on a server configured with a log) and `pack` check against.
 struct AnchorConfig {
   std::string log;
   LogCheckOptions check;
+  // The scope the store is checked under: all tenants (a checkpoint covers every tenant's
+  // chains), issued where the log is configured (app/anchor_flags.cc). Required by VerifyAnchors.
+  std::optional<TenantScope> scope;
 };
 
 // CheckLog, then CheckStore with the entries that passed.

@@ -1,5 +1,7 @@
 #include "app/anchor_flags.h"
 
+#include "app/launch_scopes.h"
+
 namespace fasten {
 
 Result<std::optional<anchor::AnchorConfig>> ReadAnchorFlags(const Args& args,
@@ -15,6 +17,7 @@ Result<std::optional<anchor::AnchorConfig>> ReadAnchorFlags(const Args& args,
   }
   anchor::AnchorConfig config;
   config.log = *args.Get(log_flag);
+  config.scope = app::LaunchScopes::AllTenants();  // a checkpoint covers every tenant's chains
   if (pubkeys.empty() && extra_key == nullptr) {
     return InvalidArgumentError(
         "--" + log_flag +

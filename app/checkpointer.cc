@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "app/launch_scopes.h"
 #include "llm/timestamp_client.h"
 
 namespace fasten {
@@ -16,7 +17,9 @@ Status AppendOneCheckpoint(AuditReader* reader, const CheckpointerConfig& config
       return llm::RequestTimestamp(config.tsa_url, text, config.tsa_timeout_ms);
     };
   }
-  return anchor::AppendCheckpoint(reader, config.log, options, out, warnings);
+  // The operator's checkpoint covers every tenant's chains.
+  return anchor::AppendCheckpoint(app::LaunchScopes::AllTenants(), reader, config.log, options, out,
+                                  warnings);
 }
 
 PeriodicCheckpointer::PeriodicCheckpointer(Dsn dsn, CheckpointerConfig config,

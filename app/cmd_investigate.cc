@@ -8,6 +8,7 @@
 #include "app/anchor_flags.h"
 #include "app/commands.h"
 #include "app/investigator.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
@@ -166,8 +167,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   if (!inv.ok()) return Fail(io, inv.status());
 
   CursorSigner cursors = CursorSigner::WithRandomKey();
-  ToolEnv env;
-  env.tenant = tenant;
+  ToolEnv env{app::LaunchScopes::Tenant(*tenant)};
   env.stores = &stores;
   env.cursors = &cursors;
   if (anchors.value()) {

@@ -8,6 +8,7 @@
 #include "anchor/keys.h"
 #include "app/commands.h"
 #include "app/investigator.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "pack/pack_format.h"
 #include "pack/pack_verify.h"
@@ -138,7 +139,8 @@ int RunPack(int argc, char** argv, CommandIo io) {
     }
   }
   pack::PackOptions o;
-  o.tenant = *args->Get("tenant");
+  const std::string tenant = *args->Get("tenant");
+  o.scope = app::LaunchScopes::Tenant(tenant);
   const Micros now = NowMicros();
   for (auto [flag, target] : {std::pair{"since", &o.since}, std::pair{"until", &o.until}}) {
     std::string error;
@@ -150,7 +152,7 @@ int RunPack(int argc, char** argv, CommandIo io) {
     return Usage(io, "pack", InvalidArgumentError("--since is after --until; swap them"));
   }
   o.node = args->Get("node");
-  o.name = args->Get("name").value_or(o.tenant + "-" + CanonicalTimestamp(o.since).substr(0, 10) +
+  o.name = args->Get("name").value_or(tenant + "-" + CanonicalTimestamp(o.since).substr(0, 10) +
                                       "-" + CanonicalTimestamp(o.until).substr(0, 10));
   if (!pack::ValidPackName(o.name)) {
     return Usage(io, "pack",
@@ -169,10 +171,10 @@ int RunPack(int argc, char** argv, CommandIo io) {
     if (!state.ok()) return Usage(io, "pack", state.status());
     Result<std::unique_ptr<record::RecordLog>> log = record::RecordLog::OpenReadOnly(*state);
     if (!log.ok()) return Usage(io, "pack", log.status().WithContext("--state"));
-    Result<record::StoredRecord> rec = (*log)->Get(*id, o.tenant);
+    Result<record::StoredRecord> rec = (*log)->Get(*id, tenant);
     if (!rec.ok()) {
       return Usage(io, "pack",
-                   rec.status().WithContext("--investigation (a record of tenant " + o.tenant +
+                   rec.status().WithContext("--investigation (a record of tenant " + tenant +
                                             " in " + *state + ")"));
     }
     o.investigation_json = DumpJson(record::RecordJson(*rec), 2);
@@ -224,7 +226,7 @@ int RunPack(int argc, char** argv, CommandIo io) {
               {"name", o.name},
               {"bytes", s.bytes},
               {"manifest_sha256", s.manifest_sha256},
-              {"tenant", o.tenant},
+              {"tenant", tenant},
               {"chain_ok", s.chain_ok},
               {"nodes", nodes},
               {"counts",
@@ -242,7 +244,7 @@ int RunPack(int argc, char** argv, CommandIo io) {
     io.out << DumpJson(j, 2) << "\n";
   } else {
     io.out << "Wrote pack " << o.out_path << " (" << s.bytes << " bytes), name " << o.name
-           << ", tenant " << o.tenant << ", window " << CanonicalTimestamp(o.since) << " .. "
+           << ", tenant " << tenant << ", window " << CanonicalTimestamp(o.since) << " .. "
            << CanonicalTimestamp(o.until) << "\n";
     for (const pack::PackNodeSummary& n : s.nodes) {
       io.out << "  " << n.node << "  seq " << n.from_seq << ".." << n.to_seq << ": " << n.rows

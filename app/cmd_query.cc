@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
 #include "tools/trace.h"
@@ -166,7 +167,6 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     q.source_node_id = args->Get("node");
     q.service_id = args->Get("service");
     q.severity = args->Get("severity");
-    q.tenant_id = args->Get("tenant");
     q.since = since;
     q.until = until;
     q.limit = static_cast<int>(limit.value_or(20));
@@ -179,7 +179,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       }
     }
     AuditPage page;
-    st = stores.audit->Query(q, &page);
+    st = stores.audit->Query(app::LaunchScopes::FromFlag(args->Get("tenant")), q, &page);
     if (!st.ok()) return Fail(io, "query", st);
     RowChecker checker;
     json rows = json::array();
@@ -215,7 +215,6 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     q.method = args->Get("method");
     q.path = args->Get("path");
     q.status = status;
-    q.tenant_id = args->Get("tenant");
     q.since = since;
     q.until = until;
     q.limit = static_cast<int>(limit.value_or(20));
@@ -228,7 +227,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       }
     }
     StreamPage page;
-    st = reader->Query(q, &page);
+    st = reader->Query(app::LaunchScopes::FromFlag(args->Get("tenant")), q, &page);
     if (!st.ok()) return Fail(io, "query", st);
     Canonicalizer canon;
     Sha256 sha;
@@ -293,14 +292,11 @@ int RunTrace(int argc, char** argv, CommandIo io) {
   StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, true, &stores);
   if (!st.ok()) return Fail(io, "trace", st);
-  TraceSources src{stores.audit.get(), stores.sys.get(), stores.api.get(), stores.sys_missing_why,
-                   stores.api_missing_why};
   TraceOptions o;
   o.request_id = args->positionals()[0];
-  o.tenant_id = args->Get("tenant");
   o.limit_per_stream = static_cast<int>(limit.value_or(200));
   json trace;
-  st = BuildTrace(src, o, &trace);
+  st = BuildTrace(app::LaunchScopes::FromFlag(args->Get("tenant")), stores.view(), o, &trace);
   if (!st.ok()) return Fail(io, "trace", st);
   if (args->Has("json")) {
     io.out << DumpJson(trace, 2) << "\n";

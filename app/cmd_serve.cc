@@ -13,6 +13,7 @@
 #include "app/checkpointer.h"
 #include "app/commands.h"
 #include "app/investigator.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
@@ -335,11 +336,12 @@ mcp::HttpOptions::ApiReply ApiError(unsigned status, const std::string& code,
 
 mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
                                                const CursorSigner& cursors, const json& request,
-                                               const std::optional<std::string>& tenant,
+                                               const TenantScope& scope,
                                                const std::string& credential, StoreSet* stores,
                                                anchor::AnchorTipsCache* tips,
                                                const std::atomic<bool>* cancelled,
                                                const std::function<void(const json&)>& progress) {
+  const std::optional<std::string>& tenant = scope.tenant();
   if (!tenant || tenant->empty()) {
     return ApiError(400, "no_tenant",
                     "an investigation reads one tenant's rows, and this server has none bound: "
@@ -353,8 +355,7 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
                           "tenant comes from your credential, never from the request)");
     }
   }
-  ToolEnv env;
-  env.tenant = tenant;
+  ToolEnv env{scope};
   env.stores = stores;
   env.cursors = &cursors;
   env.cancelled = cancelled;
@@ -380,8 +381,7 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
   return {status, body};
 }
 
-mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
-                                         const std::optional<std::string>& tenant,
+mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator, const TenantScope& scope,
                                          const std::string& query) {
   std::map<std::string, std::string> params;
   if (Status st = ParseQueryParams(query, {"from", "to"}, &params); !st.ok()) {
@@ -394,7 +394,7 @@ mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
     }
   }
   // A tenant-bound caller sees its own spend only; an all-tenants server sees every tenant.
-  Result<json> out = investigator.SpendJson(tenant.value_or(""), from, to);
+  Result<json> out = investigator.SpendJson(scope.tenant().value_or(""), from, to);
   if (!out.ok()) return ApiError(503, "state_unavailable", out.status().message());
   return {200, *out};
 }
@@ -402,10 +402,10 @@ mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator,
 // GET /api/v1/investigations[?kind=K&limit=N&before=SEQ] and /api/v1/investigations/ID. A
 // tenant-bound caller sees its own tenant's records only; another tenant's id answers exactly
 // like an id that does not exist.
-mcp::HttpOptions::ApiReply InvestigationsOverHttp(record::RecordLog& log,
-                                                  const std::optional<std::string>& tenant,
+mcp::HttpOptions::ApiReply InvestigationsOverHttp(record::RecordLog& log, const TenantScope& scope,
                                                   const std::string& path,
                                                   const std::string& query) {
+  const std::optional<std::string>& tenant = scope.tenant();  // the record log's filter
   static constexpr std::string_view kPrefix = "/api/v1/investigations";
   if (path.size() > kPrefix.size()) {
     const std::string id = path.substr(kPrefix.size() + 1);
@@ -591,7 +591,7 @@ int RunServe(int argc, char** argv, CommandIo io) {
     if (!st.ok()) return Fail(io, "serve", st);
     if (!auth && !tenant && !all) {
       std::vector<std::string> tenants;
-      st = probe.audit->Tenants(3, &tenants);
+      st = probe.audit->Tenants(app::LaunchScopes::AllTenants(), 3, &tenants);
       if (!st.ok()) return Fail(io, "serve", st);
       if (tenants.size() > 1) {
         std::string names;
@@ -611,7 +611,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
     bool several = auth != nullptr;
     if (!several) {
       std::vector<std::string> tenants;
-      several = probe.audit->Tenants(2, &tenants).ok() && tenants.size() > 1;
+      several = probe.audit->Tenants(app::LaunchScopes::AllTenants(), 2, &tenants).ok() &&
+                tenants.size() > 1;
     }
     if (several) WarnMissingTenantIndexes(stores.audit, log_level, io.err);
   }
@@ -714,11 +715,11 @@ int RunServe(int argc, char** argv, CommandIo io) {
       investigator = std::move(made).value();
       records = investigator->records();
       http_options.investigate = [&investigator, &cursors, &serve_tips](
-                                     const json& request, const std::optional<std::string>& tenant,
+                                     const json& request, const TenantScope& scope,
                                      const std::string& credential, StoreSet* stores,
                                      const std::atomic<bool>* cancelled,
                                      const std::function<void(const json&)>& progress) {
-        return InvestigateOverHttp(*investigator, cursors, request, tenant, credential, stores,
+        return InvestigateOverHttp(*investigator, cursors, request, scope, credential, stores,
                                    serve_tips.get(), cancelled, progress);
       };
       http_options.readiness_detail = [&investigator]() -> json {
@@ -744,9 +745,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
                               {"pricing_version", (*spend)["pricing_version"]}};
         return {{"investigate", out}};
       };
-      http_options.spend = [&investigator](const std::optional<std::string>& tenant,
-                                           const std::string& query) {
-        return SpendOverHttp(*investigator, tenant, query);
+      http_options.spend = [&investigator](const TenantScope& scope, const std::string& query) {
+        return SpendOverHttp(*investigator, scope, query);
       };
     }
     if (!records && !args->Has("no-access-records")) {
@@ -768,9 +768,9 @@ int RunServe(int argc, char** argv, CommandIo io) {
       records = own_records.get();
     }
     if (records) {
-      http_options.investigations = [records](const std::optional<std::string>& tenant,
-                                              const std::string& path, const std::string& query) {
-        return InvestigationsOverHttp(*records, tenant, path, query);
+      http_options.investigations = [records](const TenantScope& scope, const std::string& path,
+                                              const std::string& query) {
+        return InvestigationsOverHttp(*records, scope, path, query);
       };
     }
   } else if (args->Has("provider")) {
@@ -780,7 +780,8 @@ int RunServe(int argc, char** argv, CommandIo io) {
   }
   if (http) {
     http_options.auth = auth.get();
-    http_options.tenant = tenant;
+    // Without auth the launch configuration binds the scope; with it, each request's credential.
+    if (!auth) http_options.scope = app::LaunchScopes::FromFlag(tenant);
     http_options.stores = stores;
     http_options.workers = static_cast<int>(workers.value_or(4));
     http_options.log_level = log_level;
@@ -802,10 +803,10 @@ int RunServe(int argc, char** argv, CommandIo io) {
     if (access_writer) access_writer->Stop();
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  mcp::StdioOptions options;
+  // The launch-bound scope: --tenant T (or the store's only tenant), else --all-tenants.
+  mcp::StdioOptions options{app::LaunchScopes::FromFlag(tenant)};
   options.workers = static_cast<int>(workers.value_or(2));
   options.log_level = log_level;
-  options.tenant = tenant;
   options.stores = stores;
   if (call_timeout) options.call_timeout = std::chrono::milliseconds(*call_timeout);
   return mcp::RunStdio(dispatcher, options, std::cin, std::cout, io.err);

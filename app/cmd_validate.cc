@@ -7,6 +7,7 @@
 #include "app/anchor_flags.h"
 #include "app/commands.h"
 #include "app/investigator.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
@@ -159,10 +160,9 @@ int RunValidate(int argc, char** argv, CommandIo io) {
   StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/true, &stores);
   if (!st.ok()) return Fail(io, st);
-  CitationStores cs{stores.audit.get(), stores.sys.get(), stores.api.get(), stores.sys_missing_why,
-                    stores.api_missing_why};
+  // --tenant T, or the operator's --all-tenants (checked above).
+  const TenantScope scope = app::LaunchScopes::FromFlag(tenant);
   CitationCheckOptions options;
-  options.tenant = tenant;
   st = IntegrityMarginFlag(*args, &options.integrity_margin);
   if (!st.ok()) return Fail(io, st);
   Result<std::optional<anchor::AnchorConfig>> anchors = ReadAnchorFlags(*args);
@@ -175,7 +175,7 @@ int RunValidate(int argc, char** argv, CommandIo io) {
     options.anchors = tips.get();
   }
   Verdict verdict;
-  ValidateAnswer(answer, cs, options, &verdict);
+  ValidateAnswer(scope, answer, stores.view(), options, &verdict);
   if (args->Has("json")) {
     io.out << DumpJson(VerdictJson(verdict), 2) << "\n";
   } else {

@@ -7,6 +7,7 @@
 
 #include "app/anchor_flags.h"
 #include "app/commands.h"
+#include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "store/ndjson_source.h"
 #include "store/payload_tenant.h"
@@ -121,8 +122,9 @@ Status StreamTenants(const Args& args, CommandIo& io, json* out) {
     std::map<std::string, int64_t> reasons;
     json examples = json::array();
     bool complete = true;
+    // The operator's count over every tenant's payloads.
     FASTEN_RETURN_IF_ERROR(reader->Scan(
-        StreamQuery(), std::numeric_limits<int64_t>::max() - 1,
+        app::LaunchScopes::AllTenants(), StreamQuery(), std::numeric_limits<int64_t>::max() - 1,
         [&](const StreamRow& row) {
           ++rows;
           const Attribution kind = PayloadTenant(row.payload).kind;
@@ -364,7 +366,9 @@ int RunVerify(int argc, char** argv, CommandIo io) {
     const WriterProfile& p = reader->profile();
     source = reader->dsn().Display() + " (table " + p.table + ", writer profile: " + p.guess + ")";
     int64_t total = 0;
-    if (!reader->CountRows(&total).ok()) total = 0;
+    // `verify` is the operator's check of the whole store: every tenant's rows.
+    const TenantScope scope = app::LaunchScopes::AllTenants();
+    if (!reader->CountRows(scope, &total).ok()) total = 0;
     Progress progress(io.err, !args->Has("no-progress"), total);
     VerifyStoreOptions options;
     options.range.source_node_id = args->Get("node");
@@ -383,7 +387,7 @@ int RunVerify(int argc, char** argv, CommandIo io) {
           std::async(std::launch::async, [&] { return StreamTenants(*args, io, &stream_tenants); });
     }
     VerifyStoreResult result;
-    st = VerifyStore(reader, options, &result);
+    st = VerifyStore(scope, reader, options, &result);
     Status streams_st = streams_done.valid() ? streams_done.get() : Status::Ok();
     if (!st.ok()) {
       io.err << "fasten-mcp verify: could not complete: " << st.ToString() << "\n";

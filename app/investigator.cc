@@ -206,9 +206,9 @@ llm::InvestigateResult Investigator::Run(
     r = llm::Investigate(question, deps, config_.options);
   }
   // Every investigation is recorded, refusals included.
-  Result<std::string> id = records_->Append(
-      InvestigationRecord(env.tenant.value_or(record::kAllTenants), credential, question,
-                          config_.provider.kind, config_.provider.model, r));
+  Result<std::string> id =
+      records_->Append(InvestigationRecord(env.scope.RecordTenant(), credential, question,
+                                           config_.provider.kind, config_.provider.model, r));
   if (!id.ok() && progress) {
     progress("warning", {{"message", "investigation not recorded: " + id.status().message()}});
   }

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "app/cli.h"
-#include "tools/stores.h"
+#include "store/store_set.h"
 
 namespace fasten {
 

@@ -39,6 +39,7 @@
 #include "anchor/checkpoint.h"
 #include "anchor/keys.h"
 #include "anchor/signed_note.h"
+#include "app/launch_scopes.h"
 #include "bench_util.h"
 #include "store/index_advice.h"
 #include "store/reader.h"
@@ -149,7 +150,8 @@ double Append(AuditReader* reader, const std::string& log, const anchor::Private
   o.key = &key;
   std::vector<std::string> warnings;
   auto t0 = Clock::now();
-  Check(anchor::AppendCheckpoint(reader, log, o, body, &warnings), "AppendCheckpoint " + log);
+  Check(anchor::AppendCheckpoint(app::LaunchScopes::AllTenants(), reader, log, o, body, &warnings),
+        "AppendCheckpoint " + log);
   double ms = Ms(t0);
   if (!warnings.empty()) Die("unexpected warning: " + warnings[0]);
   return ms;
@@ -178,7 +180,8 @@ void BuildGrowingLog(AuditReader* reader, const anchor::PrivateKey& key, int n,
                      const std::string& path) {
   fs::remove(path);
   std::vector<std::string> nodes;
-  Check(reader->Nodes(anchor::kMaxCheckpointNodes, &nodes), "Nodes");
+  Check(reader->Nodes(app::LaunchScopes::AllTenants(), anchor::kMaxCheckpointNodes, &nodes),
+        "Nodes");
   struct Node {
     std::string name;
     int64_t max_seq = 0, last_seq = 0, sealed = 0;
@@ -186,7 +189,7 @@ void BuildGrowingLog(AuditReader* reader, const anchor::PrivateKey& key, int n,
   std::vector<Node> tips;
   for (const std::string& node : nodes) {
     std::optional<Predecessor> tip;
-    Check(reader->Tip(node, std::nullopt, &tip), "Tip");
+    Check(reader->Tip(app::LaunchScopes::AllTenants(), node, &tip), "Tip");
     if (tip) tips.push_back({node, tip->seq, 0, 0});
   }
   std::ofstream out(path, std::ios::binary);
@@ -201,15 +204,20 @@ void BuildGrowingLog(AuditReader* reader, const anchor::PrivateKey& key, int n,
     for (Node& t : tips) {
       int64_t target = t.max_seq * i / n;
       std::optional<AuditRow> below, above;
-      Check(reader->FindNeighbours(t.name, target + 1, &below, &above), "FindNeighbours");
+      Check(reader->FindNeighbours(app::LaunchScopes::AllTenants(), t.name, target + 1, &below,
+                                   &above),
+            "FindNeighbours");
       while (below && !below->sealed()) {
-        Check(reader->FindNeighbours(t.name, below->monotonic_seq, &below, &above),
+        Check(reader->FindNeighbours(app::LaunchScopes::AllTenants(), t.name, below->monotonic_seq,
+                                     &below, &above),
               "FindNeighbours");
       }
       if (!below) continue;
       int64_t added = 0;
       if (below->monotonic_seq > t.last_seq) {
-        Check(reader->CountSealed(t.name, t.last_seq, below->monotonic_seq, &added), "Count");
+        Check(reader->CountSealed(app::LaunchScopes::AllTenants(), t.name, t.last_seq,
+                                  below->monotonic_seq, &added),
+              "Count");
         t.last_seq = below->monotonic_seq;
       }
       t.sealed += added;
@@ -397,6 +405,7 @@ int main(int argc, char** argv) {
     anchor::AnchorConfig config;
     config.log = big_log;
     config.check.keys = {key->Public()};
+    config.scope = app::LaunchScopes::AllTenants();
     std::vector<double> alone;
     for (int i = 0; i < verify_runs; ++i) {
       anchor::AnchorReport report;

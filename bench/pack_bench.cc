@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "anchor/keys.h"
+#include "app/launch_scopes.h"
 #include "bench_util.h"
 #include "pack/pack_verify.h"
 #include "pack/pack_writer.h"
@@ -86,7 +87,8 @@ double Verify(const std::string& store, int64_t* rows) {
   std::unique_ptr<AuditReader> reader = Open(store);
   auto t0 = Clock::now();
   VerifyStoreResult result;
-  Status st = VerifyStore(reader.get(), VerifyStoreOptions(), &result);
+  Status st =
+      VerifyStore(app::LaunchScopes::AllTenants(), reader.get(), VerifyStoreOptions(), &result);
   const double s = Secs(t0);
   if (!st.ok() || !result.report.ok) Die("verify failed: " + st.ToString());
   *rows = result.rows_scanned;
@@ -100,7 +102,7 @@ double Pack(const std::string& store, const std::string& log, const anchor::Priv
   pack::PackOptions o;
   o.reader = reader.get();
   o.store_identity = reader->dsn().Display();
-  o.tenant = "acme";
+  o.scope = app::LaunchScopes::Tenant("acme");
   if (!ParseTimestamp(kSince, &o.since) || !ParseTimestamp(kUntil, &o.until)) Die("window");
   o.name = "bench";
   o.checkpoints_path = log;

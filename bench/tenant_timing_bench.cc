@@ -30,13 +30,14 @@
 #include <string>
 #include <vector>
 
+#include "app/launch_scopes.h"
 #include "mcp/dispatcher.h"
 #include "store/dsn.h"
 #include "store/index_advice.h"
 #include "store/pg_session.h"
+#include "store/store_set.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
-#include "tools/stores.h"
 
 namespace {
 
@@ -184,8 +185,7 @@ json Measure(const Dsn& dsn, int runs) {
   info.version = "bench";
   const mcp::Dispatcher dispatcher(&registry, &signer, info);
   mcp::Connection connection;
-  mcp::CallContext ctx;
-  ctx.tenant = "acme";
+  mcp::CallContext ctx{app::LaunchScopes::Tenant("acme")};  // the bench is the operator
   ctx.connection = &connection;
   ctx.stores = &stores;
   dispatcher.HandleRequest({{"jsonrpc", "2.0"},

@@ -18,6 +18,7 @@
 // Usage: tool_path_bench --store DSN --ids-from SQLITE_DB [--tenant T] [--calls N] [--dump FILE]
 #include <sqlite3.h>
 
+#include "app/launch_scopes.h"
 #include "bench_util.h"
 
 #include <chrono>
@@ -31,11 +32,11 @@
 
 #include "mcp/dispatcher.h"
 #include "store/dsn.h"
+#include "store/store_set.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
 #include "tools/row_json.h"
 #include "tools/schema.h"
-#include "tools/stores.h"
 #include "validator/chain.h"
 
 namespace {
@@ -183,8 +184,8 @@ int main(int argc, char** argv) {
   info.version = "bench";
   const mcp::Dispatcher dispatcher(&registry, &signer, info);
   mcp::Connection connection;
-  mcp::CallContext ctx;
-  ctx.tenant = tenant;
+  const TenantScope scope = app::LaunchScopes::Tenant(tenant);  // the bench is the operator
+  mcp::CallContext ctx{scope};
   ctx.connection = &connection;
   ctx.stores = &stores;
   {
@@ -214,14 +215,13 @@ int main(int argc, char** argv) {
   auto query_of = [&](int i) {
     AuditQuery q;
     q.request_id = id_of(i);
-    q.tenant_id = tenant;
     return q;
   };
   // Pages in memory for the CPU-only stages.
   std::vector<AuditPage> pages(std::min<size_t>(ids.size(), 500));
   size_t rows = 0, response_bytes = 0;
   for (size_t i = 0; i < pages.size(); ++i) {
-    st = stores.audit->Query(query_of(static_cast<int>(i)), &pages[i]);
+    st = stores.audit->Query(scope, query_of(static_cast<int>(i)), &pages[i]);
     if (!st.ok()) {
       std::cerr << st.ToString() << "\n";
       return 2;
@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
   add("parse", [&](int i) { sink += json::parse(line_of(i)).size(); });
   add("store", [&](int i) {
     AuditPage p;
-    Status s = stores.audit->Query(query_of(i), &p);
+    Status s = stores.audit->Query(scope, query_of(i), &p);
     sink += p.rows.size() + s.ok();
   });
   add("row_check", [&](int i) {
@@ -263,8 +263,7 @@ int main(int argc, char** argv) {
   add("fingerprint", [&](int i) { sink += QueryFingerprint(args_of(i)).size(); });
   add("validate", [&](int i) { sink += tool->compiled_input->Validate(args_of(i)).ok(); });
   add("tool", [&](int i) {
-    ToolEnv env;
-    env.tenant = tenant;
+    ToolEnv env{scope};
     env.stores = &stores;
     env.cursors = &signer;
     env.now = NowMicros();

@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "app/launch_scopes.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "validator/chain.h"
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
                  "[--verdict-runs N] [--default-runs N]\n";
     return 2;
   }
+  const TenantScope scope = app::LaunchScopes::Tenant(tenant);  // the bench is the operator
   constexpr int kSets = 64;
   std::vector<std::vector<Cited>> sets;
   if (!Draw(store, tenant, kSets, n, &sets)) {
@@ -152,7 +154,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   int64_t rows = 0;
-  (void)audit->CountRows(&rows);
+  (void)audit->CountRows(scope, &rows);
 
   std::vector<Answer> answers(kSets);
   std::vector<CitationLedger> ledgers(kSets);
@@ -165,9 +167,9 @@ int main(int argc, char** argv) {
       pairs[s].emplace_back(c.seq, c.hash);
     }
   }
-  CitationStores stores{audit.get(), sys.get(), api.get(), "", ""};
+  const StoreView stores{audit.get(), sys.get(), api.get(), "", ""};
   auto options = [&](int s, bool answer_verdict) {
-    CitationCheckOptions o{tenant, &ledgers[s]};
+    CitationCheckOptions o{&ledgers[s]};
     o.answer_verdict = answer_verdict;
     return o;
   };
@@ -176,7 +178,7 @@ int main(int argc, char** argv) {
   int round_trips = 0;
   for (int s = 0; s < kSets; ++s) {
     Verdict v;
-    ValidateAnswer(answers[s], stores, options(s, false), &v);
+    ValidateAnswer(scope, answers[s], stores, options(s, false), &v);
     if (!v.accepted || v.integrity_verdicts != 0) {
       std::cerr << "validate_bench: a set was rejected:\n" << RepairText(v);
       return 1;
@@ -192,18 +194,18 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) {
     const int s = i % kSets;
     auto t0 = Clock::now();
-    (void)audit->FindBySeqHashBatch(pairs[s], &out);
+    (void)audit->FindBySeqHashBatch(scope, pairs[s], &out);
     auto t1 = Clock::now();
     batch.push_back(Micro(t0, t1));
 
     t0 = Clock::now();
-    (void)audit->FindBySeqHashBatchWithLinks(pairs[s], &out, &links);
+    (void)audit->FindBySeqHashBatchWithLinks(scope, pairs[s], &out, &links);
     t1 = Clock::now();
     two.push_back(Micro(t0, t1));
 
     Verdict v;
     t0 = Clock::now();
-    ValidateAnswer(answers[s], stores, options(s, false), &v);
+    ValidateAnswer(scope, answers[s], stores, options(s, false), &v);
     t1 = Clock::now();
     validate.push_back(Micro(t0, t1));
     if (!v.accepted) return 1;
@@ -246,7 +248,7 @@ int main(int argc, char** argv) {
       w.scope.nodes = {c.node};
       w.row = std::move(c);
       IntegrityVerdict iv;
-      if (!ComputeIntegrityVerdict(audit.get(), tenant, w.scope, &iv).ok()) return 2;
+      if (!ComputeIntegrityVerdict(audit.get(), scope, w.scope, &iv).ok()) return 2;
       if (!iv.ok || iv.nodes.size() != 1) {
         ++redrawn;
         continue;
@@ -270,7 +272,7 @@ int main(int argc, char** argv) {
                                 ClaimScope{w.scope.since, w.scope.until, w.scope.nodes}});
     ledgers[s].Add(CitationStream::kAudit, w.row.seq, w.row.hash);
     Verdict v;
-    ValidateAnswer(intact[s], stores, options(static_cast<int>(s), false), &v);
+    ValidateAnswer(scope, intact[s], stores, options(static_cast<int>(s), false), &v);
     if (!v.accepted || v.integrity_verdicts != 1) {
       std::cerr << "validate_bench: an answer with an intact claim was rejected:\n"
                 << RepairText(v);
@@ -284,20 +286,20 @@ int main(int argc, char** argv) {
     const Window& w = windows[s];
     Verdict v;
     auto t0 = Clock::now();
-    ValidateAnswer(answers[s], stores, options(s, false), &v);
+    ValidateAnswer(scope, answers[s], stores, options(s, false), &v);
     auto t1 = Clock::now();
     without.push_back(Micro(t0, t1));
     if (!v.accepted) return 1;
 
     t0 = Clock::now();
-    ValidateAnswer(intact[s], stores, options(s, false), &v);
+    ValidateAnswer(scope, intact[s], stores, options(s, false), &v);
     t1 = Clock::now();
     with.push_back(Micro(t0, t1));
     if (!v.accepted) return 1;
 
     IntegrityVerdict iv;
     t0 = Clock::now();
-    Status st = ComputeIntegrityVerdict(audit.get(), tenant, w.scope, &iv);
+    Status st = ComputeIntegrityVerdict(audit.get(), scope, w.scope, &iv);
     t1 = Clock::now();
     alone.push_back(Micro(t0, t1));
     if (!st.ok() || !iv.ok) return 1;
@@ -306,10 +308,9 @@ int main(int argc, char** argv) {
     q.since = w.scope.since;
     q.until = w.scope.until;
     q.source_node_id = w.scope.nodes[0];
-    q.tenant_id = tenant;
     std::vector<NodeSeqSpan> spans;
     t0 = Clock::now();
-    st = audit->SeqSpans(q, &spans);
+    st = audit->SeqSpans(scope, q, &spans);
     t1 = Clock::now();
     spans_t.push_back(Micro(t0, t1));
     if (!st.ok() || spans.size() != 1) return 1;
@@ -325,11 +326,11 @@ int main(int argc, char** argv) {
       return true;
     };
     t0 = Clock::now();
-    st = audit->Scan(range, collect);
+    st = audit->Scan(scope, range, collect);
     if (st.code() == StatusCode::kAborted) {
       range.order = ScanRange::Order::kSeq;
       read = 0;
-      st = audit->Scan(range, collect);
+      st = audit->Scan(scope, range, collect);
     }
     t1 = Clock::now();
     read_t.push_back(Micro(t0, t1));
@@ -337,7 +338,7 @@ int main(int argc, char** argv) {
 
     // The CPU stage alone over the rows in memory (canonical form, SHA-256, links).
     ChainVerifier::Options vo;
-    vo.visible_tenant = tenant;
+    vo.scope = scope;
     t0 = Clock::now();
     ChainVerifier verifier(std::move(vo));
     for (size_t r = 0; r < read; ++r) verifier.Add(held[r]);
@@ -376,7 +377,7 @@ int main(int argc, char** argv) {
       const int s = i % kSets;
       Verdict v;
       auto t0 = Clock::now();
-      ValidateAnswer(answers[s], stores, options(s, true), &v);
+      ValidateAnswer(scope, answers[s], stores, options(s, true), &v);
       auto t1 = Clock::now();
       dflt.push_back(Micro(t0, t1));
       if (!v.integrity) return 1;

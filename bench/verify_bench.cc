@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "app/launch_scopes.h"
 #include "bench_util.h"
 #include "store/reader.h"
 #include "validator/canonical.h"
@@ -85,7 +86,7 @@ double Verify(const std::string& path, int threads, int64_t* rows) {
   VerifyStoreOptions options;
   options.threads = threads;
   VerifyStoreResult result;
-  Status st = VerifyStore(reader.get(), options, &result);
+  Status st = VerifyStore(app::LaunchScopes::AllTenants(), reader.get(), options, &result);
   double s = Secs(t0);
   if (!st.ok() || !result.report.ok || result.rescanned_in_seq_order) {
     std::cerr << "verify failed: " << st.ToString() << "\n";
@@ -109,7 +110,7 @@ Sample Load(const std::string& path, size_t max_rows) {
   Canonicalizer canon;
   std::string bytes, err;
   size_t total = 0;
-  (void)reader->Scan(ScanRange(), [&](const AuditRow& r) {
+  (void)reader->Scan(app::LaunchScopes::AllTenants(), ScanRange(), [&](const AuditRow& r) {
     s.rows.push_back(r);
     if (r.sealed() && canon.RowBytes(r, RowHashOptions(), &bytes, &err)) {
       total += bytes.size();

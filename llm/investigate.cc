@@ -305,7 +305,8 @@ class Run {
   void Progress(const std::string& event, const json& detail) {
     if (deps_.progress) deps_.progress(event, detail);
   }
-  std::string Tenant() const { return deps_.env->tenant.value_or("*"); }
+  // The tenant spend, caps and records are kept under ("*" for the all-tenants mode).
+  std::string Tenant() const { return deps_.env->scope.RecordTenant(); }
   std::string Today() const {
     return UtcDay(deps_.unix_now_us ? deps_.unix_now_us() : UnixMicros());
   }
@@ -539,15 +540,11 @@ bool Run::Submit(const json& answer_json, std::string* repair) {
     result_.verdict = Verdict{};
     return false;
   }
-  StoreSet& s = *deps_.env->stores;
-  CitationStores stores{s.audit.get(), s.sys.get(), s.api.get(), s.sys_missing_why,
-                        s.api_missing_why};
   CitationCheckOptions options;
-  options.tenant = deps_.env->tenant;
   options.ledger = &ledger_;
   options.integrity_margin = opt_.integrity_margin;
   options.anchors = deps_.env->anchor_tips.get();
-  ValidateAnswer(answer, stores, options, &result_.verdict);
+  ValidateAnswer(deps_.env->scope, answer, deps_.env->stores->view(), options, &result_.verdict);
   const Verdict& v = result_.verdict;
   Progress("validation", {{"accepted", v.accepted},
                           {"claims", v.claims.size()},

@@ -14,12 +14,11 @@ int64_t RowsReturned(const json& content) {
   return row != content.end() && row->is_object() ? 1 : 0;
 }
 
-record::NewRecord AccessRecord(const std::optional<std::string>& tenant,
-                               const std::string& credential, const json& request,
-                               const json& response, int64_t rows) {
+record::NewRecord AccessRecord(const TenantScope& scope, const std::string& credential,
+                               const json& request, const json& response, int64_t rows) {
   record::NewRecord rec;
   rec.kind = record::kKindAccess;
-  rec.tenant = tenant.value_or(record::kAllTenants);
+  rec.tenant = scope.RecordTenant();
   const json* params = nullptr;
   if (auto p = request.find("params"); p != request.end() && p->is_object()) params = &*p;
   json tool = params ? params->value("name", json("")) : json("");

@@ -111,8 +111,7 @@ void CallRunner::CancelAll() {
 CallOutcome CallRunner::Run(const json& request, CallSpec& spec, RunningCall& call,
                             StoreSlot& slot) {
   Connection fresh;
-  CallContext ctx;
-  ctx.tenant = spec.tenant;
+  CallContext ctx{spec.scope};
   if (spec.connection) {
     ctx.connection = spec.connection;
   } else {
@@ -164,7 +163,7 @@ std::shared_ptr<RunningCall> CallRunner::Post(json request, CallSpec spec, Done 
 }
 
 void CallRunner::PostJob(Job job) {
-  queue_.Push(Task{json(), CallSpec(), nullptr, nullptr, std::move(job)});
+  queue_.Push(Task{json(), std::nullopt, nullptr, nullptr, std::move(job)});
 }
 
 void CallRunner::Work(int index) {
@@ -175,7 +174,7 @@ void CallRunner::Work(int index) {
     if (task.job) {
       task.job(slot.Get(options_.stores, options_.reopen_interval, log_, who.c_str()));
     } else {
-      CallOutcome out = Run(task.request, task.spec, *task.call, slot);
+      CallOutcome out = Run(task.request, *task.spec, *task.call, slot);
       Unregister(task.call);
       task.done(task.request, std::move(out));
     }

@@ -31,7 +31,7 @@
 
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
-#include "tools/stores.h"
+#include "store/store_set.h"
 #include "util/work_queue.h"
 
 namespace fasten::mcp {
@@ -45,16 +45,17 @@ struct CallRunnerOptions {
 
 // What the transport knows about one call besides the request.
 struct CallSpec {
+  // The scope the call runs in (the transport's credential or launch binding): copied into
+  // CallContext::scope, nowhere else. First, so that a spec is made as CallSpec{scope}.
+  TenantScope scope;
   // The cancellation key: unique among the caller's calls in flight (stdio: the id; HTTP: the
   // principal and the id). A reused key replaces the older entry.
-  std::string key;
-  // The tenant the call runs for: copied into CallContext::tenant, nowhere else.
-  decltype(CallContext::tenant) tenant;
+  std::string key{};
   // The connection's protocol state (stdio); null: a fresh one, legacy when legacy_version.
   Connection* connection = nullptr;
-  std::optional<std::string> legacy_version;
+  std::optional<std::string> legacy_version{};
   // Notifications on the call's stream (progress); dropped once the call is cancelled.
-  std::function<void(const nlohmann::json& notification)> notify;
+  std::function<void(const nlohmann::json& notification)> notify{};
   bool count_rows = false;  // fill CallOutcome::rows (RowsReturned)
 };
 
@@ -124,7 +125,7 @@ class CallRunner {
   };
   struct Task {
     nlohmann::json request;
-    CallSpec spec;
+    std::optional<CallSpec> spec;  // unset for a job
     std::shared_ptr<RunningCall> call;
     Done done;
     Job job;

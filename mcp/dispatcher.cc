@@ -344,8 +344,7 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
   if (!ctx.stores || !ctx.stores->audit) {
     return error_result("the store is not available; check the server's --store and its log");
   }
-  ToolEnv env;
-  env.tenant = ctx.tenant;
+  ToolEnv env{ctx.scope};
   env.stores = ctx.stores;
   env.cursors = cursors_;
   env.cancelled = ctx.cancelled;

@@ -44,11 +44,12 @@ class Connection {
 };
 
 struct CallContext {
-  std::optional<std::string> tenant;  // bound by the transport; nullopt = all-tenants mode
+  // Bound by the transport (its credential or launch configuration); there is no default.
+  TenantScope scope;
   Connection* connection = nullptr;
   StoreSet* stores = nullptr;  // this thread's stores; may be null for requests without tools
   const std::atomic<bool>* cancelled = nullptr;
-  std::function<void(const nlohmann::json& notification)> notify;  // on this request's stream
+  std::function<void(const nlohmann::json& notification)> notify{};  // on this request's stream
   // When set, a tools/call whose tool succeeded stores here how many rows its result holds
   // (RowsReturned, mcp/access_record.h), whatever the protocol version shows of it.
   int64_t* rows_returned = nullptr;

@@ -23,6 +23,7 @@
 
 #include "mcp/access_record.h"
 #include "mcp/call_runner.h"
+#include "mcp/credential_scopes.h"
 #include "mcp/http_policy.h"
 #include "tools/json_out.h"
 #include "tools/row_json.h"
@@ -295,18 +296,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       principal = std::move(*p);
     } else {
-      principal = Principal{server_.options.tenant.value_or(""), "local"};
+      principal = Principal{server_.options.scope->tenant().value_or(""), "local"};
     }
     if (d.reject_after_auth) {
       return RejectEarly(d.reject_after_auth.status, d.reject_after_auth.message,
                          d.reject_after_auth.headers);
     }
     if (api_ == Api::kSpend) {
-      HttpOptions::ApiReply r = server_.options.spend(Tenant(principal), d.query);
+      HttpOptions::ApiReply r = server_.options.spend(Scope(principal), d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     if (api_ == Api::kInvestigations) {
-      HttpOptions::ApiReply r = server_.options.investigations(Tenant(principal), d.path, d.query);
+      HttpOptions::ApiReply r = server_.options.investigations(Scope(principal), d.path, d.query);
       return Reply(r.status, DumpJson(r.body), "application/json");
     }
     accepts_sse_ = d.accepts_sse;
@@ -382,9 +383,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return key;
   }
 
-  std::optional<std::string> Tenant(const Principal& principal) const {
-    if (server_.options.auth) return principal.tenant;
-    return server_.options.tenant;
+  // The request's scope: its principal's with authentication, else the launch configuration's.
+  TenantScope Scope(const Principal& principal) const {
+    if (server_.options.auth) return CredentialScopes::ForPrincipal(principal);
+    return *server_.options.scope;
   }
 
   // Era selection and the envelope checks (CheckHttpEnvelope, mcp/http_policy.h), then the
@@ -404,8 +406,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // Cheap and store-free: answered right here.
       Connection connection;
       if (envelope.legacy_version) connection.SetLegacy(*envelope.legacy_version);
-      CallContext ctx;
-      ctx.tenant = Tenant(principal);
+      CallContext ctx{Scope(principal)};
       ctx.connection = &connection;
       ResponseShape shape;
       std::string body = server_.dispatcher.HandleRequestText(request, ctx, &shape);
@@ -434,9 +435,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (!modern_) Send(Chunk("id: 0\ndata: \n\n"));  // legacy priming event (2025-11-25)
     }
     auto self = this->shared_from_this();
-    CallSpec spec;
+    CallSpec spec{Scope(principal)};
     spec.key = CallKey(request["id"], principal);
-    spec.tenant = Tenant(principal);
     spec.legacy_version = std::move(legacy);
     // Only tools/call leaves an access record; the credential is this request's.
     const bool record_access = server_.options.access_records &&
@@ -449,34 +449,34 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                   [self, event = std::move(event)] { self->Send(event); });
       };
     }
-    std::optional<std::string> tenant = spec.tenant;
+    TenantScope scope = spec.scope;
     std::string credential = record_access ? principal.token_label : std::string();
-    auto finish = [self, record_access, tenant = std::move(tenant),
+    auto finish = [self, record_access, scope = std::move(scope),
                    credential = std::move(credential)](const json& request, CallOutcome out) {
       const unsigned status = HttpStatusOfResponse(out.error_code, self->modern_);
       const CallOutcome summary{{}, out.error_code, out.is_error, false, false, out.rows};
       net::post(self->stream_.get_executor(),
                 [self, status, body = std::move(out.text)] { self->FinishCall(status, body); });
       // After the answer is on its way: the record costs the caller nothing.
-      if (record_access) self->RecordAccess(tenant, credential, request, summary);
+      if (record_access) self->RecordAccess(scope, credential, request, summary);
     };
     if (!sse_ && CallRunner::RunsInline(request)) {
       // A cheap point lookup: answered on the network thread, without a hand-off.
       CallOutcome out = server_.runner.RunInline(request, std::move(spec));
       FinishCall(HttpStatusOfResponse(out.error_code, modern_), out.text);
-      if (record_access) RecordAccess(Tenant(principal), principal.token_label, request, out);
+      if (record_access) RecordAccess(Scope(principal), principal.token_label, request, out);
       return;
     }
     call_ = server_.runner.Post(std::move(request), std::move(spec), std::move(finish));
     WatchForDisconnect(call_);
   }
 
-  void RecordAccess(const std::optional<std::string>& tenant, const std::string& credential,
-                    const json& request, const CallOutcome& out) {
+  void RecordAccess(const TenantScope& scope, const std::string& credential, const json& request,
+                    const CallOutcome& out) {
     const json response = out.error_code == 0 ? json{{"result", {{"isError", out.is_error}}}}
                                               : json{{"error", {{"code", out.error_code}}}};
     server_.options.access_records->Offer(
-        AccessRecord(tenant, credential, request, response, out.rows));
+        AccessRecord(scope, credential, request, response, out.rows));
   }
 
   // ------------------------------------------------------------------ POST /api/v1/investigate
@@ -509,7 +509,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     WatchForDisconnect(call);
     auto self = this->shared_from_this();
     const bool sse = sse_;
-    server_.runner.PostJob([self, call, request = std::move(request), tenant = Tenant(principal),
+    server_.runner.PostJob([self, call, request = std::move(request), scope = Scope(principal),
                             credential = principal.token_label, sse](StoreSet* stores) {
       std::function<void(const json&)> progress;
       if (sse) {
@@ -528,7 +528,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } else {
         try {
           stores->SetInterrupt(&call->cancelled);
-          r = self->server_.options.investigate(request, tenant, credential, stores,
+          r = self->server_.options.investigate(request, scope, credential, stores,
                                                 &call->cancelled, progress);
         } catch (const std::exception& e) {
           self->server_.log.Write(LogLevel::kError, std::string("investigate: ") + e.what());
@@ -644,7 +644,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                           : UnavailableError("the audit store cannot be opened");
       if (st.ok()) {
         std::vector<std::string> tenants;
-        st = stores->audit->Tenants(1, &tenants);
+        st = stores->audit->Tenants(CredentialScopes::ForProbe(), 1, &tenants);
       }
       if (!st.ok()) self->server_.log.Write(LogLevel::kWarn, "readyz: " + st.ToString());
       net::post(self->stream_.get_executor(), [self, ok = st.ok()] {
@@ -911,6 +911,10 @@ bool IsLoopbackAddress(const std::string& address) {
 int RunHttp(const Dispatcher& dispatcher, const HttpOptions& options, std::ostream& log_stream) {
   log_stream.tie(nullptr);
   Log log(log_stream, options.log_level);
+  if (!options.auth && !options.scope) {
+    log.Write(LogLevel::kError, "without authentication the launch configuration binds a scope");
+    return 2;
+  }
   beast::error_code ec;
   std::string address = options.address == "localhost" ? "127.0.0.1" : options.address;
   auto ip = net::ip::make_address(address, ec);
@@ -971,9 +975,8 @@ int Serve(Server& server, ssl::context* tls, const net::ip::address& ip,
   log.Write(LogLevel::kInfo, std::string("serving MCP on ") + (tls ? "https" : "http") + "://" +
                                  host + ":" + std::to_string(port) + options.path + "; store " +
                                  options.stores.audit.Display() +
-                                 (options.auth     ? "; tenant from each request's bearer token"
-                                  : options.tenant ? "; tenant " + *options.tenant
-                                                   : "; all tenants"));
+                                 (options.auth ? "; tenant from each request's bearer token"
+                                               : "; " + options.scope->Describe()));
   if (options.on_listening) options.on_listening(port);
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -47,7 +47,7 @@
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
 #include "record/record_writer.h"
-#include "tools/stores.h"
+#include "store/store_set.h"
 
 namespace fasten::mcp {
 
@@ -58,7 +58,9 @@ struct HttpOptions {
   std::vector<std::string> allowed_hosts;    // beyond localhost, 127.0.0.1, [::1] (any port)
   std::vector<std::string> allowed_origins;  // exact origins, e.g. https://app.example.com
   const Authenticator* auth = nullptr;       // null: no authentication (loopback only)
-  std::optional<std::string> tenant;         // the tenant when auth is null; nullopt = all
+  // The scope when auth is null, issued by the launch configuration (app/launch_scopes.h);
+  // required then. With auth each request's principal is its scope (mcp/credential_scopes.h).
+  std::optional<TenantScope> scope;
   StoreConfig stores;
   int workers = 4;  // threads running tool calls, each with its own stores
   size_t max_body_bytes = 1 << 20;
@@ -93,13 +95,13 @@ struct HttpOptions {
   //   GET  /api/v1/investigations[?kind=&limit=&before=], GET /api/v1/investigations/ID: the
   //        caller's tenant's investigation records (`path` is the whole path)
   // `credential` is the caller's token label ("local" without authentication).
-  std::function<ApiReply(const nlohmann::json& request, const std::optional<std::string>& tenant,
+  std::function<ApiReply(const nlohmann::json& request, const TenantScope& scope,
                          const std::string& credential, StoreSet* stores,
                          const std::atomic<bool>* cancelled,
                          const std::function<void(const nlohmann::json& event)>& progress)>
       investigate;
-  std::function<ApiReply(const std::optional<std::string>& tenant, const std::string& query)> spend;
-  std::function<ApiReply(const std::optional<std::string>& tenant, const std::string& path,
+  std::function<ApiReply(const TenantScope& scope, const std::string& query)> spend;
+  std::function<ApiReply(const TenantScope& scope, const std::string& path,
                          const std::string& query)>
       investigations;
   // Where every tools/call leaves an access record (mcp/access_record.h), offered from the

@@ -50,9 +50,8 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
       CallRunnerOptions{options.stores, options.workers, options.call_timeout, options.store_retry},
       log);
   auto spec_for = [&](std::string key) {
-    CallSpec spec;
+    CallSpec spec{options.scope};
     spec.key = std::move(key);
-    spec.tenant = options.tenant;
     spec.connection = &connection;
     spec.notify = [&writer](const json& n) { writer.Send(n); };
     return spec;
@@ -66,8 +65,8 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
     writer.Send(std::move(outcome.text));
   };
 
-  log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() +
-                              (options.tenant ? "; tenant " + *options.tenant : "; all tenants"));
+  log.Write(Level::kInfo, "serving MCP on stdio; store " + options.stores.audit.Display() + "; " +
+                              options.scope.Describe());
   std::map<std::string, json> listens;  // open subscriptions/listen streams, by serialised id
   std::string line;
   int64_t line_no = 0;
@@ -124,8 +123,7 @@ int RunStdio(const Dispatcher& dispatcher, const StdioOptions& options, std::ist
           std::string key = DumpJson(message["id"]);
           runner.Post(std::move(message), spec_for(std::move(key)), finish);
         } else {
-          CallContext ctx;
-          ctx.tenant = options.tenant;
+          CallContext ctx{options.scope};
           ctx.connection = &connection;
           writer.Send(dispatcher.HandleRequestText(message, ctx));
         }

@@ -20,13 +20,15 @@
 
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
-#include "tools/stores.h"
+#include "store/store_set.h"
 
 namespace fasten::mcp {
 
 struct StdioOptions {
-  std::optional<std::string> tenant;  // bound tenant; nullopt = all-tenants mode
-  StoreConfig stores;
+  // The bound scope, issued by the launch configuration (app/launch_scopes.h: --tenant or
+  // --all-tenants). First, so that the options are made as StdioOptions{scope}.
+  TenantScope scope;
+  StoreConfig stores{};
   int workers = 2;
   std::chrono::milliseconds call_timeout{60000};  // --call-timeout
   std::chrono::milliseconds store_retry{1000};    // reopen a failed store at most this often

@@ -236,14 +236,13 @@ Status ChooseCheckpoints(const std::string& path, const anchor::PublicKey& key,
 }
 
 bool WindowRow(const AuditRow& row, const PackOptions& o) {
-  return row.tenant_id.has_value() && row.tenant_id.value == o.tenant && row.timestamp_ok &&
-         row.timestamp_us >= o.since && row.timestamp_us <= o.until;
+  return o.scope->Sees(row) && row.timestamp_ok && row.timestamp_us >= o.since &&
+         row.timestamp_us <= o.until;
 }
 
 Status WriteStream(StreamReader* reader, const PackOptions& o, Spool* spool, SpoolStream* out,
                    int64_t* rows) {
   StreamQuery q;
-  q.tenant_id = o.tenant;
   q.since = o.since;
   q.until = o.until;
   Canonicalizer canon;
@@ -252,7 +251,7 @@ Status WriteStream(StreamReader* reader, const PackOptions& o, Spool* spool, Spo
   int64_t buffered = 0;
   bool complete = true;
   FASTEN_RETURN_IF_ERROR(reader->Scan(
-      q, o.max_stream_rows,
+      *o.scope, q, o.max_stream_rows,
       [&](const StreamRow& row) {
         ContentDigest d = StreamContentDigest(row.payload, &canon, &sha);
         line.clear();
@@ -554,7 +553,7 @@ class Pass {
  public:
   explicit Pass(const PackOptions& o) : o_(o) {
     ChainVerifier::Options vo;
-    vo.visible_tenant = o.tenant;
+    vo.scope = *o.scope;
     vo.predecessor = [this](const std::string& node, int64_t seq) -> std::optional<Predecessor> {
       auto it = predecessors_.find(node);
       if (it == predecessors_.end() || !it->second || it->second->seq >= seq) return std::nullopt;
@@ -575,7 +574,7 @@ class Pass {
     const NodeBuilder::Sink sink = Sink();
     NodeBuilder* b = nullptr;
     Status stop;
-    Status st = ScanPipelined(o_.reader, ranges, [&](AuditRow& row) {
+    Status st = ScanPipelined(*o_.scope, o_.reader, ranges, [&](AuditRow& row) {
       if (!b || row.source_node_id != b->node()) {
         auto it = builders_.find(row.source_node_id);
         if (it == builders_.end()) {
@@ -676,7 +675,8 @@ class Pass {
 };
 
 Status NoRows(const PackOptions& o) {
-  return FailedPreconditionError("tenant '" + o.tenant + "' has no audit rows in the window" +
+  return FailedPreconditionError("tenant '" + *o.scope->tenant() +
+                                 "' has no audit rows in the window" +
                                  (o.node ? " on node '" + *o.node + "'" : std::string()) +
                                  ": nothing to pack (check --tenant, --since, --until)");
 }
@@ -686,7 +686,8 @@ Status NoRows(const PackOptions& o) {
 PackPlan ChoosePlan(const PackOptions& o) {
   if (o.plan != PackPlan::kAuto) return o.plan;
   std::optional<Micros> oldest, newest;
-  if (!o.reader->TimeBounds(&oldest, &newest).ok() || !oldest || !newest || *newest <= *oldest) {
+  if (!o.reader->TimeBounds(*o.scope, &oldest, &newest).ok() || !oldest || !newest ||
+      *newest <= *oldest) {
     return PackPlan::kStorageOrder;
   }
   const Micros from = std::max(o.since, *oldest), to = std::min(o.until, *newest);
@@ -704,8 +705,7 @@ Status PerNodePass(const PackOptions& o, Pass* pass, std::vector<NodeSeqSpan>* s
   sq.since = o.since;
   sq.until = o.until;
   sq.source_node_id = o.node;
-  sq.tenant_id = o.tenant;
-  FASTEN_RETURN_IF_ERROR(o.reader->SeqSpans(sq, spans));
+  FASTEN_RETURN_IF_ERROR(o.reader->SeqSpans(*o.scope, sq, spans));
   if (spans->empty()) return NoRows(o);
   if (spans->size() > kMaxNodes) return ResourceExhaustedError("more nodes than a pack holds");
   if (!o.checkpoints_path.empty()) {
@@ -717,8 +717,8 @@ Status PerNodePass(const PackOptions& o, Pass* pass, std::vector<NodeSeqSpan>* s
   std::vector<ScanRange> ranges;
   for (const NodeSeqSpan& span : *spans) {
     if (span.first_seq > 1) {
-      FASTEN_RETURN_IF_ERROR(o.reader->FindPredecessor(span.source_node_id, span.first_seq,
-                                                       &predecessors[span.source_node_id]));
+      FASTEN_RETURN_IF_ERROR(o.reader->FindPredecessor(
+          *o.scope, span.source_node_id, span.first_seq, &predecessors[span.source_node_id]));
     }
     auto a = anchors->find(span.source_node_id);
     ScanRange range;
@@ -749,7 +749,9 @@ const char* PackPlanName(PackPlan plan) {
 Status WritePack(const PackOptions& o, PackSummary* summary) {
   *summary = PackSummary();
   if (!o.reader || !o.key) return InvalidArgumentError("a pack needs a store and a key");
-  if (o.tenant.empty()) return InvalidArgumentError("a pack is of one tenant: give --tenant");
+  if (!o.scope || o.scope->all_tenants() || o.scope->tenant()->empty()) {
+    return InvalidArgumentError("a pack is of one tenant: give --tenant");
+  }
   if (o.since > o.until) return InvalidArgumentError("--since is after --until; swap them");
   if (!ValidPackName(o.name)) {
     return InvalidArgumentError("the pack name must be 1 to 200 printable ASCII characters");
@@ -799,7 +801,7 @@ Status WritePack(const PackOptions& o, PackSummary* summary) {
   {
     json vj = VerifyReportJson(report);
     vj["window"] = TimeWindowJson(o.since, o.until, o.node, spans);
-    vj["tenant"] = o.tenant;
+    vj["tenant"] = *o.scope->tenant();
     FASTEN_RETURN_IF_ERROR(
         SmallMember(spool, kVerify, DumpJson(vj, 2) + "\n", &members.emplace_back()));
   }
@@ -829,7 +831,7 @@ Status WritePack(const PackOptions& o, PackSummary* summary) {
   manifest["tool"] = o.tool;
   manifest["created"] = RfcTime(now);
   manifest["store"] = o.store_identity;
-  manifest["tenant"] = o.tenant;
+  manifest["tenant"] = *o.scope->tenant();
   manifest["window"] = {{"since", CanonicalTimestamp(o.since)},
                         {"until", CanonicalTimestamp(o.until)},
                         {"node", o.node ? json(*o.node) : json(nullptr)}};

@@ -37,8 +37,10 @@ struct PackOptions {
   // When given, the tenant's rows of the window of these streams go in (sys.ndjson, api.ndjson).
   StreamReader* sys = nullptr;
   StreamReader* api = nullptr;
-  std::string store_identity;   // e.g. the DSN as displayed
-  std::string tenant;           // required
+  std::string store_identity;  // e.g. the DSN as displayed
+  // Required, and of exactly one tenant (a pack is one tenant's): issued by the launch
+  // configuration (app/launch_scopes.h, --tenant).
+  std::optional<TenantScope> scope;
   Micros since = 0, until = 0;  // inclusive
   std::optional<std::string> node;
   std::string name;                         // ValidPackName

@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "store/tenant_scope.h"
 #include "util/handles.h"
 #include "util/status.h"
 
@@ -61,7 +62,7 @@ inline constexpr char kKindAccess[] = "access";
 inline constexpr char kKindDropped[] = "records_dropped";
 // The tenant of a record that belongs to the whole server (records_dropped markers, calls on a
 // server that serves every tenant).
-inline constexpr char kAllTenants[] = "*";
+inline constexpr const char* kAllTenants = kRecordAllTenants;  // store/tenant_scope.h
 inline constexpr char kGenesis[] = "genesis";
 
 inline constexpr char kReasonMissing[] = "record_missing";

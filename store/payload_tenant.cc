@@ -387,8 +387,4 @@ bool PayloadBelongsTo(std::string_view payload, std::string_view tenant) {
   return r.tenant && *r.tenant == tenant;
 }
 
-bool PayloadVisibleTo(std::string_view payload, const std::optional<std::string>& tenant) {
-  return !tenant || PayloadBelongsTo(payload, *tenant);
-}
-
 }  // namespace fasten

@@ -89,8 +89,6 @@ inline constexpr char kPgPayloadTenantFunction[] = "fasten_payload_tenant";
 // CREATE FUNCTION statement for `schema` (a quoted identifier, e.g. "public").
 std::string PgPayloadTenantFunctionDdl(const std::string& quoted_schema);
 
-// True when a caller bound to `tenant` may see the payload: always in all-tenants mode (nullopt),
-// otherwise only when the payload is attributed to that tenant.
-bool PayloadVisibleTo(std::string_view payload, const std::optional<std::string>& tenant);
+// Whether a caller may see a payload is TenantScope::SeesPayload (store/tenant_scope.h).
 
 }  // namespace fasten

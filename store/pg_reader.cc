@@ -325,7 +325,8 @@ class PgAuditReader final : public AuditReader {
   const Dsn& dsn() const override { return dsn_; }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+  Status Scan(const TenantScope& /*chain linkage: every tenant*/, const ScanRange& range,
+              const std::function<bool(AuditRow&)>& on_row) override {
     std::string where = " WHERE true";
     std::vector<PgParam> params;
     if (range.source_node_id) {
@@ -375,16 +376,17 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
-    const SqlStatement st = AuditListPlan(kAuditDialect, list_, q, q.tenant_id).FirstStatement();
+  Status ExplainQuery(const TenantScope& scope, const AuditQuery& q, std::string* plan) override {
+    const SqlStatement st = AuditListPlan(kAuditDialect, list_, q, scope.tenant()).FirstStatement();
     return Explain(conn_, st.sql, ToPg(st.params), plan);
   }
 
-  Status Query(const AuditQuery& q, AuditPage* page) override {
-    return AuditListPlan(kAuditDialect, list_, q, q.tenant_id).Run(Rows(), FetchText(conn_), page);
+  Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
+    return AuditListPlan(kAuditDialect, list_, q, scope.tenant()).Run(Rows(), FetchText(conn_), page);
   }
 
-  Status FindPredecessor(const std::string& node, int64_t seq,
+  Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
+                         const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
@@ -398,16 +400,21 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+  Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
+                       std::vector<AuditRow>* out) override {
     out->clear();
     if (!has_hash_) return Status::Ok();
-    return Collect("SELECT " + select_list_ + " FROM " + table_ +
-                       " WHERE \"monotonic_seq\" = $1 AND \"hash\" = $2 ORDER BY "
-                       "\"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT 16",
-                   {std::to_string(seq), hash}, out);
+    FASTEN_RETURN_IF_ERROR(
+        Collect("SELECT " + select_list_ + " FROM " + table_ +
+                    " WHERE \"monotonic_seq\" = $1 AND \"hash\" = $2 ORDER BY "
+                    "\"source_node_id\" COLLATE \"C\", \"id\" COLLATE \"C\" LIMIT 16",
+                {std::to_string(seq), hash}, out));
+    KeepVisible(scope, out);
+    return Status::Ok();
   }
 
-  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatch(const TenantScope& scope,
+                            const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
     SeqHashBatch batch;
@@ -422,10 +429,12 @@ class PgAuditReader final : public AuditReader {
          std::to_string(16 * batch.wanted.size())},
         &rows));
     batch.KeepWanted(rows, out);
+    KeepVisible(scope, out);
     return Status::Ok();
   }
 
-  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatchWithLinks(const TenantScope& scope,
+                                     const std::vector<std::pair<int64_t, std::string>>& pairs,
                                      std::vector<AuditRow>* out,
                                      std::vector<AuditRow>* links) override {
     out->clear();
@@ -448,10 +457,12 @@ class PgAuditReader final : public AuditReader {
                  PgBigintArray(batch.PredecessorSeqs()), std::to_string(32 * batch.wanted.size())},
                 &rows));
     batch.SplitWithLinks(rows, out, links);
+    KeepVisible(scope, out);  // `links` keep every tenant: they only confirm links
     return Status::Ok();
   }
 
-  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+  Status FindNeighbours(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                        int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();
     next->reset();
@@ -474,8 +485,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Topology(const std::optional<std::string>& tenant,
-                  std::vector<TopologyEntry>* entries) override {
+  Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     entries->clear();
     std::vector<PgParam> params;
     std::string where;
@@ -502,9 +513,19 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tenants(size_t max, std::vector<std::string>* out) override {
+  Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) override {
     out->clear();
     if (!has_tenant_) return Status::Ok();
+    if (!scope.all_tenants()) {
+      // A one-tenant scope sees its own tenant only, when it has a row.
+      if (max == 0) return Status::Ok();
+      PgResult one;
+      FASTEN_RETURN_IF_ERROR(
+          conn_.Query("SELECT 1 FROM " + table_ + " WHERE \"tenant_id\" = $1 LIMIT 1",
+                      {*scope.tenant()}, &one));
+      if (PQntuples(one.get()) >= 1) out->push_back(*scope.tenant());
+      return Status::Ok();
+    }
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT DISTINCT \"tenant_id\" FROM " + table_ +
                                            " WHERE \"tenant_id\" IS NOT NULL LIMIT $1",
@@ -513,8 +534,9 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  Status Tip(const TenantScope& scope, const std::string& node,
              std::optional<Predecessor>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->reset();
     if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
     std::vector<PgParam> params;
@@ -528,7 +550,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Nodes(size_t max, std::vector<std::string>* out) override {
+  Status Nodes(const TenantScope& /*chain linkage: every tenant*/, size_t max,
+               std::vector<std::string>* out) override {
     out->clear();
     // One index probe per node with an index led by source_node_id (COLLATE "C" for byte order).
     std::vector<PgParam> params;
@@ -545,8 +568,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
-                     int64_t* out) override {
+  Status CountSealed(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                     int64_t after_seq, int64_t to_seq, int64_t* out) override {
     *out = 0;
     if (!has_hash_) return Status::Ok();
     std::vector<PgParam> params;
@@ -561,7 +584,7 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountRows(int64_t* out) override {
+  Status CountRows(const TenantScope& /*chain linkage: every tenant*/, int64_t* out) override {
     PgResult r;
     FASTEN_RETURN_IF_ERROR(conn_.Query("SELECT count(*) FROM " + table_, {}, &r));
     *out = 0;
@@ -569,7 +592,8 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+  Status TimeBounds(const TenantScope& /*chain linkage: every tenant*/,
+                    std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
     oldest->reset();
     newest->reset();
     PgResult r;
@@ -585,16 +609,18 @@ class PgAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+  Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& q,
+                  std::vector<NodeSeqSpan>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->clear();
     std::string where = " WHERE true";
     std::vector<PgParam> params;
     if (q.source_node_id) {
       where += " AND \"source_node_id\" = " + Bind(&params, *q.source_node_id);
     }
-    if (q.tenant_id) {
+    if (tenant) {
       if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
-      where += " AND \"tenant_id\" = " + Bind(&params, *q.tenant_id);
+      where += " AND \"tenant_id\" = " + Bind(&params, *tenant);
     }
     ts_.Window(q.since, q.until, &where, &params);
     if (ts_.exact()) {
@@ -651,6 +677,11 @@ class PgAuditReader final : public AuditReader {
   SqlFetch<AuditRow> Rows() {
     return FetchRows<AuditRow>(
         conn_, [this](const PGresult* r, int i, AuditRow* row) { ReadRow(r, i, row); });
+  }
+
+  // Drops the rows the scope does not see (the row-returning lookups filter here, not in SQL).
+  static void KeepVisible(const TenantScope& scope, std::vector<AuditRow>* rows) {
+    std::erase_if(*rows, [&](const AuditRow& r) { return !scope.Sees(r); });
   }
 
   Status Collect(const std::string& sql, const std::vector<PgParam>& params,
@@ -800,21 +831,21 @@ class PgStreamReader final : public StreamReader {
   StreamKind kind() const override { return kind_; }
   const std::string& table() const override { return table_; }
 
-  Status Query(const StreamQuery& q, StreamPage* page) override {
-    return StreamListPlan(dialect_, list_, q, q.tenant_id).Run(Rows(), FetchText(conn_), page);
+  Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
+    return StreamListPlan(dialect_, list_, q, scope.tenant()).Run(Rows(), FetchText(conn_), page);
   }
 
-  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
-    const SqlStatement st = StreamListPlan(dialect_, list_, q, q.tenant_id).FirstStatement();
+  Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {
+    const SqlStatement st = StreamListPlan(dialect_, list_, q, scope.tenant()).FirstStatement();
     return Explain(conn_, st.sql, ToPg(st.params), plan);
   }
 
-  Status Scan(const StreamQuery& q, int64_t max_rows,
+  Status Scan(const TenantScope& scope, const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
-    return StreamListPlan(dialect_, list_, q, q.tenant_id).Scan(Rows(), max_rows, on_row, complete);
+    return StreamListPlan(dialect_, list_, q, scope.tenant()).Scan(Rows(), max_rows, on_row, complete);
   }
 
-  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+  Status FindBySeq(const TenantScope& scope, int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     PgResult r;
     FASTEN_RETURN_IF_ERROR(
@@ -822,7 +853,7 @@ class PgStreamReader final : public StreamReader {
     if (PQntuples(r.get()) >= 1) {
       StreamRow row;
       ReadRow(r.get(), 0, &row);
-      *out = std::move(row);
+      if (scope.SeesPayload(row.payload)) *out = std::move(row);
     }
     return Status::Ok();
   }

@@ -9,6 +9,17 @@
 //
 // Every filter value is a bound parameter; table names are validated identifiers (dsn.h).
 // A reader is not thread-safe: use one per thread.
+//
+// Tenant scope. Every call takes the caller's TenantScope (store/tenant_scope.h) as its FIRST
+// parameter; no query struct carries a tenant. Two kinds of call:
+//   - calls that return rows to SHOW (Query, ExplainQuery, SeqSpans, FindBySeqHash,
+//     FindBySeqHashBatch, the `out` rows of FindBySeqHashBatchWithLinks, Topology, Tip, Tenants,
+//     and StreamReader's Query, Scan, FindBySeq) return only rows the scope sees: the reader
+//     filters, so a row of another tenant is indistinguishable from a row that does not exist;
+//   - calls that serve CHAIN LINKAGE (AuditReader::Scan, FindPredecessor, FindNeighbours, the
+//     `links` of FindBySeqHashBatchWithLinks, CountRows, TimeBounds, Nodes, CountSealed) return
+//     rows and counts of EVERY tenant, because a chain links through them. Their callers report,
+//     name or show only rows for which scope.Sees(row) holds.
 #pragma once
 
 #include <atomic>
@@ -21,6 +32,7 @@
 
 #include "store/dsn.h"
 #include "store/row.h"
+#include "store/tenant_scope.h"
 #include "util/status.h"
 
 namespace fasten {
@@ -56,7 +68,7 @@ struct AuditKey {
 // Filters for audit list queries. Unset optionals do not filter. Time bounds are inclusive.
 struct AuditQuery {
   std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
-      severity, tenant_id;
+      severity;
   std::optional<Micros> since, until;
   std::optional<std::string> text;  // case-insensitive substring of the detail JSON text
   std::optional<AuditKey> after;    // cursor: rows strictly after this key
@@ -88,7 +100,6 @@ struct ScanRange {
 struct SeqSpanQuery {
   std::optional<Micros> since, until;         // inclusive, as in AuditQuery; unset does not bound
   std::optional<std::string> source_node_id;  // only this node
-  std::optional<std::string> tenant_id;       // only this tenant's rows
 };
 
 // One node's rows in a time window: the lowest and highest monotonic_seq among them, and how many
@@ -113,30 +124,34 @@ class AuditReader {
   // interleave). `on_row` returns false to stop. The row is only valid during the call; the
   // callee may take its contents (swap them out) instead of copying.
   // kAborted: see ScanRange::Order.
-  virtual Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) = 0;
+  virtual Status Scan(const TenantScope& scope, const ScanRange& range,
+                      const std::function<bool(AuditRow&)>& on_row) = 0;
 
   // One page of rows in list order (see AuditKey).
-  virtual Status Query(const AuditQuery& query, AuditPage* page) = 0;
+  virtual Status Query(const TenantScope& scope, const AuditQuery& query, AuditPage* page) = 0;
 
   // The database's plan for the statement Query(query) runs first (SQLite EXPLAIN QUERY PLAN,
   // Postgres EXPLAIN), one line per plan node: which indexes a query uses (docs/security.md).
-  virtual Status ExplainQuery(const AuditQuery& query, std::string* plan) {
-    (void)query;
+  virtual Status ExplainQuery(const TenantScope& scope, const AuditQuery& query,
+                              std::string* plan) {
+    (void)scope, (void)query;
     plan->clear();
     return FailedPreconditionError("this reader has no query plan");
   }
 
   // The highest sealed row of `node` with seq < `seq`, or nullopt.
-  virtual Status FindPredecessor(const std::string& node, int64_t seq,
+  virtual Status FindPredecessor(const TenantScope& scope, const std::string& node, int64_t seq,
                                  std::optional<Predecessor>* out) = 0;
 
   // The number of rows in the table (for progress reports).
-  virtual Status CountRows(int64_t* out) = 0;
+  virtual Status CountRows(const TenantScope& scope, int64_t* out) = 0;
 
   // The oldest and newest row timestamps (each nullopt when there is no row or it does not parse),
   // from the timestamp index's two ends: a cheap estimate of what share of the store a time window
   // covers (pack/pack_writer.cc picks its scan with it). Text columns order as text.
-  virtual Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) {
+  virtual Status TimeBounds(const TenantScope& scope, std::optional<Micros>* oldest,
+                            std::optional<Micros>* newest) {
+    (void)scope;
     oldest->reset();
     newest->reset();
     return FailedPreconditionError("this reader cannot bound its timestamps");
@@ -147,10 +162,11 @@ class AuditReader {
   // timestamp cannot be parsed is in no bounded window. Reads only the rows of the window: the
   // bounds are pushed into SQL (whole seconds on a TEXT column, re-checked exactly here), so the
   // timestamp index serves it.
-  virtual Status SeqSpans(const SeqSpanQuery& query, std::vector<NodeSeqSpan>* out) = 0;
+  virtual Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& query,
+                          std::vector<NodeSeqSpan>* out) = 0;
 
   // Rows with this monotonic_seq and hash (normally one; several only in a broken store).
-  virtual Status FindBySeqHash(int64_t seq, const std::string& hash,
+  virtual Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
                                std::vector<AuditRow>* out) = 0;
 
   // The rows matching any of the (monotonic_seq, hash) pairs, in one round trip, ordered by
@@ -159,7 +175,8 @@ class AuditReader {
   // batched citation lookups).
   // InvalidArgument above kMaxBatchPairs pairs.
   static constexpr size_t kMaxBatchPairs = 10000;
-  virtual Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  virtual Status FindBySeqHashBatch(const TenantScope& scope,
+                                    const std::vector<std::pair<int64_t, std::string>>& pairs,
                                     std::vector<AuditRow>* out) = 0;
 
   // FindBySeqHashBatch and, in the SAME round trip (one statement), the rows that may link
@@ -168,43 +185,42 @@ class AuditReader {
   // holds rows of any tenant: use them only to confirm links, never show them. A row that is
   // both is in both. For the citation validator (docs/benchmarks.md).
   virtual Status FindBySeqHashBatchWithLinks(
-      const std::vector<std::pair<int64_t, std::string>>& pairs, std::vector<AuditRow>* out,
-      std::vector<AuditRow>* links) = 0;
+      const TenantScope& scope, const std::vector<std::pair<int64_t, std::string>>& pairs,
+      std::vector<AuditRow>* out, std::vector<AuditRow>* links) = 0;
 
   // The rows just below and just above `seq` on `node` (nullopt at either end).
-  virtual Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
-                                std::optional<AuditRow>* next) = 0;
+  virtual Status FindNeighbours(const TenantScope& scope, const std::string& node, int64_t seq,
+                                std::optional<AuditRow>* prev, std::optional<AuditRow>* next) = 0;
 
   // Per (node, service): row counts, first and last timestamps; per node the last sealed row.
-  // With a tenant, only that tenant's rows count.
+  // Only rows the scope sees count.
   struct TopologyEntry {
     std::string source_node_id, service_id;
     int64_t rows = 0;
     std::string first_seen, last_seen;  // as stored
   };
-  virtual Status Topology(const std::optional<std::string>& tenant,
-                          std::vector<TopologyEntry>* entries) = 0;
-  // Up to `max` distinct non-null tenant_id values.
-  virtual Status Tenants(size_t max, std::vector<std::string>* out) = 0;
+  virtual Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) = 0;
+  // Up to `max` distinct non-null tenant_id values the scope sees (one at most for a tenant).
+  virtual Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) = 0;
 
-  // The last sealed row of `node` (of `tenant`, when given).
-  virtual Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  // The last sealed row of `node` that the scope sees.
+  virtual Status Tip(const TenantScope& scope, const std::string& node,
                      std::optional<Predecessor>* out) = 0;
 
   // Every source_node_id with at least one row, ascending (byte order), at most `max`. SQLite
   // skips through an index led by source_node_id when there is one (`fasten-mcp index --apply`
   // creates (source_node_id, monotonic_seq)), one lookup per node; else it scans once.
-  virtual Status Nodes(size_t max, std::vector<std::string>* out) {
-    (void)max;
+  virtual Status Nodes(const TenantScope& scope, size_t max, std::vector<std::string>* out) {
+    (void)scope, (void)max;
     out->clear();
     return FailedPreconditionError("this reader cannot list nodes");
   }
 
   // The number of sealed rows of `node` with after_seq < monotonic_seq <= to_seq (an index
   // range with the (source_node_id, monotonic_seq) index).
-  virtual Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
-                             int64_t* out) {
-    (void)node, (void)after_seq, (void)to_seq;
+  virtual Status CountSealed(const TenantScope& scope, const std::string& node, int64_t after_seq,
+                             int64_t to_seq, int64_t* out) {
+    (void)scope, (void)node, (void)after_seq, (void)to_seq;
     *out = 0;
     return FailedPreconditionError("this reader cannot count rows");
   }
@@ -214,7 +230,7 @@ class AuditReader {
 };
 
 struct StreamQuery {
-  std::optional<std::string> request_id, level, event, service_id, method, path, tenant_id;
+  std::optional<std::string> request_id, level, event, service_id, method, path;
   std::optional<int64_t> status;
   std::optional<Micros> since, until;
   std::optional<std::string> text;    // case-insensitive substring of the payload text
@@ -242,20 +258,22 @@ class StreamReader {
   virtual const Dsn& dsn() const = 0;
   virtual StreamKind kind() const = 0;
   virtual const std::string& table() const = 0;
-  // Rows in seq DESC order. A tenant filter matches the payload's "tenant_id"; rows without one
-  // never match it.
-  virtual Status Query(const StreamQuery& query, StreamPage* page) = 0;
+  // Rows in seq DESC order. Under a tenant scope, only rows whose payload is attributed to that
+  // tenant (TenantScope::SeesPayload); rows without one never match it.
+  virtual Status Query(const TenantScope& scope, const StreamQuery& query, StreamPage* page) = 0;
 
   // The database's plan for the statement Query(query) runs first; see AuditReader.
-  virtual Status ExplainQuery(const StreamQuery& query, std::string* plan) = 0;
+  virtual Status ExplainQuery(const TenantScope& scope, const StreamQuery& query,
+                              std::string* plan) = 0;
 
   // Every matching row (seq DESC) up to `max_rows`; *complete is false when stopped there.
   // query.limit, before_seq and count_cap are ignored.
-  virtual Status Scan(const StreamQuery& query, int64_t max_rows,
+  virtual Status Scan(const TenantScope& scope, const StreamQuery& query, int64_t max_rows,
                       const std::function<void(const StreamRow&)>& on_row, bool* complete) = 0;
 
-  // The row with this seq, or nullopt.
-  virtual Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) = 0;
+  // The row with this seq, or nullopt (also when the scope does not see it).
+  virtual Status FindBySeq(const TenantScope& scope, int64_t seq,
+                           std::optional<StreamRow>* out) = 0;
 
   // While *flag is true, running queries stop with kCancelled. Null disables.
   virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;

@@ -378,7 +378,8 @@ class SqliteAuditReader final : public AuditReader {
   const Dsn& dsn() const override { return conn_.dsn(); }
   const WriterProfile& profile() const override { return profile_; }
 
-  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+  Status Scan(const TenantScope& scope, const ScanRange& range,
+              const std::function<bool(AuditRow&)>& on_row) override {
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
     if (range.source_node_id) {
@@ -403,7 +404,7 @@ class SqliteAuditReader final : public AuditReader {
       // A view or a WITHOUT ROWID table has no rowid: let the database sort.
       ScanRange sorted = range;
       sorted.order = ScanRange::Order::kSeq;
-      return Scan(sorted, on_row);
+      return Scan(scope, sorted, on_row);
     }
     FASTEN_RETURN_IF_ERROR(prepared);
     FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, params));
@@ -430,16 +431,17 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status ExplainQuery(const AuditQuery& q, std::string* plan) override {
-    const SqlStatement st = AuditListPlan(kDialect, list_, q, q.tenant_id).FirstStatement();
+  Status ExplainQuery(const TenantScope& scope, const AuditQuery& q, std::string* plan) override {
+    const SqlStatement st = AuditListPlan(kDialect, list_, q, scope.tenant()).FirstStatement();
     return conn_.Explain(st.sql, st.params, plan);
   }
 
-  Status Query(const AuditQuery& q, AuditPage* page) override {
-    return AuditListPlan(kDialect, list_, q, q.tenant_id).Run(FetchRows(), FetchText(conn_), page);
+  Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
+    return AuditListPlan(kDialect, list_, q, scope.tenant()).Run(FetchRows(), FetchText(conn_), page);
   }
 
-  Status FindPredecessor(const std::string& node, int64_t seq,
+  Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
+                         const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
     out->reset();
     if (!has_hash_) return Status::Ok();
@@ -459,15 +461,20 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+  Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
+                       std::vector<AuditRow>* out) override {
     out->clear();
     if (!has_hash_) return Status::Ok();
-    return Collect("SELECT " + select_list_ + " FROM " + table_ +
-                       " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
-                   {Param::Int(seq), Param::Text(hash)}, 16, out);
+    FASTEN_RETURN_IF_ERROR(
+        Collect("SELECT " + select_list_ + " FROM " + table_ +
+                    " WHERE monotonic_seq = ? AND hash = ? ORDER BY source_node_id, id",
+                {Param::Int(seq), Param::Text(hash)}, 16, out));
+    KeepVisible(scope, out);
+    return Status::Ok();
   }
 
-  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatch(const TenantScope& scope,
+                            const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     out->clear();
     SeqHashBatch batch;
@@ -483,10 +490,12 @@ class SqliteAuditReader final : public AuditReader {
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 16 * batch.wanted.size(), &rows));
     batch.KeepWanted(rows, out);
+    KeepVisible(scope, out);
     return Status::Ok();
   }
 
-  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatchWithLinks(const TenantScope& scope,
+                                     const std::vector<std::pair<int64_t, std::string>>& pairs,
                                      std::vector<AuditRow>* out,
                                      std::vector<AuditRow>* links) override {
     out->clear();
@@ -508,10 +517,12 @@ class SqliteAuditReader final : public AuditReader {
     std::vector<AuditRow> rows;
     FASTEN_RETURN_IF_ERROR(Collect(sql, params, 32 * batch.wanted.size(), &rows));
     batch.SplitWithLinks(rows, out, links);
+    KeepVisible(scope, out);  // `links` keep every tenant: they only confirm links
     return Status::Ok();
   }
 
-  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
+  Status FindNeighbours(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                        int64_t seq, std::optional<AuditRow>* prev,
                         std::optional<AuditRow>* next) override {
     prev->reset();
     next->reset();
@@ -530,8 +541,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Topology(const std::optional<std::string>& tenant,
-                  std::vector<TopologyEntry>* entries) override {
+  Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     entries->clear();
     std::vector<Param> params;
     std::string where;
@@ -561,9 +572,10 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tenants(size_t max, std::vector<std::string>* out) override {
+  Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) override {
     out->clear();
     if (!has_tenant_) return Status::Ok();
+    if (!scope.all_tenants()) return OneTenant(scope, max, out);
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(
         "SELECT DISTINCT tenant_id FROM " + table_ + " WHERE tenant_id IS NOT NULL LIMIT ?",
@@ -578,8 +590,9 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  Status Tip(const TenantScope& scope, const std::string& node,
              std::optional<Predecessor>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->reset();
     if (!has_hash_ || (tenant && !has_tenant_)) return Status::Ok();
     std::vector<Param> params = {Param::Text(node)};
@@ -602,7 +615,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status Nodes(size_t max, std::vector<std::string>* out) override {
+  Status Nodes(const TenantScope& /*chain linkage: every tenant*/, size_t max,
+               std::vector<std::string>* out) override {
     out->clear();
     bool indexed = false;
     FASTEN_RETURN_IF_ERROR(HasNodeIndex(&indexed));
@@ -626,8 +640,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status CountSealed(const std::string& node, int64_t after_seq, int64_t to_seq,
-                     int64_t* out) override {
+  Status CountSealed(const TenantScope& /*chain linkage: every tenant*/, const std::string& node,
+                     int64_t after_seq, int64_t to_seq, int64_t* out) override {
     *out = 0;
     if (!has_hash_) return Status::Ok();
     StmtRef stmt;
@@ -645,7 +659,7 @@ class SqliteAuditReader final : public AuditReader {
 
   void SetInterrupt(const std::atomic<bool>* flag) override { conn_.SetInterrupt(flag); }
 
-  Status CountRows(int64_t* out) override {
+  Status CountRows(const TenantScope& /*chain linkage: every tenant*/, int64_t* out) override {
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare("SELECT count(*) FROM " + table_, &stmt));
     bool row = false;
@@ -654,7 +668,8 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status TimeBounds(std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
+  Status TimeBounds(const TenantScope& /*chain linkage: every tenant*/,
+                    std::optional<Micros>* oldest, std::optional<Micros>* newest) override {
     oldest->reset();
     newest->reset();
     StmtRef stmt;
@@ -675,7 +690,9 @@ class SqliteAuditReader final : public AuditReader {
     return Status::Ok();
   }
 
-  Status SeqSpans(const SeqSpanQuery& q, std::vector<NodeSeqSpan>* out) override {
+  Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& q,
+                  std::vector<NodeSeqSpan>* out) override {
+    const std::optional<std::string>& tenant = scope.tenant();
     out->clear();
     std::string where = " WHERE 1=1";
     std::vector<Param> params;
@@ -683,10 +700,10 @@ class SqliteAuditReader final : public AuditReader {
       where += " AND source_node_id = ?";
       params.push_back(Param::Text(*q.source_node_id));
     }
-    if (q.tenant_id) {
+    if (tenant) {
       if (!has_tenant_) return Status::Ok();  // no row belongs to any tenant
       where += " AND tenant_id = ?";
-      params.push_back(Param::Text(*q.tenant_id));
+      params.push_back(Param::Text(*tenant));
     }
     AddWindow("timestamp", q.since, q.until, &where, &params);
     StmtRef stmt;
@@ -743,6 +760,24 @@ class SqliteAuditReader final : public AuditReader {
     }
     FinishAuditRow(row);
     row->from_timestamptz = false;
+  }
+
+  // Drops the rows the scope does not see (the row-returning lookups filter here, not in SQL).
+  static void KeepVisible(const TenantScope& scope, std::vector<AuditRow>* rows) {
+    std::erase_if(*rows, [&](const AuditRow& r) { return !scope.Sees(r); });
+  }
+
+  // Tenants() for a one-tenant scope: that tenant, when it has a row.
+  Status OneTenant(const TenantScope& scope, size_t max, std::vector<std::string>* out) {
+    if (max == 0) return Status::Ok();
+    StmtRef stmt;
+    FASTEN_RETURN_IF_ERROR(
+        conn_.Prepare("SELECT 1 FROM " + table_ + " WHERE tenant_id = ? LIMIT 1", &stmt));
+    FASTEN_RETURN_IF_ERROR(conn_.Bind(stmt, {Param::Text(*scope.tenant())}));
+    bool row = false;
+    FASTEN_RETURN_IF_ERROR(conn_.Step(stmt, &row));
+    if (row) out->push_back(*scope.tenant());
+    return Status::Ok();
   }
 
   Connection conn_;
@@ -805,22 +840,22 @@ class SqliteStreamReader final : public StreamReader {
   StreamKind kind() const override { return kind_; }
   const std::string& table() const override { return table_; }
 
-  Status Query(const StreamQuery& q, StreamPage* page) override {
-    return StreamListPlan(kDialect, list_, q, q.tenant_id).Run(FetchRows(), FetchText(conn_), page);
+  Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
+    return StreamListPlan(kDialect, list_, q, scope.tenant()).Run(FetchRows(), FetchText(conn_), page);
   }
 
-  Status ExplainQuery(const StreamQuery& q, std::string* plan) override {
-    const SqlStatement st = StreamListPlan(kDialect, list_, q, q.tenant_id).FirstStatement();
+  Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {
+    const SqlStatement st = StreamListPlan(kDialect, list_, q, scope.tenant()).FirstStatement();
     return conn_.Explain(st.sql, st.params, plan);
   }
 
-  Status Scan(const StreamQuery& q, int64_t max_rows,
+  Status Scan(const TenantScope& scope, const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
-    return StreamListPlan(kDialect, list_, q, q.tenant_id)
+    return StreamListPlan(kDialect, list_, q, scope.tenant())
         .Scan(FetchRows(), max_rows, on_row, complete);
   }
 
-  Status FindBySeq(int64_t seq, std::optional<StreamRow>* out) override {
+  Status FindBySeq(const TenantScope& scope, int64_t seq, std::optional<StreamRow>* out) override {
     out->reset();
     StmtRef stmt;
     FASTEN_RETURN_IF_ERROR(conn_.Prepare(list_.select + " WHERE seq = ?", &stmt));
@@ -830,7 +865,7 @@ class SqliteStreamReader final : public StreamReader {
     if (row) {
       StreamRow r;
       ReadRow(stmt, &r);
-      *out = std::move(r);
+      if (scope.SeesPayload(r.payload)) *out = std::move(r);
     }
     return Status::Ok();
   }

@@ -2,7 +2,8 @@
 //
 // Each tool is a name, a title, a description, a JSON Schema (2020-12 subset, see schema.h) for
 // its arguments and its result, and a handler. Handlers are tenant-agnostic: they receive the
-// tenant bound by the dispatcher in ToolEnv and never read one from their arguments (no schema
+// caller's TenantScope (store/tenant_scope.h), issued where the transport bound the caller, in
+// ToolEnv, pass it to every reader call, and never read a tenant from their arguments (no schema
 // has a tenant field, and additionalProperties:false turns a smuggled one into an error).
 // The registry is built once and is immutable; handlers are thread-safe given one ToolEnv (and
 // so one StoreSet) per thread.
@@ -17,8 +18,9 @@
 #include <vector>
 
 #include "anchor/checkpoint.h"
+#include "store/store_set.h"
+#include "store/tenant_scope.h"
 #include "store/timestamp.h"
-#include "tools/stores.h"
 #include "util/status.h"
 #include "validator/integrity_verdict.h"
 
@@ -27,14 +29,15 @@ namespace fasten {
 class CursorSigner;
 
 struct ToolEnv {
-  // The caller's tenant; nullopt only in the operator-chosen all-tenants mode.
-  std::optional<std::string> tenant;
+  // The caller's scope: one tenant, or the operator-chosen all-tenants mode. First, so that a
+  // ToolEnv is made as ToolEnv{scope, ...}: there is no default.
+  TenantScope scope;
   StoreSet* stores = nullptr;
   const CursorSigner* cursors = nullptr;
   const std::atomic<bool>* cancelled = nullptr;  // set when the client cancels the call
   // Reports progress (progress, total); empty when the client did not ask for it.
   std::function<void(double progress, std::optional<double> total, const std::string& message)>
-      progress;
+      progress{};
   Micros now = 0;
   size_t byte_budget = 48000;  // structuredContent bytes; the text copy doubles it
   // validate_answer: the margin that widens cited rows into an integrity window (each side).
@@ -43,7 +46,7 @@ struct ToolEnv {
   const anchor::AnchorConfig* anchors = nullptr;
   // The verified checkpoints' tips: integrity verdicts (validate_answer, investigations) then say
   // whether each node is anchored. Null: no checkpoint log.
-  std::shared_ptr<const AnchorTips> anchor_tips;
+  std::shared_ptr<const AnchorTips> anchor_tips{};
 };
 
 using ToolHandler = std::function<Result<nlohmann::json>(const nlohmann::json& args, ToolEnv& env)>;

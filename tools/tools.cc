@@ -59,7 +59,7 @@ std::optional<int64_t> Int(const json& a, const char* key) {
 
 // The tenant key cursors are bound to; the all-tenants mode gets a key no tenant can have.
 std::string TenantKey(const ToolEnv& env) {
-  return env.tenant ? *env.tenant : std::string("\0*all-tenants", 13);
+  return env.scope.CursorKey();
 }
 
 Status Window(const json& args, const ToolEnv& env, std::optional<Micros>* since,
@@ -235,7 +235,6 @@ Result<json> AuditQueryTool(const json& args, ToolEnv& env) {
   q.source_node_id = Str(args, "source_node_id");
   q.service_id = Str(args, "service_id");
   q.severity = Str(args, "severity");
-  q.tenant_id = env.tenant;
   q.limit = static_cast<int>(Int(args, "limit").value_or(kDefaultLimit));
   q.count_cap = kCountCap;
   FASTEN_RETURN_IF_ERROR(Window(args, env, &q.since, &q.until));
@@ -247,7 +246,7 @@ Result<json> AuditQueryTool(const json& args, ToolEnv& env) {
     if (!q.after) return InvalidArgumentError("cursor is malformed; start again without a cursor");
   }
   AuditPage page;
-  Status st = env.stores->audit->Query(q, &page);
+  Status st = env.stores->audit->Query(env.scope, q, &page);
   if (!st.ok()) return StoreError(st);
   RowChecker checker;
   PageParts parts;
@@ -275,7 +274,6 @@ Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
   q.method = Str(args, "method");
   q.path = Str(args, "path");
   q.status = Int(args, "status");
-  q.tenant_id = env.tenant;
   q.limit = static_cast<int>(Int(args, "limit").value_or(kDefaultLimit));
   q.count_cap = kCountCap;
   FASTEN_RETURN_IF_ERROR(Window(args, env, &q.since, &q.until));
@@ -290,7 +288,7 @@ Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
     }
   }
   StreamPage page;
-  Status st = reader->Query(q, &page);
+  Status st = reader->Query(env.scope, q, &page);
   if (!st.ok()) return StoreError(st);
   Canonicalizer canon;
   Sha256 sha;
@@ -313,14 +311,12 @@ Result<json> StreamQueryTool(StreamKind kind, const json& args, ToolEnv& env) {
 // Trace, search.
 
 Result<json> RequestTraceTool(const json& args, ToolEnv& env) {
-  TraceSources src{env.stores->audit.get(), env.stores->sys.get(), env.stores->api.get(),
-                   env.stores->sys_missing_why, env.stores->api_missing_why};
+  const StoreView src = env.stores->view();
   TraceOptions o;
   o.request_id = *Str(args, "request_id");
-  o.tenant_id = env.tenant;
   o.limit_per_stream = static_cast<int>(Int(args, "limit_per_stream").value_or(100));
   json trace;
-  Status st = BuildTrace(src, o, &trace);
+  Status st = BuildTrace(env.scope, src, o, &trace);
   if (!st.ok()) return StoreError(st);
   std::vector<json> items;
   for (json& e : trace["timeline"]) items.push_back(std::move(e));
@@ -357,11 +353,10 @@ Result<json> SearchTool(const json& args, ToolEnv& env) {
       q.text = text;
       q.since = since;
       q.until = until;
-      q.tenant_id = env.tenant;
       q.limit = limit;
       q.count_cap = kCountCap;
       AuditPage page;
-      Status st = env.stores->audit->Query(q, &page);
+      Status st = env.stores->audit->Query(env.scope, q, &page);
       if (!st.ok()) return StoreError(st);
       RowChecker checker;
       for (const AuditRow& r : page.rows) {
@@ -387,11 +382,10 @@ Result<json> SearchTool(const json& args, ToolEnv& env) {
     q.text = text;
     q.since = since;
     q.until = until;
-    q.tenant_id = env.tenant;
     q.limit = limit;
     q.count_cap = kCountCap;
     StreamPage page;
-    Status st = reader->Query(q, &page);
+    Status st = reader->Query(env.scope, q, &page);
     if (!st.ok()) return StoreError(st);
     for (const StreamRow& r : page.rows) {
       matches.push_back(
@@ -436,19 +430,19 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
         "since/until (a time window) cannot be combined with from_seq/to_seq (a seq window); "
         "give one or the other");
   }
-  o.visible_tenant = env.tenant;
   if (env.progress) {
     o.progress = [&env](int64_t rows) {
       env.progress(static_cast<double>(rows), std::nullopt, "rows verified");
     };
   }
   VerifyStoreResult result;
-  Status st = VerifyStore(env.stores->audit.get(), o, &result);
+  Status st = VerifyStore(env.scope, env.stores->audit.get(), o, &result);
   if (!st.ok()) return StoreError(st);
   json out = VerifyReportJson(result.report);
-  out["scope"] = env.tenant ? "rows of this tenant; links through rows of other tenants are "
-                              "checked, but those rows are never counted or named"
-                            : "all tenants";
+  out["scope"] = !env.scope.all_tenants()
+                     ? "rows of this tenant; links through rows of other tenants are "
+                       "checked, but those rows are never counted or named"
+                     : "all tenants";
   if (IsTimeWindow(o)) {
     out["window"] = TimeWindowJson(o.since, o.until, o.range.source_node_id, result.spans);
   } else if (o.range.source_node_id || o.range.from_seq || o.range.to_seq) {
@@ -463,12 +457,12 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
     anchor::AnchorReport anchors;
     st = anchor::VerifyAnchors(env.stores->audit.get(), *env.anchors, &result.report, &anchors);
     if (!st.ok()) return StoreError(st);
-    if (env.tenant) {
+    if (!env.scope.all_tenants()) {
       std::set<std::string> visible;
       for (const NodeReport& n : result.report.nodes) visible.insert(n.source_node_id);
       anchor::RestrictToNodes(&anchors, visible);
     }
-    out["anchors"] = anchor::AnchorReportJson(anchors, env.tenant.has_value());
+    out["anchors"] = anchor::AnchorReportJson(anchors, !env.scope.all_tenants());
     if (!anchors.ok()) out["ok"] = false;
     out["caveat"] = anchors.ok() ? "Anchored by signed checkpoints: rows up to each node's last "
                                    "checkpoint cannot have been changed, re-sealed or truncated "
@@ -483,10 +477,6 @@ Result<json> ChainVerifyTool(const json& args, ToolEnv& env) {
   return out;
 }
 
-bool Visible(const AuditRow& r, const ToolEnv& env) {
-  return !env.tenant || (!r.tenant_id.null && r.tenant_id.value == *env.tenant);
-}
-
 Result<json> RowGetTool(const json& args, ToolEnv& env) {
   const std::string stream = Str(args, "stream").value_or("audit");
   const std::string hash = *Str(args, "hash");
@@ -496,11 +486,9 @@ Result<json> RowGetTool(const json& args, ToolEnv& env) {
     const std::string not_found = "no audit row with monotonic_seq " + std::to_string(*seq) +
                                   " and hash " + hash + " is visible to this caller";
     std::vector<AuditRow> rows;
-    Status st = env.stores->audit->FindBySeqHash(*seq, hash, &rows);
+    // Only rows the scope sees come back (store/reader.h).
+    Status st = env.stores->audit->FindBySeqHash(env.scope, *seq, hash, &rows);
     if (!st.ok()) return StoreError(st);
-    rows.erase(std::remove_if(rows.begin(), rows.end(),
-                              [&](const AuditRow& r) { return !Visible(r, env); }),
-               rows.end());
     if (rows.empty()) return NotFoundError(not_found);
     if (rows.size() > 1) {
       return FailedPreconditionError(
@@ -511,7 +499,8 @@ Result<json> RowGetTool(const json& args, ToolEnv& env) {
     RowChecker checker;
     RowCheck check = checker.Check(row);
     std::optional<AuditRow> prev, next;
-    st = env.stores->audit->FindNeighbours(row.source_node_id, row.monotonic_seq, &prev, &next);
+    st = env.stores->audit->FindNeighbours(env.scope, row.source_node_id, row.monotonic_seq, &prev,
+                                           &next);
     if (!st.ok()) return StoreError(st);
     std::string link = "unchecked";
     if (!row.sealed()) {
@@ -523,7 +512,7 @@ Result<json> RowGetTool(const json& args, ToolEnv& env) {
     }
     // Neighbours are shown only when they are the caller's own rows.
     auto neighbour = [&](const std::optional<AuditRow>& n) -> json {
-      if (!n || !Visible(*n, env)) return nullptr;
+      if (!n || !env.scope.Sees(*n)) return nullptr;
       return {{"monotonic_seq", n->monotonic_seq}, {"hash", n->hash}, {"id", n->id}};
     };
     json out = {{"stream", "audit"},
@@ -544,10 +533,9 @@ Result<json> RowGetTool(const json& args, ToolEnv& env) {
   const std::string not_found = "no " + stream + " row with seq " + std::to_string(*seq) +
                                 " and digest " + hash + " is visible to this caller";
   std::optional<StreamRow> row;
-  Status st = reader->FindBySeq(*seq, &row);
+  Status st = reader->FindBySeq(env.scope, *seq, &row);  // nullopt for a row the scope hides
   if (!st.ok()) return StoreError(st);
   if (!row) return NotFoundError(not_found);
-  if (!PayloadVisibleTo(row->payload, env.tenant)) return NotFoundError(not_found);
   ContentDigest d = StreamContentDigest(row->payload);
   if (d.hex != hash) return NotFoundError(not_found);
   return json{{"stream", stream},
@@ -581,7 +569,6 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
   StreamQuery q;
   q.since = since;
   q.until = until;
-  q.tenant_id = env.tenant;
   q.service_id = Str(args, "service_id");
   struct Route {
     int64_t requests = 0, errors = 0;
@@ -592,7 +579,7 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
   int64_t total = 0, server_errors = 0, client_errors = 0;
   bool complete = true;
   Status st = api->Scan(
-      q, kMetricsMaxRows,
+      env.scope, q, kMetricsMaxRows,
       [&](const StreamRow& r) {
         ++total;
         Route& route = routes[r.method + " " + r.path];
@@ -633,11 +620,10 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
     aq.severity = severity;
     aq.since = since;
     aq.until = until;
-    aq.tenant_id = env.tenant;
     aq.limit = 1;
     aq.count_cap = 100000;
     AuditPage page;
-    Status s = env.stores->audit->Query(aq, &page);
+    Status s = env.stores->audit->Query(env.scope, aq, &page);
     if (!s.ok()) return StoreError(s);
     return page.total_matched;
   };
@@ -670,14 +656,11 @@ Result<json> RedMetricsTool(const json& args, ToolEnv& env) {
 Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
   Answer answer;
   FASTEN_RETURN_IF_ERROR(ParseAnswer(args, &answer, env.now));
-  CitationStores stores{env.stores->audit.get(), env.stores->sys.get(), env.stores->api.get(),
-                        env.stores->sys_missing_why, env.stores->api_missing_why};
   CitationCheckOptions options;
-  options.tenant = env.tenant;
   options.integrity_margin = env.integrity_margin;
   options.anchors = env.anchor_tips.get();
   Verdict verdict;
-  ValidateAnswer(answer, stores, options, &verdict);
+  ValidateAnswer(env.scope, answer, env.stores->view(), options, &verdict);
   if (!verdict.error.ok()) {
     return StoreError(Status(verdict.error.code(),
                              "the answer could not be checked, so it is not "
@@ -689,7 +672,7 @@ Result<json> ValidateAnswerTool(const json& args, ToolEnv& env) {
 
 Result<json> TopologyTool(const json&, ToolEnv& env) {
   std::vector<AuditReader::TopologyEntry> entries;
-  Status st = env.stores->audit->Topology(env.tenant, &entries);
+  Status st = env.stores->audit->Topology(env.scope, &entries);
   if (!st.ok()) return StoreError(st);
   json nodes = json::array();
   std::set<std::string> services;
@@ -713,7 +696,7 @@ Result<json> TopologyTool(const json&, ToolEnv& env) {
           {{"service_id", e.service_id}, {"rows", e.rows}, {"first_seen", f}, {"last_seen", l}});
     }
     std::optional<Predecessor> tip;
-    st = env.stores->audit->Tip(node, env.tenant, &tip);
+    st = env.stores->audit->Tip(env.scope, node, &tip);
     if (!st.ok()) return StoreError(st);
     nodes.push_back({{"source_node_id", node},
                      {"rows", rows},

@@ -13,7 +13,8 @@ namespace fasten {
 
 using nlohmann::json;
 
-Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
+Status BuildTrace(const TenantScope& scope, const StoreView& src, const TraceOptions& o,
+                  json* out) {
   struct Event {
     bool ok;
     Micros t;
@@ -28,10 +29,9 @@ Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
   if (src.audit) {
     AuditQuery q;
     q.request_id = o.request_id;
-    q.tenant_id = o.tenant_id;
     q.limit = o.limit_per_stream;
     AuditPage page;
-    FASTEN_RETURN_IF_ERROR(src.audit->Query(q, &page));
+    FASTEN_RETURN_IF_ERROR(src.audit->Query(scope, q, &page));
     RowChecker checker;
     for (const AuditRow& r : page.rows) {
       RowCheck c = checker.Check(r);
@@ -51,18 +51,18 @@ Status BuildTrace(const TraceSources& src, const TraceOptions& o, json* out) {
 
   Canonicalizer canon;
   Sha256 sha;
-  auto stream = [&](StreamReader* reader, const std::string& why, const char* name, int rank) {
+  auto stream = [&](StreamReader* reader, std::string_view why, const char* name, int rank) {
     if (!reader) {
-      errors[name] = why.empty() ? std::string("no ") + name + " store configured" : why;
+      errors[name] =
+          why.empty() ? std::string("no ") + name + " store configured" : std::string(why);
       counts[name] = nullptr;
       return;
     }
     StreamQuery q;
     q.request_id = o.request_id;
-    q.tenant_id = o.tenant_id;
     q.limit = o.limit_per_stream;
     StreamPage page;
-    Status st = reader->Query(q, &page);
+    Status st = reader->Query(scope, q, &page);
     if (!st.ok()) {
       errors[name] = st.ToString();
       counts[name] = nullptr;

@@ -212,6 +212,8 @@ std::string RowCheck::Summary() const {
 
 struct ChainVerifier::Impl {
   Options options;
+  // A one-tenant scope: rows of other tenants are hidden.
+  bool OneTenant() const { return options.scope && !options.scope->all_tenants(); }
   std::unordered_map<std::string, NodeState> nodes;
   NodeState* last_node = nullptr;
   RowChecker checker;
@@ -230,15 +232,14 @@ struct ChainVerifier::Impl {
     NodeReport& r = n.report;
     // With a bound tenant, other tenants' rows carry the chain (links run through them) but are
     // never counted, checked, named or reported.
-    const bool visible = !options.visible_tenant ||
-                         (!row.tenant_id.null && row.tenant_id.value == *options.visible_tenant);
+    const bool visible = !options.scope || options.scope->Sees(row);
     if (visible) ++r.total_rows;
     const int64_t seq = row.monotonic_seq;
     if (n.has_prev && seq == n.prev_seq && row.id == n.prev_id) return;  // re-delivered row
     if (visible) {
       if (!n.has_visible) {
         r.first_seq = seq;
-      } else if (!options.visible_tenant && seq > n.prev_seq + 1) {
+      } else if (!OneTenant() && seq > n.prev_seq + 1) {
         r.seq_gaps += seq - n.prev_seq - 1;
       }
       if (seq > r.last_seq || !n.has_visible) r.last_seq = seq;
@@ -369,7 +370,7 @@ struct ChainVerifier::Impl {
           failures.push_back(
               {"link",
                "row " + id + ": prev_hash does not match preceding row " +
-                   (options.visible_tenant ? std::string("(the row below the window)") : pred->id),
+                   (OneTenant() ? std::string("(the row below the window)") : pred->id),
                "checked against the last sealed row below the window", false});
         }
       } else {
@@ -477,7 +478,7 @@ void ChainVerifier::AddDetachedUnsealed(const std::string& node) {
   ++n.report.unsealed;
   // Without a tenant filter every row counts, so the node is reported even when all it holds
   // are detached unsealed rows. (Under a filter the row's tenant is unknown: it stays hidden.)
-  if (!impl_->options.visible_tenant) n.has_visible = true;
+  if (!impl_->OneTenant()) n.has_visible = true;
 }
 
 void ChainVerifier::Mark(const std::string& node) {

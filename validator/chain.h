@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "store/row.h"
+#include "store/tenant_scope.h"
 
 namespace fasten {
 
@@ -137,11 +138,12 @@ class ChainVerifier {
     // When set, the first row of each node whose seq > 1 is link-checked against the row this
     // returns (window verification, docs/format.md §5.4).
     PredecessorLookup predecessor;
-    // When set, only rows of this tenant are counted, checked and named in the report; other
-    // rows still carry the chain (a link to one is checked, but the row is never identified).
-    // Nodes without a row of this tenant are left out. Seq gaps are not reported (they would
-    // count other tenants' rows).
-    std::optional<std::string> visible_tenant;
+    // The caller's scope. Under a one-tenant scope only rows it Sees() are counted, checked and
+    // named in the report; other rows still carry the chain (a link to one is checked, but the
+    // row is never identified). Nodes without a row of the tenant are left out. Seq gaps are not
+    // reported (they would count other tenants' rows). Unset (a verifier fed rows with no
+    // caller, e.g. in tests) behaves as the all-tenants scope.
+    std::optional<TenantScope> scope;
   };
   ChainVerifier();
   explicit ChainVerifier(Options options);

@@ -5,7 +5,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "store/payload_tenant.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "validator/canonical.h"
@@ -777,10 +776,6 @@ struct Resolved {
 
 using AuditKey2 = std::pair<int64_t, std::string>;
 
-bool Visible(const AuditRow& r, const std::optional<std::string>& tenant) {
-  return !tenant || (!r.tenant_id.null && r.tenant_id.value == *tenant);
-}
-
 std::string AuditSummary(const AuditRow& r) {
   std::string s = r.code + " " + r.severity;
   if (!r.request_id.empty()) s += " request_id=" + r.request_id;
@@ -817,8 +812,9 @@ void AppendWhy(std::string* why, const std::string& more) {
 
 class Validator {
  public:
-  Validator(const CitationStores& stores, const CitationCheckOptions& options, Verdict* v)
-      : stores_(stores), options_(options), v_(v) {}
+  Validator(const TenantScope& scope, const StoreView& stores, const CitationCheckOptions& options,
+            Verdict* v)
+      : scope_(scope), stores_(stores), options_(options), v_(v) {}
 
   Status Run(const Answer& answer) {
     // Distinct well-formed citations, by stream.
@@ -865,16 +861,16 @@ class Validator {
     if (pairs.empty()) return Status::Ok();
     std::vector<AuditRow> rows, links;
     ++v_->store_round_trips;
-    FASTEN_RETURN_IF_ERROR(stores_.audit->FindBySeqHashBatchWithLinks(pairs, &rows, &links));
+    // `rows` are the ones the scope sees (the reader filters); `links` are every tenant's.
+    FASTEN_RETURN_IF_ERROR(
+        stores_.audit->FindBySeqHashBatchWithLinks(scope_, pairs, &rows, &links));
     std::map<AuditKey2, std::vector<AuditRow*>> by_key;
     for (AuditRow& r : rows) by_key[{r.monotonic_seq, r.hash}].push_back(&r);
     // Rows already at hand, to confirm links without a query: (node, seq, hash).
     std::set<std::tuple<std::string, int64_t, std::string>> at_hand;
     // Only the caller's rows: whether a foreign row was at hand must not change anything
     // observable (not even the round-trip count).
-    for (const AuditRow& r : rows) {
-      if (Visible(r, options_.tenant)) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
-    }
+    for (const AuditRow& r : rows) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
     // The link candidates came in the same round trip (any tenant: they only confirm links).
     for (const AuditRow& r : links) at_hand.emplace(r.source_node_id, r.monotonic_seq, r.hash);
 
@@ -889,10 +885,7 @@ class Validator {
       Resolved& res = audit_[key];
       res.checked = true;
       Citation c{CitationStream::kAudit, key.first, key.second};
-      std::vector<AuditRow*> visible;
-      for (AuditRow* r : by_key[key]) {
-        if (Visible(*r, options_.tenant)) visible.push_back(r);
-      }
+      const std::vector<AuditRow*>& visible = by_key[key];
       if (visible.empty()) {
         res.problems.push_back(NotFound(c));
         continue;
@@ -942,7 +935,7 @@ class Validator {
       std::optional<Predecessor> pred;
       ++v_->store_round_trips;
       FASTEN_RETURN_IF_ERROR(
-          stores_.audit->FindPredecessor(row.source_node_id, row.monotonic_seq, &pred));
+          stores_.audit->FindPredecessor(scope_, row.source_node_id, row.monotonic_seq, &pred));
       if (pred) {
         if (pred->hash == row.prev_hash) continue;
         AppendWhy(&p.resolved->tamper_why, row.prev_hash == "genesis"
@@ -973,7 +966,7 @@ class Validator {
       const bool sys = key.first == static_cast<int>(CitationStream::kSys);
       StreamReader* reader = sys ? stores_.sys : stores_.api;
       if (!reader) {
-        const std::string& why = sys ? stores_.sys_missing_why : stores_.api_missing_why;
+        const std::string why(sys ? stores_.sys_missing_why : stores_.api_missing_why);
         return FailedPreconditionError(std::string("the ") + (sys ? "sys" : "api") +
                                        " stream has no store" + (why.empty() ? "" : ": " + why) +
                                        "; its citations cannot be checked");
@@ -981,8 +974,8 @@ class Validator {
       entry.resolved.checked = true;
       std::optional<StreamRow> row;
       ++v_->store_round_trips;
-      FASTEN_RETURN_IF_ERROR(reader->FindBySeq(key.second, &row));
-      if (!row || !PayloadVisibleTo(row->payload, options_.tenant)) continue;  // not_found per use
+      FASTEN_RETURN_IF_ERROR(reader->FindBySeq(scope_, key.second, &row));
+      if (!row) continue;  // not_found per use (the reader hides rows the scope does not see)
       entry.resolved.found = true;
       ContentDigest d = StreamContentDigest(row->payload, &canon, &sha);
       entry.digest = d.hex;
@@ -995,7 +988,8 @@ class Validator {
     return Status::Ok();
   }
 
-  const CitationStores& stores_;
+  const TenantScope& scope_;
+  const StoreView& stores_;
   const CitationCheckOptions& options_;
   Verdict* v_;
   std::map<AuditKey2, Resolved> audit_;
@@ -1009,7 +1003,7 @@ namespace {
 // The integrity verdicts one answer needs, each computed once per distinct scope.
 class VerdictCache {
  public:
-  VerdictCache(AuditReader* reader, const std::optional<std::string>& tenant, Verdict* v,
+  VerdictCache(AuditReader* reader, const TenantScope& tenant, Verdict* v,
                const AnchorTips* anchors)
       : reader_(reader), tenant_(tenant), v_(v), anchors_(anchors) {}
 
@@ -1036,7 +1030,7 @@ class VerdictCache {
 
  private:
   AuditReader* reader_;
-  const std::optional<std::string>& tenant_;
+  const TenantScope& tenant_;
   Verdict* v_;
   const AnchorTips* anchors_;
   std::vector<std::unique_ptr<IntegrityVerdict>> entries_;
@@ -1105,7 +1099,7 @@ std::string IntactContradiction(const IntegrityVerdict& iv) {
 
 }  // namespace
 
-void ValidateAnswer(const Answer& answer, const CitationStores& stores,
+void ValidateAnswer(const TenantScope& scope, const Answer& answer, const StoreView& stores,
                     const CitationCheckOptions& options, Verdict* out) {
   *out = Verdict();
   Verdict& v = *out;
@@ -1114,14 +1108,14 @@ void ValidateAnswer(const Answer& answer, const CitationStores& stores,
     v.error = FailedPreconditionError("no audit store to check citations against");
     return;
   }
-  Validator validator(stores, options, &v);
+  Validator validator(scope, stores, options, &v);
   Status st = validator.Run(answer);
   if (!st.ok()) {
     v.error = st;
     v.accepted = false;
     return;
   }
-  VerdictCache verdicts(stores.audit, options.tenant, &v, options.anchors);
+  VerdictCache verdicts(stores.audit, scope, &v, options.anchors);
   const Micros margin = options.integrity_margin;
   if (answer.claims.empty()) {
     v.problems.push_back({kReasonNoClaims,

@@ -45,6 +45,8 @@
 #include <vector>
 
 #include "store/row.h"
+#include "store/store_set.h"
+#include "store/tenant_scope.h"
 #include "util/status.h"
 #include "validator/integrity_language.h"
 #include "validator/integrity_verdict.h"
@@ -190,17 +192,7 @@ struct Verdict {
   std::optional<IntegrityVerdict> integrity;
 };
 
-// The stores an answer is checked against. `audit` is required; a missing stream reader makes a
-// citation of that stream a store error (`*_missing_why` says why).
-struct CitationStores {
-  AuditReader* audit = nullptr;
-  StreamReader* sys = nullptr;
-  StreamReader* api = nullptr;
-  std::string sys_missing_why, api_missing_why;
-};
-
 struct CitationCheckOptions {
-  std::optional<std::string> tenant;  // nullopt: the operator-chosen all-tenants mode
   const CitationLedger* ledger = nullptr;
   // The margin that widens cited rows' time span into an integrity window (each side).
   Micros integrity_margin = kDefaultIntegrityMargin;
@@ -213,8 +205,11 @@ struct CitationCheckOptions {
   const AnchorTips* anchors = nullptr;
 };
 
-// Validates `answer` and fills *out (reset first).
-void ValidateAnswer(const Answer& answer, const CitationStores& stores,
+// Validates `answer` for a caller of `scope` against `stores` (store/store_set.h: `audit` is
+// required; a missing stream reader makes a citation of that stream a store error, its
+// `*_missing_why` saying why) and fills *out (reset first). A row `scope` does not see is
+// reported exactly like a row that does not exist.
+void ValidateAnswer(const TenantScope& scope, const Answer& answer, const StoreView& stores,
                     const CitationCheckOptions& options, Verdict* out);
 
 // The verdict as JSON (the validate_answer tool result, `validate --json`, the repair turn).

@@ -65,18 +65,17 @@ void FillNode(const NodeReport& r, const NodeSeqSpan* span, NodeIntegrity* n) {
 
 // Verifies the window (one node, or all); *budget is what is left of kMaxVerdictSeqs. Sets
 // *too_large (and *seqs) instead of verifying when the window exceeds it.
-Status VerifyWindow(AuditReader* reader, const std::optional<std::string>& tenant,
-                    const IntegrityScope& scope, const std::string* node, int64_t* budget,
-                    bool* too_large, int64_t* seqs, std::vector<NodeIntegrity>* out) {
+Status VerifyWindow(AuditReader* reader, const TenantScope& tenant, const IntegrityScope& scope,
+                    const std::string* node, int64_t* budget, bool* too_large, int64_t* seqs,
+                    std::vector<NodeIntegrity>* out) {
   VerifyStoreOptions options;
   options.since = scope.since;
   options.until = scope.until;
   options.threads = 1;
-  options.visible_tenant = tenant;
   options.max_window_seqs = std::max<int64_t>(*budget, 1);
   if (node) options.range.source_node_id = *node;
   VerifyStoreResult result;
-  Status st = VerifyStore(reader, options, &result);
+  Status st = VerifyStore(tenant, reader, options, &result);
   int64_t used = 0;
   for (const NodeSeqSpan& s : result.spans) used += s.last_seq - s.first_seq + 1;
   *seqs += used;
@@ -192,21 +191,22 @@ const AnchorTip* AnchorTips::FirstAbove(const std::string& node, int64_t seq) co
 namespace {
 
 // True when `node` holds the row (tip.seq, tip.hash).
-Status TipMatches(AuditReader* reader, const std::string& node, const AnchorTip& tip, bool* out) {
-  std::vector<AuditRow> rows;
-  FASTEN_RETURN_IF_ERROR(reader->FindBySeqHash(tip.seq, tip.hash, &rows));
-  *out = false;
-  for (const AuditRow& r : rows) *out |= r.source_node_id == node;
+// Whoever's row the tip is: a chain-linkage lookup (store/reader.h), only the outcome is used.
+Status TipMatches(const TenantScope& tenant, AuditReader* reader, const std::string& node,
+                  const AnchorTip& tip, bool* out) {
+  std::optional<Predecessor> row;  // the highest sealed row of `node` at or below tip.seq
+  FASTEN_RETURN_IF_ERROR(reader->FindPredecessor(tenant, node, tip.seq + 1, &row));
+  *out = row && row->seq == tip.seq && row->hash == tip.hash;
   return Status::Ok();
 }
 
 // Anchors `n` (verified ok) by a checkpoint: inside its span, else the first above it with the
 // rows in between verified (taken from *budget).
-Status AnchorNode(AuditReader* reader, const std::optional<std::string>& tenant,
-                  const AnchorTips& anchors, int64_t* budget, NodeIntegrity* n) {
+Status AnchorNode(AuditReader* reader, const TenantScope& tenant, const AnchorTips& anchors,
+                  int64_t* budget, NodeIntegrity* n) {
   if (const AnchorTip* tip = anchors.NewestIn(n->source_node_id, n->from_seq, n->to_seq)) {
     bool matches = false;
-    FASTEN_RETURN_IF_ERROR(TipMatches(reader, n->source_node_id, *tip, &matches));
+    FASTEN_RETURN_IF_ERROR(TipMatches(tenant, reader, n->source_node_id, *tip, &matches));
     if (matches) {
       n->anchored = *tip;
     } else {
@@ -241,12 +241,12 @@ Status AnchorNode(AuditReader* reader, const std::optional<std::string>& tenant,
   options.threads = 1;
   // Every row of the stretch carries the chain, whoever's it is: verify them all (only the
   // outcome is used, no row is named), so another tenant's altered row cannot pass unseen.
-  (void)tenant;
+  options.check_every_tenant = true;
   VerifyStoreResult result;
-  FASTEN_RETURN_IF_ERROR(VerifyStore(reader, options, &result));
+  FASTEN_RETURN_IF_ERROR(VerifyStore(tenant, reader, options, &result));
   bool linked = result.report.ok;
   bool matches = false;
-  if (linked) FASTEN_RETURN_IF_ERROR(TipMatches(reader, n->source_node_id, *tip, &matches));
+  if (linked) FASTEN_RETURN_IF_ERROR(TipMatches(tenant, reader, n->source_node_id, *tip, &matches));
   if (linked && matches) {
     n->anchored = *tip;
   } else {
@@ -259,7 +259,7 @@ Status AnchorNode(AuditReader* reader, const std::optional<std::string>& tenant,
 
 }  // namespace
 
-Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
+Status ComputeIntegrityVerdict(AuditReader* reader, const TenantScope& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out, int64_t max_seqs,
                                const AnchorTips* anchors) {
   std::string basis = std::move(out->basis);

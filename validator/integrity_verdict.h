@@ -142,13 +142,13 @@ struct IntegrityVerdict {
   const NodeIntegrity* FirstUnanchored() const;
 };
 
-// Verifies `scope` for `tenant` (nullopt: all tenants) and fills *out (reset first; `basis` is
+// Verifies `scope` for the caller's `tenant` scope and fills *out (reset first; `basis` is
 // kept). Fails only when the store could not be read. `max_seqs` bounds the work (too_large).
 // With `anchors` (non-null), each verified node is also checked against the newest checkpointed
 // tip inside its span (one indexed lookup per node), else the first one above it (the rows in
 // between verified too, within the budget): "anchored" when the store holds that row with that
 // hash, a break when a tip inside the span does not match.
-Status ComputeIntegrityVerdict(AuditReader* reader, const std::optional<std::string>& tenant,
+Status ComputeIntegrityVerdict(AuditReader* reader, const TenantScope& tenant,
                                const IntegrityScope& scope, IntegrityVerdict* out,
                                int64_t max_seqs = kMaxVerdictSeqs,
                                const AnchorTips* anchors = nullptr);

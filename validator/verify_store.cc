@@ -23,13 +23,13 @@ using Batch = BatchQueue::Batch;
 
 // One pass with the scan on its own thread and hashing on this one. Full scans only: the
 // predecessor lookups of a window would share the reader's connection across threads.
-Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifyStoreOptions& options,
-                     VerifyStoreResult* out) {
+Status PipelinedPass(const TenantScope& scope, AuditReader* reader, const ScanRange& range,
+                     const VerifyStoreOptions& options, VerifyStoreResult* out) {
   BatchQueue queue;
   Status scan_status;
   std::thread scanner([&] {
     std::unique_ptr<Batch> batch = queue.TakeFree();
-    scan_status = reader->Scan(range, [&](AuditRow& row) {
+    scan_status = reader->Scan(scope, range, [&](AuditRow& row) {
       std::swap(batch->items[batch->size++], row);
       if (batch->size == kBatchRows) {
         queue.PutFull(std::move(batch));
@@ -42,7 +42,7 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
     queue.Close();
   });
   ChainVerifier::Options vo;
-  vo.visible_tenant = options.visible_tenant;
+  if (!options.check_every_tenant) vo.scope = scope;
   ChainVerifier verifier(std::move(vo));
   int64_t rows = 0;
   while (std::unique_ptr<Batch> batch = queue.TakeFull()) {
@@ -62,7 +62,8 @@ Status PipelinedPass(AuditReader* reader, const ScanRange& range, const VerifySt
 
 }  // namespace
 
-Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
+Status ScanPipelined(const TenantScope& scope, AuditReader* reader,
+                     const std::vector<ScanRange>& ranges,
                      const std::function<bool(AuditRow&)>& on_row) {
   BatchQueue queue;
   Status scan_status;
@@ -70,7 +71,7 @@ Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
   std::thread scanner([&] {
     std::unique_ptr<Batch> batch = queue.TakeFree();
     for (const ScanRange& range : ranges) {
-      scan_status = reader->Scan(range, [&](AuditRow& row) {
+      scan_status = reader->Scan(scope, range, [&](AuditRow& row) {
         std::swap(batch->items[batch->size++], row);
         if (batch->size == kBatchRows) {
           queue.PutFull(std::move(batch));
@@ -99,17 +100,18 @@ namespace {
 
 // One scan per range, every one feeding the same verifier (ranges of distinct nodes, or one
 // range), on this thread: a window's predecessor lookups use the reader between the scans' rows.
-Status SequentialPass(AuditReader* reader, const std::vector<ScanRange>& ranges,
-                      const VerifyStoreOptions& options, VerifyStoreResult* out) {
+Status SequentialPass(const TenantScope& scope, AuditReader* reader,
+                      const std::vector<ScanRange>& ranges, const VerifyStoreOptions& options,
+                      VerifyStoreResult* out) {
   Status lookup_status;
   ChainVerifier::Options vo;
-  vo.visible_tenant = options.visible_tenant;
+  if (!options.check_every_tenant) vo.scope = scope;
   const bool window =
       std::any_of(ranges.begin(), ranges.end(), [](const ScanRange& r) { return r.from_seq; });
   if (window) {
     vo.predecessor = [&](const std::string& node, int64_t seq) {
       std::optional<Predecessor> pred;
-      Status s = reader->FindPredecessor(node, seq, &pred);
+      Status s = reader->FindPredecessor(scope, node, seq, &pred);
       if (!s.ok() && lookup_status.ok()) lookup_status = s;
       return pred;
     };
@@ -117,7 +119,7 @@ Status SequentialPass(AuditReader* reader, const std::vector<ScanRange>& ranges,
   ChainVerifier verifier(std::move(vo));
   int64_t rows = 0;
   for (const ScanRange& range : ranges) {
-    Status st = reader->Scan(range, [&](AuditRow& row) {
+    Status st = reader->Scan(scope, range, [&](AuditRow& row) {
       verifier.Add(row);
       if ((++rows & 4095) == 0 && options.progress) options.progress(rows);
       return true;
@@ -131,8 +133,9 @@ Status SequentialPass(AuditReader* reader, const std::vector<ScanRange>& ranges,
 }
 
 // The ranges a time window resolves to: per node, its seq span in the window.
-Status TimeWindowRanges(AuditReader* reader, const VerifyStoreOptions& options,
-                        std::vector<NodeSeqSpan>* spans, std::vector<ScanRange>* ranges) {
+Status TimeWindowRanges(const TenantScope& scope, AuditReader* reader,
+                        const VerifyStoreOptions& options, std::vector<NodeSeqSpan>* spans,
+                        std::vector<ScanRange>* ranges) {
   if (options.range.from_seq || options.range.to_seq) {
     return InvalidArgumentError(
         "a time window (since/until) and a seq window (from_seq/to_seq) cannot be combined");
@@ -141,8 +144,7 @@ Status TimeWindowRanges(AuditReader* reader, const VerifyStoreOptions& options,
   q.since = options.since;
   q.until = options.until;
   q.source_node_id = options.range.source_node_id;
-  q.tenant_id = options.visible_tenant;
-  FASTEN_RETURN_IF_ERROR(reader->SeqSpans(q, spans));
+  FASTEN_RETURN_IF_ERROR(reader->SeqSpans(scope, q, spans));
   ranges->clear();
   for (const NodeSeqSpan& span : *spans) {
     ScanRange r;
@@ -157,12 +159,13 @@ Status TimeWindowRanges(AuditReader* reader, const VerifyStoreOptions& options,
 
 }  // namespace
 
-Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, VerifyStoreResult* out) {
+Status VerifyStore(const TenantScope& scope, AuditReader* reader, const VerifyStoreOptions& options,
+                   VerifyStoreResult* out) {
   *out = VerifyStoreResult();
   std::vector<ScanRange> ranges = {options.range};
   std::vector<NodeSeqSpan> spans;
   if (IsTimeWindow(options)) {
-    FASTEN_RETURN_IF_ERROR(TimeWindowRanges(reader, options, &spans, &ranges));
+    FASTEN_RETURN_IF_ERROR(TimeWindowRanges(scope, reader, options, &spans, &ranges));
     if (options.max_window_seqs > 0) {
       int64_t seqs = 0;
       for (const NodeSeqSpan& s : spans) seqs += s.last_seq - s.first_seq + 1;
@@ -176,8 +179,8 @@ Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, Verif
   }
   const bool pipelined = options.threads >= 2 && !IsTimeWindow(options) && !options.range.from_seq;
   auto pass = [&] {
-    return pipelined ? PipelinedPass(reader, ranges[0], options, out)
-                     : SequentialPass(reader, ranges, options, out);
+    return pipelined ? PipelinedPass(scope, reader, ranges[0], options, out)
+                     : SequentialPass(scope, reader, ranges, options, out);
   };
   Status st = pass();
   if (st.code() == StatusCode::kAborted && options.range.order == ScanRange::Order::kPhysical) {

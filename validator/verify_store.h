@@ -30,19 +30,20 @@ struct VerifyStoreOptions {
   ScanRange range;
   // A time window instead of a seq window: range.from_seq and range.to_seq must then be unset
   // (InvalidArgument otherwise); range.source_node_id still picks one node. With
-  // visible_tenant, only that tenant's rows place the window.
+  // a one-tenant scope, only that tenant's rows place the window.
   std::optional<Micros> since, until;
   // Called with the number of rows read so far, every 4096 rows. May be empty.
   std::function<void(int64_t rows)> progress;
   // 2: the scan runs on its own thread and hashing on the calling one (full scans; a window
   // runs on one thread). 1: everything on the calling thread.
   int threads = 2;
-  // Report only this tenant's rows (ChainVerifier::Options::visible_tenant).
-  std::optional<std::string> visible_tenant;
   // A time window whose seq spans hold more than this many seqs in total (all nodes, every
   // tenant's rows: they all carry the chain) is not scanned: ResourceExhausted naming the count.
   // 0: no limit. Bounds what one request can cost a shared server.
   int64_t max_window_seqs = 0;
+  // Count and check every tenant's rows whatever the scope (only the outcome may be used: no row
+  // of the report may be shown to the caller). For a stretch that must verify as a whole.
+  bool check_every_tenant = false;
 };
 
 struct VerifyStoreResult {
@@ -65,10 +66,15 @@ inline bool IsTimeWindow(const VerifyStoreOptions& options) {
 // returns false no further row is passed and the scan stops soon after. Nothing else may use
 // `reader` until it returns (e.g. look predecessors up before). For work that formats or hashes
 // every row of a scan (packs).
-Status ScanPipelined(AuditReader* reader, const std::vector<ScanRange>& ranges,
+// `scope` is passed to AuditReader::Scan (chain linkage: every tenant's rows come back).
+Status ScanPipelined(const TenantScope& scope, AuditReader* reader,
+                     const std::vector<ScanRange>& ranges,
                      const std::function<bool(AuditRow&)>& on_row);
 
-// Fails only when the store could not be read; a broken chain is a finding in the report.
-Status VerifyStore(AuditReader* reader, const VerifyStoreOptions& options, VerifyStoreResult* out);
+// Fails only when the store could not be read; a broken chain is a finding in the report. Every
+// tenant's rows carry the chain; only rows `scope` sees are counted, checked and named
+// (ChainVerifier::Options::scope), and only they place a time window.
+Status VerifyStore(const TenantScope& scope, AuditReader* reader, const VerifyStoreOptions& options,
+                   VerifyStoreResult* out);
 
 }  // namespace fasten

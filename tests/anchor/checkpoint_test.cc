@@ -15,11 +15,19 @@
 #include "anchor/tips_cache.h"
 #include "app/commands.h"
 #include "app/demo_store.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/integrity_verdict.h"
 
 namespace fasten::anchor {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using fasten::testing::TempDir;
 
@@ -50,7 +58,7 @@ void ChangeAndReseal(const std::string& path, const std::string& node, int64_t s
     range.from_seq = seq;
     range.order = ScanRange::Order::kSeq;
     ASSERT_TRUE(reader
-                    ->Scan(range,
+                    ->Scan(AllScope(), range,
                            [&](AuditRow& r) {
                              rows.push_back(r);
                              return true;
@@ -137,7 +145,7 @@ class CheckpointTest : public ::testing::Test {
     o.now_unix = now;
     CheckpointBody body;
     std::vector<std::string> warnings;
-    Status st = AppendCheckpoint(reader.get(), log, o, &body, &warnings);
+    Status st = AppendCheckpoint(AllScope(), reader.get(), log, o, &body, &warnings);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return body;
   }
@@ -148,6 +156,7 @@ class CheckpointTest : public ::testing::Test {
     AnchorConfig config;
     config.log = log;
     config.check.keys = keys;
+    config.scope = AllScope();
     std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     AnchorReport report;
     Status st = VerifyAnchors(reader.get(), config, nullptr, &report);
@@ -331,7 +340,7 @@ TEST_F(CheckpointTest, NewerRowsAreNotYetAnchoredNeverAFailure) {
   // The application goes on writing: seal one more row on core-1 after the checkpoint.
   std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
   std::optional<Predecessor> tip;
-  ASSERT_TRUE(reader->Tip("core-1", std::nullopt, &tip).ok());
+  ASSERT_TRUE(reader->Tip(AllScope(), "core-1", &tip).ok());
   ASSERT_TRUE(tip);
   reader.reset();
   {
@@ -358,7 +367,7 @@ TEST_F(CheckpointTest, NewerRowsAreNotYetAnchoredNeverAFailure) {
   // Seal the new row with the test's sealer over what the reader renders.
   reader = fasten::testing::OpenSqliteReader(store);
   std::optional<AuditRow> prev_row, next_row;
-  ASSERT_TRUE(reader->FindNeighbours("core-1", tip->seq, &prev_row, &next_row).ok());
+  ASSERT_TRUE(reader->FindNeighbours(AllScope(), "core-1", tip->seq, &prev_row, &next_row).ok());
   ASSERT_TRUE(next_row);
   AuditRow added = *next_row;
   reader.reset();
@@ -471,8 +480,8 @@ TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) 
   {
     std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     IntegrityVerdict plain, anchored;
-    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &plain).ok());
-    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), std::string("acme"), all, &anchored,
+    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), Scope("acme"), all, &plain).ok());
+    ASSERT_TRUE(ComputeIntegrityVerdict(reader.get(), Scope("acme"), all, &anchored,
                                         kMaxVerdictSeqs, tips->get())
                     .ok());
     EXPECT_TRUE(plain.ok);
@@ -489,7 +498,7 @@ TEST_F(CheckpointTest, TheIntegrityVerdictIsAnchoredOnlyByCheckpointsThatMatch) 
   std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
   IntegrityVerdict v;
   ASSERT_TRUE(
-      ComputeIntegrityVerdict(reader.get(), std::nullopt, all, &v, kMaxVerdictSeqs, tips->get())
+      ComputeIntegrityVerdict(reader.get(), AllScope(), all, &v, kMaxVerdictSeqs, tips->get())
           .ok());
   EXPECT_FALSE(v.ok);
   const NodeIntegrity* broken = v.FirstBreak();

@@ -9,6 +9,7 @@
 #include "app/demo_store.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/verify_json.h"
 #include "validator/chain.h"
@@ -16,6 +17,13 @@
 
 namespace fasten {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::TempDir;
 
@@ -25,7 +33,7 @@ VerifyReport VerifyStore(const std::string& path) {
   EXPECT_TRUE(AuditReader::Open(*dsn, &reader).ok());
   ChainVerifier v;
   EXPECT_TRUE(reader
-                  ->Scan(ScanRange(),
+                  ->Scan(AllScope(), ScanRange(),
                          [&](const AuditRow& r) {
                            v.Add(r);
                            return true;
@@ -107,9 +115,9 @@ VerifyStoreResult ExpectTimeWindowEqualsSeqWindows(AuditReader* reader, const st
   if (!since.empty()) o.since = ParseTimeBound(since, 0, &error);
   if (!until.empty()) o.until = ParseTimeBound(until, 0, &error);
   EXPECT_TRUE(error.empty()) << error;
-  o.visible_tenant = tenant;
+  const TenantScope scope = test_support::TestScopes::Of(tenant);
   VerifyStoreResult window;
-  Status st = fasten::VerifyStore(reader, o, &window);
+  Status st = fasten::VerifyStore(scope, reader, o, &window);
   EXPECT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(window.report.nodes.size(), window.spans.size());
   bool all_ok = true;
@@ -119,9 +127,8 @@ VerifyStoreResult ExpectTimeWindowEqualsSeqWindows(AuditReader* reader, const st
     seq.range.source_node_id = span.source_node_id;
     seq.range.from_seq = span.first_seq;
     seq.range.to_seq = span.last_seq;
-    seq.visible_tenant = tenant;
     VerifyStoreResult expected;
-    st = fasten::VerifyStore(reader, seq, &expected);
+    st = fasten::VerifyStore(scope, reader, seq, &expected);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(expected.report.nodes.size(), 1u);
     if (expected.report.nodes.size() != 1) continue;
@@ -174,7 +181,7 @@ TEST(DemoStore, TimeWindowsAgreeWithTheirSeqWindows) {
   at.from_seq = at.to_seq = ts.tampered_seq;
   std::optional<AuditRow> broken;
   ASSERT_TRUE(reader
-                  ->Scan(at,
+                  ->Scan(AllScope(), at,
                          [&](AuditRow& r) {
                            broken = r;
                            return false;
@@ -235,7 +242,7 @@ TEST(DemoStore, IncidentsAreThereToFind) {
   AuditQuery q;
   q.request_id = "3a7b1c9e4d20";
   AuditPage page;
-  ASSERT_TRUE(audit->Query(q, &page).ok());
+  ASSERT_TRUE(audit->Query(AllScope(), q, &page).ok());
   std::set<std::string> codes;
   for (const auto& r : page.rows) codes.insert(r.code);
   EXPECT_TRUE(codes.count("REFUND_ROLLED_BACK"));
@@ -243,20 +250,19 @@ TEST(DemoStore, IncidentsAreThereToFind) {
   sq.request_id = "3a7b1c9e4d20";
   sq.status = 502;
   StreamPage sp;
-  ASSERT_TRUE(api->Query(sq, &sp).ok());
+  ASSERT_TRUE(api->Query(AllScope(), sq, &sp).ok());
   EXPECT_EQ(sp.rows.size(), 3u);
   q = AuditQuery();
   q.code = "CONFIG_NODE_UPDATED";
-  q.tenant_id = "globex";
-  ASSERT_TRUE(audit->Query(q, &page).ok());
+  ASSERT_TRUE(audit->Query(Scope("globex"), q, &page).ok());
   EXPECT_GE(page.rows.size(), 2u);
   q.code = "MQTT_MESSAGE_LOST";
-  ASSERT_TRUE(audit->Query(q, &page).ok());
+  ASSERT_TRUE(audit->Query(Scope("globex"), q, &page).ok());
   EXPECT_GT(page.rows.size(), 5u);
   StreamQuery drops;
   drops.event = "mqtt_message_dropped";
-  drops.tenant_id = "acme";  // the loss is globex's alone
-  ASSERT_TRUE(sys->Query(drops, &sp).ok());
+  // the loss is globex's alone
+  ASSERT_TRUE(sys->Query(Scope("acme"), drops, &sp).ok());
   EXPECT_TRUE(sp.rows.empty());
 }
 

@@ -25,6 +25,7 @@
 #include "app/demo_store.h"
 #include "mcp/dispatcher.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/support/test_scopes.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
 
@@ -158,8 +159,7 @@ void HandleLine(std::string line, mcp::Connection& connection) {
     }
     return;
   }
-  mcp::CallContext ctx;
-  ctx.tenant = kTenant;
+  mcp::CallContext ctx{fasten::test_support::TestScopes::Tenant(kTenant)};
   ctx.connection = &connection;
   const bool tools = mcp::Dispatcher::NeedsStores(message);
   ctx.stores = tools ? &f.stores : nullptr;

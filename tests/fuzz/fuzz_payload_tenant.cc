@@ -11,7 +11,8 @@
 // - conversely, such a payload without any backslash (so no escaped key) is attributed to T;
 // - "none" ⇒ JSON (lone surrogate escapes aside) nested at most kMaxPayloadDepth, without a
 //   top-level "tenant_id" member; and such a payload without backslashes is "none";
-// - PayloadBelongsTo and PayloadVisibleTo agree with the attribution; all-tenants mode sees all.
+// - PayloadBelongsTo and TenantScope::SeesPayload agree with the attribution; all-tenants mode
+//   sees all.
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 
 #include "store/payload_tenant.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/support/test_scopes.h"
 #include "util/json_parse.h"
 
 namespace {
@@ -177,11 +179,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK_MSG(r.kind == Attribution::kNone, fasten::AttributionName(r.kind));
   }
 
-  FUZZ_CHECK(fasten::PayloadVisibleTo(payload, std::nullopt));
+  FUZZ_CHECK(fasten::test_support::TestScopes::AllTenants().SeesPayload(payload));
   for (const std::string& t : {std::string("acme"), r.tenant.value_or("globex")}) {
     const bool belongs = r.tenant && *r.tenant == t;
     FUZZ_CHECK(fasten::PayloadBelongsTo(payload, t) == belongs);
-    FUZZ_CHECK(fasten::PayloadVisibleTo(payload, t) == belongs);
+    FUZZ_CHECK(fasten::test_support::TestScopes::Tenant(t).SeesPayload(payload) == belongs);
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "llm/investigate.h"
 #include "llm/spend.h"
 #include "store/dsn.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/cursor.h"
 
@@ -144,7 +145,7 @@ class InvestigateTest : public ::testing::Test {
     config.api.table.reset();
     stores_ = StoreSet{};
     ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
-    env_.tenant = tenant;
+    env_.scope = test_support::TestScopes::Tenant(tenant);
     env_.stores = &stores_;
     env_.cursors = &cursors_;
   }
@@ -165,7 +166,7 @@ class InvestigateTest : public ::testing::Test {
   // Rows of another query, run outside the conversation (never shown to the model).
   json QueryRows(const std::string& tool, json args, const std::string& tenant) {
     ToolEnv env = env_;
-    env.tenant = tenant;
+    env.scope = test_support::TestScopes::Tenant(tenant);
     Result<json> r = registry_.Call(*registry_.Find(tool), args, env);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? (*r)["rows"] : json::array();
@@ -182,7 +183,7 @@ class InvestigateTest : public ::testing::Test {
   ToolRegistry registry_ = ToolRegistry::Default();
   CursorSigner cursors_ = CursorSigner::WithRandomKey();
   StoreSet stores_;
-  ToolEnv env_;
+  ToolEnv env_{test_support::TestScopes::Tenant("acme")};
   std::optional<PriceTable> prices_;
   SpendLedger* spend_ = nullptr;
   const CostCaps* caps_ = nullptr;

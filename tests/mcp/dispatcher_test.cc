@@ -6,6 +6,7 @@
 
 #include "app/demo_store.h"
 #include "mcp/mcp_test_util.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
@@ -34,7 +35,6 @@ class DispatcherTest : public ::testing::Test {
     config.sys = config.api = config.audit;
     config.sys.table.reset();
     ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
-    ctx_.tenant = "acme";
     ctx_.connection = &connection_;
     ctx_.stores = &stores_;
     ctx_.notify = [this](const json& n) { notifications_.push_back(n); };
@@ -48,7 +48,7 @@ class DispatcherTest : public ::testing::Test {
   Dispatcher dispatcher_{&registry_, &cursors_, ServerInfo{"fasten-mcp", "0.1.0", "t"}};
   StoreSet stores_;
   Connection connection_;
-  CallContext ctx_;
+  CallContext ctx_{test_support::TestScopes::Tenant("acme")};
   std::vector<json> notifications_;
 };
 testing::TempDir* DispatcherTest::dir_ = nullptr;
@@ -378,7 +378,7 @@ TEST(ToolList, StaysWithinItsTokenBudget) {
   CursorSigner cursors = CursorSigner::WithRandomKey();
   Dispatcher dispatcher(&registry, &cursors, ServerInfo{"fasten-mcp", "0.1.0", "t"});
   Connection connection;
-  CallContext ctx;
+  CallContext ctx{test_support::TestScopes::AllTenants()};
   ctx.connection = &connection;
   json r = dispatcher.HandleRequest({{"jsonrpc", "2.0"},
                                      {"id", 1},

@@ -13,6 +13,7 @@
 #include "app/demo_store.h"
 #include "mcp/dispatcher.h"
 #include "mcp/mcp_test_util.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
@@ -30,13 +31,13 @@ struct Server {
   std::unique_ptr<Dispatcher> dispatcher;
 
   Server(const std::string& path, std::optional<std::string> tenant, const ToolRegistry* tools,
-         const CursorSigner* cursors) {
+         const CursorSigner* cursors)
+      : ctx{test_support::TestScopes::Of(tenant)} {
     StoreConfig config;
     config.audit = ParseDsn("sqlite:///" + path).value();
     config.sys = config.api = config.audit;
     EXPECT_TRUE(OpenStoreSet(config, true, &stores).ok());
     dispatcher = std::make_unique<Dispatcher>(tools, cursors, ServerInfo{"fasten-mcp", "t", "t"});
-    ctx.tenant = std::move(tenant);
     ctx.connection = &connection;
     ctx.stores = &stores;
   }

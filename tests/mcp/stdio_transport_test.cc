@@ -13,6 +13,7 @@
 #include "app/demo_store.h"
 #include "mcp/call_runner.h"
 #include "mcp/mcp_test_util.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
@@ -84,8 +85,7 @@ class StdioTransport : public ::testing::Test {
 
 TEST_F(StdioTransport, AStoreMissingAtStartIsOpenedOnALaterCall) {
   const std::string path = dir_.File("late.db");
-  StdioOptions options;
-  options.tenant = "acme";
+  StdioOptions options{test_support::TestScopes::Tenant("acme")};
   options.stores = Config(path);
   options.store_retry = std::chrono::milliseconds(0);
   options.log_level = LogLevel::kError;

@@ -24,11 +24,19 @@
 #include "record/record_log.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/sha256.h"
 
 namespace fasten::pack {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::TempDir;
 
@@ -83,8 +91,8 @@ class PackTest : public ::testing::Test {
     ao.now_unix = 1790000000;
     anchor::CheckpointBody body;
     std::vector<std::string> warnings;
-    Status st =
-        anchor::AppendCheckpoint(reader.get(), dir_->File("log.ndjson"), ao, &body, &warnings);
+    Status st = anchor::AppendCheckpoint(AllScope(), reader.get(), dir_->File("log.ndjson"), ao,
+                                         &body, &warnings);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
   static void TearDownTestSuite() {
@@ -111,7 +119,7 @@ class PackTest : public ::testing::Test {
     o.investigation_json = extras.investigation_json;
     o.investigation_id = extras.investigation_id;
     o.store_identity = "demo";
-    o.tenant = tenant;
+    o.scope = Scope(tenant);
     ParseTimestamp("2000-01-01T00:00:00Z", &o.since);
     ParseTimestamp("2100-01-01T00:00:00Z", &o.until);
     o.name = name;
@@ -269,7 +277,7 @@ TEST_F(PackTest, AcmePackHoldsNoByteOfAGlobexRow) {
   std::set<std::string> acme_values;
   std::vector<AuditRow> globex;
   ASSERT_TRUE(reader
-                  ->Scan(ScanRange(),
+                  ->Scan(AllScope(), ScanRange(),
                          [&](AuditRow& row) {
                            if (row.tenant_id.value == "globex") {
                              globex.push_back(row);
@@ -463,7 +471,7 @@ class PackPlanTest : public PackTest {
     PackOptions o;
     o.reader = reader.get();
     o.store_identity = "demo";
-    o.tenant = w.tenant;
+    o.scope = Scope(w.tenant);
     o.since = w.since;
     o.until = w.until;
     o.node = w.node;
@@ -502,7 +510,7 @@ class PackPlanTest : public PackTest {
   static std::pair<Micros, Micros> Bounds(const std::string& store) {
     std::unique_ptr<AuditReader> reader = fasten::testing::OpenSqliteReader(store);
     std::optional<Micros> oldest, newest;
-    EXPECT_TRUE(reader->TimeBounds(&oldest, &newest).ok());
+    EXPECT_TRUE(reader->TimeBounds(AllScope(), &oldest, &newest).ok());
     EXPECT_TRUE(oldest && newest);
     return {oldest.value_or(0), newest.value_or(0)};
   }
@@ -526,7 +534,8 @@ TEST_F(PackPlanTest, WholeWindowIsTheSamePackEitherWay) {
   EXPECT_GT(s.audit_rows, 100);
   // Storage order reads every row of the store once (some precede the tenant's first rows).
   int64_t rows = 0;
-  ASSERT_TRUE(fasten::testing::OpenSqliteReader(dir_->File("demo.db"))->CountRows(&rows).ok());
+  ASSERT_TRUE(
+      fasten::testing::OpenSqliteReader(dir_->File("demo.db"))->CountRows(AllScope(), &rows).ok());
   EXPECT_EQ(s.rows_scanned, rows);
   EXPECT_LE(s.audit_rows + s.links, rows);
 }

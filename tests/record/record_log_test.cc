@@ -11,6 +11,7 @@
 
 #include "mcp/access_record.h"
 #include "record/record_writer.h"
+#include "support/test_scopes.h"
 #include "validator/canonical.h"
 #include "validator/sha256.h"
 
@@ -334,7 +335,8 @@ TEST(AccessRecord, RecordsToolStatusRowsAndOnlyADigestOfTheArguments) {
       {"method", "tools/call"},
       {"params", {{"name", "audit_query"}, {"arguments", {{"request_id", "r"}}}}}};
   json ok = {{"result", {{"content", json::array()}}}};
-  NewRecord r = mcp::AccessRecord(std::string("acme"), "alice", request, ok, 3);
+  NewRecord r =
+      mcp::AccessRecord(test_support::TestScopes::Tenant("acme"), "alice", request, ok, 3);
   EXPECT_EQ(r.kind, kKindAccess);
   EXPECT_EQ(r.tenant, "acme");
   EXPECT_EQ(r.content["tool"], "audit_query");
@@ -346,11 +348,17 @@ TEST(AccessRecord, RecordsToolStatusRowsAndOnlyADigestOfTheArguments) {
   EXPECT_EQ(r.digest_field, "arguments_sha256");
 
   json tool_error = {{"result", {{"isError", true}, {"content", json::array()}}}};
-  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error, 0).content["status"],
-            "tool_error");
-  EXPECT_EQ(mcp::AccessRecord(std::nullopt, "local", request, tool_error, 0).tenant, "*");
+  EXPECT_EQ(
+      mcp::AccessRecord(test_support::TestScopes::AllTenants(), "local", request, tool_error, 0)
+          .content["status"],
+      "tool_error");
+  EXPECT_EQ(
+      mcp::AccessRecord(test_support::TestScopes::AllTenants(), "local", request, tool_error, 0)
+          .tenant,
+      "*");
   json rpc_error = {{"error", {{"code", -32602}, {"message", "bad"}}}};
-  NewRecord e = mcp::AccessRecord(std::string("acme"), "alice", request, rpc_error, 0);
+  NewRecord e =
+      mcp::AccessRecord(test_support::TestScopes::Tenant("acme"), "alice", request, rpc_error, 0);
   EXPECT_EQ(e.content["status"], "rpc_error");
   EXPECT_EQ(e.content["error_code"], -32602);
   EXPECT_EQ(e.content["rows"], 0);

@@ -1,4 +1,5 @@
 #include "store/payload_tenant.h"
+#include "support/test_scopes.h"
 
 #include <gtest/gtest.h>
 
@@ -89,7 +90,7 @@ TEST(PayloadTenant, TheRuleTable) {
     }
     EXPECT_EQ(IsAmbiguous(r.kind), c.kind != A::kNone && c.kind != A::kAttributed) << shown;
     EXPECT_EQ(PayloadBelongsTo(c.payload, "acme"), r.tenant == std::string("acme")) << shown;
-    EXPECT_TRUE(PayloadVisibleTo(c.payload, std::nullopt)) << shown;
+    EXPECT_TRUE(test_support::TestScopes::AllTenants().SeesPayload(c.payload)) << shown;
   }
 }
 

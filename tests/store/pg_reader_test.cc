@@ -11,6 +11,7 @@
 #include "store/reader.h"
 #include "support/pg_cluster.h"
 #include "support/store_backend.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "util/calls_running.h"
 #include "util/work_queue.h"
@@ -18,6 +19,13 @@
 
 namespace fasten {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::BackendParam;
 using testing::Chain;
@@ -42,29 +50,29 @@ TEST(PgReader, ReconnectsAfterTheServerRestarts) {
   auto reader = Open(store->Dsn());
   ASSERT_TRUE(reader);
   AuditPage page;
-  ASSERT_TRUE(reader->Query(AuditQuery(), &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), AuditQuery(), &page).ok());
   testing::PgCluster* cluster = testing::SharedPgCluster();
   ASSERT_TRUE(cluster);
 
   ASSERT_TRUE(cluster->Stop().ok());
-  Status st = reader->Query(AuditQuery(), &page);
+  Status st = reader->Query(AllScope(), AuditQuery(), &page);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   EXPECT_NE(st.message().find("connection lost"), std::string::npos) << st.ToString();
   EXPECT_NE(st.message().find("will reconnect"), std::string::npos) << st.ToString();
   // Still down: the reconnect attempt fails with a clear error too.
   int64_t n = 0;
-  st = reader->CountRows(&n);
+  st = reader->CountRows(AllScope(), &n);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   EXPECT_NE(st.message().find("reconnect"), std::string::npos) << st.ToString();
 
   ASSERT_TRUE(cluster->Restart().ok());
   // The same reader, not reopened: reconnects, prepares again, answers.
-  st = reader->Query(AuditQuery(), &page);
+  st = reader->Query(AllScope(), AuditQuery(), &page);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(page.total_matched, 30);
   ChainVerifier v;
   ASSERT_TRUE(reader
-                  ->Scan(ScanRange(),
+                  ->Scan(AllScope(), ScanRange(),
                          [&](const AuditRow& r) {
                            v.Add(r);
                            return true;
@@ -221,7 +229,7 @@ TEST(PgReader, NanosecondTimesRoundedByTimestamptzVerifyUnderTheLabelledFallback
   ASSERT_TRUE(reader);
   ChainVerifier v;
   ASSERT_TRUE(reader
-                  ->Scan(ScanRange(),
+                  ->Scan(AllScope(), ScanRange(),
                          [&](const AuditRow& r) {
                            v.Add(r);
                            return true;

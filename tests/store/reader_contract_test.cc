@@ -3,6 +3,7 @@
 // writers' DDL in that backend's dialect, then checks the reader through the abstract interface.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -10,6 +11,8 @@
 #include "store/index_advice.h"
 #include "store/reader.h"
 #include "support/store_backend.h"
+#include "support/test_scopes.h"
+#include "support/visibility_cases.h"
 #include "test_store.h"
 #include "tools/verify_json.h"
 #include "validator/chain.h"
@@ -17,6 +20,13 @@
 
 namespace fasten {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::BackendParam;
 using testing::Chain;
@@ -62,7 +72,7 @@ VerifyReport VerifyAll(AuditReader* reader, ScanRange::Order order = ScanRange::
   ChainVerifier v;
   ScanRange range;
   range.order = order;
-  Status st = reader->Scan(range, [&](const AuditRow& r) {
+  Status st = reader->Scan(AllScope(), range, [&](const AuditRow& r) {
     v.Add(r);
     return true;
   });
@@ -163,7 +173,7 @@ TEST_P(ReaderContract, TimestampsComeBackAsTheHashedInstant) {
   AuditQuery q;
   q.request_id = "req-2";
   AuditPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   // TIMESTAMPTZ reads back in the canonical wire spelling (6 digits, Z); text as stored.
   EXPECT_EQ(page.rows[0].timestamp, rows[1].timestamp);
@@ -186,7 +196,7 @@ TEST_P(ReaderContract, MixedTimestampSpellingsVerifyAndSortByInstant) {
   AuditQuery q;
   q.limit = 10;
   AuditPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 5u);
   for (size_t i = 1; i < page.rows.size(); ++i) {
     EXPECT_GT(page.rows[i - 1].timestamp_us, page.rows[i].timestamp_us);
@@ -194,7 +204,7 @@ TEST_P(ReaderContract, MixedTimestampSpellingsVerifyAndSortByInstant) {
   // A window on instants, exact despite the spellings.
   q.since = rows[1].timestamp_us;
   q.until = rows[3].timestamp_us;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 3u);
   EXPECT_EQ(page.total_matched, 3);
 }
@@ -220,7 +230,7 @@ TEST_P(ReaderContract, PagesThroughEveryRowWithoutGapsOrRepeats) {
   int pages = 0;
   while (pages < 100) {
     AuditPage page;
-    ASSERT_TRUE(reader->Query(q, &page).ok());
+    ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
     EXPECT_EQ(page.total_matched, 120);
     for (const AuditRow& r : page.rows) {
       EXPECT_TRUE(seen.insert(r.id).second) << "repeated " << r.id;
@@ -247,24 +257,22 @@ TEST_P(ReaderContract, FiltersAreBoundNeverInterpolated) {
   AuditQuery q;
   q.actor = "alice' OR '1'='1";
   AuditPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   EXPECT_TRUE(page.rows.empty());
   q = AuditQuery();
-  q.tenant_id = "tenant-b";
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(Scope("tenant-b"), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_EQ(page.rows[0].id, rows[2].id);
-  q.tenant_id = "";
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(Scope(""), q, &page).ok());
   EXPECT_TRUE(page.rows.empty());
   q = AuditQuery();
   q.request_id = "req-2";
   q.code = "USER_LOGIN";
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_EQ(page.rows[0].monotonic_seq, 2);
   std::vector<std::string> tenants;
-  ASSERT_TRUE(reader->Tenants(10, &tenants).ok());
+  ASSERT_TRUE(reader->Tenants(AllScope(), 10, &tenants).ok());
   EXPECT_EQ(std::set<std::string>(tenants.begin(), tenants.end()),
             (std::set<std::string>{"tenant-a", "tenant-b"}));
 }
@@ -283,7 +291,7 @@ TEST_P(ReaderContract, TextSearchIsCaseInsensitiveLiteralAndFindsEscapedUnicode)
     AuditQuery q;
     q.text = term;
     AuditPage page;
-    Status st = reader->Query(q, &page);
+    Status st = reader->Query(AllScope(), q, &page);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(page.total_matched, static_cast<int64_t>(page.rows.size()));
     return page.rows.size();
@@ -303,33 +311,33 @@ TEST_P(ReaderContract, FindsThePredecessorTipAndNeighbours) {
   auto reader = OpenAudit();
   ASSERT_TRUE(reader);
   std::optional<Predecessor> p;
-  ASSERT_TRUE(reader->FindPredecessor("n", 5, &p).ok());
+  ASSERT_TRUE(reader->FindPredecessor(AllScope(), "n", 5, &p).ok());
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->seq, 3);
   EXPECT_EQ(p->hash, rows[2].hash);
-  ASSERT_TRUE(reader->FindPredecessor("n", 1, &p).ok());
+  ASSERT_TRUE(reader->FindPredecessor(AllScope(), "n", 1, &p).ok());
   EXPECT_FALSE(p.has_value());
-  ASSERT_TRUE(reader->Tip("n", std::nullopt, &p).ok());
+  ASSERT_TRUE(reader->Tip(AllScope(), "n", &p).ok());
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->seq, 6);
-  ASSERT_TRUE(reader->Tip("n", std::string("other-tenant"), &p).ok());
+  ASSERT_TRUE(reader->Tip(Scope("other-tenant"), "n", &p).ok());
   EXPECT_FALSE(p.has_value());
   std::optional<AuditRow> prev, next;
-  ASSERT_TRUE(reader->FindNeighbours("n", 3, &prev, &next).ok());
+  ASSERT_TRUE(reader->FindNeighbours(AllScope(), "n", 3, &prev, &next).ok());
   ASSERT_TRUE(prev && next);
   EXPECT_EQ(prev->monotonic_seq, 2);
   EXPECT_EQ(next->monotonic_seq, 4);
-  ASSERT_TRUE(reader->FindNeighbours("n", 6, &prev, &next).ok());
+  ASSERT_TRUE(reader->FindNeighbours(AllScope(), "n", 6, &prev, &next).ok());
   EXPECT_TRUE(prev.has_value());
   EXPECT_FALSE(next.has_value());
   std::vector<AuditReader::TopologyEntry> topo;
-  ASSERT_TRUE(reader->Topology(std::nullopt, &topo).ok());
+  ASSERT_TRUE(reader->Topology(AllScope(), &topo).ok());
   ASSERT_EQ(topo.size(), 1u);
   EXPECT_EQ(topo[0].rows, 6);
   EXPECT_EQ(topo[0].first_seen, rows[0].timestamp);
   EXPECT_EQ(topo[0].last_seen, rows[5].timestamp);
   int64_t n = 0;
-  ASSERT_TRUE(reader->CountRows(&n).ok());
+  ASSERT_TRUE(reader->CountRows(AllScope(), &n).ok());
   EXPECT_EQ(n, 6);
 }
 
@@ -343,7 +351,8 @@ TEST_P(ReaderContract, LooksUpCitationsInOneBatch) {
   ASSERT_TRUE(reader);
   std::vector<AuditRow> out;
   ASSERT_TRUE(reader
-                  ->FindBySeqHashBatch({{2, a[1].hash},
+                  ->FindBySeqHashBatch(AllScope(),
+                                       {{2, a[1].hash},
                                         {4, b[3].hash},
                                         {2, a[1].hash},        // duplicate: counted once
                                         {3, a[1].hash},        // wrong seq for that hash
@@ -355,12 +364,13 @@ TEST_P(ReaderContract, LooksUpCitationsInOneBatch) {
   EXPECT_EQ(out[0].id, a[1].id);  // ordered by (seq, node, id)
   EXPECT_EQ(out[1].id, b[3].id);
   EXPECT_EQ(out[1].hash, b[3].hash);
-  ASSERT_TRUE(reader->FindBySeqHashBatch({}, &out).ok());
+  ASSERT_TRUE(reader->FindBySeqHashBatch(AllScope(), {}, &out).ok());
   EXPECT_TRUE(out.empty());
   std::vector<std::pair<int64_t, std::string>> too_many(AuditReader::kMaxBatchPairs + 1, {1, "x"});
-  EXPECT_EQ(reader->FindBySeqHashBatch(too_many, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reader->FindBySeqHashBatch(AllScope(), too_many, &out).code(),
+            StatusCode::kInvalidArgument);
   // The single lookup agrees.
-  ASSERT_TRUE(reader->FindBySeqHash(4, b[3].hash, &out).ok());
+  ASSERT_TRUE(reader->FindBySeqHash(AllScope(), 4, b[3].hash, &out).ok());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].id, b[3].id);
 }
@@ -375,7 +385,8 @@ TEST_P(ReaderContract, BatchWithLinksReturnsTheRowsAndTheirPredecessorsInOneStat
   ASSERT_TRUE(reader);
   std::vector<AuditRow> out, links;
   ASSERT_TRUE(reader
-                  ->FindBySeqHashBatchWithLinks({{3, a[2].hash},
+                  ->FindBySeqHashBatchWithLinks(AllScope(),
+                                                {{3, a[2].hash},
                                                  {4, a[3].hash},  // its predecessor is cited too
                                                  {5, b[4].hash},
                                                  {1, a[0].hash},  // genesis: no predecessor
@@ -392,7 +403,7 @@ TEST_P(ReaderContract, BatchWithLinksReturnsTheRowsAndTheirPredecessorsInOneStat
   for (const AuditRow* p : {&a[1], &a[2], &b[3]}) EXPECT_TRUE(linked.count(p->id)) << p->id;
   EXPECT_FALSE(linked.count(b[2].id));
   EXPECT_FALSE(linked.count(a[4].id));
-  ASSERT_TRUE(reader->FindBySeqHashBatchWithLinks({}, &out, &links).ok());
+  ASSERT_TRUE(reader->FindBySeqHashBatchWithLinks(AllScope(), {}, &out, &links).ok());
   EXPECT_TRUE(out.empty());
   EXPECT_TRUE(links.empty());
 }
@@ -412,7 +423,7 @@ TEST_P(ReaderContract, ScanStopsAtTheRangeAndWhenAsked) {
     range.to_seq = 7;
     std::vector<int64_t> seqs;
     ASSERT_TRUE(reader
-                    ->Scan(range,
+                    ->Scan(AllScope(), range,
                            [&](const AuditRow& r) {
                              EXPECT_EQ(r.source_node_id, "b");
                              seqs.push_back(r.monotonic_seq);
@@ -496,9 +507,8 @@ TEST_P(ReaderContract, SeqSpansCoverEachNodesRowsInATimeWindowExactly) {
     q.since = since;
     q.until = until;
     q.source_node_id = node;
-    q.tenant_id = tenant;
     std::vector<NodeSeqSpan> out;
-    Status st = reader->SeqSpans(q, &out);
+    Status st = reader->SeqSpans(test_support::TestScopes::Of(tenant), q, &out);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return Spans(out);
   };
@@ -521,11 +531,11 @@ TEST_P(ReaderContract, TimeBoundsAreTheOldestAndNewestRows) {
   auto reader = OpenAudit();
   ASSERT_TRUE(reader);
   std::optional<Micros> oldest, newest;
-  ASSERT_TRUE(reader->TimeBounds(&oldest, &newest).ok());
+  ASSERT_TRUE(reader->TimeBounds(AllScope(), &oldest, &newest).ok());
   EXPECT_FALSE(oldest.has_value());  // no row
   EXPECT_FALSE(newest.has_value());
   store_->Insert("audit_log", WindowFixture());
-  Status st = reader->TimeBounds(&oldest, &newest);
+  Status st = reader->TimeBounds(AllScope(), &oldest, &newest);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(oldest && newest);
   EXPECT_EQ(*oldest, At("2026-06-15T10:00:01Z"));
@@ -543,9 +553,9 @@ TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {
   store_->Exec("UPDATE audit_log SET actor = 'mallory' WHERE id = '" + a[1].id + "'");
   auto reader = OpenAudit();
   ASSERT_TRUE(reader);
-  auto verify = [&](VerifyStoreOptions o) {
+  auto verify = [&](VerifyStoreOptions o, std::optional<std::string> tenant = {}) {
     VerifyStoreResult r;
-    Status st = VerifyStore(reader.get(), o, &r);
+    Status st = VerifyStore(test_support::TestScopes::Of(tenant), reader.get(), o, &r);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return r;
   };
@@ -570,8 +580,7 @@ TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {
     o.since = At(c.since);
     o.until = At(c.until);
     o.range.source_node_id = c.node;
-    o.visible_tenant = c.tenant;
-    VerifyStoreResult window = verify(o);
+    VerifyStoreResult window = verify(o, c.tenant);
     ASSERT_FALSE(window.spans.empty());
     ASSERT_EQ(window.report.nodes.size(), window.spans.size());
     bool all_ok = true;
@@ -581,8 +590,7 @@ TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {
       seq.range.source_node_id = span.source_node_id;
       seq.range.from_seq = span.first_seq;
       seq.range.to_seq = span.last_seq;
-      seq.visible_tenant = c.tenant;
-      VerifyStoreResult expected = verify(seq);
+      VerifyStoreResult expected = verify(seq, c.tenant);
       ASSERT_EQ(expected.report.nodes.size(), 1u);
       EXPECT_EQ(NodeReportJson(window.report.nodes[i]), NodeReportJson(expected.report.nodes[0]));
       if (c.node) {
@@ -606,7 +614,7 @@ TEST_P(ReaderContract, TimeWindowVerificationEqualsItsSeqWindows) {
   VerifyStoreOptions both;
   both.since = At("2026-06-15T10:00:00Z");
   both.range.from_seq = 2;
-  EXPECT_EQ(VerifyStore(reader.get(), both, &r).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyStore(AllScope(), reader.get(), both, &r).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(ReaderContract, PhysicalScanRefusesRowsStoredFarOutOfOrder) {
@@ -616,7 +624,7 @@ TEST_P(ReaderContract, PhysicalScanRefusesRowsStoredFarOutOfOrder) {
   store_->Insert("audit_log", rows);
   auto reader = OpenAudit();
   ASSERT_TRUE(reader);
-  Status st = reader->Scan(ScanRange(), [](const AuditRow&) { return true; });
+  Status st = reader->Scan(AllScope(), ScanRange(), [](const AuditRow&) { return true; });
   EXPECT_EQ(st.code(), StatusCode::kAborted) << st.ToString();
   VerifyReport r = VerifyAll(reader.get(), ScanRange::Order::kSeq);
   EXPECT_TRUE(r.ok);
@@ -631,15 +639,15 @@ TEST_P(ReaderContract, InterruptStopsQueriesWithCancelled) {
   std::atomic<bool> flag{true};
   reader->SetInterrupt(&flag);
   AuditPage page;
-  EXPECT_EQ(reader->Query(AuditQuery(), &page).code(), StatusCode::kCancelled);
+  EXPECT_EQ(reader->Query(AllScope(), AuditQuery(), &page).code(), StatusCode::kCancelled);
   int seen = 0;
-  Status st = reader->Scan(ScanRange(), [&](const AuditRow&) {
+  Status st = reader->Scan(AllScope(), ScanRange(), [&](const AuditRow&) {
     ++seen;
     return true;
   });
   EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
   flag = false;
-  ASSERT_TRUE(reader->Query(AuditQuery(), &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), AuditQuery(), &page).ok());
   EXPECT_EQ(page.total_matched, 20);
   reader->SetInterrupt(nullptr);
 }
@@ -661,7 +669,7 @@ TEST_P(ReaderContract, ManyDistinctQueriesOutliveTheStatementCache) {
     if (mask & 128) q.domain = "sales";
     if (mask & 256) q.text = "qty";
     AuditPage page;
-    ASSERT_TRUE(reader->Query(q, &page).ok()) << mask;
+    ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok()) << mask;
     EXPECT_EQ(page.total_matched, static_cast<int64_t>(page.rows.size()));
   }
 }
@@ -680,15 +688,14 @@ TEST_P(ReaderContract, StreamTenantFilterUsesThePayloadAndDropsRowsWithoutOne) {
   auto reader = OpenStream(StreamKind::kSys);
   ASSERT_TRUE(reader);
   StreamQuery q;
-  q.tenant_id = "A";
   StreamPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(Scope("A"), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 2u);
   EXPECT_EQ(page.rows[0].event, "f");
   EXPECT_EQ(page.rows[1].event, "a");
   EXPECT_EQ(page.total_matched, 2);  // the page holds every match: its own count
   q.limit = 1;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(Scope("A"), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_TRUE(page.has_more);
   // Counted exactly on both backends: row "e" (whose payload only nests a "tenant_id") and
@@ -696,18 +703,18 @@ TEST_P(ReaderContract, StreamTenantFilterUsesThePayloadAndDropsRowsWithoutOne) {
   EXPECT_EQ(page.total_matched, 2);
   EXPECT_FALSE(page.total_is_lower_bound);
   q.before_seq = page.next_before_seq;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(Scope("A"), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_EQ(page.rows[0].event, "a");
   EXPECT_FALSE(page.has_more);
   q = StreamQuery();
   q.limit = 3;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   EXPECT_EQ(page.rows.size(), 3u);
   EXPECT_TRUE(page.has_more);
   EXPECT_EQ(page.total_matched, 6);
   q.before_seq = page.next_before_seq;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 3u);
   EXPECT_EQ(page.rows[2].seq, 1);
   EXPECT_FALSE(page.has_more);
@@ -715,21 +722,21 @@ TEST_P(ReaderContract, StreamTenantFilterUsesThePayloadAndDropsRowsWithoutOne) {
   q = StreamQuery();
   q.since = page.rows[1].timestamp_us;
   q.level = "info";
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_EQ(page.rows[0].event, "b");
   EXPECT_EQ(page.total_matched, 1);
   std::vector<int64_t> seqs;
   bool complete = false;
-  ASSERT_TRUE(
-      reader
-          ->Scan(
-              StreamQuery(), 4, [&](const StreamRow& r) { seqs.push_back(r.seq); }, &complete)
-          .ok());
+  ASSERT_TRUE(reader
+                  ->Scan(
+                      AllScope(), StreamQuery(), 4,
+                      [&](const StreamRow& r) { seqs.push_back(r.seq); }, &complete)
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<int64_t>{6, 5, 4, 3}));
   EXPECT_FALSE(complete);
   std::optional<StreamRow> row;
-  ASSERT_TRUE(reader->FindBySeq(4, &row).ok());
+  ASSERT_TRUE(reader->FindBySeq(AllScope(), 4, &row).ok());
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->payload, "not json at all");
 }
@@ -747,17 +754,18 @@ TEST_P(ReaderContract, AStreamCountIsALowerBoundOnlyWhenMoreRowsMatchThanTheCap)
   auto reader = OpenStream(StreamKind::kSys);
   ASSERT_TRUE(reader);
   for (bool tenant : {false, true}) {
+    const TenantScope scope = test_support::TestScopes::Of(
+        tenant ? std::optional<std::string>("A") : std::nullopt);
     StreamQuery q;
-    if (tenant) q.tenant_id = "A";
     q.limit = 1;
     q.count_cap = 3;
     StreamPage page;
-    ASSERT_TRUE(reader->Query(q, &page).ok());
+    ASSERT_TRUE(reader->Query(scope, q, &page).ok());
     EXPECT_TRUE(page.has_more);
     EXPECT_EQ(page.total_matched, 3) << tenant;
     EXPECT_FALSE(page.total_is_lower_bound) << tenant;
     q.count_cap = 2;
-    ASSERT_TRUE(reader->Query(q, &page).ok());
+    ASSERT_TRUE(reader->Query(scope, q, &page).ok());
     EXPECT_EQ(page.total_matched, 2) << tenant;
     EXPECT_TRUE(page.total_is_lower_bound) << tenant;
   }
@@ -774,13 +782,13 @@ TEST_P(ReaderContract, ApiStatusComparesAsANumber) {
   StreamQuery q;
   q.status = 502;
   StreamPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 2u);
   EXPECT_TRUE(page.rows[0].has_status);
   EXPECT_EQ(page.rows[0].status, 502);
   EXPECT_EQ(page.total_matched, 2);
   q.text = "bad";
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   EXPECT_EQ(page.rows[0].request_id, "r2");
 }
@@ -836,6 +844,138 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReaderContract,
                          [](const ::testing::TestParamInfo<BackendParam>& info) {
                            return info.param.Name();
                          });
+
+}  // namespace
+}  // namespace fasten
+
+namespace fasten {
+namespace {
+
+// THE visibility-rule table (tests/support/visibility_cases.h) on this backend's reader: every
+// call that returns rows to show returns exactly the rows the table says the scope sees, and the
+// all-tenants scope sees them all (the C++ column: tests/store/tenant_scope_test.cc).
+TEST_P(ReaderContract, VisibilityRuleTable) {
+  const TenantScope scope = Scope(test_support::kVisibilityTenant);
+  const TenantScope all = AllScope();
+  // Audit rows: one per case, on one node.
+  const std::vector<test_support::AuditVisibilityCase> audit_cases =
+      test_support::AuditVisibilityCases();
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", static_cast<int>(audit_cases.size()));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (audit_cases[i].tenant_id) {
+      rows[i].tenant_id.Set(*audit_cases[i].tenant_id);
+    } else {
+      rows[i].tenant_id.SetNull();
+    }
+    Seal(&rows[i], i == 0 ? std::string("genesis") : rows[i - 1].hash);
+  }
+  store_->Insert("audit_log", rows);
+  auto audit = OpenAudit();
+  ASSERT_TRUE(audit);
+  AuditQuery q;
+  q.limit = 100;
+  AuditPage page, every;
+  ASSERT_TRUE(audit->Query(scope, q, &page).ok());
+  ASSERT_TRUE(audit->Query(all, q, &every).ok());
+  EXPECT_EQ(every.rows.size(), rows.size());
+  std::set<int64_t> listed;
+  for (const AuditRow& r : page.rows) listed.insert(r.monotonic_seq);
+  std::vector<std::pair<int64_t, std::string>> pairs;
+  for (const AuditRow& r : rows) pairs.emplace_back(r.monotonic_seq, r.hash);
+  std::vector<AuditRow> batch, links;
+  ASSERT_TRUE(audit->FindBySeqHashBatch(scope, pairs, &batch).ok());
+  std::set<int64_t> batched;
+  for (const AuditRow& r : batch) batched.insert(r.monotonic_seq);
+  ASSERT_TRUE(audit->FindBySeqHashBatchWithLinks(scope, pairs, &batch, &links).ok());
+  std::set<int64_t> with_links;
+  for (const AuditRow& r : batch) with_links.insert(r.monotonic_seq);
+  // The links are every tenant's: each row but the last is the link of the row above it.
+  std::set<int64_t> linked;
+  for (const AuditRow& r : links) linked.insert(r.monotonic_seq);
+  for (size_t i = 0; i + 1 < rows.size(); ++i) EXPECT_EQ(linked.count(rows[i].monotonic_seq), 1u);
+  int64_t seen = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& c = audit_cases[i];
+    SCOPED_TRACE(std::string("audit: ") + c.name);
+    const int64_t seq = rows[i].monotonic_seq;
+    seen += c.seen;
+    EXPECT_EQ(listed.count(seq) == 1, c.seen);
+    EXPECT_EQ(batched.count(seq) == 1, c.seen);
+    EXPECT_EQ(with_links.count(seq) == 1, c.seen);
+    std::vector<AuditRow> one;
+    ASSERT_TRUE(audit->FindBySeqHash(scope, seq, rows[i].hash, &one).ok());
+    EXPECT_EQ(one.size(), c.seen ? 1u : 0u);
+    ASSERT_TRUE(audit->FindBySeqHash(all, seq, rows[i].hash, &one).ok());
+    EXPECT_EQ(one.size(), 1u);
+    // Chain linkage serves every tenant's rows whatever the scope.
+    std::optional<AuditRow> prev, next;
+    ASSERT_TRUE(audit->FindNeighbours(scope, "n", seq + 1, &prev, &next).ok());
+    ASSERT_TRUE(prev.has_value());
+    EXPECT_EQ(prev->monotonic_seq, seq);
+  }
+  EXPECT_EQ(page.total_matched, seen);
+  std::vector<AuditReader::TopologyEntry> topology;
+  ASSERT_TRUE(audit->Topology(scope, &topology).ok());
+  int64_t topology_rows = 0;
+  for (const auto& e : topology) topology_rows += e.rows;
+  EXPECT_EQ(topology_rows, seen);
+  std::vector<std::string> tenants;
+  ASSERT_TRUE(audit->Tenants(scope, 10, &tenants).ok());
+  EXPECT_EQ(tenants, std::vector<std::string>{std::string(test_support::kVisibilityTenant)});
+  std::vector<NodeSeqSpan> spans;
+  ASSERT_TRUE(audit->SeqSpans(scope, SeqSpanQuery(), &spans).ok());
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].rows, seen);
+
+  // Stream payloads: one sys row per case.
+  const std::vector<test_support::PayloadVisibilityCase> payload_cases =
+      test_support::PayloadVisibilityCases();
+  std::string sql = store_->StreamDdl("syslog") +
+                    "INSERT INTO syslog (request_id, timestamp, level, event, payload) VALUES ";
+  for (size_t i = 0; i < payload_cases.size(); ++i) {
+    std::string literal;
+    for (char ch : payload_cases[i].payload) {
+      literal += ch;
+      if (ch == '\'') literal += '\'';
+    }
+    sql += std::string(i ? "," : "") + "('r1','2026-06-15T10:00:0" + std::to_string(i % 10) +
+           ".000000Z','info','e" + std::to_string(i) + "','" + literal + "')";
+  }
+  store_->Exec(sql + ";");
+  auto sys = OpenStream(StreamKind::kSys);
+  ASSERT_TRUE(sys);
+  StreamQuery sq;
+  sq.limit = 100;
+  StreamPage sp, sp_all;
+  ASSERT_TRUE(sys->Query(scope, sq, &sp).ok());
+  ASSERT_TRUE(sys->Query(all, sq, &sp_all).ok());
+  EXPECT_EQ(sp_all.rows.size(), payload_cases.size());
+  std::set<std::string> stream_listed, scanned;
+  for (const StreamRow& r : sp.rows) stream_listed.insert(r.payload);
+  bool complete = false;
+  ASSERT_TRUE(sys->Scan(
+                     scope, StreamQuery(), 1000,
+                     [&](const StreamRow& r) { scanned.insert(r.payload); }, &complete)
+                  .ok());
+  EXPECT_TRUE(complete);
+  int64_t stream_seen = 0;
+  for (const StreamRow& r : sp_all.rows) {
+    const auto it = std::find_if(payload_cases.begin(), payload_cases.end(),
+                                 [&](const auto& c) { return c.payload == r.payload; });
+    ASSERT_NE(it, payload_cases.end()) << r.payload;
+    SCOPED_TRACE(std::string("payload: ") + it->name);
+    stream_seen += it->seen;
+    EXPECT_EQ(stream_listed.count(r.payload) == 1, it->seen);
+    EXPECT_EQ(scanned.count(r.payload) == 1, it->seen);
+    std::optional<StreamRow> found;
+    ASSERT_TRUE(sys->FindBySeq(scope, r.seq, &found).ok());
+    EXPECT_EQ(found.has_value(), it->seen);
+    ASSERT_TRUE(sys->FindBySeq(all, r.seq, &found).ok());
+    EXPECT_TRUE(found.has_value());
+  }
+  EXPECT_EQ(sp.total_matched, stream_seen);
+}
 
 }  // namespace
 }  // namespace fasten

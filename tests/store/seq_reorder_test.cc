@@ -5,11 +5,19 @@
 #include <limits>
 
 #include "store/reader.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/verify_store.h"
 
 namespace fasten {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::MakeRow;
 
@@ -101,10 +109,10 @@ TEST(VerifyStore, FallsBackToSeqOrderWhenStorageOrderIsTooScrambled) {
   Result<Dsn> dsn = ParseDsn("sqlite:///" + db);
   std::unique_ptr<AuditReader> reader;
   ASSERT_TRUE(AuditReader::Open(*dsn, &reader).ok());
-  Status st = reader->Scan(ScanRange(), [](const AuditRow&) { return true; });
+  Status st = reader->Scan(AllScope(), ScanRange(), [](const AuditRow&) { return true; });
   EXPECT_EQ(st.code(), StatusCode::kAborted);
   VerifyStoreResult result;
-  ASSERT_TRUE(VerifyStore(reader.get(), VerifyStoreOptions(), &result).ok());
+  ASSERT_TRUE(VerifyStore(AllScope(), reader.get(), VerifyStoreOptions(), &result).ok());
   EXPECT_TRUE(result.rescanned_in_seq_order);
   EXPECT_TRUE(result.report.ok);
   EXPECT_EQ(result.report.valid, 4300);
@@ -122,7 +130,7 @@ TEST(VerifyStore, SlightlyScrambledStorageNeedsNoRescan) {
   std::unique_ptr<AuditReader> reader;
   ASSERT_TRUE(AuditReader::Open(*dsn, &reader).ok());
   VerifyStoreResult result;
-  ASSERT_TRUE(VerifyStore(reader.get(), VerifyStoreOptions(), &result).ok());
+  ASSERT_TRUE(VerifyStore(AllScope(), reader.get(), VerifyStoreOptions(), &result).ok());
   EXPECT_FALSE(result.rescanned_in_seq_order);
   EXPECT_TRUE(result.report.ok);
 }
@@ -151,11 +159,11 @@ TEST(VerifyStore, PipelinedAndSingleThreadedReportsAgree) {
   VerifyStoreResult one, two;
   VerifyStoreOptions o;
   o.threads = 1;
-  ASSERT_TRUE(VerifyStore(reader.get(), o, &one).ok());
+  ASSERT_TRUE(VerifyStore(AllScope(), reader.get(), o, &one).ok());
   o.threads = 2;
   int64_t ticks = 0;
   o.progress = [&](int64_t) { ++ticks; };
-  ASSERT_TRUE(VerifyStore(reader.get(), o, &two).ok());
+  ASSERT_TRUE(VerifyStore(AllScope(), reader.get(), o, &two).ok());
   EXPECT_EQ(ticks, 4499 / 4096);
   EXPECT_EQ(one.rows_scanned, 4499);
   EXPECT_EQ(two.rows_scanned, 4499);

@@ -12,11 +12,19 @@
 #include <thread>
 
 #include "store/reader.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/chain.h"
 
 namespace fasten {
 namespace {
+
+[[maybe_unused]] TenantScope AllScope() {
+  return test_support::TestScopes::AllTenants();
+}
+[[maybe_unused]] TenantScope Scope(const std::string& t) {
+  return test_support::TestScopes::Tenant(t);
+}
 
 using testing::Chain;
 using testing::ExecSql;
@@ -43,7 +51,7 @@ Status OpenStatus(const std::string& dsn_text) {
 
 VerifyReport VerifyAll(AuditReader* reader) {
   ChainVerifier v;
-  Status st = reader->Scan(ScanRange(), [&](const AuditRow& r) {
+  Status st = reader->Scan(AllScope(), ScanRange(), [&](const AuditRow& r) {
     v.Add(r);
     return true;
   });
@@ -137,7 +145,7 @@ TEST(SqliteReader, CorruptRowsAreReadWithWarningsNotCrashes) {
   AuditQuery q;
   q.limit = 10;
   AuditPage page;
-  ASSERT_TRUE(reader->Query(q, &page).ok());
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
   bool warned = false;
   for (const auto& row : page.rows) {
     for (const auto& w : row.warnings)
@@ -158,7 +166,7 @@ TEST(SqliteReader, NeverWritesToTheStore) {
     auto reader = OpenAudit(Sqlite(db));
     EXPECT_TRUE(VerifyAll(reader.get()).ok);
     AuditPage page;
-    ASSERT_TRUE(reader->Query(AuditQuery(), &page).ok());
+    ASSERT_TRUE(reader->Query(AllScope(), AuditQuery(), &page).ok());
   }
   ASSERT_EQ(stat(db.c_str(), &after), 0);
   EXPECT_EQ(before.st_size, after.st_size);
@@ -212,7 +220,7 @@ TEST(SqliteReader, AStoreThatGoesAwayMidScanIsAnErrorNotACrash) {
   InsertRows(db, "audit_log", rows);
   auto reader = OpenAudit(Sqlite(db) + "?table=audit_log");
   int count = 0;
-  Status st = reader->Scan(ScanRange(), [&](const AuditRow&) {
+  Status st = reader->Scan(AllScope(), ScanRange(), [&](const AuditRow&) {
     if (++count == 10) {
       // Truncate the file under the reader.
       std::ofstream(db, std::ios::trunc) << "";

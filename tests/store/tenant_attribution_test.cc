@@ -12,6 +12,7 @@
 #include "store/index_advice.h"
 #include "store/payload_tenant.h"
 #include "support/store_backend.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
@@ -127,8 +128,7 @@ class TenantAttribution : public ::testing::TestWithParam<BackendParam> {
 
   json Call(const std::string& tool, const std::optional<std::string>& tenant, const json& args,
             Status* status = nullptr) {
-    ToolEnv env;
-    env.tenant = tenant;
+    ToolEnv env{test_support::TestScopes::Of(tenant)};
     env.stores = &stores_;
     env.cursors = &cursors_;
     env.byte_budget = 1 << 24;
@@ -358,10 +358,9 @@ class TenantIndexes : public ::testing::TestWithParam<BackendParam> {
     std::vector<std::pair<std::string, std::string>> out;  // (filter, plan)
     auto audit = [&](const std::string& name, std::optional<std::string> AuditQuery::*field) {
       AuditQuery q;
-      q.tenant_id = "acme";
       if (field) q.*field = "gx";
       std::string plan;
-      Status st = stores.audit->ExplainQuery(q, &plan);
+      Status st = stores.audit->ExplainQuery(test_support::TestScopes::Tenant("acme"), q, &plan);
       EXPECT_TRUE(st.ok()) << st.ToString();
       out.emplace_back("audit " + name, plan);
     };
@@ -377,11 +376,10 @@ class TenantIndexes : public ::testing::TestWithParam<BackendParam> {
     auto stream = [&](StreamReader* reader, const std::string& name,
                       std::optional<std::string> StreamQuery::*field, bool status = false) {
       StreamQuery q;
-      q.tenant_id = "acme";
       if (field) q.*field = "gx";
       if (status) q.status = 503;
       std::string plan;
-      Status st = reader->ExplainQuery(q, &plan);
+      Status st = reader->ExplainQuery(test_support::TestScopes::Tenant("acme"), q, &plan);
       EXPECT_TRUE(st.ok()) << st.ToString();
       out.emplace_back(std::string(StreamName(reader->kind())) + " " + name, plan);
     };

@@ -19,6 +19,7 @@
 
 #include "mcp/dispatcher.h"
 #include "mcp/mcp_test_util.h"
+#include "support/test_scopes.h"
 #include "tools/cursor.h"
 #include "tools/registry.h"
 
@@ -114,7 +115,7 @@ TEST(ToolSchemaGoldens, ToolsListAsServed) {
   CursorSigner cursors = CursorSigner::WithRandomKey();
   mcp::Dispatcher dispatcher(&registry, &cursors, mcp::ServerInfo{"fasten-mcp", "golden", "t"});
   mcp::Connection connection;
-  mcp::CallContext ctx;
+  mcp::CallContext ctx{test_support::TestScopes::AllTenants()};
   ctx.connection = &connection;
   json r = dispatcher.HandleRequest({{"jsonrpc", "2.0"},
                                      {"id", 1},

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/canonical.h"
 #include "validator/sha256.h"
@@ -434,7 +435,7 @@ std::vector<AuditRow> TwoTenantChain(int n) {
 
 VerifyReport VerifyAs(const std::vector<AuditRow>& rows, const std::string& tenant) {
   ChainVerifier::Options o;
-  o.visible_tenant = tenant;
+  o.scope = test_support::TestScopes::Tenant(tenant);
   ChainVerifier v(std::move(o));
   for (const AuditRow& r : rows) v.Add(r);
   return v.Finish();

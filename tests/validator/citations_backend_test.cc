@@ -4,6 +4,7 @@
 
 #include "store/reader.h"
 #include "support/store_backend.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/citations.h"
 
@@ -43,8 +44,9 @@ class CitationBackends : public ::testing::TestWithParam<BackendParam> {
       a.claims.push_back({"A row was written.", {c}, IntegrityPolarity::kNone, std::nullopt});
     }
     Verdict v;
-    ValidateAnswer(a, CitationStores{reader.get(), nullptr, nullptr, "", ""},
-                   CitationCheckOptions{tenant, nullptr}, &v);
+    ValidateAnswer(test_support::TestScopes::Tenant(tenant), a,
+                   StoreView{reader.get(), nullptr, nullptr, "", ""}, CitationCheckOptions{nullptr},
+                   &v);
     EXPECT_TRUE(v.error.ok()) << v.error.message();
     return v;
   }

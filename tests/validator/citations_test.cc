@@ -11,6 +11,7 @@
 #include "app/demo_store.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
+#include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/digest.h"
 #include "validator/integrity_verdict.h"
@@ -32,63 +33,67 @@ class CountingReader : public AuditReader {
   int total() const { return batch + predecessor + other; }
   const Dsn& dsn() const override { return inner_->dsn(); }
   const WriterProfile& profile() const override { return inner_->profile(); }
-  Status Scan(const ScanRange& range, const std::function<bool(AuditRow&)>& on_row) override {
+  Status Scan(const TenantScope& scope, const ScanRange& range,
+              const std::function<bool(AuditRow&)>& on_row) override {
     ++other;
-    return inner_->Scan(range, on_row);
+    return inner_->Scan(scope, range, on_row);
   }
-  Status Query(const AuditQuery& query, AuditPage* page) override {
+  Status Query(const TenantScope& scope, const AuditQuery& query, AuditPage* page) override {
     ++other;
-    return inner_->Query(query, page);
+    return inner_->Query(scope, query, page);
   }
-  Status FindPredecessor(const std::string& node, int64_t seq,
+  Status FindPredecessor(const TenantScope& scope, const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
     ++predecessor;
     if (!fail_with.ok()) return fail_with;
-    return inner_->FindPredecessor(node, seq, out);
+    return inner_->FindPredecessor(scope, node, seq, out);
   }
-  Status CountRows(int64_t* out) override {
+  Status CountRows(const TenantScope& scope, int64_t* out) override {
     ++other;
-    return inner_->CountRows(out);
+    return inner_->CountRows(scope, out);
   }
-  Status SeqSpans(const SeqSpanQuery& query, std::vector<NodeSeqSpan>* out) override {
+  Status SeqSpans(const TenantScope& scope, const SeqSpanQuery& query,
+                  std::vector<NodeSeqSpan>* out) override {
     ++other;
-    return inner_->SeqSpans(query, out);
+    return inner_->SeqSpans(scope, query, out);
   }
-  Status FindBySeqHash(int64_t seq, const std::string& hash, std::vector<AuditRow>* out) override {
+  Status FindBySeqHash(const TenantScope& scope, int64_t seq, const std::string& hash,
+                       std::vector<AuditRow>* out) override {
     ++other;
-    return inner_->FindBySeqHash(seq, hash, out);
+    return inner_->FindBySeqHash(scope, seq, hash, out);
   }
-  Status FindBySeqHashBatch(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatch(const TenantScope& scope,
+                            const std::vector<std::pair<int64_t, std::string>>& pairs,
                             std::vector<AuditRow>* out) override {
     ++batch;
     if (!fail_with.ok()) return fail_with;
-    return inner_->FindBySeqHashBatch(pairs, out);
+    return inner_->FindBySeqHashBatch(scope, pairs, out);
   }
-  Status FindBySeqHashBatchWithLinks(const std::vector<std::pair<int64_t, std::string>>& pairs,
+  Status FindBySeqHashBatchWithLinks(const TenantScope& scope,
+                                     const std::vector<std::pair<int64_t, std::string>>& pairs,
                                      std::vector<AuditRow>* out,
                                      std::vector<AuditRow>* links) override {
     ++batch;
     if (!fail_with.ok()) return fail_with;
-    return inner_->FindBySeqHashBatchWithLinks(pairs, out, links);
+    return inner_->FindBySeqHashBatchWithLinks(scope, pairs, out, links);
   }
-  Status FindNeighbours(const std::string& node, int64_t seq, std::optional<AuditRow>* prev,
-                        std::optional<AuditRow>* next) override {
+  Status FindNeighbours(const TenantScope& scope, const std::string& node, int64_t seq,
+                        std::optional<AuditRow>* prev, std::optional<AuditRow>* next) override {
     ++other;
-    return inner_->FindNeighbours(node, seq, prev, next);
+    return inner_->FindNeighbours(scope, node, seq, prev, next);
   }
-  Status Topology(const std::optional<std::string>& tenant,
-                  std::vector<TopologyEntry>* entries) override {
+  Status Topology(const TenantScope& scope, std::vector<TopologyEntry>* entries) override {
     ++other;
-    return inner_->Topology(tenant, entries);
+    return inner_->Topology(scope, entries);
   }
-  Status Tenants(size_t max, std::vector<std::string>* out) override {
+  Status Tenants(const TenantScope& scope, size_t max, std::vector<std::string>* out) override {
     ++other;
-    return inner_->Tenants(max, out);
+    return inner_->Tenants(scope, max, out);
   }
-  Status Tip(const std::string& node, const std::optional<std::string>& tenant,
+  Status Tip(const TenantScope& scope, const std::string& node,
              std::optional<Predecessor>* out) override {
     ++other;
-    return inner_->Tip(node, tenant, out);
+    return inner_->Tip(scope, node, out);
   }
   void SetInterrupt(const std::atomic<bool>* flag) override { inner_->SetInterrupt(flag); }
 
@@ -108,17 +113,16 @@ struct Store {
     EXPECT_TRUE(StreamReader::Open(dsn, StreamKind::kApi, &api).ok());
     counting = std::make_unique<CountingReader>(audit.get());
   }
-  CitationStores Stores() { return {counting.get(), sys.get(), api.get(), "", ""}; }
+  StoreView Stores() { return {counting.get(), sys.get(), api.get(), "", ""}; }
 
   // answer_verdict false: only the citation lookups touch the store (the round-trip tests).
   Verdict Validate(const Answer& a, std::optional<std::string> tenant = "acme",
                    const CitationLedger* ledger = nullptr, bool answer_verdict = true) {
     CitationCheckOptions o;
-    o.tenant = std::move(tenant);
     o.ledger = ledger;
     o.answer_verdict = answer_verdict;
     Verdict v;
-    ValidateAnswer(a, Stores(), o, &v);
+    ValidateAnswer(test_support::TestScopes::Of(tenant), a, Stores(), o, &v);
     return v;
   }
 
@@ -128,7 +132,7 @@ struct Store {
     q.code = code;
     q.limit = 10;
     AuditPage page;
-    EXPECT_TRUE(audit->Query(q, &page).ok());
+    EXPECT_TRUE(audit->Query(test_support::TestScopes::AllTenants(), q, &page).ok());
     EXPECT_EQ(page.rows.size(), 1u) << code;
     return page.rows.empty() ? AuditRow() : page.rows[0];
   }
@@ -138,14 +142,15 @@ struct Store {
     q.event = event;
     q.limit = 10;
     StreamPage page;
-    EXPECT_TRUE(sys->Query(q, &page).ok());
+    EXPECT_TRUE(sys->Query(test_support::TestScopes::AllTenants(), q, &page).ok());
     EXPECT_FALSE(page.rows.empty()) << event;
     return page.rows.empty() ? StreamRow() : page.rows.back();
   }
   IntegrityVerdict Compute(const IntegrityScope& scope,
                            std::optional<std::string> tenant = "acme") {
     IntegrityVerdict v;
-    Status st = ComputeIntegrityVerdict(audit.get(), tenant, scope, &v);
+    Status st =
+        ComputeIntegrityVerdict(audit.get(), test_support::TestScopes::Of(tenant), scope, &v);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return v;
   }
@@ -155,7 +160,7 @@ struct Store {
     q.status = status;
     q.limit = 10;
     StreamPage page;
-    EXPECT_TRUE(api->Query(q, &page).ok());
+    EXPECT_TRUE(api->Query(test_support::TestScopes::AllTenants(), q, &page).ok());
     EXPECT_FALSE(page.rows.empty());
     return page.rows.empty() ? StreamRow() : page.rows.back();
   }
@@ -312,11 +317,10 @@ TEST_F(Citations, AnotherTenantsRowReadsExactlyLikeARowThatDoesNotExist) {
                              std::filesystem::copy_options::overwrite_existing);
   Store store(Path("demo.db"));
   AuditQuery q;
-  q.tenant_id = "globex";
   q.code = "CONFIG_NODE_UPDATED";
   q.limit = 1;
   AuditPage page;
-  ASSERT_TRUE(store.audit->Query(q, &page).ok());
+  ASSERT_TRUE(store.audit->Query(test_support::TestScopes::Tenant("globex"), q, &page).ok());
   ASSERT_EQ(page.rows.size(), 1u);
   const AuditRow foreign = page.rows[0];
   ASSERT_TRUE(foreign.sealed());
@@ -334,10 +338,9 @@ TEST_F(Citations, AnotherTenantsRowReadsExactlyLikeARowThatDoesNotExist) {
 
   // The same for a stream row: a globex api row cited by acme.
   StreamQuery sq;
-  sq.tenant_id = "globex";
   sq.limit = 1;
   StreamPage sp;
-  ASSERT_TRUE(store.api->Query(sq, &sp).ok());
+  ASSERT_TRUE(store.api->Query(test_support::TestScopes::Tenant("globex"), sq, &sp).ok());
   ASSERT_EQ(sp.rows.size(), 1u);
   Answer b{{{"a request", {Cite(sp.rows[0])}}}};
   testing::ExecSql(copy, "DELETE FROM api_log WHERE seq = " + std::to_string(sp.rows[0].seq));
@@ -414,10 +417,9 @@ TEST_F(Citations, AQuotedStatusCodeThatIsNotInTheCitedRowIsUngrounded) {
 TEST_F(Citations, TwentyAuditCitationsAreOneBatchedLookupPlusOneForTheirLinks) {
   Store store(Path("demo.db"));
   AuditQuery q;
-  q.tenant_id = "acme";
   q.limit = 60;
   AuditPage page;
-  ASSERT_TRUE(store.audit->Query(q, &page).ok());
+  ASSERT_TRUE(store.audit->Query(test_support::TestScopes::Tenant("acme"), q, &page).ok());
   Answer a;
   for (const AuditRow& r : page.rows) {
     if (!r.sealed() || a.claims.size() == 20) continue;
@@ -437,7 +439,8 @@ TEST_F(Citations, TwentyAuditCitationsAreOneBatchedLookupPlusOneForTheirLinks) {
   AuditRow first = store.AuditRowWhere("3a7b1c9e4d20", "REFUND_REQUESTED");
   std::vector<AuditRow> chain;
   ASSERT_TRUE(store.audit
-                  ->Scan({first.source_node_id, 1, 20, ScanRange::Order::kSeq},
+                  ->Scan(test_support::TestScopes::AllTenants(),
+                         {first.source_node_id, 1, 20, ScanRange::Order::kSeq},
                          [&](AuditRow& r) {
                            chain.push_back(r);
                            return true;
@@ -467,9 +470,10 @@ TEST_F(Citations, AStoreErrorIsNeverAnAcceptance) {
   EXPECT_EQ(j["error"], "connection lost");
   // A stream without a store cannot be checked either.
   Store no_streams(Path("demo.db"));
-  CitationStores s{no_streams.counting.get(), nullptr, nullptr, "no syslog table", "no table"};
+  StoreView s{no_streams.counting.get(), nullptr, nullptr, "no syslog table", "no table"};
   Verdict vs;
-  ValidateAnswer(a, s, CitationCheckOptions{"acme", nullptr}, &vs);
+  ValidateAnswer(test_support::TestScopes::Tenant("acme"), a, s, CitationCheckOptions{nullptr},
+                 &vs);
   EXPECT_FALSE(vs.accepted);
   EXPECT_EQ(vs.error.code(), StatusCode::kFailedPrecondition);
 }
@@ -629,7 +633,7 @@ TEST_F(Citations, IntegrityAgreesWithVerifyOfTheSameTimeWindow) {
     o.until = scope.until;
     o.threads = 1;
     VerifyStoreResult r;
-    ASSERT_TRUE(VerifyStore(store.audit.get(), o, &r).ok());
+    ASSERT_TRUE(VerifyStore(test_support::TestScopes::AllTenants(), store.audit.get(), o, &r).ok());
     ASSERT_EQ(v.nodes.size(), r.report.nodes.size()) << file;
     for (size_t i = 0; i < v.nodes.size(); ++i) {
       EXPECT_EQ(v.nodes[i].source_node_id, r.report.nodes[i].source_node_id);
@@ -671,7 +675,8 @@ TEST_F(Citations, IntegrityListedNodesOnlyAndAListedNodeWithoutRowsIsNotOk) {
 TEST_F(Citations, IntegrityAWindowTooLargeToVerifyIsNotVerifiedAndNotOk) {
   Store store(Path("demo.db"));
   IntegrityVerdict v;
-  ASSERT_TRUE(ComputeIntegrityVerdict(store.audit.get(), std::string("acme"), RefundWindow(), &v,
+  ASSERT_TRUE(ComputeIntegrityVerdict(store.audit.get(), test_support::TestScopes::Tenant("acme"),
+                                      RefundWindow(), &v,
                                       /*max_seqs=*/50)
                   .ok());
   EXPECT_TRUE(v.too_large);

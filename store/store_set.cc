@@ -1,4 +1,4 @@
-#include "tools/stores.h"
+#include "store/store_set.h"
 
 namespace fasten {
 
