@@ -382,7 +382,8 @@ class PgAuditReader final : public AuditReader {
   }
 
   Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
-    return AuditListPlan(kAuditDialect, list_, q, scope.tenant()).Run(Rows(), FetchText(conn_), page);
+    return AuditListPlan(kAuditDialect, list_, q, scope.tenant())
+        .Run(Rows(), FetchText(conn_), page);
   }
 
   Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
@@ -842,7 +843,8 @@ class PgStreamReader final : public StreamReader {
 
   Status Scan(const TenantScope& scope, const StreamQuery& q, int64_t max_rows,
               const std::function<void(const StreamRow&)>& on_row, bool* complete) override {
-    return StreamListPlan(dialect_, list_, q, scope.tenant()).Scan(Rows(), max_rows, on_row, complete);
+    return StreamListPlan(dialect_, list_, q, scope.tenant())
+        .Scan(Rows(), max_rows, on_row, complete);
   }
 
   Status FindBySeq(const TenantScope& scope, int64_t seq, std::optional<StreamRow>* out) override {

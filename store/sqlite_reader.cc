@@ -437,7 +437,8 @@ class SqliteAuditReader final : public AuditReader {
   }
 
   Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
-    return AuditListPlan(kDialect, list_, q, scope.tenant()).Run(FetchRows(), FetchText(conn_), page);
+    return AuditListPlan(kDialect, list_, q, scope.tenant())
+        .Run(FetchRows(), FetchText(conn_), page);
   }
 
   Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
@@ -841,7 +842,8 @@ class SqliteStreamReader final : public StreamReader {
   const std::string& table() const override { return table_; }
 
   Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
-    return StreamListPlan(kDialect, list_, q, scope.tenant()).Run(FetchRows(), FetchText(conn_), page);
+    return StreamListPlan(kDialect, list_, q, scope.tenant())
+        .Run(FetchRows(), FetchText(conn_), page);
   }
 
   Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {

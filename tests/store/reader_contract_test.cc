@@ -754,8 +754,8 @@ TEST_P(ReaderContract, AStreamCountIsALowerBoundOnlyWhenMoreRowsMatchThanTheCap)
   auto reader = OpenStream(StreamKind::kSys);
   ASSERT_TRUE(reader);
   for (bool tenant : {false, true}) {
-    const TenantScope scope = test_support::TestScopes::Of(
-        tenant ? std::optional<std::string>("A") : std::nullopt);
+    const TenantScope scope =
+        test_support::TestScopes::Of(tenant ? std::optional<std::string>("A") : std::nullopt);
     StreamQuery q;
     q.limit = 1;
     q.count_cap = 3;
