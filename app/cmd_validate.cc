@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/investigator.h"
 #include "app/store_config.h"
+#include "tools/answer_json.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
 #include "validator/citations.h"

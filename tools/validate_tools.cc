@@ -3,6 +3,7 @@
 // caller's; no ledger (external answers).
 #include <string>
 
+#include "tools/answer_json.h"
 #include "tools/tool_common.h"
 #include "tools/tool_defs.h"
 #include "validator/citations.h"

@@ -35,7 +35,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,15 +103,6 @@ inline constexpr size_t kMaxScopeNodes = 64;
 
 // Most citations one answer may carry (the batch lookup takes at most 10000 pairs).
 inline constexpr size_t kMaxCitationsPerAnswer = 1000;
-
-// Reads an answer: {"claims": [{"text": "...", "citations": [{"stream", "seq", "hash"}],
-// "integrity": "intact"|"tampered"|null, "scope": {"since", "until", "nodes"}|null}]},
-// optionally with "answer" (prose, checked for integrity statements only), "unknowns" (strings,
-// not checked) and "window" ({"since", "until"}, RFC 3339 or a date alone; relative bounds
-// "now-1h" are read against `now`), as submit_answer produces it. null stands for an absent
-// optional member. Unknown members are errors. InvalidArgument naming the path.
-Status ParseAnswer(const nlohmann::json& json, Answer* out, Micros now);
-Status ParseAnswer(const nlohmann::json& json, Answer* out);  // now = the system clock
 
 // The rows the tools returned to the model during one investigate run (llm.md §7.3 rule 7).
 class CitationLedger {
@@ -217,9 +207,6 @@ struct CitationCheckOptions {
 // Validates `answer` and fills *out (reset first).
 void ValidateAnswer(const Answer& answer, const CitationStores& stores,
                     const CitationCheckOptions& options, Verdict* out);
-
-// The verdict as JSON (the validate_answer tool result, `validate --json`, the repair turn).
-nlohmann::json VerdictJson(const Verdict& verdict);
 
 // A claim's integrity marking for people: "integrity: intact · doctor: chain OK in window
 // 14:02–15:03Z on edge-eu-1 only · no tampering", "integrity: tampered · evidence: seq 1239 hash

@@ -12,6 +12,7 @@
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "test_store.h"
+#include "tools/answer_json.h"
 #include "validator/digest.h"
 #include "validator/integrity_verdict.h"
 #include "validator/verify_store.h"
