@@ -9,6 +9,7 @@
 #include "app/investigator.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
+#include "tools/answer_json.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
 #include "validator/citations.h"

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "llm/spend.h"
+#include "tools/answer_json.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
 

@@ -16,7 +16,7 @@
 //   (e) link        audit: prev_hash equals the hash of the nearest preceding sealed row of the
 //                   same node ("genesis" when there is none) -> chain_break.
 // Per claim: at least one citation (uncited), and grounding (ungrounded): every value the claim
-// quotes (see ExtractGroundingTokens) must appear in at least one of its cited rows that passed
+// quotes (validator/grounding.h) must appear in at least one of its cited rows that passed
 // (a) and (b). An answer without claims is rejected (no_claims). A citation whose hash is not 64
 // lowercase hex or whose seq is below 1 is rejected without a lookup (malformed).
 //
@@ -35,7 +35,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +47,7 @@
 #include "store/store_set.h"
 #include "store/tenant_scope.h"
 #include "util/status.h"
+#include "validator/grounding.h"
 #include "validator/integrity_language.h"
 #include "validator/integrity_verdict.h"
 
@@ -105,15 +105,6 @@ inline constexpr size_t kMaxScopeNodes = 64;
 
 // Most citations one answer may carry (the batch lookup takes at most 10000 pairs).
 inline constexpr size_t kMaxCitationsPerAnswer = 1000;
-
-// Reads an answer: {"claims": [{"text": "...", "citations": [{"stream", "seq", "hash"}],
-// "integrity": "intact"|"tampered"|null, "scope": {"since", "until", "nodes"}|null}]},
-// optionally with "answer" (prose, checked for integrity statements only), "unknowns" (strings,
-// not checked) and "window" ({"since", "until"}, RFC 3339 or a date alone; relative bounds
-// "now-1h" are read against `now`), as submit_answer produces it. null stands for an absent
-// optional member. Unknown members are errors. InvalidArgument naming the path.
-Status ParseAnswer(const nlohmann::json& json, Answer* out, Micros now);
-Status ParseAnswer(const nlohmann::json& json, Answer* out);  // now = the system clock
 
 // The rows the tools returned to the model during one investigate run (docs/validation.md).
 class CitationLedger {
@@ -212,9 +203,6 @@ struct CitationCheckOptions {
 void ValidateAnswer(const TenantScope& scope, const Answer& answer, const StoreView& stores,
                     const CitationCheckOptions& options, Verdict* out);
 
-// The verdict as JSON (the validate_answer tool result, `validate --json`, the repair turn).
-nlohmann::json VerdictJson(const Verdict& verdict);
-
 // A claim's integrity marking for people: "integrity: intact · doctor: chain OK in window
 // 14:02–15:03Z on edge-eu-1 only · no tampering", "integrity: tampered · evidence: seq 1239 hash
 // mismatch"; empty for a claim without the field.
@@ -222,52 +210,4 @@ std::string DescribeClaimIntegrity(const ClaimResult& claim);
 
 // A plain-text list of every rejection with how to fix it; empty when accepted.
 std::string RepairText(const Verdict& verdict);
-
-// ---------------------------------------------------------------------------------------------
-// Grounding.
-//
-// What counts as a quoted value in a claim (deliberately conservative: prose, counts, amounts
-// and paraphrase are never checked; only things that look copied from a row):
-//   literal     a `backtick span` (1-200 bytes, one line): must occur verbatim in a row value;
-//   code        UPPER_SNAKE words with at least one underscore (REFUND_ROLLED_BACK);
-//   hex         runs of >= 8 hex digits with at least one digit and one letter (request ids,
-//               hashes; a prefix of a longer hex value in a row counts), and UUIDs;
-//   identifier  words starting with a letter, holding a lowercase letter, a digit and a '-' or
-//               '_' (rf_5T2x9, ord-88412, edge-eu-1, sched-5e1f0a7c), minus a few technical terms
-//               (utf-8, sha-256, x86_64, ...);
-//   path        words starting with '/' then a letter or digit (/v1/webhooks/stripe/refund);
-//   status      a number 100-599 next to HTTP wording ("HTTP 502", "status 503", "returned a
-//               502", "502 Bad Gateway", "a 502 error"), not followed by a unit or a count noun;
-//   seq         a number after "seq", "monotonic_seq" or "sequence": must be a cited row's seq;
-//   timestamp   ISO dates and date-times (2026-11-20, 2026-11-20T14:32Z, ...14:32:01.104Z, with
-//               an offset converted to UTC): some row instant must fall within the quoted
-//               precision (a minute, a second, ...);
-//   time        a time of day H:MM, HH:MM:SS(.f) (taken as UTC): some row instant's time of day
-//               must fall within it.
-// Matching: words are compared with word boundaries (codes and identifiers do not match inside
-// longer words), hex case-insensitively; numbers against every integer in the row (JSON numbers,
-// the status column, digit runs inside text); instants against the row's timestamp columns and
-// every text value that parses as a timestamp.
-enum class GroundingKind {
-  kLiteral,
-  kCode,
-  kHex,
-  kIdentifier,
-  kPath,
-  kStatus,
-  kSeq,
-  kTimestamp,
-  kTimeOfDay
-};
-const char* GroundingKindName(GroundingKind kind);
-
-struct GroundingToken {
-  GroundingKind kind = GroundingKind::kLiteral;
-  std::string text;         // as written in the claim
-  int64_t number = 0;       // status, seq
-  Micros from = 0, to = 0;  // timestamp: [from, to); time of day: micros since midnight
-};
-
-std::vector<GroundingToken> ExtractGroundingTokens(std::string_view claim);
-
 }  // namespace fasten

@@ -1,7 +1,6 @@
 #include "validator/integrity_verdict.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "store/reader.h"
 #include "store/timestamp.h"
@@ -9,8 +8,6 @@
 
 namespace fasten {
 namespace {
-
-using nlohmann::json;
 
 Micros FloorMinute(Micros t) {
   Micros r = t % kMicrosPerMinute;
@@ -421,52 +418,6 @@ std::string DoctorLine(const IntegrityVerdict& v) {
     }
   }
   return line;
-}
-
-json IntegrityVerdictJson(const IntegrityVerdict& v) {
-  json nodes = json::array();
-  for (const NodeIntegrity& n : v.nodes) {
-    json b = nullptr;
-    if (n.first_break) {
-      b = {{"seq", n.first_break->seq},
-           {"id", n.first_break->id},
-           {"reason", n.first_break->reason},
-           {"category", n.first_break->category},
-           {"what", BreakPhrase(*n.first_break)}};
-    }
-    nodes.push_back({{"source_node_id", n.source_node_id},
-                     {"present", n.present},
-                     {"ok", n.ok},
-                     {"from_seq", n.from_seq},
-                     {"to_seq", n.to_seq},
-                     {"rows_in_window", n.rows_in_window},
-                     {"sealed", n.sealed},
-                     {"valid", n.valid},
-                     {"unsealed", n.unsealed},
-                     {"invalid", n.invalid},
-                     {"first_break", b}});
-    if (v.anchors_checked) {
-      nodes.back()["anchored"] = n.anchored
-                                     ? json{{"through_seq", n.anchored->seq},
-                                            {"checkpoint_index", n.anchored->checkpoint_index},
-                                            {"checkpoint_time", n.anchored->time}}
-                                     : json(nullptr);
-      if (!n.anchor_note.empty()) nodes.back()["anchor_note"] = n.anchor_note;
-    }
-  }
-  json window = {{"since", CanonicalTimestamp(v.scope.since)},
-                 {"until", CanonicalTimestamp(v.scope.until)},
-                 {"nodes", v.scope.nodes_listed() ? json(v.scope.nodes) : json("all")}};
-  if (v.too_large) window["seqs"] = v.window_seqs;
-  return {{"ok", v.ok},
-          {"too_large", v.too_large},
-          {"basis", v.basis},
-          {"window", window},
-          {"nodes", nodes},
-          {"unsealed", v.unsealed},
-          {"anchors_checked", v.anchors_checked},
-          {"line", v.line},
-          {"source", "computed by fasten-mcp from the hash chain, not from the answer's words"}};
 }
 
 }  // namespace fasten

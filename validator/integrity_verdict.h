@@ -33,7 +33,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -163,10 +162,5 @@ std::string BreakPhrase(const ChainBreak& b);
 
 // The rendered line (see above).
 std::string DoctorLine(const IntegrityVerdict& verdict);
-
-// {"ok", "basis", "window": {"since", "until", "nodes"}, "nodes": [{source_node_id, ok, present,
-//  from_seq, to_seq, rows_in_window, sealed, valid, unsealed, invalid, first_break: {seq, id,
-//  reason, category} | null}], "unsealed", "line"}
-nlohmann::json IntegrityVerdictJson(const IntegrityVerdict& verdict);
 
 }  // namespace fasten

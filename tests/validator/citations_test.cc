@@ -13,6 +13,7 @@
 #include "store/timestamp.h"
 #include "support/test_scopes.h"
 #include "test_store.h"
+#include "tools/answer_json.h"
 #include "validator/digest.h"
 #include "validator/integrity_verdict.h"
 #include "validator/verify_store.h"

@@ -1,0 +1,232 @@
+// The list tools: audit_query, sys_query and api_query. Newest first, exact-match filters, a time
+// window, pages within the byte budget and signed cursors.
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "store/reader.h"
+#include "tools/cursor.h"
+#include "tools/row_json.h"
+#include "tools/tool_common.h"
+#include "tools/tool_defs.h"
+#include "validator/canonical.h"
+#include "validator/chain.h"
+#include "validator/digest.h"
+#include "validator/sha256.h"
+
+namespace fasten::tools_internal {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// audit_query
+
+struct AuditQueryArgs {
+  std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
+      severity;
+  WindowArgs window;
+  PageArgs page;
+};
+
+Result<AuditQueryArgs> ParseAuditQueryArgs(const json& args) {
+  AuditQueryArgs a;
+  a.request_id = Str(args, "request_id");
+  a.code = Str(args, "code");
+  a.domain = Str(args, "domain");
+  a.actor = Str(args, "actor");
+  a.target = Str(args, "target");
+  a.source_node_id = Str(args, "source_node_id");
+  a.service_id = Str(args, "service_id");
+  a.severity = Str(args, "severity");
+  a.window = ParseWindowArgs(args);
+  a.page = ParsePageArgs(args);
+  return a;
+}
+
+Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
+  AuditQuery q;
+  q.request_id = args.request_id;
+  q.code = args.code;
+  q.domain = args.domain;
+  q.actor = args.actor;
+  q.target = args.target;
+  q.source_node_id = args.source_node_id;
+  q.service_id = args.service_id;
+  q.severity = args.severity;
+  q.limit = args.page.limit;
+  q.count_cap = kCountCap;
+  FASTEN_RETURN_IF_ERROR(Window(args.window, env, &q.since, &q.until));
+  const std::string& fingerprint = args.page.fingerprint;
+  Result<std::optional<std::string>> pos = CursorPosition(args.page.cursor, env, fingerprint);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
+    q.after = AuditKey::Decode(**pos);
+    if (!q.after) return InvalidArgumentError("cursor is malformed; start again without a cursor");
+  }
+  AuditPage page;
+  Status st = env.stores->audit->Query(env.scope, q, &page);
+  if (!st.ok()) return StoreError(st);
+  RowChecker checker;
+  PageParts parts;
+  for (const AuditRow& r : page.rows) {
+    RowCheck c = checker.Check(r);
+    parts.items.push_back(AuditRowJson(r, &c));
+  }
+  parts.has_more = page.has_more;
+  if (page.next) parts.next = page.next->Encode();
+  parts.position_after = [&page](size_t i) { return AuditKey::Of(page.rows[i]).Encode(); };
+  parts.total = page.total_matched;
+  parts.lower_bound = page.total_is_lower_bound;
+  return ListPage(std::move(parts), env, fingerprint, q.since, q.until, "audit rows");
+}
+
+// ---------------------------------------------------------------------------------------------
+// sys_query and api_query: one handler, the stream fixed by the tool.
+
+struct StreamQueryArgs {
+  StreamKind kind = StreamKind::kSys;
+  std::optional<std::string> request_id, level, event, service_id, method, path;
+  std::optional<int64_t> status;
+  WindowArgs window;
+  PageArgs page;
+};
+
+StreamQueryArgs ParseStreamQueryArgs(StreamKind kind, const json& args) {
+  StreamQueryArgs a;
+  a.kind = kind;
+  a.request_id = Str(args, "request_id");
+  a.level = Str(args, "level");
+  a.event = Str(args, "event");
+  a.service_id = Str(args, "service_id");
+  a.method = Str(args, "method");
+  a.path = Str(args, "path");
+  a.status = Int(args, "status");
+  a.window = ParseWindowArgs(args);
+  a.page = ParsePageArgs(args);
+  return a;
+}
+
+Result<StreamQueryArgs> ParseSysQueryArgs(const json& args) {
+  return ParseStreamQueryArgs(StreamKind::kSys, args);
+}
+
+Result<StreamQueryArgs> ParseApiQueryArgs(const json& args) {
+  return ParseStreamQueryArgs(StreamKind::kApi, args);
+}
+
+Result<json> StreamQueryTool(const StreamQueryArgs& args, ToolEnv& env) {
+  const StreamKind kind = args.kind;
+  Status missing;
+  StreamReader* reader = Stream(env, kind, &missing);
+  if (!reader) return missing;
+  StreamQuery q;
+  q.request_id = args.request_id;
+  q.level = args.level;
+  q.event = args.event;
+  q.service_id = args.service_id;
+  q.method = args.method;
+  q.path = args.path;
+  q.status = args.status;
+  q.limit = args.page.limit;
+  q.count_cap = kCountCap;
+  FASTEN_RETURN_IF_ERROR(Window(args.window, env, &q.since, &q.until));
+  const std::string& fingerprint = args.page.fingerprint;
+  Result<std::optional<std::string>> pos = CursorPosition(args.page.cursor, env, fingerprint);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
+    try {
+      q.before_seq = std::stoll(**pos);
+    } catch (...) {
+      return InvalidArgumentError("cursor is malformed; start again without a cursor");
+    }
+  }
+  StreamPage page;
+  Status st = reader->Query(env.scope, q, &page);
+  if (!st.ok()) return StoreError(st);
+  Canonicalizer canon;
+  Sha256 sha;
+  PageParts parts;
+  for (const StreamRow& r : page.rows) {
+    parts.items.push_back(StreamRowJson(r, StreamContentDigest(r.payload, &canon, &sha)));
+  }
+  parts.has_more = page.has_more;
+  if (page.next_before_seq) parts.next = std::to_string(*page.next_before_seq);
+  parts.position_after = [&page](size_t i) { return std::to_string(page.rows[i].seq); };
+  parts.total = page.total_matched;
+  parts.lower_bound = page.total_is_lower_bound;
+  json out = ListPage(std::move(parts), env, fingerprint, q.since, q.until,
+                      std::string(StreamName(kind)) + " rows");
+  out["digest_kind"] = kStreamDigestLabel;
+  return out;
+}
+
+}  // namespace
+
+ToolDef AuditQueryToolDef() {
+  const json severity = {{"type", "string"},
+                         {"enum", {"debug", "info", "warn", "error", "critical"}}};
+  return {"audit_query",
+          "Query audit rows",
+          "Lists hash-chained audit rows (who did what, when, where, to whom, how), newest first, "
+          "with exact-match filters and a time window. Each row carries monotonic_seq, hash, "
+          "source_node_id and its row-hash status, so it can be cited. Paged: pass next_cursor "
+          "back as cursor. Limit 1-200 (default 20).",
+          InputSchema({{"request_id", Text("request id")},
+                       {"code", Text("event code, e.g. REFUND_ROLLED_BACK")},
+                       {"domain", Text("domain, e.g. billing")},
+                       {"actor", Text("who acted")},
+                       {"target", Text("what was acted on")},
+                       {"source_node_id", Text("node that wrote the row")},
+                       {"service_id", Text("service that wrote the row")},
+                       {"severity", severity},
+                       {"since", kSince},
+                       {"until", kUntil},
+                       {"limit", kLimit},
+                       {"cursor", kCursor}}),
+          ListOutputSchema("audit rows"),
+          TypedHandler(ParseAuditQueryArgs, AuditQueryTool),
+          nullptr};
+}
+
+ToolDef SysQueryToolDef() {
+  return {"sys_query",
+          "Query sys logs",
+          "Lists structured sys log rows (level, event, message), newest first, with exact-match "
+          "filters and a time window. Rows carry seq and a content digest (content-addressed, not "
+          "chained). Paged with cursor. Limit 1-200 (default 20).",
+          InputSchema({{"level", Text("log level, e.g. error", 32)},
+                       {"event", Text("event name, e.g. stripe_webhook_failed")},
+                       {"request_id", Text("request id")},
+                       {"service_id", Text("service")},
+                       {"since", kSince},
+                       {"until", kUntil},
+                       {"limit", kLimit},
+                       {"cursor", kCursor}}),
+          ListOutputSchema("sys rows"),
+          TypedHandler(ParseSysQueryArgs, StreamQueryTool),
+          nullptr};
+}
+
+ToolDef ApiQueryToolDef() {
+  return {"api_query",
+          "Query API access rows",
+          "Lists API access rows (method, path, status, duration), newest first, with exact-match "
+          "filters and a time window. Rows carry seq and a content digest. Paged with cursor. "
+          "Limit 1-200 (default 20).",
+          InputSchema({{"method", Text("HTTP method, e.g. POST", 16)},
+                       {"path", Text("request path, e.g. /v1/orders", 1024)},
+                       {"status",
+                        {{"type", "integer"},
+                         {"minimum", 100},
+                         {"maximum", 599},
+                         {"description", "HTTP status, e.g. 502"}}},
+                       {"request_id", Text("request id")},
+                       {"since", kSince},
+                       {"until", kUntil},
+                       {"limit", kLimit},
+                       {"cursor", kCursor}}),
+          ListOutputSchema("api rows"),
+          TypedHandler(ParseApiQueryArgs, StreamQueryTool),
+          nullptr};
+}
+
+}  // namespace fasten::tools_internal
