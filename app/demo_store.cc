@@ -12,9 +12,9 @@
 
 #include "store/row.h"
 #include "store/timestamp.h"
+#include "util/crypto.h"
 #include "util/handles.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {

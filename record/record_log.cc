@@ -1,6 +1,5 @@
 #include "record/record_log.h"
 
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -9,10 +8,10 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/crypto.h"
 #include "util/json_parse.h"
 #include "util/state_db.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten::record {
 namespace {
@@ -225,7 +224,7 @@ json RecordSummaryJson(const StoredRecord& r) {
 
 std::string NewRecordId(const std::string& kind) {
   unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+  if (!RandomBytes(bytes, sizeof bytes)) {
     // Ids need to be unique, not secret: the clock and a counter will do.
     static std::atomic<uint64_t> counter{0};
     uint64_t v =

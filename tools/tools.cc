@@ -15,12 +15,12 @@
 #include "tools/schema.h"
 #include "tools/trace.h"
 #include "tools/verify_json.h"
+#include "util/crypto.h"
 #include "util/json_parse.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/citations.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 #include "validator/verify_store.h"
 
 namespace fasten {

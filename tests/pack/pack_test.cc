@@ -25,7 +25,7 @@
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "test_store.h"
-#include "validator/sha256.h"
+#include "util/crypto.h"
 
 namespace fasten::pack {
 namespace {

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "test_store.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {
