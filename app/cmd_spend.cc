@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "llm/spend.h"
 
 namespace fasten {

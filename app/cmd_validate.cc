@@ -6,7 +6,7 @@
 #include "anchor/tips_cache.h"
 #include "app/anchor_flags.h"
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "app/store_config.h"
 #include "tools/row_json.h"
 #include "util/json_parse.h"
