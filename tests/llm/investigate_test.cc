@@ -8,7 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "llm/investigate.h"
 #include "llm/spend.h"
 #include "store/dsn.h"

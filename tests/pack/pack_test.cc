@@ -16,7 +16,7 @@
 
 #include "anchor/checkpoint.h"
 #include "anchor/keys.h"
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "pack/pack_archive.h"
 #include "pack/pack_format.h"
 #include "pack/pack_verify.h"

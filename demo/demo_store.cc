@@ -1,4 +1,4 @@
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
