@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <set>
 
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 #include "tools/row_json.h"
 #include "util/crypto.h"
 #include "util/json_parse.h"

@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "llm/investigate.h"
+#include "llm/prices.h"
 #include "llm/provider.h"
-#include "llm/spend.h"
+#include "llm/spend_ledger.h"
 #include "record/record_log.h"
 
 namespace fasten::llm {

@@ -10,7 +10,8 @@
 
 #include "demo/demo_store.h"
 #include "llm/investigate.h"
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 #include "store/dsn.h"
 #include "test_store.h"
 #include "tools/cursor.h"

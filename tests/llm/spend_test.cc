@@ -1,6 +1,7 @@
 // Prices (llm.md §6.2, §6.3), the spend ledger (a SQLite state database of our own) and the
 // per-tenant daily caps (§7.2).
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
