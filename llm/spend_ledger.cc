@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/config_json.h"
-#include "util/handles.h"
+#include "util/sqlite.h"
 #include "util/state_db.h"
 
 namespace fasten::llm {
@@ -23,10 +23,6 @@ constexpr int kSchemaVersion = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-std::string SqliteError(sqlite3* db) {
-  return db ? sqlite3_errmsg(db) : "out of memory";
-}
 
 // "$5.00" for whole cents, "$0.0125" otherwise.
 std::string Usd(double v) {
@@ -113,31 +109,30 @@ class SqliteSpendLedger : public SpendLedger {
         "usage_known, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, "
         "cache_write_1h_tokens, reasoning_tokens, cost_usd) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    Result<SqliteStmt> stmt = Prepare(kSql);
+    Result<SqliteStatement> stmt = Prepare(kSql);
     if (!stmt.ok()) return stmt.status();
-    sqlite3_stmt* s = stmt->get();
     const std::string now = NowIsoSeconds();
     int i = 1;
-    BindText(s, i++, now);
-    BindText(s, i++, r.tenant);
-    BindText(s, i++, r.day);
-    BindText(s, i++, r.provider);
-    BindText(s, i++, r.model);
-    BindText(s, i++, r.pricing_version);
-    sqlite3_bind_int(s, i++, r.usage.known ? 1 : 0);
+    stmt->BindText(i++, now);
+    stmt->BindText(i++, r.tenant);
+    stmt->BindText(i++, r.day);
+    stmt->BindText(i++, r.provider);
+    stmt->BindText(i++, r.model);
+    stmt->BindText(i++, r.pricing_version);
+    stmt->BindInt64(i++, r.usage.known ? 1 : 0);
     for (int64_t n : {r.usage.input, r.usage.output, r.usage.cache_read, r.usage.cache_write_5m,
                       r.usage.cache_write_1h, r.usage.reasoning}) {
-      sqlite3_bind_int64(s, i++, n);
+      stmt->BindInt64(i++, n);
     }
     if (r.cost_usd) {
-      sqlite3_bind_double(s, i++, *r.cost_usd);
+      stmt->BindDouble(i++, *r.cost_usd);
     } else {
-      sqlite3_bind_null(s, i++);
+      stmt->BindNull(i++);
     }
-    // Autocommit: the row is durable (synchronous=FULL) when sqlite3_step returns DONE.
-    int rc = sqlite3_step(s);
+    // Autocommit: the row is durable (synchronous=FULL) when the step returns DONE.
+    int rc = stmt->Step();
     if (rc != SQLITE_DONE) {
-      return UnavailableError("cannot record spend in " + path_ + ": " + SqliteError(db_.get()));
+      return UnavailableError("cannot record spend in " + path_ + ": " + SqliteMessage(db_.get()));
     }
     return Status::Ok();
   }
@@ -145,17 +140,17 @@ class SqliteSpendLedger : public SpendLedger {
   Result<double> DaySpend(const std::string& tenant, const std::string& day) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!has_tables_ && !RefreshHasTables()) return 0.0;
-    Result<SqliteStmt> stmt = Prepare(
+    Result<SqliteStatement> stmt = Prepare(
         "SELECT COALESCE(SUM(cost_usd), 0) FROM spend_calls "
         "WHERE tenant = ? AND day = ? AND cost_usd IS NOT NULL");
     if (!stmt.ok()) return stmt.status();
-    BindText(stmt->get(), 1, tenant);
-    BindText(stmt->get(), 2, day);
-    int rc = sqlite3_step(stmt->get());
+    stmt->BindText(1, tenant);
+    stmt->BindText(2, day);
+    int rc = stmt->Step();
     if (rc != SQLITE_ROW) {
-      return UnavailableError("cannot read spend from " + path_ + ": " + SqliteError(db_.get()));
+      return UnavailableError("cannot read spend from " + path_ + ": " + SqliteMessage(db_.get()));
     }
-    return sqlite3_column_double(stmt->get(), 0);
+    return stmt->ColumnDouble(0);
   }
 
   Result<std::vector<SpendTotals>> Totals(const std::string& tenant, const std::string& from_day,
@@ -181,65 +176,45 @@ class SqliteSpendLedger : public SpendLedger {
       binds.push_back(to_day);
     }
     sql += " GROUP BY tenant, day, provider, model ORDER BY tenant, day, provider, model";
-    Result<SqliteStmt> stmt = Prepare(sql.c_str());
+    Result<SqliteStatement> stmt = Prepare(sql.c_str());
     if (!stmt.ok()) return stmt.status();
-    sqlite3_stmt* s = stmt->get();
-    for (size_t i = 0; i < binds.size(); ++i) BindText(s, static_cast<int>(i + 1), binds[i]);
+    SqliteStatement& s = *stmt;
+    for (size_t i = 0; i < binds.size(); ++i) s.BindText(static_cast<int>(i + 1), binds[i]);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = s.Step()) == SQLITE_ROW) {
       SpendTotals t;
-      t.tenant = ColumnText(s, 0);
-      t.day = ColumnText(s, 1);
-      t.provider = ColumnText(s, 2);
-      t.model = ColumnText(s, 3);
-      t.calls = sqlite3_column_int64(s, 4);
-      t.input = sqlite3_column_int64(s, 5);
-      t.output = sqlite3_column_int64(s, 6);
-      t.cache_read = sqlite3_column_int64(s, 7);
-      t.cache_write = sqlite3_column_int64(s, 8);
-      t.cost_usd = sqlite3_column_double(s, 9);
-      t.unknown_cost_calls = sqlite3_column_int64(s, 10);
+      t.tenant = s.ColumnText(0);
+      t.day = s.ColumnText(1);
+      t.provider = s.ColumnText(2);
+      t.model = s.ColumnText(3);
+      t.calls = s.ColumnInt64(4);
+      t.input = s.ColumnInt64(5);
+      t.output = s.ColumnInt64(6);
+      t.cache_read = s.ColumnInt64(7);
+      t.cache_write = s.ColumnInt64(8);
+      t.cost_usd = s.ColumnDouble(9);
+      t.unknown_cost_calls = s.ColumnInt64(10);
       rows.push_back(std::move(t));
     }
     if (rc != SQLITE_DONE) {
-      return UnavailableError("cannot read spend from " + path_ + ": " + SqliteError(db_.get()));
+      return UnavailableError("cannot read spend from " + path_ + ": " + SqliteMessage(db_.get()));
     }
     return rows;
   }
 
  private:
-  Result<SqliteStmt> Prepare(const char* sql) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr);
-    SqliteStmt stmt(raw);
-    if (rc != SQLITE_OK) {
-      return UnavailableError("spend state database " + path_ + ": " + SqliteError(db_.get()));
-    }
+  Result<SqliteStatement> Prepare(const char* sql) {
+    Result<SqliteStatement> stmt = SqliteStatement::Prepare(db_.get(), sql);
+    if (!stmt.ok()) return stmt.status().WithContext("spend state database " + path_);
     return stmt;
-  }
-
-  static void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-
-  static std::string ColumnText(sqlite3_stmt* s, int i) {
-    const unsigned char* p = sqlite3_column_text(s, i);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<size_t>(sqlite3_column_bytes(s, i)))
-             : std::string();
   }
 
   // Read-only opens: the tables may appear later (another process's first Record).
   bool RefreshHasTables() {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(),
-                           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                           "'spend_calls'",
-                           -1, &raw, nullptr) != SQLITE_OK) {
-      return false;
-    }
-    SqliteStmt stmt(raw);
-    has_tables_ = sqlite3_step(raw) == SQLITE_ROW;
+    Result<SqliteStatement> stmt = SqliteStatement::Prepare(
+        db_.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_calls'");
+    if (!stmt.ok()) return false;
+    has_tables_ = stmt->Step() == SQLITE_ROW;
     return has_tables_;
   }
 
@@ -258,18 +233,15 @@ Status Exec(sqlite3* db, const char* sql, const std::string& path) {
 
 // The schema_version in spend_meta; 0 when absent.
 Result<int> SchemaVersion(sqlite3* db, const std::string& path) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM spend_meta WHERE key = 'schema_version'", -1, &raw,
-                         nullptr) != SQLITE_OK) {
-    return UnavailableError("spend state database " + path + ": " + SqliteError(db));
-  }
-  SqliteStmt stmt(raw);
-  int rc = sqlite3_step(raw);
+  Result<SqliteStatement> stmt =
+      SqliteStatement::Prepare(db, "SELECT value FROM spend_meta WHERE key = 'schema_version'");
+  if (!stmt.ok()) return stmt.status().WithContext("spend state database " + path);
+  int rc = stmt->Step();
   if (rc == SQLITE_DONE) return 0;
   if (rc != SQLITE_ROW) {
-    return UnavailableError("spend state database " + path + ": " + SqliteError(db));
+    return UnavailableError("spend state database " + path + ": " + SqliteMessage(db));
   }
-  return std::atoi(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)));
+  return std::atoi(stmt->ColumnText(0).c_str());
 }
 
 }  // namespace
@@ -321,16 +293,15 @@ Result<std::unique_ptr<SpendLedger>> SpendLedger::OpenReadOnly(const std::string
   if (!db.ok()) return db.status();
   sqlite3* h = db->get();
   // Fails here (not on the first query) when the file is not a database.
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(
-      h, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'spend_calls'", -1,
-      &raw, nullptr);
-  SqliteStmt stmt(raw);
-  if (rc != SQLITE_OK || sqlite3_step(raw) != SQLITE_ROW) {
-    return UnavailableError("cannot read spend state database " + path + ": " + SqliteError(h));
+  bool has_tables = false;
+  {
+    Result<SqliteStatement> stmt = SqliteStatement::Prepare(
+        h, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'spend_calls'");
+    if (!stmt.ok() || stmt->Step() != SQLITE_ROW) {
+      return UnavailableError("cannot read spend state database " + path + ": " + SqliteMessage(h));
+    }
+    has_tables = stmt->ColumnInt64(0) > 0;
   }
-  bool has_tables = sqlite3_column_int(raw, 0) > 0;
-  stmt.reset();
   if (has_tables) {
     Result<int> version = SchemaVersion(h, path);
     if (version.ok() && *version > kSchemaVersion) {
