@@ -17,9 +17,9 @@
 #include "anchor/tsa.h"
 #include "store/timestamp.h"
 #include "util/base64.h"
+#include "util/crypto.h"
 #include "util/json_parse.h"
 #include "util/line_reader.h"
-#include "validator/sha256.h"
 
 namespace fasten::anchor {
 namespace {

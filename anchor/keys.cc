@@ -12,6 +12,7 @@
 
 #include "anchor/utf8.h"
 #include "util/base64.h"
+#include "util/crypto.h"
 
 namespace fasten::anchor {
 namespace {
@@ -269,9 +270,8 @@ uint32_t KeyId(std::string_view name, std::string_view public_key) {
   input.push_back('\n');
   input.push_back(static_cast<char>(kAlgEd25519));
   input.append(public_key);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len < 4) {
+  unsigned char digest[kSha256Bytes];
+  if (!Sha256Bytes(input, digest)) {
     return 0;  // OpenSSL without SHA-256: no id matches, every key is refused.
   }
   return (static_cast<uint32_t>(digest[0]) << 24) | (static_cast<uint32_t>(digest[1]) << 16) |

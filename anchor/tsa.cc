@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
-#include <openssl/rand.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -18,6 +17,8 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+
+#include "util/crypto.h"
 
 namespace fasten::anchor {
 namespace {
@@ -76,9 +77,7 @@ struct ErrorQueueGuard {
 };
 
 bool Sha256Of(std::string_view data, Digest* out) {
-  unsigned int n = 0;
-  return EVP_Digest(data.data(), data.size(), out->data(), &n, EVP_sha256(), nullptr) == 1 &&
-         n == out->size();
+  return Sha256Bytes(data, out->data());
 }
 
 // Parses all of `der` (at most kMaxTimestampBytes) with d2i; nullptr when it fails or leaves
@@ -267,7 +266,7 @@ Result<std::string> BuildTimestampRequest(std::string_view data) {
       TS_MSG_IMPRINT_set_algo(imprint.get(), algo.get()) == 1 &&
       TS_MSG_IMPRINT_set_msg(imprint.get(), digest.data(), static_cast<int>(digest.size())) == 1 &&
       TS_REQ_set_msg_imprint(req.get(), imprint.get()) == 1 &&
-      RAND_bytes(nonce_bytes.data(), static_cast<int>(nonce_bytes.size())) == 1;
+      RandomBytes(nonce_bytes.data(), nonce_bytes.size());
   if (ok) {
     // Positive with its top bit at 62: never zero, and always 8 bytes of INTEGER content (the
     // request's size does not vary).

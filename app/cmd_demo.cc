@@ -1,7 +1,7 @@
 #include <ostream>
 
 #include "app/commands.h"
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "store/dsn.h"
 
 namespace fasten {

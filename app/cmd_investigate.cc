@@ -7,7 +7,7 @@
 #include "anchor/tips_cache.h"
 #include "app/anchor_flags.h"
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "tools/cursor.h"
@@ -155,7 +155,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
     return Fail(io, InvalidArgumentError("name the tenant to investigate (--tenant T); an "
                                          "investigation always reads one tenant's rows"));
   }
-  InvestigatorConfig config;
+  llm::InvestigatorConfig config;
   Status st = ResolveInvestigatorConfig(*args, io.env, &config);
   if (!st.ok()) return Fail(io, st);
   Result<std::optional<anchor::AnchorConfig>> anchors = ReadAnchorFlags(*args);
@@ -163,7 +163,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, /*need_streams=*/true, &stores);
   if (!st.ok()) return Fail(io, st);
-  Result<std::unique_ptr<Investigator>> inv = Investigator::Make(config);
+  Result<std::unique_ptr<llm::Investigator>> inv = llm::Investigator::Make(config);
   if (!inv.ok()) return Fail(io, inv.status());
 
   CursorSigner cursors = CursorSigner::WithRandomKey();
@@ -202,7 +202,7 @@ int RunInvestigate(int argc, char** argv, CommandIo io) {
   // The record log names who asked: from the command line, the OS user.
   std::optional<std::string> user = io.env.Get("USER");
   const std::string credential = user && !user->empty() ? "cli:" + *user : "cli";
-  Investigator::Recorded recorded;
+  llm::Investigator::Recorded recorded;
   llm::InvestigateResult r =
       (*inv)->Run(args->positionals()[0], env, credential, progress, &recorded);
   if (auto path = args->Get("transcript")) {

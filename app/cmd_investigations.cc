@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "record/record_log.h"
 #include "tools/row_json.h"
 

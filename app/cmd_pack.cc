@@ -7,7 +7,7 @@
 
 #include "anchor/keys.h"
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "pack/pack_format.h"

@@ -7,10 +7,10 @@
 #include "tools/row_json.h"
 #include "tools/trace.h"
 #include "util/base64.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 

@@ -12,7 +12,7 @@
 #include "app/anchor_flags.h"
 #include "app/checkpointer.h"
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "mcp/auth.h"
@@ -334,7 +334,7 @@ mcp::HttpOptions::ApiReply ApiError(unsigned status, const std::string& code,
   return {status, {{"error", {{"code", code}, {"message", message}}}}};
 }
 
-mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
+mcp::HttpOptions::ApiReply InvestigateOverHttp(const llm::Investigator& investigator,
                                                const CursorSigner& cursors, const json& request,
                                                const TenantScope& scope,
                                                const std::string& credential, StoreSet* stores,
@@ -363,7 +363,7 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
     Result<std::shared_ptr<const AnchorTips>> t = tips->Get();
     if (t.ok()) env.anchor_tips = std::move(t.value());
   }
-  Investigator::Recorded recorded;
+  llm::Investigator::Recorded recorded;
   llm::InvestigateResult r = investigator.Run(
       request["question"].get<std::string>(), env, credential,
       [&](const std::string& event, const json& detail) {
@@ -381,8 +381,8 @@ mcp::HttpOptions::ApiReply InvestigateOverHttp(const Investigator& investigator,
   return {status, body};
 }
 
-mcp::HttpOptions::ApiReply SpendOverHttp(const Investigator& investigator, const TenantScope& scope,
-                                         const std::string& query) {
+mcp::HttpOptions::ApiReply SpendOverHttp(const llm::Investigator& investigator,
+                                         const TenantScope& scope, const std::string& query) {
   std::map<std::string, std::string> params;
   if (Status st = ParseQueryParams(query, {"from", "to"}, &params); !st.ok()) {
     return ApiError(400, "bad_request", st.message());
@@ -701,16 +701,16 @@ int RunServe(int argc, char** argv, CommandIo io) {
               line);
         });
   }
-  std::unique_ptr<Investigator> investigator;
+  std::unique_ptr<llm::Investigator> investigator;
   // The investigation record log: the investigator's, or one of our own for access records.
   std::unique_ptr<record::RecordLog> own_records;
   record::RecordLog* records = nullptr;
   if (http) {
-    InvestigatorConfig inv_config;
+    llm::InvestigatorConfig inv_config;
     st = ResolveInvestigatorConfig(*args, io.env, &inv_config);
     if (!st.ok()) return Fail(io, "serve", st);
     if (inv_config.configured) {
-      Result<std::unique_ptr<Investigator>> made = Investigator::Make(inv_config);
+      Result<std::unique_ptr<llm::Investigator>> made = llm::Investigator::Make(inv_config);
       if (!made.ok()) return Fail(io, "serve", made.status());
       investigator = std::move(made).value();
       records = investigator->records();

@@ -1,5 +1,6 @@
 // `fasten-mcp spend`: what the investigate loop spent, per tenant, UTC day and model, read from
-// the spend state database (llm/spend.h). Read-only: it never creates or changes the database.
+// the spend state database (llm/spend_ledger.h). Read-only: it never creates or changes the
+// database.
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -9,8 +10,9 @@
 #include <sstream>
 
 #include "app/commands.h"
-#include "app/investigator.h"
-#include "llm/spend.h"
+#include "app/investigator_flags.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 
 namespace fasten {
 

@@ -6,7 +6,7 @@
 #include "anchor/tips_cache.h"
 #include "app/anchor_flags.h"
 #include "app/commands.h"
-#include "app/investigator.h"
+#include "app/investigator_flags.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
 #include "tools/answer_json.h"

@@ -25,9 +25,9 @@
 #include "app/launch_scopes.h"
 #include "bench_util.h"
 #include "store/reader.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
-#include "validator/sha256.h"
 #include "validator/verify_store.h"
 
 namespace {

@@ -1,15 +1,15 @@
 #include "llm/investigate.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
 
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 #include "tools/answer_json.h"
 #include "tools/row_json.h"
+#include "util/crypto.h"
 #include "util/json_parse.h"
 
 namespace fasten::llm {
@@ -33,7 +33,7 @@ int64_t UnixMicros() {
 
 std::string RandomMarker() {
   unsigned char bytes[6];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+  if (!RandomBytes(bytes, sizeof bytes)) {
     const int64_t t = SteadyMicros();
     for (size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<unsigned char>(t >> (8 * i));
   }

@@ -6,8 +6,8 @@
 // evidence" listing what was rejected. An unvalidated answer is never returned as accepted.
 //
 // Budgets (all checked before each model call): model calls, cumulative input/output tokens,
-// dollars per investigation, the tenant's daily cap (llm/spend.h), a wall-clock deadline. The
-// last allowed call offers only submit_answer. Budget exhaustion ends the run with a partial,
+// dollars per investigation, the tenant's daily cap (llm/spend_ledger.h), a wall-clock deadline.
+// The last allowed call offers only submit_answer. Budget exhaustion ends the run with a partial,
 // clearly marked result, never an exception.
 #pragma once
 

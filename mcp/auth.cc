@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,9 +22,9 @@
 #include <set>
 
 #include "util/base64.h"
+#include "util/crypto.h"
 #include "util/handles.h"
 #include "util/json_parse.h"
-#include "validator/sha256.h"
 
 namespace fasten::mcp {
 namespace {
@@ -256,7 +255,7 @@ std::string TokenDigest(std::string_view token) {
 
 Status NewToken(std::string* token) {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+  if (!RandomBytes(bytes, sizeof bytes)) {
     return UnavailableError("RAND_bytes failed: no secure randomness for a new token");
   }
   *token = kTokenPrefix +
@@ -568,7 +567,7 @@ std::optional<Principal> TokenFileAuthenticator::Authenticate(std::string_view a
   size_t hit = 0;  // index + 1 of the match, 0 for none
   for (size_t i = 0; i < records->size(); ++i) {
     size_t equal = static_cast<size_t>(
-        CRYPTO_memcmp(digest.data(), (*records)[i].digest.data(), kDigestHexLength) == 0);
+        ConstantTimeEqual(digest.data(), (*records)[i].digest.data(), kDigestHexLength));
     size_t mask = 0 - equal;
     hit = (hit & ~mask) | ((i + 1) & mask);
   }
@@ -719,14 +718,9 @@ bool JwtAuthenticator::VerifySignature(std::string_view signing_input,
   const auto* data = reinterpret_cast<const unsigned char*>(signing_input.data());
   const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
   if (options_.algorithm == JwtOptions::Algorithm::kHs256) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    size_t mac_len = 0;
-    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_->secret.data(),
-                  key_->secret.size(), data, signing_input.size(), mac, sizeof mac,
-                  &mac_len) == nullptr) {
-      return false;
-    }
-    return mac_len == 32 && signature.size() == 32 && CRYPTO_memcmp(mac, sig, 32) == 0;
+    unsigned char mac[kSha256Bytes];
+    if (!HmacSha256(key_->secret, signing_input, mac)) return false;
+    return signature.size() == kSha256Bytes && ConstantTimeEqual(mac, sig, kSha256Bytes);
   }
   std::string der;
   if (options_.algorithm == JwtOptions::Algorithm::kEs256) {
@@ -752,7 +746,7 @@ bool JwtAuthenticator::VerifySignature(std::string_view signing_input,
   }
   EvpMdCtx ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_->pkey.get()) != 1) {
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, Sha256Md(), nullptr, key_->pkey.get()) != 1) {
     return false;
   }
   return EVP_DigestVerify(ctx.get(), sig, signature.size(), data, signing_input.size()) == 1;

@@ -1,15 +1,13 @@
 #include "pack/pack_format.h"
 
-#include <openssl/evp.h>
-
 #include <charconv>
 #include <cstdlib>
 #include <vector>
 
 #include "store/json_row.h"
 #include "tools/json_out.h"
+#include "util/crypto.h"
 #include "util/json_text.h"
-#include "validator/sha256.h"
 
 namespace fasten::pack {
 namespace {
@@ -199,31 +197,6 @@ Status ParseLinkLine(std::string_view line, LinkRecord* out) {
     return InvalidArgumentError("a link needs node, seq, hash and prev_hash");
   }
   return Status::Ok();
-}
-
-DigestStream::DigestStream() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_) std::abort();
-  EVP_DigestInit_ex(ctx_.get(), Sha256Md(), nullptr);
-}
-
-void DigestStream::Update(std::string_view bytes) {
-  EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size());
-  bytes_ += static_cast<int64_t>(bytes.size());
-}
-
-std::string DigestStream::FinishHex() {
-  unsigned char digest[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_.get(), digest, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (int i = 0; i < 32; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 15];
-  }
-  EVP_DigestInit_ex(ctx_.get(), Sha256Md(), nullptr);
-  bytes_ = 0;
-  return out;
 }
 
 }  // namespace fasten::pack

@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "store/row.h"
-#include "util/handles.h"
+#include "util/crypto.h"
 #include "util/status.h"
 
 namespace fasten::pack {
@@ -68,18 +68,5 @@ void AppendLinkLine(std::string_view node, int64_t seq, std::string_view hash,
                     std::string_view prev_hash, std::string* out);
 // Exactly the four keys, node/hash/prev_hash strings, seq an integer >= 0.
 Status ParseLinkLine(std::string_view line, LinkRecord* out);
-
-// Streaming SHA-256 (OpenSSL EVP), lowercase hex at the end.
-class DigestStream {
- public:
-  DigestStream();
-  void Update(std::string_view bytes);
-  std::string FinishHex();  // resets for reuse
-  int64_t bytes() const { return bytes_; }
-
- private:
-  EvpMdCtx ctx_;
-  int64_t bytes_ = 0;
-};
 
 }  // namespace fasten::pack

@@ -19,11 +19,11 @@
 #include "store/payload_tenant.h"
 #include "store/timestamp.h"
 #include "util/batch_pipe.h"
+#include "util/crypto.h"
 #include "util/json_parse.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 
 namespace fasten::pack {
 namespace {

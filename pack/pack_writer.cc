@@ -22,10 +22,10 @@
 #include "tools/json_out.h"
 #include "tools/row_json.h"
 #include "tools/verify_json.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 #include "validator/verify_store.h"
 
 namespace fasten::pack {

@@ -1,6 +1,5 @@
 #include "record/record_log.h"
 
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -9,10 +8,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/crypto.h"
 #include "util/json_parse.h"
+#include "util/sqlite.h"
 #include "util/state_db.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten::record {
 namespace {
@@ -63,28 +63,17 @@ std::string Dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p),
-                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
-
-void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
 // A row of kColumns, its envelope parsed when it is JSON (*envelope null otherwise).
-StoredRecord ReadRow(sqlite3_stmt* s, json* envelope) {
+StoredRecord ReadRow(const SqliteStatement& s, json* envelope) {
   StoredRecord r;
-  r.seq = sqlite3_column_int64(s, 0);
-  r.id = ColumnText(s, 1);
-  r.kind = ColumnText(s, 2);
-  r.tenant = ColumnText(s, 3);
-  r.created_at = ColumnText(s, 4);
-  r.record = ColumnText(s, 5);
-  r.prev_hash = ColumnText(s, 6);
-  r.hash = ColumnText(s, 7);
+  r.seq = s.ColumnInt64(0);
+  r.id = s.ColumnText(1);
+  r.kind = s.ColumnText(2);
+  r.tenant = s.ColumnText(3);
+  r.created_at = s.ColumnText(4);
+  r.record = s.ColumnText(5);
+  r.prev_hash = s.ColumnText(6);
+  r.hash = s.ColumnText(7);
   json parsed;
   if (ParseJson(r.record, kRecordLimits, &parsed).ok() && parsed.is_object()) {
     auto c = parsed.find("content");
@@ -146,21 +135,18 @@ std::string EnvelopeMismatch(const json& env, const StoredRecord& r) {
   return "";
 }
 
+// What a failed read of the log at `path` is reported as.
+std::string ReadContext(const std::string& path) {
+  return "cannot read " + std::string(kWhat) + " " + path;
+}
+
 Result<bool> TableExists(sqlite3* db, const std::string& path) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db,
-                              "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                              "'investigation_records'",
-                              -1, &raw, nullptr);
-  SqliteStmt stmt(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path + ": " +
-                            sqlite3_errmsg(db));
-  }
-  rc = sqlite3_step(raw);
+  Result<SqliteStatement> stmt = SqliteStatement::Prepare(
+      db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'investigation_records'");
+  if (!stmt.ok()) return stmt.status().WithContext(ReadContext(path));
+  const int rc = stmt->Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path + ": " +
-                            sqlite3_errmsg(db));
+    return UnavailableError(ReadContext(path) + ": " + SqliteMessage(db));
   }
   return rc == SQLITE_ROW;
 }
@@ -225,7 +211,7 @@ json RecordSummaryJson(const StoredRecord& r) {
 
 std::string NewRecordId(const std::string& kind) {
   unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+  if (!RandomBytes(bytes, sizeof bytes)) {
     // Ids need to be unique, not secret: the clock and a counter will do.
     static std::atomic<uint64_t> counter{0};
     uint64_t v =
@@ -311,32 +297,22 @@ Result<std::vector<std::string>> RecordLog::Append(const std::vector<NewRecord>&
   int64_t seq = 0;
   std::string prev = kGenesis;
   {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT seq, hash FROM investigation_records ORDER BY seq DESC "
-                           "LIMIT 1",
-                           -1, &raw, nullptr) != SQLITE_OK) {
-      SqliteStmt guard(raw);
-      return fail(sqlite3_errmsg(h));
-    }
-    SqliteStmt tip(raw);
-    int rc = sqlite3_step(raw);
+    Result<SqliteStatement> tip = SqliteStatement::Prepare(
+        h, "SELECT seq, hash FROM investigation_records ORDER BY seq DESC LIMIT 1");
+    if (!tip.ok()) return fail(tip.status().message());
+    int rc = tip->Step();
     if (rc == SQLITE_ROW) {
-      seq = sqlite3_column_int64(raw, 0);
-      prev = ColumnText(raw, 1);
+      seq = tip->ColumnInt64(0);
+      prev = tip->ColumnText(1);
     } else if (rc != SQLITE_DONE) {
-      return fail(sqlite3_errmsg(h));
+      return fail(SqliteMessage(h));
     }
   }
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(h,
-                         "INSERT INTO investigation_records (seq, id, kind, tenant, created_at, "
-                         "record, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    SqliteStmt guard(raw);
-    return fail(sqlite3_errmsg(h));
-  }
-  SqliteStmt insert(raw);
+  Result<SqliteStatement> insert = SqliteStatement::Prepare(
+      h,
+      "INSERT INTO investigation_records (seq, id, kind, tenant, created_at, record, prev_hash, "
+      "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!insert.ok()) return fail(insert.status().message());
   std::string bytes, error;
   for (const NewRecord& r : records) {
     ++seq;
@@ -359,20 +335,20 @@ Result<std::vector<std::string>> RecordLog::Append(const std::vector<NewRecord>&
       return fail("record content: " + error);
     }
     const std::string hash = sha.Hex(prev, bytes);
-    sqlite3_reset(raw);
-    sqlite3_bind_int64(raw, 1, seq);
-    BindText(raw, 2, id);
-    BindText(raw, 3, r.kind);
-    BindText(raw, 4, r.tenant);
-    BindText(raw, 5, created_at);
-    BindText(raw, 6, bytes);
-    BindText(raw, 7, prev);
-    BindText(raw, 8, hash);
-    if (sqlite3_step(raw) != SQLITE_DONE) return fail(sqlite3_errmsg(h));
+    insert->Reset();
+    insert->BindInt64(1, seq);
+    insert->BindText(2, id);
+    insert->BindText(3, r.kind);
+    insert->BindText(4, r.tenant);
+    insert->BindText(5, created_at);
+    insert->BindText(6, bytes);
+    insert->BindText(7, prev);
+    insert->BindText(8, hash);
+    if (insert->Step() != SQLITE_DONE) return fail(SqliteMessage(h));
     ids.push_back(id);
     prev = hash;
   }
-  insert.reset();
+  insert->Finalize();
   Status commit = ExecStateSql(h, "COMMIT", kWhat, path_);
   if (!commit.ok()) {
     (void)ExecStateSql(h, "ROLLBACK", kWhat, path_);
@@ -390,21 +366,16 @@ Result<std::vector<StoredRecord>> RecordLog::List(const ListOptions& options) {
   if (!options.kind.empty()) sql += " AND kind = ?2";
   if (options.before_seq) sql += " AND seq < ?3";
   sql += " ORDER BY seq DESC LIMIT ?4";
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
-  SqliteStmt stmt(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
-  }
-  if (options.tenant) BindText(raw, 1, *options.tenant);
-  if (!options.kind.empty()) BindText(raw, 2, options.kind);
-  if (options.before_seq) sqlite3_bind_int64(raw, 3, *options.before_seq);
-  sqlite3_bind_int64(raw, 4, std::clamp<int64_t>(options.limit, 1, kMaxListLimit));
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) out.push_back(ReadRow(raw, nullptr));
+  Result<SqliteStatement> stmt = SqliteStatement::Prepare(db_.get(), sql);
+  if (!stmt.ok()) return stmt.status().WithContext(ReadContext(path_));
+  if (options.tenant) stmt->BindText(1, *options.tenant);
+  if (!options.kind.empty()) stmt->BindText(2, options.kind);
+  if (options.before_seq) stmt->BindInt64(3, *options.before_seq);
+  stmt->BindInt64(4, std::clamp<int64_t>(options.limit, 1, kMaxListLimit));
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) out.push_back(ReadRow(*stmt, nullptr));
   if (rc != SQLITE_DONE) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
+    return UnavailableError(ReadContext(path_) + ": " + SqliteMessage(db_.get()));
   }
   return out;
 }
@@ -416,24 +387,16 @@ Result<StoredRecord> RecordLog::Get(const std::string& id,
   if (!IsRecordIdSyntax(id)) return not_found;
   std::lock_guard<std::mutex> lock(mu_);
   if (!HasTable()) return not_found;
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(
-      db_.get(),
-      (std::string("SELECT ") + kColumns + " FROM investigation_records WHERE id = ?").c_str(), -1,
-      &raw, nullptr);
-  SqliteStmt stmt(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
-  }
-  BindText(raw, 1, id);
-  rc = sqlite3_step(raw);
+  Result<SqliteStatement> stmt = SqliteStatement::Prepare(
+      db_.get(), std::string("SELECT ") + kColumns + " FROM investigation_records WHERE id = ?");
+  if (!stmt.ok()) return stmt.status().WithContext(ReadContext(path_));
+  stmt->BindText(1, id);
+  const int rc = stmt->Step();
   if (rc == SQLITE_DONE) return not_found;
   if (rc != SQLITE_ROW) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
+    return UnavailableError(ReadContext(path_) + ": " + SqliteMessage(db_.get()));
   }
-  StoredRecord r = ReadRow(raw, nullptr);
+  StoredRecord r = ReadRow(*stmt, nullptr);
   if (tenant && r.tenant != *tenant) return not_found;
   return r;
 }
@@ -445,16 +408,9 @@ Result<VerifyReport> RecordLog::Verify() {
     report.table_exists = false;
     return report;
   }
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(
-      db_.get(),
-      (std::string("SELECT ") + kColumns + " FROM investigation_records ORDER BY seq").c_str(), -1,
-      &raw, nullptr);
-  SqliteStmt stmt(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
-  }
+  Result<SqliteStatement> stmt = SqliteStatement::Prepare(
+      db_.get(), std::string("SELECT ") + kColumns + " FROM investigation_records ORDER BY seq");
+  if (!stmt.ok()) return stmt.status().WithContext(ReadContext(path_));
   Canonicalizer canon;
   Sha256 sha;
   std::string bytes, error;
@@ -505,9 +461,10 @@ Result<VerifyReport> RecordLog::Verify() {
     }
     return std::nullopt;
   };
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
     json env;
-    StoredRecord r = ReadRow(raw, &env);
+    StoredRecord r = ReadRow(*stmt, &env);
     ++report.records;
     auto finding = judge(r, env);
     if (finding) {
@@ -522,8 +479,7 @@ Result<VerifyReport> RecordLog::Verify() {
     last_hash = r.hash;
   }
   if (rc != SQLITE_DONE) {
-    return UnavailableError("cannot read " + std::string(kWhat) + " " + path_ + ": " +
-                            sqlite3_errmsg(db_.get()));
+    return UnavailableError(ReadContext(path_) + ": " + SqliteMessage(db_.get()));
   }
   report.tip_seq = last_seq;
   report.tip_hash = report.records > 0 ? last_hash : "";

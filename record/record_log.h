@@ -20,7 +20,7 @@
 // rendered by validator/canonical.h (Canonicalizer::AppendJson: sorted keys, no whitespace,
 // ASCII with \u escapes: the bytes rules C1-C9 of the audit chain), and
 //   hash = lowercase hex SHA-256( ascii(prev_hash) || envelope bytes )
-// through validator/sha256.h, the one hashing path of the audit chain. The columns seq, id,
+// through util/crypto.h, the one hashing path of the audit chain. The columns seq, id,
 // kind, tenant and created_at repeat envelope members so that queries can use them; Verify
 // checks that they agree.
 //

@@ -11,6 +11,7 @@
 #include "store/pg_session.h"
 #include "store/sqlite_open.h"
 #include "util/handles.h"
+#include "util/sqlite.h"
 
 namespace fasten {
 namespace {
@@ -207,31 +208,19 @@ std::string Bare(const std::string& table) {
 // ---------------------------------------------------------------------------------------------
 // SQLite.
 
-Status SqliteError(sqlite3* db, const std::string& context) {
-  return UnavailableError(context + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
 Status SqliteRows(sqlite3* db, const std::string& sql, const std::vector<std::string>& params,
                   std::vector<std::vector<std::string>>* rows) {
   rows->clear();
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return SqliteError(db, "catalog query failed");
-  }
-  SqliteStmt stmt(raw);
-  for (size_t i = 0; i < params.size(); ++i) {
-    sqlite3_bind_text(raw, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
-  }
+  Result<SqliteStatement> stmt = SqliteStatement::Prepare(db, sql);
+  if (!stmt.ok()) return stmt.status().WithContext("catalog query failed");
+  for (size_t i = 0; i < params.size(); ++i) stmt->BindText(static_cast<int>(i + 1), params[i]);
   int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
     std::vector<std::string> row;
-    for (int c = 0; c < sqlite3_column_count(raw); ++c) {
-      const unsigned char* t = sqlite3_column_text(raw, c);
-      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-    }
+    for (int c = 0; c < stmt->ColumnCount(); ++c) row.push_back(stmt->ColumnText(c));
     rows->push_back(std::move(row));
   }
-  if (rc != SQLITE_DONE) return SqliteError(db, "catalog query failed");
+  if (rc != SQLITE_DONE) return UnavailableError("catalog query failed: " + SqliteMessage(db));
   return Status::Ok();
 }
 
@@ -432,18 +421,13 @@ Status ApplyIndexes(const Dsn& dsn, const std::vector<IndexAdvice>& missing,
     }
     return first;
   }
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(dsn.path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-  SqliteHandle db(raw);
-  if (rc != SQLITE_OK) return SqliteError(raw, "cannot open " + dsn.path + " for writing");
-  sqlite3_busy_timeout(raw, 30000);
+  SqliteHandle db;
+  Status opened = SqliteOpen(dsn.path, SQLITE_OPEN_READWRITE, &db);
+  if (!opened.ok()) return opened.WithContext("cannot open " + dsn.path + " for writing");
+  sqlite3_busy_timeout(db.get(), 30000);
   for (const IndexAdvice& a : missing) {
     if (a.exists) continue;
-    char* err = nullptr;
-    rc = sqlite3_exec(raw, a.ddl.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    note(a, rc == SQLITE_OK ? Status::Ok() : UnavailableError(a.name + ": " + msg));
+    note(a, SqliteExec(db.get(), a.ddl.c_str()).WithContext(a.name));
   }
   return first;
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "util/sqlite.h"
+
 namespace fasten {
 namespace {
 
@@ -50,21 +52,18 @@ Status OpenSqliteReadOnly(const Dsn& dsn, int extra_flags, SqliteHandle* out, bo
   if (immutable != nullptr) *immutable = frozen;
   const std::string name = frozen ? ImmutableUri(dsn.path) : dsn.path;
   int flags = SQLITE_OPEN_READONLY | extra_flags | (frozen ? SQLITE_OPEN_URI : 0);
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
-  out->reset(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot open " + dsn.path + ": " +
-                            (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
+  Status opened = SqliteOpen(name, flags, out);
+  if (!opened.ok()) return opened.WithContext("cannot open " + dsn.path);
+  sqlite3* raw = out->get();
   // A writer's commit, or another connection recovering a WAL index (several workers opening at
   // once), holds a lock for milliseconds: wait for it rather than fail the open.
   sqlite3_busy_timeout(raw, kSqliteBusyTimeoutMs);
   // Read the schema now, so that a WAL store whose -shm cannot be created fails here, with what
   // to do, rather than at the first query.
-  rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string why = sqlite3_errmsg(raw);
+  int rc = SQLITE_OK;
+  Status read = SqliteExec(raw, "SELECT count(*) FROM sqlite_master", &rc);
+  if (!read.ok()) {
+    const std::string why = read.message();
     if ((rc & 0xFF) == SQLITE_READONLY || (rc & 0xFF) == SQLITE_CANTOPEN) {
       return FailedPreconditionError(
           "cannot read " + dsn.path + ": " + why +

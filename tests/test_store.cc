@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten::testing {
 

@@ -1,9 +1,6 @@
 #include "tools/cursor.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -13,7 +10,7 @@
 #include <utility>
 
 #include "util/base64.h"
-#include "validator/sha256.h"
+#include "util/crypto.h"
 
 namespace fasten {
 namespace {
@@ -48,19 +45,15 @@ std::optional<std::string> Tag(const std::string& key, std::string_view domain,
   std::string message(domain);
   message.push_back('\0');
   for (std::string_view f : fields) PutField(&message, f);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac,
-            &mac_len) ||
-      mac_len < kTagBytes) {
+  unsigned char mac[kSha256Bytes];
+  if (!HmacSha256(key, message, mac)) {
     return std::nullopt;
   }
   return std::string(reinterpret_cast<const char*>(mac), kTagBytes);
 }
 
 bool SameTag(const std::string& a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && ConstantTimeEqual(a.data(), b.data(), a.size());
 }
 
 }  // namespace
@@ -71,7 +64,7 @@ CursorSigner::CursorSigner(std::string key) : key_(std::move(key)) {
 
 CursorSigner CursorSigner::WithRandomKey() {
   std::string key(kMinKeyBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+  if (!RandomBytes(key.data(), key.size())) {
     std::abort();  // no randomness: nothing sensible to do
   }
   CursorSigner signer(key);

@@ -9,10 +9,10 @@
 #include "tools/row_json.h"
 #include "tools/tool_common.h"
 #include "tools/tool_defs.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 
 namespace fasten::tools_internal {
 namespace {

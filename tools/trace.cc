@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/row_json.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 

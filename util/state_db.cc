@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/sqlite.h"
+
 namespace fasten {
 
 bool StatePathExists(const std::string& path) {
@@ -35,13 +37,9 @@ Status MakeStateDirs(const std::string& dir) {
 }
 
 Result<SqliteHandle> OpenStateDb(const std::string& path, int flags, const std::string& what) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  SqliteHandle db(raw);
-  if (rc != SQLITE_OK) {
-    return UnavailableError("cannot open " + what + " " + path + ": " +
-                            (raw ? sqlite3_errmsg(raw) : "out of memory"));
-  }
+  SqliteHandle db;
+  Status st = SqliteOpen(path, flags | SQLITE_OPEN_NOMUTEX, &db);
+  if (!st.ok()) return st.WithContext("cannot open " + what + " " + path);
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), kStateBusyTimeoutMs);
   return db;
@@ -49,14 +47,7 @@ Result<SqliteHandle> OpenStateDb(const std::string& path, int flags, const std::
 
 Status ExecStateSql(sqlite3* db, const char* sql, const std::string& what,
                     const std::string& path) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : (db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_free(err);
-    return UnavailableError("cannot write " + what + " " + path + ": " + msg);
-  }
-  return Status::Ok();
+  return SqliteExec(db, sql).WithContext("cannot write " + what + " " + path);
 }
 
 }  // namespace fasten

@@ -1,6 +1,6 @@
 // fasten-mcp's own state database: one SQLite file the operator owns (the spend ledger,
-// llm/spend.h, and the investigation record log, record/record_log.h, keep their tables in it),
-// never a fasten store. These helpers open it the same way for every owner of a table.
+// llm/spend_ledger.h, and the investigation record log, record/record_log.h, keep their tables in
+// it), never a fasten store. These helpers open it the same way for every owner of a table.
 //
 // Path: --state PATH, else $FASTEN_STATE_DIR/state.db, else $XDG_STATE_HOME/fasten-mcp/state.db,
 // else ~/.local/state/fasten-mcp/state.db (llm::DefaultStatePath). Stateless functions;

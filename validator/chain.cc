@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {

@@ -5,10 +5,10 @@
 
 #include "store/reader.h"
 #include "store/timestamp.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {

@@ -1,7 +1,7 @@
 #include "validator/digest.h"
 
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 

@@ -14,7 +14,7 @@
 
 #include "anchor/tips_cache.h"
 #include "app/commands.h"
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "support/test_scopes.h"
 #include "test_store.h"
 #include "validator/integrity_verdict.h"

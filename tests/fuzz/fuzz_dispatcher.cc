@@ -1,6 +1,6 @@
 // Fuzzes the MCP dispatcher end to end on the demo store, in both protocol eras.
 //
-// A demo store (app/demo_store.h: two tenants, every writer, both incidents) is written once per
+// A demo store (demo/demo_store.h: two tenants, every writer, both incidents) is written once per
 // process into a temporary directory and opened once. Input: JSON-RPC lines, handled as
 // mcp/stdio_transport.cc handles them: ParseAndClassify (the bounded parser), then answered by
 // Listen or
@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "mcp/dispatcher.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/support/test_scopes.h"

@@ -8,9 +8,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "llm/investigate.h"
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 #include "store/dsn.h"
 #include "support/test_scopes.h"
 #include "test_store.h"

@@ -1,6 +1,7 @@
 // Prices (docs/providers.md §6), the spend ledger (a SQLite state database of our own) and the
 // per-tenant daily caps (docs/investigate.md).
-#include "llm/spend.h"
+#include "llm/prices.h"
+#include "llm/spend_ledger.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

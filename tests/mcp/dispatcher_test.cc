@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "mcp/mcp_test_util.h"
 #include "support/test_scopes.h"
 #include "test_store.h"

@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "mcp/dispatcher.h"
 #include "mcp/mcp_test_util.h"
 #include "support/test_scopes.h"

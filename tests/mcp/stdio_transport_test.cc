@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "mcp/call_runner.h"
 #include "mcp/mcp_test_util.h"
 #include "support/test_scopes.h"

@@ -16,7 +16,7 @@
 
 #include "anchor/checkpoint.h"
 #include "anchor/keys.h"
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "pack/pack_archive.h"
 #include "pack/pack_format.h"
 #include "pack/pack_verify.h"
@@ -26,7 +26,7 @@
 #include "store/timestamp.h"
 #include "support/test_scopes.h"
 #include "test_store.h"
-#include "validator/sha256.h"
+#include "util/crypto.h"
 
 namespace fasten::pack {
 namespace {

@@ -12,8 +12,8 @@
 #include "mcp/access_record.h"
 #include "record/record_writer.h"
 #include "support/test_scopes.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten::record {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "support/test_scopes.h"
 #include "test_store.h"
+#include "util/crypto.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {

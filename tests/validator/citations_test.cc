@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "support/test_scopes.h"

@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "store/json_row.h"
+#include "util/crypto.h"
 #include "util/json_text.h"
 #include "validator/canonical.h"
 #include "validator/chain.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {

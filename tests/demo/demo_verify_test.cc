@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 #include "store/reader.h"
 #include "store/timestamp.h"
 #include "support/test_scopes.h"

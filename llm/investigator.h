@@ -1,6 +1,6 @@
 // What `investigate` and `serve --http` (POST /api/v1/investigate, GET /api/v1/spend) share: the
-// provider, price table, caps and spend ledger, configured from flags and the environment, built
-// once and used for many investigations.
+// provider, price table, caps and spend ledger, configured once (app/investigator_flags.h reads
+// the flags and the environment into an InvestigatorConfig) and used for many investigations.
 #pragma once
 
 #include <memory>
@@ -9,22 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "app/cli.h"
 #include "llm/investigate.h"
+#include "llm/prices.h"
 #include "llm/provider.h"
-#include "llm/spend.h"
+#include "llm/spend_ledger.h"
 #include "record/record_log.h"
 
-namespace fasten {
-
-// Flags read by ResolveInvestigatorConfig (also accepted by `serve`).
-extern const std::vector<FlagSpec> kInvestigatorFlags;
-// Help text for those flags (shared by `investigate --help` and `serve --help`).
-extern const char kInvestigatorFlagsHelp[];
-
-// --integrity-margin (investigate, serve, validate): sets *margin when the flag is given,
-// InvalidArgument naming the accepted forms when it does not parse; leaves *margin otherwise.
-Status IntegrityMarginFlag(const Args& args, Micros* margin);
+namespace fasten::llm {
 
 struct InvestigatorConfig {
   llm::ProviderConfig provider;
@@ -35,14 +26,6 @@ struct InvestigatorConfig {
   llm::InvestigateOptions options;
   bool configured = false;  // a provider was named (flag or FASTEN_LLM_PROVIDER)
 };
-
-// Flags first, then FASTEN_LLM_PROVIDER, FASTEN_LLM_MODEL, FASTEN_LLM_BASE_URL,
-// FASTEN_LLM_API_KEY_FILE, FASTEN_PRICES, FASTEN_COST_CAPS, FASTEN_STATE_DIR.
-Status ResolveInvestigatorConfig(const Args& args, const Env& env, InvestigatorConfig* out);
-
-// The state database a reading command (spend, investigations) opens: --state PATH, else
-// llm::DefaultStatePath from `env`. InvalidArgument when --state is empty or nothing is set.
-Result<std::string> StatePathFromArgs(const Args& args, const Env& env);
 
 class Investigator {
  public:
@@ -55,7 +38,7 @@ class Investigator {
     Status status;
   };
 
-  // One investigation for env.tenant, with env's stores, asked by `credential` (the token's
+  // One investigation for env.scope, with env's stores, asked by `credential` (the token's
   // label over HTTP, "cli:USER" from the command line), appended to the investigation record
   // log when it ends (*recorded says how; may be null). Thread-safe: each call makes its own
   // provider (providers are cheap), the ledger and the log are shared.
@@ -90,4 +73,4 @@ record::NewRecord InvestigationRecord(const std::string& tenant, const std::stri
                                       const std::string& model,
                                       const llm::InvestigateResult& result);
 
-}  // namespace fasten
+}  // namespace fasten::llm

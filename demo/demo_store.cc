@@ -1,4 +1,4 @@
-#include "app/demo_store.h"
+#include "demo/demo_store.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -9,12 +9,13 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "store/row.h"
 #include "store/timestamp.h"
-#include "util/handles.h"
+#include "util/crypto.h"
+#include "util/sqlite.h"
 #include "validator/canonical.h"
-#include "validator/sha256.h"
 
 namespace fasten {
 namespace {
@@ -254,11 +255,9 @@ class StoreWriter {
   explicit StoreWriter(uint64_t seed) : rng_(seed) {}
 
   Status Open(const std::string& path) {
-    sqlite3* raw = nullptr;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) return Error("cannot create " + path);
+    if (!SqliteOpen(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db_).ok()) {
+      return Error("cannot create " + path);
+    }
     FASTEN_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"));
     FASTEN_RETURN_IF_ERROR(Exec(kAuditDdl));
     FASTEN_RETURN_IF_ERROR(Exec("BEGIN"));
@@ -292,12 +291,8 @@ class StoreWriter {
   }
 
   Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      return InternalError("demo store: " + msg);
-    }
+    Status st = SqliteExec(db_.get(), sql);
+    if (!st.ok()) return InternalError("demo store: " + st.message());
     return Status::Ok();
   }
 
@@ -372,15 +367,15 @@ class StoreWriter {
         .Str("timestamp", ts)
         .Str("service_id", service);
     if (!tenant.empty()) p.Str("tenant_id", tenant);
-    sqlite3_stmt* st = api_stmt_.get();
-    sqlite3_reset(st);
-    BindText(st, 1, request_id);
-    BindText(st, 2, ts);
-    BindText(st, 3, service);
-    BindText(st, 4, method);
-    BindText(st, 5, path);
-    sqlite3_bind_int(st, 6, status);
-    BindText(st, 7, p.Render(Writer::kPythonNew));
+    SqliteStatement& st = *api_stmt_;
+    st.Reset();
+    st.BindText(1, request_id);
+    st.BindText(2, ts);
+    st.BindText(3, service);
+    st.BindText(4, method);
+    st.BindText(5, path);
+    st.BindInt64(6, status);
+    st.BindText(7, p.Render(Writer::kPythonNew));
     ++api_;
     return Step(st);
   }
@@ -398,14 +393,14 @@ class StoreWriter {
         .Str("service_id", service)
         .Str("message", message);
     if (!tenant.empty()) p.Str("tenant_id", tenant);
-    sqlite3_stmt* st = sys_stmt_.get();
-    sqlite3_reset(st);
-    BindText(st, 1, request_id);
-    BindText(st, 2, ts);
-    BindText(st, 3, level);
-    BindText(st, 4, service);
-    BindText(st, 5, event);
-    BindText(st, 6, p.Render(Writer::kGo));
+    SqliteStatement& st = *sys_stmt_;
+    st.Reset();
+    st.BindText(1, request_id);
+    st.BindText(2, ts);
+    st.BindText(3, level);
+    st.BindText(4, service);
+    st.BindText(5, event);
+    st.BindText(6, p.Render(Writer::kGo));
     ++sys_;
     return Step(st);
   }
@@ -423,59 +418,54 @@ class StoreWriter {
   };
 
   Status Error(const std::string& what) {
-    return InternalError(what + ": " + (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
+    return InternalError(what + ": " + SqliteMessage(db_.get()));
   }
-  Status Prepare(const char* sql, SqliteStmt* out) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
-      return Error("demo store prepare");
-    }
-    out->reset(raw);
+  Status Prepare(const char* sql, std::optional<SqliteStatement>* out) {
+    Result<SqliteStatement> stmt = SqliteStatement::Prepare(db_.get(), sql);
+    if (!stmt.ok()) return Error("demo store prepare");
+    out->emplace(std::move(stmt).value());
     return Status::Ok();
   }
-  static void BindText(sqlite3_stmt* st, int i, const std::string& v) {
-    sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  static void BindNullable(sqlite3_stmt* st, int i, const NullableText& v) {
+  static void BindNullable(SqliteStatement& st, int i, const NullableText& v) {
     if (v.null)
-      sqlite3_bind_null(st, i);
+      st.BindNull(i);
     else
-      BindText(st, i, v.value);
+      st.BindText(i, v.value);
   }
-  Status Step(sqlite3_stmt* st) {
-    if (sqlite3_step(st) != SQLITE_DONE) return Error("demo store insert");
+  Status Step(SqliteStatement& st) {
+    if (st.Step() != SQLITE_DONE) return Error("demo store insert");
     return Status::Ok();
   }
 
   Status InsertAudit(const AuditRow& r, Writer) {
-    sqlite3_stmt* st = audit_stmt_.get();
-    sqlite3_reset(st);
-    BindText(st, 1, r.id);
-    BindText(st, 2, r.origin_id);
-    sqlite3_bind_int64(st, 3, r.monotonic_seq);
-    BindText(st, 4, r.timestamp);
-    BindText(st, 5, r.code);
-    BindText(st, 6, r.action);
-    BindText(st, 7, r.severity);
-    BindText(st, 8, r.service_id);
-    BindText(st, 9, r.source_node_id);
+    SqliteStatement& st = *audit_stmt_;
+    st.Reset();
+    st.BindText(1, r.id);
+    st.BindText(2, r.origin_id);
+    st.BindInt64(3, r.monotonic_seq);
+    st.BindText(4, r.timestamp);
+    st.BindText(5, r.code);
+    st.BindText(6, r.action);
+    st.BindText(7, r.severity);
+    st.BindText(8, r.service_id);
+    st.BindText(9, r.source_node_id);
     BindNullable(st, 10, r.tenant_id);
-    BindText(st, 11, r.actor);
-    BindText(st, 12, r.actor_kind);
-    BindText(st, 13, r.target);
-    BindText(st, 14, r.category);
-    BindText(st, 15, r.domain);
-    BindText(st, 16, r.method);
-    BindText(st, 17, r.request_id);
+    st.BindText(11, r.actor);
+    st.BindText(12, r.actor_kind);
+    st.BindText(13, r.target);
+    st.BindText(14, r.category);
+    st.BindText(15, r.domain);
+    st.BindText(16, r.method);
+    st.BindText(17, r.request_id);
     // The spec DDL keeps detail NOT NULL; a redacted row stores the JSON text null, as the
     // newest Python store does.
-    BindText(st, 18, r.detail.null ? std::string("null") : r.detail.value);
-    sqlite3_bind_int(st, 19, 0);
+    st.BindText(18, r.detail.null ? std::string("null") : r.detail.value);
+    st.BindInt64(19, 0);
     BindNullable(st, 20, r.shipped_at);
-    BindText(st, 21, r.wire_version);
-    BindText(st, 22, r.hash);
-    BindText(st, 23, r.prev_hash);
-    BindText(st, 24, r.canonical_form_id);
+    st.BindText(21, r.wire_version);
+    st.BindText(22, r.hash);
+    st.BindText(23, r.prev_hash);
+    st.BindText(24, r.canonical_form_id);
     BindNullable(st, 25, r.detail_salt);
     BindNullable(st, 26, r.detail_commitment);
     return Step(st);
@@ -483,7 +473,7 @@ class StoreWriter {
 
   Rng rng_;
   SqliteHandle db_;
-  SqliteStmt audit_stmt_, api_stmt_, sys_stmt_;
+  std::optional<SqliteStatement> audit_stmt_, api_stmt_, sys_stmt_;
   std::map<std::string, Node> nodes_;
   Canonicalizer canon_;
   Sha256 sha_;
