@@ -118,9 +118,8 @@ void AppendWhy(std::string* why, const std::string& more) {
 
 class Validator {
  public:
-  Validator(const TenantScope& scope, const StoreView& stores, const CitationCheckOptions& options,
-            Verdict* v)
-      : scope_(scope), stores_(stores), options_(options), v_(v) {}
+  Validator(const TenantScope& scope, const StoreView& stores, Verdict* v)
+      : scope_(scope), stores_(stores), v_(v) {}
 
   Status Run(const Answer& answer) {
     // Distinct well-formed citations, by stream.
@@ -296,7 +295,6 @@ class Validator {
 
   const TenantScope& scope_;
   const StoreView& stores_;
-  const CitationCheckOptions& options_;
   Verdict* v_;
   std::map<AuditKey2, Resolved> audit_;
   std::map<std::pair<int, int64_t>, StreamEntry> stream_;
@@ -414,7 +412,7 @@ void ValidateAnswer(const TenantScope& scope, const Answer& answer, const StoreV
     v.error = FailedPreconditionError("no audit store to check citations against");
     return;
   }
-  Validator validator(scope, stores, options, &v);
+  Validator validator(scope, stores, &v);
   Status st = validator.Run(answer);
   if (!st.ok()) {
     v.error = st;
