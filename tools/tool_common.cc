@@ -44,11 +44,6 @@ PageArgs ParsePageArgs(const json& args) {
   return page;
 }
 
-// The tenant key cursors are bound to; the all-tenants mode gets a key no tenant can have.
-std::string TenantKey(const ToolEnv& env) {
-  return env.scope.CursorKey();
-}
-
 Status Window(const WindowArgs& args, const ToolEnv& env, std::optional<Micros>* since,
               std::optional<Micros>* until, std::optional<std::string> default_since) {
   for (auto [key, text, out] :
@@ -117,7 +112,7 @@ Result<std::optional<std::string>> CursorPosition(const std::optional<std::strin
                                                   const ToolEnv& env,
                                                   const std::string& fingerprint) {
   if (!cursor) return std::optional<std::string>();
-  Result<std::string> pos = env.cursors->Verify(*cursor, TenantKey(env), fingerprint);
+  Result<std::string> pos = env.cursors->Verify(*cursor, env.scope.CursorKey(), fingerprint);
   if (!pos.ok()) return pos.status();
   return std::optional<std::string>(std::move(pos).value());
 }
@@ -129,14 +124,15 @@ json ListPage(PageParts parts, const ToolEnv& env, const std::string& fingerprin
   const size_t fit = AppendWithinBudget(parts.items, env.byte_budget, 512, &rows);
   std::optional<std::string> next = parts.next;
   if (fit < n) next = parts.position_after(fit - 1);
-  json out = {{"rows", std::move(rows)},
-              {"count", fit},
-              {"total_matched", parts.total},
-              {"total_is_lower_bound", parts.lower_bound},
-              {"truncated", parts.has_more || fit < n},
-              {"next_cursor",
-               next ? json(env.cursors->Sign(TenantKey(env), fingerprint, *next)) : json(nullptr)},
-              {"window", WindowJson(since, until)}};
+  json out = {
+      {"rows", std::move(rows)},
+      {"count", fit},
+      {"total_matched", parts.total},
+      {"total_is_lower_bound", parts.lower_bound},
+      {"truncated", parts.has_more || fit < n},
+      {"next_cursor",
+       next ? json(env.cursors->Sign(env.scope.CursorKey(), fingerprint, *next)) : json(nullptr)},
+      {"window", WindowJson(since, until)}};
   if (n == 0) out["hint"] = Hint(what, since, until);
   return out;
 }

@@ -61,9 +61,6 @@ ToolHandler TypedHandler(Result<Args> (*parse)(const json&),
 // ---------------------------------------------------------------------------------------------
 // Running a tool.
 
-// The tenant key cursors are bound to; the all-tenants mode gets a key no tenant can have.
-std::string TenantKey(const ToolEnv& env);
-
 Status Window(const WindowArgs& args, const ToolEnv& env, std::optional<Micros>* since,
               std::optional<Micros>* until, std::optional<std::string> default_since = {});
 
