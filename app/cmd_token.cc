@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "app/commands.h"
-#include "mcp/auth.h"
+#include "mcp/tokens_file.h"
 
 namespace fasten {
 

@@ -46,6 +46,7 @@
 #include "mcp/auth.h"
 #include "mcp/dispatcher.h"
 #include "mcp/log.h"
+#include "mcp/rate_limit.h"
 #include "record/record_writer.h"
 #include "store/store_set.h"
 

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace fasten {
 
@@ -13,6 +14,9 @@ void SqliteFinalizer::operator()(sqlite3_stmt* stmt) const {
 }
 void EvpMdCtxFree::operator()(evp_md_ctx_st* ctx) const {
   EVP_MD_CTX_free(ctx);
+}
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
 }
 
 }  // namespace fasten

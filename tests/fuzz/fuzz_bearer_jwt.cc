@@ -26,7 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "mcp/auth.h"
+#include "mcp/jwt_auth.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "util/base64.h"
 #include "util/json_parse.h"

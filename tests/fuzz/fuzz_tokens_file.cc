@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "mcp/auth.h"
+#include "mcp/tokens_file.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

@@ -2,6 +2,9 @@
 // the per-tenant rate limiter. Everything goes through real files and real OpenSSL keys
 // generated here.
 #include "mcp/auth.h"
+#include "mcp/jwt_auth.h"
+#include "mcp/rate_limit.h"
+#include "mcp/tokens_file.h"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
