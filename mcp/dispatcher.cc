@@ -26,14 +26,75 @@ bool AtLeast(const std::string& version, const char* minimum) {
 
 }  // namespace
 
-// A response. When `tool_result` is set, `message` is a tools/call success whose
-// result.content[0].text is a placeholder for the result's text and whose
-// result.structuredContent (present when the version has it) is a placeholder for the result.
+// A response: either `message` as it is, or (when `call` is set) a tools/call result, kept as
+// its parts so that HandleRequestText writes it straight to text without building its JSON.
 struct Dispatcher::Reply {
+  // A tools/call result: the tool's result (or an error text) and how the version frames it.
+  struct ToolCall {
+    json id;
+    bool modern = false;      // 2026-07-28: resultType and the serverInfo _meta
+    bool structured = false;  // structuredContent beside the text content
+    bool is_error = false;    // `error_text` is the content; no structured content
+    std::string error_text;
+    json result;  // the tool's result when !is_error
+  };
   Reply(json m) : message(std::move(m)) {}  // NOLINT: any response converts
+  explicit Reply(ToolCall c) : call(std::move(c)) {}
   json message;
-  std::optional<json> tool_result;
+  std::optional<ToolCall> call;
 };
+
+namespace {
+
+using ToolCall = Dispatcher::Reply::ToolCall;
+
+// A tools/call response as JSON: the shape AppendToolCall writes as text.
+json ToolCallMessage(ToolCall call, const ServerInfo& info) {
+  json result;
+  result["content"] = json::array(
+      {{{"type", "text"}, {"text", call.is_error ? call.error_text : DumpJson(call.result)}}});
+  if (call.is_error) result["isError"] = true;
+  if (call.structured && !call.is_error) result["structuredContent"] = std::move(call.result);
+  if (call.modern) {
+    result["resultType"] = "complete";
+    result["_meta"][kMetaServerInfo] = {{"name", info.name}, {"version", info.version}};
+  }
+  return Success(call.id, std::move(result));
+}
+
+// DumpJson(ToolCallMessage(call, info)), written directly: the tool's result is serialised once,
+// for both the text content (escaped into a string) and structuredContent (as it is). Members in
+// the order DumpJson writes them (sorted).
+void AppendToolCall(const ToolCall& call, const ServerInfo& info, std::string* out) {
+  std::string text;
+  if (!call.is_error) text = DumpJson(call.result);
+  const std::string& content = call.is_error ? call.error_text : text;
+  out->reserve(content.size() + content.size() / 8 + text.size() + 256);
+  *out += "{\"id\":";
+  AppendJson(call.id, out);
+  *out += ",\"jsonrpc\":\"2.0\",\"result\":{";
+  if (call.modern) {
+    *out += "\"_meta\":{";
+    AppendJsonString(kMetaServerInfo, out);
+    *out += ":{\"name\":";
+    AppendJsonString(info.name, out);
+    *out += ",\"version\":";
+    AppendJsonString(info.version, out);
+    *out += "}},";
+  }
+  *out += "\"content\":[{\"text\":";
+  AppendJsonString(content, out);
+  *out += ",\"type\":\"text\"}]";
+  if (call.is_error) *out += ",\"isError\":true";
+  if (call.modern) *out += ",\"resultType\":\"complete\"";
+  if (call.structured && !call.is_error) {
+    *out += ",\"structuredContent\":";
+    *out += text;
+  }
+  *out += "}}";
+}
+
+}  // namespace
 
 void Connection::SetLegacy(const std::string& version) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -142,16 +203,22 @@ std::optional<json> Dispatcher::CancelTarget(const json& n) {
 
 json Dispatcher::HandleRequest(const json& request, CallContext& ctx) const {
   Reply r = Handle(request, ctx);
-  if (!r.tool_result) return std::move(r.message);
-  json& result = r.message["result"];
-  result["content"][0]["text"] = DumpJson(*r.tool_result);
-  if (result.contains("structuredContent")) result["structuredContent"] = std::move(*r.tool_result);
-  return std::move(r.message);
+  if (!r.call) return std::move(r.message);
+  return ToolCallMessage(std::move(*r.call), info_);
 }
 
 std::string Dispatcher::HandleRequestText(const json& request, CallContext& ctx,
                                           ResponseShape* shape) const {
   Reply r = Handle(request, ctx);
+  std::string out;
+  if (r.call) {
+    if (shape) {
+      *shape = ResponseShape();
+      shape->is_error = r.call->is_error;
+    }
+    AppendToolCall(*r.call, info_, &out);
+    return out;
+  }
   if (shape) {
     *shape = ResponseShape();
     if (auto err = r.message.find("error"); err != r.message.end() && err->is_object()) {
@@ -161,23 +228,7 @@ std::string Dispatcher::HandleRequestText(const json& request, CallContext& ctx,
       shape->is_error = is_error != res->end() && *is_error == true;
     }
   }
-  std::string out;
-  if (!r.tool_result) {
-    AppendJson(r.message, &out);
-    return out;
-  }
-  // The result is serialised once: as the text content (escaped into a string) and as
-  // structuredContent (spliced in as it is).
-  const std::string text = DumpJson(*r.tool_result);
-  std::string literal;
-  literal.reserve(text.size() + text.size() / 4 + 2);
-  AppendJsonString(text, &literal);
-  const json& result = r.message["result"];
-  JsonSplice splices[2] = {{&result["content"][0]["text"], literal}, {}};
-  size_t n = 1;
-  if (auto sc = result.find("structuredContent"); sc != result.end()) splices[n++] = {&*sc, text};
-  out.reserve(literal.size() + text.size() + 256);
-  AppendJson(r.message, &out, std::span<const JsonSplice>(splices, n));
+  AppendJson(r.message, &out);
   return out;
 }
 
@@ -254,12 +305,7 @@ Dispatcher::Reply Dispatcher::HandleModern(const json& id, const std::string& me
     r["cacheScope"] = "public";
     return finish(std::move(r));
   }
-  if (method == "tools/call") {
-    Reply r = CallTool(id, params, kModernVersion, ctx);
-    if (r.message.contains("error")) return r;
-    r.message = finish(std::move(r.message["result"]));  // the placeholders move along
-    return r;
-  }
+  if (method == "tools/call") return CallTool(id, params, kModernVersion, ctx);
   return ErrorResponse(&id, kMethodNotFound,
                        "method not found: " + method +
                            (method == "initialize" || method == "ping"
@@ -334,12 +380,18 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
     return ErrorResponse(&id, kInvalidParams,
                          "unknown tool '" + name->get<std::string>() + "'; tools: " + names);
   }
-  const bool structured = version == kModernVersion || AtLeast(version, "2025-06-18");
-  auto error_result = [&](const std::string& message) {
-    return Success(id, {{"content", {{{"type", "text"}, {"text", message}}}}, {"isError", true}});
+  ToolCall call;
+  call.id = id;
+  call.modern = version == kModernVersion;
+  call.structured = call.modern || AtLeast(version, "2025-06-18");
+  auto error_result = [&](std::string message) {
+    call.is_error = true;
+    call.error_text = std::move(message);
+    return Reply(std::move(call));
   };
-  json args = params.contains("arguments") ? params["arguments"] : json::object();
-  if (args.is_null()) args = json::object();
+  static const json kNoArguments = json::object();
+  auto given = params.find("arguments");
+  const json& args = given == params.end() || given->is_null() ? kNoArguments : *given;
   if (!args.is_object()) return error_result("arguments must be an object");
   if (!ctx.stores || !ctx.stores->audit) {
     return error_result("the store is not available; check the server's --store and its log");
@@ -376,12 +428,8 @@ Dispatcher::Reply Dispatcher::CallTool(const json& id, const json& params,
     return error_result(tool->name + ": " + message);
   }
   if (ctx.rows_returned) *ctx.rows_returned = RowsReturned(*r);
-  // Placeholders: HandleRequest / HandleRequestText fill in the text and the result.
-  json result = {{"content", {{{"type", "text"}, {"text", ""}}}}};
-  if (structured) result["structuredContent"] = nullptr;
-  Reply reply(Success(id, std::move(result)));
-  reply.tool_result = std::move(*r);
-  return reply;
+  call.result = std::move(*r);
+  return Reply(std::move(call));
 }
 
 void Dispatcher::set_anchors(const anchor::AnchorConfig* anchors) {

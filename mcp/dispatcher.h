@@ -116,9 +116,10 @@ class Dispatcher {
   static nlohmann::json ListenCancelled(const nlohmann::json& id);
   nlohmann::json ListenResult(const nlohmann::json& id) const;
 
- private:
-  // A response whose tool result (if any) is not yet in it (defined in dispatcher.cc).
+  // A response, or a tools/call result not yet written out (defined and used in dispatcher.cc).
   struct Reply;
+
+ private:
   Reply Handle(const nlohmann::json& request, CallContext& ctx) const;
   Reply HandleModern(const nlohmann::json& id, const std::string& method,
                      const nlohmann::json& params, CallContext& ctx) const;

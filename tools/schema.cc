@@ -24,6 +24,83 @@ namespace fasten {
 
 using nlohmann::json;
 
+namespace {
+
+bool IsClassChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Reads decimal digits at p[*i..]; false when there are none or the number is absurd.
+bool ReadDecimal(std::string_view p, size_t* i, size_t* out) {
+  size_t start = *i, n = 0;
+  while (*i < p.size() && p[*i] >= '0' && p[*i] <= '9') {
+    n = n * 10 + static_cast<size_t>(p[*i] - '0');
+    if (n > 100000) return false;
+    ++*i;
+  }
+  *out = n;
+  return *i > start;
+}
+
+}  // namespace
+
+std::optional<SimplePattern> SimplePattern::Compile(std::string_view p) {
+  SimplePattern out;
+  if (p.size() < 5 || p.front() != '^' || p.back() != '$' || p[1] != '[') return std::nullopt;
+  size_t i = 2;
+  bool any = false;
+  while (i < p.size() && p[i] != ']') {
+    if (!IsClassChar(p[i])) return std::nullopt;
+    char lo = p[i], hi = p[i];
+    if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
+      hi = p[i + 2];
+      if (!IsClassChar(hi) || hi < lo) return std::nullopt;
+      i += 3;
+    } else {
+      i += 1;
+    }
+    for (int c = static_cast<unsigned char>(lo); c <= static_cast<unsigned char>(hi); ++c) {
+      out.allowed_.set(static_cast<size_t>(c));
+    }
+    any = true;
+  }
+  if (!any || i >= p.size()) return std::nullopt;
+  ++i;  // past ']'
+  const std::string_view quant = p.substr(i, p.size() - 1 - i);
+  if (quant == "+") {
+    out.min_ = 1;
+    out.max_ = SIZE_MAX;
+  } else if (quant == "*") {
+    out.min_ = 0;
+    out.max_ = SIZE_MAX;
+  } else {
+    size_t j = 0;
+    if (quant.empty() || quant.front() != '{' || quant.back() != '}') return std::nullopt;
+    std::string_view body = quant.substr(1, quant.size() - 2);
+    if (!ReadDecimal(body, &j, &out.min_)) return std::nullopt;
+    if (j == body.size()) {
+      out.max_ = out.min_;
+    } else {
+      if (body[j] != ',') return std::nullopt;
+      ++j;
+      if (j == body.size()) {
+        out.max_ = SIZE_MAX;
+      } else if (!ReadDecimal(body, &j, &out.max_) || j != body.size() || out.max_ < out.min_) {
+        return std::nullopt;
+      }
+    }
+  }
+  return out;
+}
+
+bool SimplePattern::Matches(std::string_view s) const {
+  if (s.size() < min_ || s.size() > max_) return false;
+  for (char c : s) {
+    if (!allowed_.test(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 namespace schema_internal {
 
 struct Node {
@@ -37,6 +114,7 @@ struct Node {
   std::optional<json> minimum, maximum;
   std::optional<size_t> min_length, max_length;  // code points
   std::optional<std::regex> pattern;
+  std::optional<SimplePattern> simple_pattern;  // the same language, matched without std::regex
   std::string pattern_text;
 
   std::vector<std::string> required;
@@ -205,6 +283,7 @@ class Compiler {
         out->pattern_text = v.template get<std::string>();
         try {
           out->pattern.emplace(out->pattern_text, std::regex::ECMAScript);
+          out->simple_pattern = SimplePattern::Compile(out->pattern_text);
         } catch (const std::regex_error& e) {
           return Fail(where, "pattern is not a valid ECMAScript regular expression: " +
                                  std::string(e.what()));
@@ -486,7 +565,7 @@ Status CheckString(const Node& n, const json& v, const std::string& path) {
     }
     bool matched = false;
     try {
-      matched = std::regex_search(s, *n.pattern);
+      matched = n.simple_pattern ? n.simple_pattern->Matches(s) : std::regex_search(s, *n.pattern);
     } catch (const std::regex_error&) {
       return Problem(path, "could not be checked against the pattern " + n.pattern_text +
                                "; use a shorter or simpler value");

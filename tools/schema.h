@@ -38,9 +38,12 @@
 // share the compiled form.
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "util/status.h"
@@ -55,6 +58,23 @@ struct Node;  // the compiled form of one (sub)schema, defined in schema.cc
 inline constexpr int kMaxSchemaDepth = 32;
 // Longest string, in bytes, that is searched with a `pattern`.
 inline constexpr size_t kMaxPatternInputBytes = 1024;
+
+// The one pattern shape the tool schemas use ("^[0-9a-f]{64}$" and its kin), matched with a
+// byte table instead of std::regex, which costs about a microsecond per argument on the call
+// path (docs/benchmarks.md). Compile accepts exactly `^[CLASS]QUANT$`: CLASS is letters, digits
+// and '_', singly or as ranges such as a-f (no escapes, no negation); QUANT is {n}, {m,n}, {m,},
+// + or *. Anything else yields nullopt and the caller keeps std::regex. For every accepted
+// pattern, Matches(s) == std::regex_search(s, std::regex(pattern)) (tested on both).
+class SimplePattern {
+ public:
+  static std::optional<SimplePattern> Compile(std::string_view pattern);
+  bool Matches(std::string_view s) const;
+
+ private:
+  std::bitset<256> allowed_;
+  size_t min_ = 0;
+  size_t max_ = 0;  // inclusive; SIZE_MAX: unbounded
+};
 
 // A compiled schema: keywords checked and patterns compiled once, then used for many values.
 class JsonSchema {

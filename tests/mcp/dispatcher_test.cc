@@ -264,6 +264,65 @@ TEST_F(DispatcherTest, EveryToolAnswersOnTheDemoStore) {
   EXPECT_GT(metrics["result"]["structuredContent"]["requests"].get<int64_t>(), 0);
 }
 
+// tools/call responses are written straight to text (no JSON document is built for them): the
+// text must be byte for byte the dump of HandleRequest's JSON, for every version's framing
+// (modern, legacy with and without structuredContent), for results and tool errors, with ids of
+// every kind.
+TEST_F(DispatcherTest, ToolCallTextIsTheDumpOfItsJson) {
+  std::vector<json> requests;
+  for (json id : {json(7), json("req-\"quoted\"\n"), json(-12)}) {
+    json modern = ToolCall(0, "row_get", {{"monotonic_seq", 1}, {"hash", std::string(64, 'e')}});
+    modern["id"] = id;
+    requests.push_back(modern);
+    json ok = ToolCall(0, "audit_query", {{"limit", 2}});
+    ok["id"] = id;
+    requests.push_back(ok);
+    json bad = ToolCall(0, "audit_query", {{"limit", "two"}});
+    bad["id"] = id;
+    requests.push_back(bad);
+    json not_object = ToolCall(0, "topology", json::array());
+    not_object["id"] = id;
+    requests.push_back(not_object);
+  }
+  std::vector<json> legacy_requests;
+  for (const json& r : requests) {
+    json legacy = r;
+    legacy["params"].erase("_meta");
+    legacy_requests.push_back(legacy);
+  }
+  for (const char* version : {"2025-11-25", "2025-03-26", "2024-11-05"}) {
+    Connection legacy_connection;
+    CallContext ctx{test_support::TestScopes::Tenant("acme")};
+    ctx.connection = &legacy_connection;
+    ctx.stores = &stores_;
+    json init = {{"jsonrpc", "2.0"},
+                 {"id", 0},
+                 {"method", "initialize"},
+                 {"params", {{"protocolVersion", version}}}};
+    ASSERT_TRUE(dispatcher_.HandleRequest(init, ctx).contains("result"));
+    for (const json& r : legacy_requests) {
+      json as_json = dispatcher_.HandleRequest(r, ctx);
+      ResponseShape shape;
+      std::string text = dispatcher_.HandleRequestText(r, ctx, &shape);
+      EXPECT_EQ(text, DumpJson(as_json)) << version << " " << r;
+      EXPECT_EQ(shape.is_error, as_json["result"].value("isError", false)) << r;
+      EXPECT_EQ(as_json["result"].contains("structuredContent"),
+                std::string(version) == "2025-11-25" && !shape.is_error)
+          << version << " " << r;
+    }
+  }
+  for (const json& r : requests) {
+    json as_json = Handle(r);
+    ResponseShape shape;
+    std::string text = dispatcher_.HandleRequestText(r, ctx_, &shape);
+    EXPECT_EQ(text, DumpJson(as_json)) << r;
+    EXPECT_EQ(shape.is_error, as_json["result"].value("isError", false)) << r;
+    EXPECT_EQ(as_json["result"]["resultType"], "complete") << r;
+    EXPECT_EQ(as_json["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+              "fasten-mcp");
+  }
+}
+
 // Found by tests/fuzz/fuzz_dispatcher (crashes/dispatcher/int64_max_seq_arguments): integer
 // arguments were read through a double, so 9223372036854775807 (or 1e300, an integer to the
 // schema) overflowed the conversion to int64 (undefined behaviour; on x86 it became INT64_MIN).

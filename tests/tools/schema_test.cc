@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <regex>
 #include <string>
+#include <vector>
 
 namespace fasten {
 namespace {
@@ -486,3 +490,61 @@ TEST(SchemaValidation, DeepValuesAreWalkedOnlyAsFarAsTheSchemaGoes) {
 
 }  // namespace
 }  // namespace fasten
+
+// SimplePattern replaces std::regex for one pattern shape; it must accept exactly what the regex
+// accepts, for the patterns it compiles, and compile nothing it cannot match exactly.
+TEST(SimplePattern, AgreesWithStdRegexOnEveryCompiledPattern) {
+  const std::vector<std::string> patterns = {"^[0-9a-f]{64}$", "^[0-9a-f]{2,4}$", "^[a-zA-Z_]+$",
+                                             "^[x]*$",         "^[0-9]{3,}$",     "^[ab]{0}$",
+                                             "^[A-F0-9]{1,1}$"};
+  std::vector<std::string> inputs = {"",
+                                     "a",
+                                     "ab",
+                                     "abc",
+                                     "abcd",
+                                     "abcde",
+                                     "0",
+                                     "09",
+                                     "xyz",
+                                     "x",
+                                     "xx",
+                                     "_",
+                                     "Z_z",
+                                     "A",
+                                     "a-b",
+                                     "a\nb",
+                                     "ab\n",
+                                     "\nab",
+                                     std::string(64, 'e'),
+                                     std::string(63, 'e'),
+                                     std::string(65, 'e'),
+                                     std::string(64, 'E'),
+                                     std::string(63, 'e') + "g",
+                                     "abc\xc3\xa9",
+                                     "123",
+                                     "1234"};
+  std::mt19937 rng(7);
+  const std::string alphabet = "0189afgAFZ_x-\n\xff";
+  for (int i = 0; i < 400; ++i) {
+    std::string s(rng() % 8, ' ');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    inputs.push_back(s);
+  }
+  for (const std::string& p : patterns) {
+    std::optional<fasten::SimplePattern> simple = fasten::SimplePattern::Compile(p);
+    ASSERT_TRUE(simple.has_value()) << p;
+    std::regex re(p, std::regex::ECMAScript);
+    for (const std::string& s : inputs) {
+      EXPECT_EQ(simple->Matches(s), std::regex_search(s, re)) << p << " on '" << s << "'";
+    }
+  }
+}
+
+TEST(SimplePattern, LeavesEveryOtherShapeToStdRegex) {
+  for (const char* p :
+       {"[0-9a-f]{64}", "^[0-9a-f]{64}", "[0-9a-f]{64}$", "^[^0-9]+$", "^[\\d]+$", "^[a-]$",
+        "^[f-a]+$", "^[a-f]{4,2}$", "^[a-f]{,2}$", "^[a-f]{2}x$", "^[a.b]+$", "^[]+$", "^[a-f]?$",
+        "^([a-f])+$", "^[a-f]{99999999}$", "^a+$"}) {
+    EXPECT_FALSE(fasten::SimplePattern::Compile(p).has_value()) << p;
+  }
+}
