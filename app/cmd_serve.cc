@@ -40,8 +40,9 @@ const char kServeHelp[] =
                         --tenant T on loopback) [HTTP options]
 
 Serves MCP in both protocol eras: 2026-07-28 (stateless, server/discover) and initialize-based
-2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05. Ten read-only tools: audit_query, sys_query,
-api_query, request_trace, chain_verify, row_get, red_metrics, topology, search, validate_answer.
+2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05. Eleven read-only tools: audit_query, sys_query,
+api_query, request_trace, chain_verify, row_get, red_metrics, topology, search, validate_answer,
+doctor.
 
 Without --http it speaks stdio (one JSON-RPC message per line; logs on stderr) for Claude
 Desktop, Claude Code and other hosts that start the server themselves. With --http it serves

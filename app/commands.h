@@ -20,6 +20,7 @@ struct CommandIo {
 
 int RunDemo(int argc, char** argv, CommandIo io);
 int RunVerify(int argc, char** argv, CommandIo io);
+int RunDoctor(int argc, char** argv, CommandIo io);
 int RunQuery(int argc, char** argv, CommandIo io);
 int RunTrace(int argc, char** argv, CommandIo io);
 int RunServe(int argc, char** argv, CommandIo io);

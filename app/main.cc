@@ -15,6 +15,7 @@ Usage: fasten-mcp COMMAND [options]
 Commands:
   demo      write a realistic demo store (SQLite), optionally tampered
   verify    verify audit hash chains byte-for-byte like the fasten SDKs
+  doctor    check the stores: reachable, fresh, newest rows verify, checkpoints, indexes
   query     list audit, sys or api rows with filters and paging
   trace     one request's audit, sys and api rows on one timeline
   serve     serve MCP over stdio (Claude Desktop, Claude Code, Cursor, VS Code)
@@ -40,8 +41,8 @@ Options:
   -h, --help     show this help
   --version      show the version
 
-Exit status: 0 success, 1 a finding (verify found a break, validate rejected the answer,
-investigate ended with insufficient evidence),
+Exit status: 0 success, 1 a finding (verify found a break, doctor found a problem, validate
+rejected the answer, investigate ended with insufficient evidence),
 2 usage or I/O error.
 )";
 
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   static const Command kCommands[] = {
       {"demo", RunDemo},
       {"verify", RunVerify},
+      {"doctor", RunDoctor},
       {"query", RunQuery},
       {"trace", RunTrace},
       {"serve", RunServe},

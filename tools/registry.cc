@@ -1,5 +1,5 @@
-// The tool registry: the ten tools of the families (tools/tool_defs.h) in their fixed order, each
-// input schema compiled once, and the call path (validate, then run the handler).
+// The tool registry: the eleven tools of the families (tools/tool_defs.h) in their fixed order,
+// each input schema compiled once, and the call path (validate, then run the handler).
 #include "tools/registry.h"
 
 #include <cstdlib>
@@ -16,10 +16,10 @@ using json = nlohmann::json;
 ToolRegistry ToolRegistry::Default() {
   namespace ti = tools_internal;
   ToolRegistry r;
-  r.tools_ = {ti::AuditQueryToolDef(),    ti::SysQueryToolDef(),    ti::ApiQueryToolDef(),
-              ti::RequestTraceToolDef(),  ti::ChainVerifyToolDef(), ti::RowGetToolDef(),
-              ti::RedMetricsToolDef(),    ti::TopologyToolDef(),    ti::SearchToolDef(),
-              ti::ValidateAnswerToolDef()};
+  r.tools_ = {ti::AuditQueryToolDef(),     ti::SysQueryToolDef(),    ti::ApiQueryToolDef(),
+              ti::RequestTraceToolDef(),   ti::ChainVerifyToolDef(), ti::RowGetToolDef(),
+              ti::RedMetricsToolDef(),     ti::TopologyToolDef(),    ti::SearchToolDef(),
+              ti::ValidateAnswerToolDef(), ti::DoctorToolDef()};
   for (ToolDef& t : r.tools_) {
     Result<JsonSchema> compiled = JsonSchema::Compile(t.input_schema);
     if (!compiled.ok()) std::abort();  // a bug in a tool's schemas; covered by the tests

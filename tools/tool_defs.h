@@ -1,4 +1,4 @@
-// The ten tools, one definition (schemas and handler) each, by family. ToolRegistry::Default
+// The eleven tools, one definition (schemas and handler) each, by family. ToolRegistry::Default
 // (tools/registry.cc) assembles them in their fixed order. Internal to tools/.
 #pragma once
 
@@ -25,5 +25,8 @@ ToolDef TopologyToolDef();
 
 // tools/validate_tools.cc: a cited answer checked by the citation validator.
 ToolDef ValidateAnswerToolDef();
+
+// tools/doctor_tools.cc: the stores' health, the newest rows' chain status, missing indexes.
+ToolDef DoctorToolDef();
 
 }  // namespace fasten::tools_internal

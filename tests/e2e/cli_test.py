@@ -85,7 +85,7 @@ class Cli(unittest.TestCase):
         # Issue 12: `help investigate` printed a literal %FLAGS%; `help serve` omitted the
         # investigate flags that `serve --help` lists.
         for cmd in ("demo", "verify", "query", "trace", "serve", "config", "index", "token",
-                    "validate", "investigate", "spend", "keygen"):
+                    "validate", "investigate", "spend", "keygen", "doctor"):
             rc, out, _ = run(cmd, "--help")
             self.assertEqual(rc, 0, cmd)
             self.assertEqual(run("help", cmd)[:2], (0, out), cmd)
@@ -96,6 +96,39 @@ class Cli(unittest.TestCase):
         self.assertLess(serve.index("--cursor-key"), serve.index("HTTP options:"))
         _, investigate, _ = run("help", "investigate")
         self.assertIn("--provider", investigate)
+
+    def test_doctor_reports_health_and_finds_a_break_only_among_the_rows_it_checks(self):
+        rc, out, err = run("doctor", "--store", self.dsn())
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("audit store", out)
+        self.assertIn("OK (50 verified)", out)
+        self.assertIn("no sealed rows: nothing to verify", out)  # the Rust-core node
+        rc, out, err = run("doctor", "--store", self.dsn(), "--json")
+        self.assertEqual(rc, 0, err)
+        report = json.loads(out)
+        self.assertTrue(report["ok"])
+        self.assertEqual([s["stream"] for s in report["sources"]], ["audit", "sys", "api"])
+        self.assertTrue(all(s["reachable"] for s in report["sources"]))
+        # The tampered row is an old row of edge-us-1: the newest 50 rows verify, a wide check
+        # finds it, names its seq and exits 1.
+        rc, out, _ = run("doctor", "--store", self.dsn(self.tampered))
+        self.assertEqual(rc, 0, out)
+        rc, out, _ = run("doctor", "--store", self.dsn(self.tampered), "--rows-per-node", "5000")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("BROKEN", out)
+        self.assertIn("first at seq 1239", out)
+        self.assertIn("PROBLEMS FOUND", out)
+        # A store that is not there is a finding with the reason, not a crash; bad flags exit 2.
+        missing = os.path.join(self.tmp.name, "missing.db")
+        rc, out, _ = run("doctor", "--store", self.dsn(missing), "--json")
+        self.assertEqual(rc, 1)
+        report = json.loads(out)
+        self.assertFalse(report["ok"])
+        self.assertFalse(report["sources"][0]["reachable"])
+        self.assertIn("does not exist", report["sources"][0]["error"])
+        rc, _, err = run("doctor", "--store", self.dsn(), "--rows-per-node", "0")
+        self.assertEqual(rc, 2)
+        self.assertIn("--rows-per-node", err)
 
     def test_usage_errors_exit_two_with_a_clear_message(self):
         cases = [

@@ -1,7 +1,7 @@
 // Fuzzes tools/schema: the real tool input schemas against fuzzed arguments, and fuzzed schemas.
 //
 // Input: JSON text. Every input value is validated against the compiled input schema of each of
-// the ten tools; an input of the form [SCHEMA, VALUE] also compiles SCHEMA (when it has no
+// the eleven tools; an input of the form [SCHEMA, VALUE] also compiles SCHEMA (when it has no
 // `pattern`: schemas are ours, and std::regex's recursive compiler is not the subject here) and
 // validates VALUE against it. Checks:
 // - a tool schema never reports itself broken (FailedPrecondition); a refusal is InvalidArgument
@@ -192,7 +192,7 @@ struct ToolSchemas {
       FUZZ_CHECK_MSG(compiled.ok(), t.name + ": " + compiled.status().ToString());
       schemas.emplace_back(t.input_schema, *compiled);
     }
-    FUZZ_CHECK(schemas.size() == 10);
+    FUZZ_CHECK(schemas.size() == 11);
   }
 };
 
