@@ -10,6 +10,7 @@ Every child process is stopped in a finally block; every request and child run h
 """
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -177,6 +178,38 @@ def main():
         print("%s --fail-after 2 gives 200, 200, 500 text/plain: %s" % ("ok  " if ok else "FAIL", codes))
         if not ok:
             failures.append("--fail-after")
+
+        # /audit/doctor on a copy whose row 5 below edge-us-1's tip was edited: the latest-50
+        # check must report that row, and the client (which recomputes the verdict) still passes
+        tampered = os.path.join(tmp, "tampered.db")
+        shutil.copyfile(db, tampered)
+        con = sqlite3.connect(tampered)
+        rid, seq = con.execute(
+            "SELECT id, monotonic_seq FROM audit_log WHERE source_node_id = 'edge-us-1' "
+            "ORDER BY monotonic_seq DESC LIMIT 1 OFFSET 5").fetchone()
+        con.execute("UPDATE audit_log SET detail = '{\"tampered\": true}' WHERE id = ?", (rid,))
+        con.commit()
+        con.close()
+        try:
+            for flavor in ("python", "go"):
+                with Emulation("--audit-db", tampered, "--sys-db", tampered, "--api-db", tampered,
+                               "--node", "edge-us-1", "--flavor", flavor) as emu:
+                    with urllib.request.urlopen(emu.base + "/audit/doctor", timeout=30) as r:
+                        chain = json.loads(r.read())["chain"]
+                    rc, out = check(emu.base, "--audit-db", tampered, "--node", "edge-us-1",
+                                    "--flavor", flavor, "--cursor",
+                                    "older" if flavor == "python" else "newer")
+                ok = (chain["breaks"] == 1 and chain["first_break_at"] == seq and
+                      chain["reason"] == "row %s: hash mismatch" % rid and chain["verified"] == 44
+                      and rc == 0)
+                print("%s doctor (%s) reports the edited row %s at seq %d: %s, client exit %d"
+                      % ("ok  " if ok else "FAIL", flavor, rid, seq, chain, rc))
+                if not ok:
+                    failures.append("doctor on a tampered store (%s)" % flavor)
+                    print(out)
+        except Exception as e:  # noqa: BLE001
+            print("FAIL doctor on a tampered store: %s" % e)
+            failures.append("doctor on a tampered store")
 
         # the emulation's hash forms against the chain vectors
         vectors = os.path.join(HERE, "..", "vectors", "chain-vectors.json")
