@@ -520,6 +520,20 @@ class Checker:
             return
         for k in ("matches", "counts", "completeness"):
             self.check("/search has %s" % k, k in d, sorted(d))
+        # streams defaults to sys; /sys?q= runs the same search over sys
+        d0 = self.ok_json("/search default streams", "/search", {"q": "stripe", "since": since})
+        if d0 is not None:
+            self.check("/search default streams is sys only",
+                       {m.get("stream") for m in d0.get("matches") or []} <= {"sys"} and
+                       set(d0.get("counts") or {}) | set(d0.get("errors") or {}) <= {"sys"},
+                       repr(d0.get("counts")))
+        srows, comp = self.streams["sys"]
+        d1 = self.ok_json("/sys q=", "/sys", {"q": "Stripe", "since": since})
+        if d1 is not None and srows is not None and comp == "store":
+            want = [json.loads(r["payload"]) for r in srows if "stripe" in r["payload"].lower()
+                    and (r["timestamp"] or "") >= fr.parse_ts(since).canonical()][:100]
+            self.check("/sys q= rows", d1.get("rows") == want,
+                       "got %d want %d" % (len(d1.get("rows") or []), len(want)))
         order = [m.get("stream") for m in d.get("matches") or []]
         rank = {"sys": 0, "api": 1, "audit": 2}
         self.check("/search matches ordered sys, api, audit", order == sorted(order, key=lambda s: rank.get(s, 9)),
