@@ -89,8 +89,15 @@ def loads(text):
     return json.loads(text, parse_float=Tok, parse_int=Tok, parse_constant=Tok)
 
 
+_LONE = re.compile("[\ud800-\udfff]")
+
+
 def _escape(s, ensure_ascii, html):
     out = json.dumps(s, ensure_ascii=ensure_ascii)
+    if not ensure_ascii and _LONE.search(out):
+        # a lone surrogate (Python writers can store one) cannot be sent as UTF-8: Go's encoder
+        # writes U+FFFD, the Python flavour keeps the \\uXXXX escape
+        out = _LONE.sub((lambda m: "\ufffd") if html else (lambda m: "\\u%04x" % ord(m.group())), out)
     if html:
         out = (out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
                .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
