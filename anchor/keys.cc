@@ -13,6 +13,7 @@
 #include "anchor/utf8.h"
 #include "util/base64.h"
 #include "util/crypto.h"
+#include "util/handles.h"
 
 namespace fasten::anchor {
 namespace {
@@ -23,18 +24,9 @@ constexpr size_t kMaxNameBytes = 256;
 constexpr size_t kMaxKeyFileBytes = 4096;
 constexpr char kPrivatePrefix[] = "PRIVATE+KEY+";
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+using Pkey = EvpPkey;  // util/handles.h
+using PkeyCtx = EvpPkeyCtx;
+using MdCtx = EvpMdCtx;
 
 const unsigned char* Bytes(std::string_view s) {
   static const unsigned char kEmpty = 0;

@@ -24,19 +24,7 @@ namespace {
 
 using nlohmann::json;
 
-// Owning wrappers for the OpenSSL handles used only here.
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
+using Pkey = EvpPkey;  // util/handles.h
 
 std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);

@@ -7,6 +7,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 struct evp_md_ctx_st;
+struct evp_pkey_st;
+struct evp_pkey_ctx_st;
+struct bio_st;
+struct ECDSA_SIG_st;
 
 namespace fasten {
 
@@ -19,10 +23,26 @@ struct SqliteFinalizer {
 struct EvpMdCtxFree {
   void operator()(evp_md_ctx_st* ctx) const;
 };
+struct EvpPkeyFree {
+  void operator()(evp_pkey_st* key) const;
+};
+struct EvpPkeyCtxFree {
+  void operator()(evp_pkey_ctx_st* ctx) const;
+};
+struct BioFree {
+  void operator()(bio_st* bio) const;
+};
+struct EcdsaSigFree {
+  void operator()(ECDSA_SIG_st* sig) const;
+};
 
 using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
 using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
 using EvpMdCtx = std::unique_ptr<evp_md_ctx_st, EvpMdCtxFree>;
+using EvpPkey = std::unique_ptr<evp_pkey_st, EvpPkeyFree>;
+using EvpPkeyCtx = std::unique_ptr<evp_pkey_ctx_st, EvpPkeyCtxFree>;
+using Bio = std::unique_ptr<bio_st, BioFree>;
+using EcdsaSig = std::unique_ptr<ECDSA_SIG_st, EcdsaSigFree>;
 
 // A POSIX file descriptor, closed on scope exit (negative: none).
 class UniqueFd {
