@@ -1,5 +1,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "app/commands.h"
 #include "app/launch_scopes.h"
@@ -26,8 +27,9 @@ Filters (exact match):
   audit:  --request-id --code --domain --actor --target --node --service --severity --tenant
   sys:    --request-id --level --event --service --tenant
   api:    --request-id --method --path --status --tenant
-  all:    --since T --until T   (RFC 3339, a date = its 00:00:00Z, or now, now-15m, now-2h,
-                                 now-7d; inclusive)
+  all:    --since T --until T   (RFC 3339, now, now-15m, now-2h, now-7d, or a date: the whole
+                                 UTC day, --since from its start, --until through its end;
+                                 inclusive)
 Paging:
   --limit N    rows per page (default 20, 1..1000)
   --cursor C   continue from the cursor printed by the previous page
@@ -130,10 +132,11 @@ int RunQuery(int argc, char** argv, CommandIo io) {
   if (!st.ok()) return Fail(io, "query", st);
   std::optional<Micros> since, until;
   const Micros now = NowMicros();
-  for (auto [flag, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+  for (auto [flag, target, edge] : {std::tuple{"since", &since, TimeEdge::kSince},
+                                    std::tuple{"until", &until, TimeEdge::kUntil}}) {
     if (auto v = args->Get(flag)) {
       std::string error;
-      *target = ParseTimeBound(*v, now, &error);
+      *target = ParseTimeBound(*v, now, edge, &error);
       if (!*target)
         return Fail(io, "query", InvalidArgumentError("--" + std::string(flag) + ": " + error));
     }
