@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "anchor/keys.h"
 #include "app/commands.h"
@@ -47,7 +48,8 @@ Options:
   --store DSN          the audit store (default: $FASTEN_AUDIT_DSN)
   --tenant T           the tenant whose rows are packed
   --since A, --until B the window, inclusive: RFC 3339 (2026-01-01T00:00:00Z), a date
-                       (2026-01-01 is its 00:00:00Z), now, now-7d
+                       (the whole UTC day: --since from its start, --until through its
+                       end), now, now-7d
   --node N             only this source_node_id
   --name NAME          the pack's name, signed with it (default: TENANT-SINCE-UNTIL dates)
   --checkpoints FILE   the checkpoint log (fasten-mcp checkpoint --log FILE)
@@ -142,9 +144,10 @@ int RunPack(int argc, char** argv, CommandIo io) {
   const std::string tenant = *args->Get("tenant");
   o.scope = app::LaunchScopes::Tenant(tenant);
   const Micros now = NowMicros();
-  for (auto [flag, target] : {std::pair{"since", &o.since}, std::pair{"until", &o.until}}) {
+  for (auto [flag, target, edge] : {std::tuple{"since", &o.since, TimeEdge::kSince},
+                                    std::tuple{"until", &o.until, TimeEdge::kUntil}}) {
     std::string error;
-    std::optional<Micros> t = ParseTimeBound(*args->Get(flag), now, &error);
+    std::optional<Micros> t = ParseTimeBound(*args->Get(flag), now, edge, &error);
     if (!t) return Usage(io, "pack", InvalidArgumentError("--" + std::string(flag) + ": " + error));
     *target = *t;
   }

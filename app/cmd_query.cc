@@ -1,9 +1,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "app/commands.h"
 #include "app/launch_scopes.h"
 #include "app/store_config.h"
+#include "store/request_id.h"
 #include "tools/row_json.h"
 #include "tools/trace.h"
 #include "util/base64.h"
@@ -23,13 +25,19 @@ monotonic_seq, node, hash and row-hash status; sys/api rows show their seq and c
 (content-addressed, not chained).
 
 Filters (exact match):
-  audit:  --request-id --code --domain --actor --target --node --service --severity --tenant
+  audit:  --request-id --code --domain --actor --target --node --service --severity --method
+          --actor-kind --category --tenant
   sys:    --request-id --level --event --service --tenant
-  api:    --request-id --method --path --status --tenant
-  all:    --since T --until T   (RFC 3339, a date = its 00:00:00Z, or now, now-15m, now-2h,
-                                 now-7d; inclusive)
+  api:    --request-id --method --path --status --service --tenant
+  all:    --since T --until T   (RFC 3339, now, now-15m, now-2h, now-7d, or a date: the whole
+                                 UTC day, --since from its start, --until through its end;
+                                 inclusive)
+--request-id also takes a prefix of 6 or more characters that begins exactly one request id
+(audit, sys or api) of the tenant; an exact id always wins, and a prefix of several ids lists
+them.
 Paging:
   --limit N    rows per page (default 20, 1..1000)
+  --offset N   audit: skip the first N matches (0..100000; not with --cursor)
   --cursor C   continue from the cursor printed by the previous page
 Output:
   --json       machine-readable page on stdout
@@ -43,6 +51,9 @@ const char kTraceHelp[] =
 
 Shows the audit, sys and api rows of one request on one timeline (oldest first), with per-stream
 counts and truncation flags. A stream without a store is reported, never shown as empty.
+REQUEST_ID may be a prefix of 6 or more characters that begins exactly one request id (audit,
+sys or api) of the tenant: the trace says which id it resolved to. An exact id always wins; a
+prefix of several ids is an error listing them.
 
 Options:
   --tenant T   only rows of tenant T (audit tenant_id; sys/api payload tenant_id)
@@ -87,8 +98,9 @@ int Fail(CommandIo& io, const char* cmd, const Status& st) {
 int RunQuery(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
   for (const char* f :
-       {"request-id", "code", "domain", "actor", "target", "node", "service", "severity", "tenant",
-        "level", "event", "method", "path", "status", "since", "until", "limit", "cursor"}) {
+       {"request-id", "code",     "domain", "actor", "target", "node",   "service",
+        "severity",   "tenant",   "level",  "event", "method", "path",   "status",
+        "actor-kind", "category", "since",  "until", "limit",  "offset", "cursor"}) {
     specs.push_back({f, true});
   }
   specs.push_back({"json", false});
@@ -111,29 +123,38 @@ int RunQuery(int argc, char** argv, CommandIo io) {
   // Flags that do not belong to the chosen stream are mistakes, not silent no-ops.
   const std::vector<std::string> allowed =
       stream == "audit"
-          ? std::vector<std::string>{"request-id", "code",    "domain",   "actor", "target",
-                                     "node",       "service", "severity", "tenant"}
+          ? std::vector<std::string>{"request-id", "code",     "domain",   "actor",  "target",
+                                     "node",       "service",  "severity", "method", "tenant",
+                                     "actor-kind", "category", "offset"}
       : stream == "sys"
           ? std::vector<std::string>{"request-id", "level", "event", "service", "tenant"}
-          : std::vector<std::string>{"request-id", "method", "path", "status", "tenant"};
-  for (const char* f : {"request-id", "code", "domain", "actor", "target", "node", "service",
-                        "severity", "tenant", "level", "event", "method", "path", "status"}) {
+          : std::vector<std::string>{"request-id", "method", "path", "status", "service", "tenant"};
+  for (const char* f :
+       {"request-id", "code", "domain", "actor", "target", "node", "service", "severity", "tenant",
+        "level", "event", "method", "path", "status", "actor-kind", "category", "offset"}) {
     if (args->Has(f) && std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
       return Fail(io, "query",
                   InvalidArgumentError("--" + std::string(f) + " does not apply to the " + stream +
                                        " stream (see fasten-mcp query --help)"));
     }
   }
-  std::optional<int64_t> limit, status;
+  std::optional<int64_t> limit, status, offset;
   Status st = args->GetInt("limit", 1, 1000, &limit);
   if (st.ok()) st = args->GetInt("status", 100, 599, &status);
+  if (st.ok()) st = args->GetInt("offset", 0, 100000, &offset);
   if (!st.ok()) return Fail(io, "query", st);
+  if (offset && args->Has("cursor")) {
+    return Fail(io, "query",
+                InvalidArgumentError("--offset and --cursor cannot be combined: the cursor "
+                                     "already continues after the last row shown"));
+  }
   std::optional<Micros> since, until;
   const Micros now = NowMicros();
-  for (auto [flag, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+  for (auto [flag, target, edge] : {std::tuple{"since", &since, TimeEdge::kSince},
+                                    std::tuple{"until", &until, TimeEdge::kUntil}}) {
     if (auto v = args->Get(flag)) {
       std::string error;
-      *target = ParseTimeBound(*v, now, &error);
+      *target = ParseTimeBound(*v, now, edge, &error);
       if (!*target)
         return Fail(io, "query", InvalidArgumentError("--" + std::string(flag) + ": " + error));
     }
@@ -149,17 +170,37 @@ int RunQuery(int argc, char** argv, CommandIo io) {
                                        *sev + "'"));
     }
   }
+  // A request id prefix resolves against all three streams: open them too.
+  std::optional<std::string> request_id = args->Get("request-id");
   StoreSet stores;
-  st = OpenStoresFromArgs(*args, io.env, stream != "audit", &stores);
+  st = OpenStoresFromArgs(
+      *args, io.env, stream != "audit" || (request_id && request_id->size() >= kMinRequestIdPrefix),
+      &stores);
   if (!st.ok()) return Fail(io, "query", st);
+  const TenantScope scope = app::LaunchScopes::FromFlag(args->Get("tenant"));
   const bool want_json = args->Has("json");
   json page_json = {{"stream", stream}};
+  if (request_id) {
+    RequestIdResolution resolved;
+    st = ResolveRequestId(scope, stores.view(), *request_id, &resolved);
+    if (!st.ok()) return Fail(io, "query", st);
+    if (resolved.ambiguous) {
+      return Fail(io, "query", AmbiguousRequestIdError("--request-id", *request_id, resolved));
+    }
+    if (resolved.from_prefix) {
+      page_json["request_id"] = resolved.request_id;
+      page_json["request_id_resolved_from"] = *request_id;
+      if (!want_json)
+        io.out << "request id " << *request_id << " resolved to " << resolved.request_id << "\n";
+    }
+    request_id = resolved.request_id;
+  }
   page_json["window"] = {{"since", since ? json(CanonicalTimestamp(*since)) : json(nullptr)},
                          {"until", until ? json(CanonicalTimestamp(*until)) : json(nullptr)}};
 
   if (stream == "audit") {
     AuditQuery q;
-    q.request_id = args->Get("request-id");
+    q.request_id = request_id;
     q.code = args->Get("code");
     q.domain = args->Get("domain");
     q.actor = args->Get("actor");
@@ -167,6 +208,10 @@ int RunQuery(int argc, char** argv, CommandIo io) {
     q.source_node_id = args->Get("node");
     q.service_id = args->Get("service");
     q.severity = args->Get("severity");
+    q.method = args->Get("method");
+    q.actor_kind = args->Get("actor-kind");
+    q.category = args->Get("category");
+    q.offset = offset.value_or(0);
     q.since = since;
     q.until = until;
     q.limit = static_cast<int>(limit.value_or(20));
@@ -179,7 +224,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       }
     }
     AuditPage page;
-    st = stores.audit->Query(app::LaunchScopes::FromFlag(args->Get("tenant")), q, &page);
+    st = stores.audit->Query(scope, q, &page);
     if (!st.ok()) return Fail(io, "query", st);
     RowChecker checker;
     json rows = json::array();
@@ -208,7 +253,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       return Fail(io, "query", NotFoundError("the " + stream + " stream has no store: " + why));
     }
     StreamQuery q;
-    q.request_id = args->Get("request-id");
+    q.request_id = request_id;
     q.level = args->Get("level");
     q.event = args->Get("event");
     q.service_id = args->Get("service");
@@ -227,7 +272,7 @@ int RunQuery(int argc, char** argv, CommandIo io) {
       }
     }
     StreamPage page;
-    st = reader->Query(app::LaunchScopes::FromFlag(args->Get("tenant")), q, &page);
+    st = reader->Query(scope, q, &page);
     if (!st.ok()) return Fail(io, "query", st);
     Canonicalizer canon;
     Sha256 sha;
@@ -292,17 +337,27 @@ int RunTrace(int argc, char** argv, CommandIo io) {
   StoreSet stores;
   st = OpenStoresFromArgs(*args, io.env, true, &stores);
   if (!st.ok()) return Fail(io, "trace", st);
+  const TenantScope scope = app::LaunchScopes::FromFlag(args->Get("tenant"));
+  const std::string& given = args->positionals()[0];
+  RequestIdResolution resolved;
+  st = ResolveRequestId(scope, stores.view(), given, &resolved);
+  if (!st.ok()) return Fail(io, "trace", st);
+  if (resolved.ambiguous)
+    return Fail(io, "trace", AmbiguousRequestIdError("REQUEST_ID", given, resolved));
   TraceOptions o;
-  o.request_id = args->positionals()[0];
+  o.request_id = resolved.request_id;
   o.limit_per_stream = static_cast<int>(limit.value_or(200));
   json trace;
-  st = BuildTrace(app::LaunchScopes::FromFlag(args->Get("tenant")), stores.view(), o, &trace);
+  st = BuildTrace(scope, stores.view(), o, &trace);
   if (!st.ok()) return Fail(io, "trace", st);
+  if (resolved.from_prefix) trace["request_id_resolved_from"] = given;
   if (args->Has("json")) {
     io.out << DumpJson(trace, 2) << "\n";
     return kExitOk;
   }
   const json& tl = trace["timeline"];
+  if (resolved.from_prefix)
+    io.out << "request id " << given << " resolved to " << o.request_id << "\n";
   if (tl.empty()) {
     io.out << "no rows for request " << o.request_id << "\n";
   }

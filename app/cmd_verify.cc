@@ -4,6 +4,7 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "app/anchor_flags.h"
 #include "app/commands.h"
@@ -61,10 +62,10 @@ Options:
   --from-seq N      window start (its first link is checked against the row below it)
   --to-seq N        window end
   --since T         time window start, inclusive: RFC 3339 (2026-11-20T14:00:00Z), a date
-                    (2026-11-20, read as its 00:00:00Z, as the fasten reader does), now, or
-                    now-15m, now-2h, now-7d
-  --until T         time window end, inclusive, in the same forms (a date is its 00:00:00Z, so
-                    --until 2026-11-20 ends where that day begins); --since/--until go with
+                    (2026-11-20, from its 00:00:00Z), now, or now-15m, now-2h, now-7d
+  --until T         time window end, inclusive, in the same forms (a date is through its last
+                    instant, 23:59:59.999999Z, so --until 2026-11-20 takes that whole day and
+                    nothing of the next); --since/--until go with
                     --store and --node, not with --from-seq/--to-seq
   --json            machine-readable report on stdout
   --no-progress     no progress lines on stderr (printed every second on long runs)
@@ -292,10 +293,11 @@ int RunVerify(int argc, char** argv, CommandIo io) {
   }
   std::optional<Micros> since, until;
   const Micros now = NowMicros();
-  for (auto [flag, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+  for (auto [flag, target, edge] : {std::tuple{"since", &since, TimeEdge::kSince},
+                                    std::tuple{"until", &until, TimeEdge::kUntil}}) {
     if (auto v = args->Get(flag)) {
       std::string error;
-      *target = ParseTimeBound(*v, now, &error);
+      *target = ParseTimeBound(*v, now, edge, &error);
       if (!*target) return usage(InvalidArgumentError("--" + std::string(flag) + ": " + error));
     }
   }

@@ -206,6 +206,9 @@ class PgDialect final : public SqlDialect {
       where->And("\"payload\" ~ " + where->Bind(SqlParam::Text(*re)));
     }
   }
+  std::string Bytewise(const std::string& column) const override {
+    return column + " COLLATE \"C\"";
+  }
   bool Batched() const override { return true; }
 
  private:
@@ -384,6 +387,12 @@ class PgAuditReader final : public AuditReader {
   Status Query(const TenantScope& scope, const AuditQuery& q, AuditPage* page) override {
     return AuditListPlan(kAuditDialect, list_, q, scope.tenant())
         .Run(Rows(), FetchText(conn_), page);
+  }
+
+  Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix, size_t max,
+                              std::vector<std::string>* out) override {
+    return AuditRequestIdsWithPrefix(kAuditDialect, list_, scope.tenant(), prefix, max,
+                                     FetchText(conn_), out);
   }
 
   Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
@@ -834,6 +843,12 @@ class PgStreamReader final : public StreamReader {
 
   Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
     return StreamListPlan(dialect_, list_, q, scope.tenant()).Run(Rows(), FetchText(conn_), page);
+  }
+
+  Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix, size_t max,
+                              std::vector<std::string>* out) override {
+    return StreamRequestIdsWithPrefix(dialect_, list_, scope.tenant(), prefix, max,
+                                      FetchText(conn_), out);
   }
 
   Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 
 #include "store/payload_tenant.h"
 #include "store/reader_common.h"
@@ -26,14 +27,21 @@ void AddEquals(const char* column, const std::optional<std::string>& value, bool
   where->And(where->dialect().Column(column) + " = " + where->Bind(SqlParam::Text(*value)));
 }
 
-// A case-insensitive substring of a JSON text column (see TextSearchPatterns).
-void AddTextMatch(const char* column, const std::string& term, SqlWhere* where) {
+// A case-insensitive substring of a JSON text column (see TextSearchPatterns), or, as typed, of
+// one of the plain text columns `also`.
+void AddTextMatch(const char* column, const std::string& term,
+                  std::initializer_list<const char*> also, SqlWhere* where) {
   auto [typed, escaped] = TextSearchPatterns(term);
   const SqlDialect& d = where->dialect();
   const std::string col = d.Column(column);
-  const std::string a = where->Bind(SqlParam::Text(std::move(typed)));
+  const std::string a = where->Bind(SqlParam::Text(typed));
   const std::string b = where->Bind(SqlParam::Text(std::move(escaped)));
-  where->And("(" + d.ILike(col, a) + " OR " + d.ILike(col, b) + ")");
+  std::string any = "(" + d.ILike(col, a) + " OR " + d.ILike(col, b);
+  // Each column binds its own parameter: SQLite's "?" are positional.
+  for (const char* other : also) {
+    any += " OR " + d.ILike(d.Column(other), where->Bind(SqlParam::Text(typed)));
+  }
+  where->And(any + ")");
 }
 
 // Rows whose 19-character second prefix is <= `prefix` (the audit list cursor; the exact
@@ -116,6 +124,7 @@ void AddTimeWindow(const SqlTimestamp& ts, std::optional<Micros> since, std::opt
 AuditListPlan::AuditListPlan(const SqlDialect& dialect, const AuditListTable& table,
                              const AuditQuery& query, const std::optional<std::string>& tenant)
     : dialect_(dialect), table_(table), q_(query), where_(dialect) {
+  // Every filtered column is an anchor every audit table has (docs/format.md §2.1).
   for (auto [col, value] : {std::pair{"request_id", &q_.request_id},
                             {"code", &q_.code},
                             {"domain", &q_.domain},
@@ -123,13 +132,19 @@ AuditListPlan::AuditListPlan(const SqlDialect& dialect, const AuditListTable& ta
                             {"target", &q_.target},
                             {"source_node_id", &q_.source_node_id},
                             {"service_id", &q_.service_id},
-                            {"severity", &q_.severity}}) {
+                            {"severity", &q_.severity},
+                            {"method", &q_.method},
+                            {"actor_kind", &q_.actor_kind},
+                            {"category", &q_.category}}) {
     AddEquals(col, *value, true, &where_);
   }
   // No tenant column: no row belongs to any tenant.
   AddEquals("tenant_id", tenant, table.has_tenant, &where_);
   AddTimeWindow(table.ts, q_.since, q_.until, &where_);
-  if (q_.text) AddTextMatch("detail", *q_.text, &where_);
+  if (q_.text) {
+    AddTextMatch("detail", *q_.text,
+                 {"code", "actor", "target", "request_id", "domain", "category"}, &where_);
+  }
 }
 
 SqlStatement AuditListPlan::ListStatement(const SqlWhere& where, int64_t limit) const {
@@ -150,7 +165,9 @@ Status AuditListPlan::Run(const SqlFetch<AuditRow>& fetch, const SqlFetchText& f
   *page = AuditPage();
   SqlWhere where = where_;
   if (q_.after) AddAtOrBefore(table_.ts, q_.after->ts_prefix, &where);
-  const size_t limit = static_cast<size_t>(std::max(1, q_.limit));
+  // The page is the `limit` rows after the first `offset` matches: read offset + limit of them.
+  const size_t offset = static_cast<size_t>(std::max<int64_t>(0, q_.offset));
+  const size_t limit = static_cast<size_t>(std::max(1, q_.limit)) + offset;
   std::vector<AuditRow> candidates;
   // The statement orders by second prefix only: read until the page and the rest of its last
   // second are in hand (a bounded statement again with a larger bound until then), then sort.
@@ -178,11 +195,15 @@ Status AuditListPlan::Run(const SqlFetch<AuditRow>& fetch, const SqlFetchText& f
   });
   page->has_more = candidates.size() > limit;
   if (page->has_more) candidates.resize(limit);
+  // Every match up to the page's end was read: with no cursor and no more, that is the count.
+  const int64_t read = static_cast<int64_t>(candidates.size());
+  candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                offset, candidates.size())));
   page->rows = std::move(candidates);
   if (page->has_more) page->next = AuditKey::Of(page->rows.back());
   // A first page that holds every match is its own count: no second query.
   if (q_.count_cap > 0 && !page->has_more && !q_.after) {
-    page->total_matched = static_cast<int64_t>(page->rows.size());
+    page->total_matched = read;
   } else if (q_.count_cap > 0) {
     FASTEN_RETURN_IF_ERROR(CountInWindow(fetch_text, table_.table, &table_.ts, where_, q_.count_cap,
                                          q_.since, q_.until, &page->total_matched,
@@ -219,7 +240,7 @@ StreamListPlan::StreamListPlan(const SqlDialect& dialect, const StreamListTable&
   // decides each row (Matches).
   if (tenant_) dialect.PayloadTenantPrefilter(*tenant_, &where_);
   if (table.ts) AddTimeWindow(*table.ts, q_.since, q_.until, &where_);
-  if (q_.text) AddTextMatch("payload", *q_.text, &where_);
+  if (q_.text) AddTextMatch("payload", *q_.text, {}, &where_);
 }
 
 SqlStatement StreamListPlan::BatchStatement(std::optional<int64_t> before, size_t batch,
@@ -268,6 +289,23 @@ Status StreamListPlan::Batches(const SqlFetch<StreamRow>& fetch, std::optional<i
 Status StreamListPlan::Run(const SqlFetch<StreamRow>& fetch, const SqlFetchText& fetch_text,
                            StreamPage* page) const {
   *page = StreamPage();
+  // The lifted columns are optional (docs/format.md §4.1): a filter on an absent one is refused.
+  std::string absent;
+  for (auto [col, set] : {std::pair{"request_id", q_.request_id.has_value()},
+                          {"level", q_.level.has_value()},
+                          {"event", q_.event.has_value()},
+                          {"service_id", q_.service_id.has_value()},
+                          {"method", q_.method.has_value()},
+                          {"path", q_.path.has_value()},
+                          {"status", q_.status.has_value()}}) {
+    const bool present =
+        std::string_view(col) == "status" ? !table_.status.empty() : table_.Has(col);
+    if (set && !present) absent += std::string(absent.empty() ? "" : ", ") + col;
+  }
+  if (!absent.empty()) {
+    return FailedPreconditionError("the stream table " + table_.table + " has no column " + absent +
+                                   " to filter on; leave that filter out");
+  }
   const size_t limit = static_cast<size_t>(std::max(1, q_.limit));
   bool stopped = false;
   FASTEN_RETURN_IF_ERROR(Batches(
@@ -326,6 +364,173 @@ Status StreamListPlan::Scan(const SqlFetch<StreamRow>& fetch, int64_t max_rows,
         return true;
       },
       &stopped);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request id prefixes.
+
+namespace {
+
+// Decodes one UTF-8 character at `text[*i]` (advancing *i); false when it is not one.
+bool NextCodePoint(std::string_view text, size_t* i, uint32_t* cp) {
+  const auto b = static_cast<unsigned char>(text[*i]);
+  size_t n = b < 0x80             ? 1
+             : (b & 0xE0) == 0xC0 ? 2
+             : (b & 0xF0) == 0xE0 ? 3
+             : (b & 0xF8) == 0xF0 ? 4
+                                  : 0;
+  if (n == 0 || *i + n > text.size()) return false;
+  uint32_t v = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(text[*i + k]);
+    if ((c & 0xC0) != 0x80) return false;
+    v = (v << 6) | (c & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return false;
+  *i += n;
+  *cp = v;
+  return true;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// The distinct request ids in [prefix, successor) `where` selects, ascending in byte order, that
+// follow `after` (exclusive), at most `max`.
+SqlStatement PrefixStatement(const SqlWhere& base, const std::string& table,
+                             const std::string& prefix, const std::optional<std::string>& after,
+                             size_t max) {
+  SqlWhere w = base;
+  const SqlDialect& d = w.dialect();
+  const std::string col = d.Bytewise(d.Column("request_id"));
+  if (after) {
+    w.And(col + " > " + w.Bind(SqlParam::Text(*after)));
+  } else {
+    w.And(col + " >= " + w.Bind(SqlParam::Text(prefix)));
+  }
+  if (std::optional<std::string> end = PrefixSuccessor(prefix)) {
+    w.And(col + " < " + w.Bind(SqlParam::Text(*end)));
+  }
+  // The output column carries the byte-order collation, so ORDER BY 1 sorts by bytes.
+  std::string sql = "SELECT DISTINCT " + col + " FROM " + table + w.sql() + " ORDER BY 1 LIMIT " +
+                    w.Bind(SqlParam::Int(static_cast<int64_t>(max)));
+  return {std::move(sql), w.params()};
+}
+
+// Reads the ids of PrefixStatement, keeping those that begin with `prefix` (the SQL range is
+// re-checked byte for byte).
+Status FetchPrefixIds(const SqlFetchText& fetch_text, const SqlStatement& st,
+                      const std::string& prefix, std::vector<std::string>* ids, size_t* read) {
+  *read = 0;
+  return fetch_text(st, [&](std::string_view& text) {
+    ++*read;
+    if (text.substr(0, prefix.size()) == prefix) ids->emplace_back(text);
+    return true;
+  });
+}
+
+}  // namespace
+
+std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
+  std::vector<uint32_t> cps;
+  bool utf8 = true;
+  for (size_t i = 0; i < prefix.size() && utf8;) {
+    uint32_t cp = 0;
+    utf8 = NextCodePoint(prefix, &i, &cp);
+    if (utf8) cps.push_back(cp);
+  }
+  if (utf8) {
+    while (!cps.empty() && cps.back() == 0x10FFFF) cps.pop_back();
+    if (cps.empty()) return std::nullopt;
+    uint32_t& last = cps.back();
+    last = last == 0xD7FF ? 0xE000 : last + 1;
+    std::string out;
+    for (uint32_t cp : cps) AppendUtf8(cp, &out);
+    return out;
+  }
+  std::string out(prefix);
+  while (!out.empty() && static_cast<unsigned char>(out.back()) == 0xFF) out.pop_back();
+  if (out.empty()) return std::nullopt;
+  out.back() = static_cast<char>(static_cast<unsigned char>(out.back()) + 1);
+  return out;
+}
+
+Status AuditRequestIdsWithPrefix(const SqlDialect& dialect, const AuditListTable& table,
+                                 const std::optional<std::string>& tenant,
+                                 const std::string& prefix, size_t max,
+                                 const SqlFetchText& fetch_text, std::vector<std::string>* out) {
+  out->clear();
+  if (max == 0) return Status::Ok();
+  SqlWhere where(dialect);
+  AddEquals("tenant_id", tenant, table.has_tenant, &where);
+  size_t read = 0;
+  return FetchPrefixIds(fetch_text, PrefixStatement(where, table.table, prefix, std::nullopt, max),
+                        prefix, out, &read);
+}
+
+Status StreamRequestIdsWithPrefix(const SqlDialect& dialect, const StreamListTable& table,
+                                  const std::optional<std::string>& tenant,
+                                  const std::string& prefix, size_t max,
+                                  const SqlFetchText& fetch_text, std::vector<std::string>* out) {
+  out->clear();
+  if (max == 0 || !table.Has("request_id")) return Status::Ok();
+  SqlWhere where(dialect);
+  if (!tenant) {
+    size_t read = 0;
+    return FetchPrefixIds(fetch_text,
+                          PrefixStatement(where, table.table, prefix, std::nullopt, max), prefix,
+                          out, &read);
+  }
+  // The prefilter is a superset of the payload tenant rule: each candidate id is kept only when
+  // one of its rows passes the rule. Candidates come in batches until `max` ids pass or the
+  // range ends; at most kMaxChecked candidates are checked.
+  constexpr size_t kMaxChecked = 256;
+  dialect.PayloadTenantPrefilter(*tenant, &where);
+  std::optional<std::string> after;
+  size_t checked = 0;
+  while (out->size() < max && checked < kMaxChecked) {
+    std::vector<std::string> batch;
+    size_t read = 0;
+    FASTEN_RETURN_IF_ERROR(FetchPrefixIds(fetch_text,
+                                          PrefixStatement(where, table.table, prefix, after, max),
+                                          prefix, &batch, &read));
+    for (const std::string& id : batch) {
+      if (out->size() == max || checked == kMaxChecked) break;
+      ++checked;
+      SqlWhere one = where;
+      one.And(dialect.Column("request_id") + " = " + one.Bind(SqlParam::Text(id)));
+      bool seen = false;
+      FASTEN_RETURN_IF_ERROR(
+          fetch_text({"SELECT " + dialect.Column("payload") + " FROM " + table.table + one.sql(),
+                      one.params()},
+                     [&](std::string_view& payload) {
+                       seen = PayloadBelongsTo(payload, *tenant);
+                       return !seen;
+                     }));
+      if (seen) out->push_back(id);
+    }
+    if (read < max) break;
+    // The last id read (byte order): the next batch starts after it.
+    if (batch.empty()) break;
+    after = batch.back();
+  }
+  return Status::Ok();
 }
 
 }  // namespace fasten

@@ -58,6 +58,9 @@ class SqlDialect {
   // Adds to `where` a prefilter for stream rows of `tenant`: a superset of the payload tenant rule
   // (store/payload_tenant.h), which the plan applies to each row.
   virtual void PayloadTenantPrefilter(const std::string& tenant, SqlWhere* where) const = 0;
+  // `column` in byte order, for comparisons and ORDER BY that must follow the bytes of a text
+  // (prefix ranges): SQLite's default BINARY collation already does; Postgres COLLATE "C".
+  virtual std::string Bytewise(const std::string& column) const { return column; }
   // True when the client takes a statement's whole result at once (Postgres): each statement is
   // bounded by a LIMIT and the plan fetches in growing batches. False when rows are stepped one
   // at a time (SQLite): a statement is unbounded and the plan stops reading when it has enough.
@@ -159,6 +162,8 @@ class StreamListPlan {
 
   // The first statement Run executes, with the cursor (for ExplainQuery).
   SqlStatement FirstStatement() const;
+  // FailedPrecondition, naming them, when the query filters on columns the table lacks: a list
+  // query says so rather than answer "no rows" (Scan keeps matching nothing).
   Status Run(const SqlFetch<StreamRow>& fetch, const SqlFetchText& fetch_text,
              StreamPage* page) const;
   // Every matching row up to `max_rows`; *complete is false when stopped there.
@@ -178,5 +183,25 @@ class StreamListPlan {
   std::optional<std::string> tenant_;
   SqlWhere where_;  // the filters, without the cursor
 };
+
+// The least text above every text that begins with `prefix` in byte (= code point) order, made of
+// whole UTF-8 characters: the prefix with its last character incremented (characters at U+10FFFF
+// dropped first); nullopt when there is none (an empty prefix, or only U+10FFFF). A prefix that
+// is not valid UTF-8 is incremented byte-wise. For the range request_id >= p AND < successor.
+std::optional<std::string> PrefixSuccessor(std::string_view prefix);
+
+// AuditReader::RequestIdsWithPrefix on `table`: `tenant` (nullopt: every tenant's) as in
+// AuditListPlan.
+Status AuditRequestIdsWithPrefix(const SqlDialect& dialect, const AuditListTable& table,
+                                 const std::optional<std::string>& tenant,
+                                 const std::string& prefix, size_t max,
+                                 const SqlFetchText& fetch_text, std::vector<std::string>* out);
+
+// StreamReader::RequestIdsWithPrefix on `table`: with a `tenant`, an id counts only when one of
+// its rows' payloads is attributed to that tenant (store/payload_tenant.h).
+Status StreamRequestIdsWithPrefix(const SqlDialect& dialect, const StreamListTable& table,
+                                  const std::optional<std::string>& tenant,
+                                  const std::string& prefix, size_t max,
+                                  const SqlFetchText& fetch_text, std::vector<std::string>* out);
 
 }  // namespace fasten

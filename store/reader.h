@@ -68,10 +68,13 @@ struct AuditKey {
 // Filters for audit list queries. Unset optionals do not filter. Time bounds are inclusive.
 struct AuditQuery {
   std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
-      severity;
+      severity, method, actor_kind, category;
   std::optional<Micros> since, until;
-  std::optional<std::string> text;  // case-insensitive substring of the detail JSON text
-  std::optional<AuditKey> after;    // cursor: rows strictly after this key
+  // Case-insensitive substring of the detail JSON text (as typed and as a Python writer escapes
+  // it) or of one of the anchor columns code, actor, target, request_id, domain, category.
+  std::optional<std::string> text;
+  std::optional<AuditKey> after;  // cursor: rows strictly after this key
+  int64_t offset = 0;             // matching rows skipped before the page (after `after`)
   int limit = 20;
   int count_cap = 10000;  // count matches up to this many; 0 skips counting
 };
@@ -225,6 +228,16 @@ class AuditReader {
     return FailedPreconditionError("this reader cannot count rows");
   }
 
+  // Up to `max` distinct request_id values that begin with `prefix` (byte for byte) on rows the
+  // scope sees, ascending (byte order). An index range (request_id >= prefix AND < its
+  // successor), bounded by `max`.
+  virtual Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix,
+                                      size_t max, std::vector<std::string>* out) {
+    (void)scope, (void)prefix, (void)max;
+    out->clear();
+    return FailedPreconditionError("this reader cannot look up request id prefixes");
+  }
+
   // While *flag is true, running queries stop with kCancelled. Null disables.
   virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;
 };
@@ -274,6 +287,11 @@ class StreamReader {
   // The row with this seq, or nullopt (also when the scope does not see it).
   virtual Status FindBySeq(const TenantScope& scope, int64_t seq,
                            std::optional<StreamRow>* out) = 0;
+
+  // As AuditReader::RequestIdsWithPrefix: ids of rows the scope sees (the payload tenant rule
+  // decides each id). None when the table has no request_id column.
+  virtual Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix,
+                                      size_t max, std::vector<std::string>* out) = 0;
 
   // While *flag is true, running queries stop with kCancelled. Null disables.
   virtual void SetInterrupt(const std::atomic<bool>* flag) = 0;

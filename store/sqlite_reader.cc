@@ -441,6 +441,12 @@ class SqliteAuditReader final : public AuditReader {
         .Run(FetchRows(), FetchText(conn_), page);
   }
 
+  Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix, size_t max,
+                              std::vector<std::string>* out) override {
+    return AuditRequestIdsWithPrefix(kDialect, list_, scope.tenant(), prefix, max, FetchText(conn_),
+                                     out);
+  }
+
   Status FindPredecessor(const TenantScope& /*chain linkage: every tenant*/,
                          const std::string& node, int64_t seq,
                          std::optional<Predecessor>* out) override {
@@ -844,6 +850,12 @@ class SqliteStreamReader final : public StreamReader {
   Status Query(const TenantScope& scope, const StreamQuery& q, StreamPage* page) override {
     return StreamListPlan(kDialect, list_, q, scope.tenant())
         .Run(FetchRows(), FetchText(conn_), page);
+  }
+
+  Status RequestIdsWithPrefix(const TenantScope& scope, const std::string& prefix, size_t max,
+                              std::vector<std::string>* out) override {
+    return StreamRequestIdsWithPrefix(kDialect, list_, scope.tenant(), prefix, max,
+                                      FetchText(conn_), out);
   }
 
   Status ExplainQuery(const TenantScope& scope, const StreamQuery& q, std::string* plan) override {

@@ -190,11 +190,12 @@ std::string SecondPrefix(Micros t) {
   return s;
 }
 
-std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error) {
+std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, TimeEdge edge,
+                                     std::string* error) {
   if (Micros t; ParseTimestamp(text, &t)) return t;
-  // A date alone: the fasten reader (FastAPI/pydantic) reads it as that day's midnight, UTC.
+  // A date alone: the whole UTC day, from its first instant through its last.
   if (Micros t; text.size() == 10 && ParseTimestamp(std::string(text) + "T00:00:00Z", &t)) {
-    return t;
+    return edge == TimeEdge::kSince ? t : t + 86400 * kMicrosPerSecond - 1;
   }
   if (text == "now") return now;
   if (text.size() >= 6 && text.substr(0, 4) == "now-") {
@@ -221,8 +222,8 @@ std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::str
   }
   if (error) {
     *error = "'" + std::string(text) +
-             "' is not a time: use RFC 3339 (2026-08-21T10:00:00Z), a date (2026-08-21, its "
-             "00:00:00Z), 'now', or a relative time such as now-15m, now-1h, now-7d";
+             "' is not a time: use RFC 3339 (2026-08-21T10:00:00Z), a date (2026-08-21: the "
+             "whole UTC day), 'now', or a relative time such as now-15m, now-1h, now-7d";
   }
   return std::nullopt;
 }

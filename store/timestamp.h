@@ -27,12 +27,17 @@ std::string CanonicalTimestamp(Micros t);
 // microseconds are zero, else YYYY-MM-DDTHH:MM:SS.ffffff+00:00.
 void AppendIsoformatTimestamp(Micros t, std::string* out);
 
-// Parses a user-supplied time bound: an accepted timestamp spelling, a date alone (YYYY-MM-DD,
-// read as 00:00:00Z of that day, as the fasten reader reads it: also as an upper bound, so
-// "until 2026-11-20" ends where that day begins), "now", or "now-<N><unit>" with unit s, m, h
-// or d (e.g. now-15m, now-7d). `now` is the reference instant.
+// Which end of an inclusive window a time bound is.
+enum class TimeEdge { kSince, kUntil };
+
+// Parses a user-supplied time bound: an accepted timestamp spelling, a date alone (YYYY-MM-DD),
+// "now", or "now-<N><unit>" with unit s, m, h or d (e.g. now-15m, now-7d). `now` is the
+// reference instant. A date alone stands for the whole UTC day: as `since` its first instant
+// (00:00:00.000000Z), as `until` its last (23:59:59.999999Z), so an inclusive window ending at
+// that date takes the whole day and nothing of the next (docs/tools.md, Times).
 // Returns nullopt and fills *error (saying what is accepted) when the text is none of these.
-std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, std::string* error);
+std::optional<Micros> ParseTimeBound(std::string_view text, Micros now, TimeEdge edge,
+                                     std::string* error);
 
 // Current wall-clock time.
 Micros NowMicros();

@@ -16,7 +16,8 @@ using json = nlohmann::json;
 namespace {
 
 // A time bound of a stated window or scope: RFC 3339, a date alone, or now-relative.
-Status ParseBound(const json& v, const std::string& at, Micros now, std::optional<Micros>* out) {
+Status ParseBound(const json& v, const std::string& at, Micros now, TimeEdge edge,
+                  std::optional<Micros>* out) {
   if (v.is_null()) return Status::Ok();
   if (!v.is_string() || v.get_ref<const std::string&>().size() > 64) {
     return InvalidArgumentError(at +
@@ -24,7 +25,7 @@ Status ParseBound(const json& v, const std::string& at, Micros now, std::optiona
                                 "characters");
   }
   std::string error;
-  *out = ParseTimeBound(v.get_ref<const std::string&>(), now, &error);
+  *out = ParseTimeBound(v.get_ref<const std::string&>(), now, edge, &error);
   if (!*out) return InvalidArgumentError(at + ": " + error);
   return Status::Ok();
 }
@@ -48,9 +49,11 @@ Status ParseScope(const json& v, const std::string& at, Micros now, ClaimScope* 
   if (!v.is_object()) return InvalidArgumentError(at + ": must be {since, until, nodes} or null");
   FASTEN_RETURN_IF_ERROR(CheckMembers(v, at, {"since", "until", "nodes"}));
   if (v.contains("since"))
-    FASTEN_RETURN_IF_ERROR(ParseBound(v["since"], at + ".since", now, &out->since));
+    FASTEN_RETURN_IF_ERROR(
+        ParseBound(v["since"], at + ".since", now, TimeEdge::kSince, &out->since));
   if (v.contains("until"))
-    FASTEN_RETURN_IF_ERROR(ParseBound(v["until"], at + ".until", now, &out->until));
+    FASTEN_RETURN_IF_ERROR(
+        ParseBound(v["until"], at + ".until", now, TimeEdge::kUntil, &out->until));
   if (out->since && out->until && *out->until < *out->since) {
     return InvalidArgumentError(at + ": until is before since");
   }
@@ -89,9 +92,9 @@ Status ParseAnswer(const json& j, Answer* out, Micros now) {
     FASTEN_RETURN_IF_ERROR(CheckMembers(w, "window", {"since", "until"}));
     std::optional<Micros> since, until;
     if (w.contains("since"))
-      FASTEN_RETURN_IF_ERROR(ParseBound(w["since"], "window.since", now, &since));
+      FASTEN_RETURN_IF_ERROR(ParseBound(w["since"], "window.since", now, TimeEdge::kSince, &since));
     if (w.contains("until"))
-      FASTEN_RETURN_IF_ERROR(ParseBound(w["until"], "window.until", now, &until));
+      FASTEN_RETURN_IF_ERROR(ParseBound(w["until"], "window.until", now, TimeEdge::kUntil, &until));
     if (!since || !until) return InvalidArgumentError("window: give both since and until");
     if (*until < *since) return InvalidArgumentError("window: until is before since");
     out->window = std::make_pair(*since, *until);

@@ -126,6 +126,7 @@ std::string QueryFingerprint(const nlohmann::json& args_without_cursor) {
   if (args.is_object()) {
     args.erase("cursor");
     args.erase("limit");
+    args.erase("offset");
   }
   // nlohmann::json keeps object members sorted, and dump() without an indent is compact.
   std::string canonical = args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

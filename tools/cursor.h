@@ -70,7 +70,8 @@ class CursorSigner {
 };
 
 // What a cursor is bound to: the lowercase hex SHA-256 of the compact, sorted-key JSON dump of a
-// tool's arguments without "cursor" and "limit" (the page size may change between pages). A
+// tool's arguments without "cursor", "limit" (the page size may change between pages) and
+// "offset" (the next page of an offset page is asked for by its cursor, without the offset). A
 // non-object is hashed as it is. Numbers keep their JSON type: 1 and 1.0 differ.
 std::string QueryFingerprint(const nlohmann::json& args_without_cursor);
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "store/reader.h"
+#include "store/request_id.h"
 #include "tools/cursor.h"
 #include "tools/row_json.h"
 #include "tools/tool_common.h"
@@ -20,9 +21,14 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // audit_query
 
+// The largest audit_query offset: deeper pages are reached with the cursor, which costs nothing
+// per page skipped.
+constexpr int64_t kMaxOffset = 100000;
+
 struct AuditQueryArgs {
   std::optional<std::string> request_id, code, domain, actor, target, source_node_id, service_id,
-      severity;
+      severity, method, actor_kind, category;
+  int64_t offset = 0;
   WindowArgs window;
   PageArgs page;
 };
@@ -37,14 +43,34 @@ Result<AuditQueryArgs> ParseAuditQueryArgs(const json& args) {
   a.source_node_id = Str(args, "source_node_id");
   a.service_id = Str(args, "service_id");
   a.severity = Str(args, "severity");
+  a.method = Str(args, "method");
+  a.actor_kind = Str(args, "actor_kind");
+  a.category = Str(args, "category");
+  a.offset = Int(args, "offset").value_or(0);
   a.window = ParseWindowArgs(args);
   a.page = ParsePageArgs(args);
+  if (a.offset < 0 || a.offset > kMaxOffset) {
+    return InvalidArgumentError("offset: must be an integer from 0 to " +
+                                std::to_string(kMaxOffset) + "; got " + std::to_string(a.offset));
+  }
+  if (a.offset > 0 && a.page.cursor) {
+    return InvalidArgumentError(
+        "offset and cursor cannot be combined: a cursor already continues after the last row "
+        "shown; pass either offset (from the first match) or cursor, not both");
+  }
   return a;
 }
 
 Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
   AuditQuery q;
-  q.request_id = args.request_id;
+  RequestIdResolution resolved;
+  if (args.request_id) {
+    Status st = ResolveRequestId(env.scope, env.stores->view(), *args.request_id, &resolved);
+    if (!st.ok()) return StoreError(st);
+    if (resolved.ambiguous)
+      return AmbiguousRequestIdError("request_id", *args.request_id, resolved);
+    q.request_id = resolved.request_id;
+  }
   q.code = args.code;
   q.domain = args.domain;
   q.actor = args.actor;
@@ -52,6 +78,10 @@ Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
   q.source_node_id = args.source_node_id;
   q.service_id = args.service_id;
   q.severity = args.severity;
+  q.method = args.method;
+  q.actor_kind = args.actor_kind;
+  q.category = args.category;
+  q.offset = args.offset;
   q.limit = args.page.limit;
   q.count_cap = kCountCap;
   FASTEN_RETURN_IF_ERROR(Window(args.window, env, &q.since, &q.until));
@@ -76,7 +106,12 @@ Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
   parts.position_after = [&page](size_t i) { return AuditKey::Of(page.rows[i]).Encode(); };
   parts.total = page.total_matched;
   parts.lower_bound = page.total_is_lower_bound;
-  return ListPage(std::move(parts), env, fingerprint, q.since, q.until, "audit rows");
+  json out = ListPage(std::move(parts), env, fingerprint, q.since, q.until, "audit rows");
+  if (resolved.from_prefix) {
+    out["request_id"] = resolved.request_id;
+    out["request_id_resolved_from"] = *args.request_id;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +194,13 @@ Result<json> StreamQueryTool(const StreamQueryArgs& args, ToolEnv& env) {
   return out;
 }
 
+json AuditQueryOutputSchema() {
+  json s = ListOutputSchema("audit rows");
+  s["properties"]["request_id"] = {{"type", "string"}};
+  s["properties"]["request_id_resolved_from"] = {{"type", "string"}};
+  return s;
+}
+
 }  // namespace
 
 ToolDef AuditQueryToolDef() {
@@ -169,8 +211,8 @@ ToolDef AuditQueryToolDef() {
           "Lists hash-chained audit rows (who did what, when, where, to whom, how), newest first, "
           "with exact-match filters and a time window. Each row carries monotonic_seq, hash, "
           "source_node_id and its row-hash status, so it can be cited. Paged: pass next_cursor "
-          "back as cursor. Limit 1-200 (default 20).",
-          InputSchema({{"request_id", Text("request id")},
+          "back as cursor, or skip rows with offset. Limit 1-200 (default 20).",
+          InputSchema({{"request_id", Text("request id, or a unique prefix of 6+ chars")},
                        {"code", Text("event code, e.g. REFUND_ROLLED_BACK")},
                        {"domain", Text("domain, e.g. billing")},
                        {"actor", Text("who acted")},
@@ -178,11 +220,19 @@ ToolDef AuditQueryToolDef() {
                        {"source_node_id", Text("node that wrote the row")},
                        {"service_id", Text("service that wrote the row")},
                        {"severity", severity},
+                       {"method", Text("how it arrived, e.g. http", 64)},
+                       {"actor_kind", Text("kind of actor, e.g. user", 64)},
+                       {"category", Text("category, e.g. payment", 64)},
                        {"since", kSince},
                        {"until", kUntil},
                        {"limit", kLimit},
+                       {"offset",
+                        {{"type", "integer"},
+                         {"minimum", 0},
+                         {"maximum", kMaxOffset},
+                         {"description", "matches to skip (not with cursor)"}}},
                        {"cursor", kCursor}}),
-          ListOutputSchema("audit rows"),
+          AuditQueryOutputSchema(),
           TypedHandler(ParseAuditQueryArgs, AuditQueryTool),
           nullptr};
 }
@@ -220,6 +270,7 @@ ToolDef ApiQueryToolDef() {
                          {"maximum", 599},
                          {"description", "HTTP status, e.g. 502"}}},
                        {"request_id", Text("request id")},
+                       {"service_id", Text("service")},
                        {"since", kSince},
                        {"until", kUntil},
                        {"limit", kLimit},

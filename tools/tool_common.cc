@@ -46,12 +46,12 @@ PageArgs ParsePageArgs(const json& args) {
 
 Status Window(const WindowArgs& args, const ToolEnv& env, std::optional<Micros>* since,
               std::optional<Micros>* until, std::optional<std::string> default_since) {
-  for (auto [key, text, out] :
-       {std::tuple{"since", args.since, since}, std::tuple{"until", args.until, until}}) {
-    if (!text && std::string(key) == "since" && default_since) text = default_since;
+  for (auto [key, text, out, edge] : {std::tuple{"since", args.since, since, TimeEdge::kSince},
+                                      std::tuple{"until", args.until, until, TimeEdge::kUntil}}) {
+    if (!text && edge == TimeEdge::kSince && default_since) text = default_since;
     if (!text) continue;
     std::string error;
-    *out = ParseTimeBound(*text, env.now, &error);
+    *out = ParseTimeBound(*text, env.now, edge, &error);
     if (!*out) return InvalidArgumentError(std::string(key) + ": " + error);
   }
   if (*since && *until && **since > **until) {

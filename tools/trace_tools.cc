@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "store/reader.h"
+#include "store/request_id.h"
 #include "store/timestamp.h"
 #include "tools/row_json.h"
 #include "tools/tool_common.h"
@@ -36,8 +37,12 @@ Result<RequestTraceArgs> ParseRequestTraceArgs(const json& args) {
 
 Result<json> RequestTraceTool(const RequestTraceArgs& args, ToolEnv& env) {
   const StoreView src = env.stores->view();
+  RequestIdResolution resolved;
+  Status found = ResolveRequestId(env.scope, src, args.request_id, &resolved);
+  if (!found.ok()) return StoreError(found);
+  if (resolved.ambiguous) return AmbiguousRequestIdError("request_id", args.request_id, resolved);
   TraceOptions o;
-  o.request_id = args.request_id;
+  o.request_id = resolved.request_id;
   o.limit_per_stream = args.limit_per_stream;
   json trace;
   Status st = BuildTrace(env.scope, src, o, &trace);
@@ -48,6 +53,7 @@ Result<json> RequestTraceTool(const RequestTraceArgs& args, ToolEnv& env) {
   size_t fit = AppendWithinBudget(items, env.byte_budget, 1024, &timeline);
   trace["timeline"] = std::move(timeline);
   trace["timeline_truncated"] = fit < items.size();
+  if (resolved.from_prefix) trace["request_id_resolved_from"] = args.request_id;
   if (trace["timeline"].empty()) {
     trace["hint"] = "no rows carry this request_id for this tenant";
   }
@@ -166,13 +172,14 @@ ToolDef RequestTraceToolDef() {
           "Puts the audit, sys and api rows of one request_id on one timeline (oldest first), with "
           "per-stream counts, totals and truncation flags.",
           InputSchema(
-              {{"request_id", Text("request id")},
+              {{"request_id", Text("request id, or a unique prefix of 6+ chars")},
                {"limit_per_stream",
                 {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxLimit}, {"default", 100}}}},
               {"request_id"}),
           {{"type", "object"},
            {"properties",
             {{"request_id", {{"type", "string"}}},
+             {"request_id_resolved_from", {{"type", "string"}}},
              {"timeline", {{"type", "array"}}},
              {"counts", {{"type", "object"}}},
              {"totals", {{"type", "object"}}},
@@ -185,8 +192,9 @@ ToolDef RequestTraceToolDef() {
 ToolDef SearchToolDef() {
   return {"search",
           "Free-text search",
-          "Case-insensitive substring search over sys/api payloads and audit details within a "
-          "window; since is required (no unbounded scans). Newest first.",
+          "Case-insensitive substring search over sys/api payloads and audit rows (detail, code, "
+          "actor, target, request_id, domain, category) within a window; since is required (no "
+          "unbounded scans). Newest first.",
           InputSchema({{"query", Text("text to find", 1024)},
                        {"since", kSince},
                        {"until", kUntil},

@@ -112,8 +112,8 @@ VerifyStoreResult ExpectTimeWindowEqualsSeqWindows(AuditReader* reader, const st
   SCOPED_TRACE(since + " .. " + until + " tenant " + tenant.value_or("*"));
   std::string error;
   VerifyStoreOptions o;
-  if (!since.empty()) o.since = ParseTimeBound(since, 0, &error);
-  if (!until.empty()) o.until = ParseTimeBound(until, 0, &error);
+  if (!since.empty()) o.since = ParseTimeBound(since, 0, TimeEdge::kSince, &error);
+  if (!until.empty()) o.until = ParseTimeBound(until, 0, TimeEdge::kUntil, &error);
   EXPECT_TRUE(error.empty()) << error;
   const TenantScope scope = test_support::TestScopes::Of(tenant);
   VerifyStoreResult window;

@@ -425,6 +425,92 @@ class Cli(unittest.TestCase):
         rc, out, _ = run("trace", "3a7b1c9e4d20", "--store", self.dsn(self.tampered))
         self.assertIn("hash mismatch", out)
 
+    def test_trace_and_query_take_a_unique_request_id_prefix(self):
+        # Issue 16: six or more characters that begin exactly one request id resolve to it.
+        rc, exact, err = run("trace", "3a7b1c9e4d20", "--store", self.dsn())
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run("trace", "3a7b1c", "--store", self.dsn())
+        self.assertEqual(rc, 0, err)
+        first, rest = out.split("\n", 1)
+        self.assertEqual(first, "request id 3a7b1c resolved to 3a7b1c9e4d20")
+        self.assertEqual(rest, exact)
+        self.assertIn("REFUND_ROLLED_BACK", rest)
+        rc, out, err = run("trace", "3a7b1c", "--store", self.dsn(), "--json")
+        t = json.loads(out)
+        self.assertEqual((t["request_id"], t["request_id_resolved_from"]),
+                         ("3a7b1c9e4d20", "3a7b1c"))
+        self.assertEqual(t["counts"], {"audit": 2, "api": 4, "sys": 5})
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--request-id", "3a7b1c9e",
+                           "--json")
+        self.assertEqual(rc, 0, err)
+        page = json.loads(out)
+        self.assertEqual(page["request_id_resolved_from"], "3a7b1c9e")
+        self.assertEqual({r["request_id"] for r in page["rows"]}, {"3a7b1c9e4d20"})
+        self.assertEqual(page["count"], 2)
+        # Under six characters only an exact id matches.
+        rc, out, err = run("trace", "3a7b1", "--store", self.dsn())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no rows for request 3a7b1", out)
+
+    def test_an_ambiguous_request_id_prefix_lists_the_candidates_of_the_tenant_only(self):
+        path = os.path.join(self.tmp.name, "ambiguous-ids.db")
+        with open(self.demo, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        con = sqlite3.connect(path)
+        con.execute("INSERT INTO api_log (request_id, timestamp, service_id, method, path, status, "
+                    "payload) VALUES ('3a7b1c000000', '2026-11-20T09:00:00.000000Z', 'svc', "
+                    "'GET', '/x', 200, '{\"tenant_id\":\"globex\"}')")
+        con.commit()
+        con.close()
+        rc, out, err = run("trace", "3a7b1c", "--store", self.dsn(path))
+        self.assertEqual(rc, 2, out)
+        self.assertIn("REQUEST_ID '3a7b1c' is a prefix of 2 request ids: 3a7b1c000000, "
+                      "3a7b1c9e4d20; give the whole id or a longer prefix", err)
+        rc, out, err = run("query", "api", "--store", self.dsn(path), "--request-id", "3a7b1c")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--request-id '3a7b1c' is a prefix of 2 request ids", err)
+        # Each tenant sees only its own id: no ambiguity, and never the other's id.
+        for tenant, want in (("acme", "3a7b1c9e4d20"), ("globex", "3a7b1c000000")):
+            rc, out, err = run("trace", "3a7b1c", "--store", self.dsn(path), "--tenant", tenant,
+                               "--json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["request_id"], want, tenant)
+        rc, out, err = run("trace", "3a7b1c9", "--store", self.dsn(path), "--tenant", "globex")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no rows for request 3a7b1c9", out)
+
+    def test_date_only_bounds_and_the_new_query_flags(self):
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--since", "2026-11-20",
+                           "--until", "2026-11-20", "--json")
+        self.assertEqual(rc, 0, err)
+        page = json.loads(out)
+        self.assertEqual(page["window"], {"since": "2026-11-20T00:00:00.000000Z",
+                                          "until": "2026-11-20T23:59:59.999999Z"})
+        self.assertGreater(page["total_matched"], 0)
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--limit", "3", "--json")
+        top = json.loads(out)["rows"]
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--limit", "1", "--offset",
+                           "2", "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["rows"], top[2:3])
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--offset", "1", "--cursor",
+                           "x")
+        self.assertEqual(rc, 2)
+        self.assertIn("--offset and --cursor cannot be combined", err)
+        rc, out, err = run("query", "audit", "--store", self.dsn(), "--category", "payment",
+                           "--actor-kind", "service", "--method", "http", "--json")
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)["rows"]
+        for r in rows:
+            self.assertEqual((r["category"], r["actor_kind"], r["method"]),
+                             ("payment", "service", "http"))
+        rc, out, err = run("query", "api", "--store", self.dsn(), "--service", "checkout-api",
+                           "--json")
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)["rows"]
+        self.assertGreater(len(rows), 0)
+        self.assertEqual({r["payload"]["service_id"] for r in rows}, {"checkout-api"})
+
     def test_serve_keeps_stdout_pure_under_concurrent_calls(self):
         # Regression: std::cin is tied to std::cout, so reading the next request flushed stdout
         # while a worker was writing a response: split lines and empty lines on stdout.

@@ -7,7 +7,8 @@
 //   the same instant;
 // - the canonical (…ffffffZ) and isoformat (…+00:00) spellings of the instant parse back to it,
 //   and SecondPrefix is the canonical spelling's first 19 characters;
-// - ParseTimeBound: a timestamp gives its instant, a date alone (YYYY-MM-DD) its 00:00:00Z,
+// - ParseTimeBound: a timestamp gives its instant, a date alone (YYYY-MM-DD) its 00:00:00Z as
+//   since and its 23:59:59.999999Z as until,
 //   "now" the reference instant, "now-<N><unit>" exactly now - N units (no overflow); anything
 //   else nullopt with a message.
 #include <chrono>
@@ -67,18 +68,21 @@ void CheckSpellings(Micros t) {
 
 void CheckTimeBound(const std::string& text) {
   std::string error;
-  std::optional<Micros> t = fasten::ParseTimeBound(text, kNow, &error);
+  std::optional<Micros> t = fasten::ParseTimeBound(text, kNow, fasten::TimeEdge::kSince, &error);
+  std::optional<Micros> end = fasten::ParseTimeBound(text, kNow, fasten::TimeEdge::kUntil, &error);
+  FUZZ_CHECK(t.has_value() == end.has_value());
   Micros parsed = 0;
   if (fasten::ParseTimestamp(text, &parsed)) {
-    FUZZ_CHECK(t && *t == parsed);
+    FUZZ_CHECK(t && *t == parsed && *end == parsed);
     return;
   }
   if (text == "now") {
-    FUZZ_CHECK(t && *t == kNow);
+    FUZZ_CHECK(t && *t == kNow && *end == kNow);
     return;
   }
   if (text.size() == 10 && fasten::ParseTimestamp(text + "T00:00:00Z", &parsed)) {
-    FUZZ_CHECK(t && *t == parsed);  // a date alone: its midnight, UTC
+    // A date alone: the whole UTC day, from its midnight through the last microsecond.
+    FUZZ_CHECK(t && *t == parsed && *end == parsed + 86400LL * 1000000 - 1);
     return;
   }
   if (!t) {
@@ -94,7 +98,7 @@ void CheckTimeBound(const std::string& text) {
   FUZZ_CHECK(unit == 's' || unit == 'm' || unit == 'h' || unit == 'd');
   const __int128 want =
       static_cast<__int128>(kNow) - static_cast<__int128>(std::stoll(digits)) * scale * 1000000;
-  FUZZ_CHECK(static_cast<__int128>(*t) == want);
+  FUZZ_CHECK(static_cast<__int128>(*t) == want && *end == *t);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "store/index_advice.h"
+#include "store/query_plan.h"
 #include "store/reader.h"
+#include "store/request_id.h"
 #include "support/store_backend.h"
 #include "support/test_scopes.h"
 #include "support/visibility_cases.h"
@@ -836,6 +838,263 @@ TEST_P(ReaderContract, IndexAdviceMarksExistingAndAppliesTheMissing) {
   ASSERT_TRUE(AdviseIndexes(*dsn, &report).ok());
   for (const IndexAdvice& a : report.advice) EXPECT_TRUE(a.exists) << a.name;
   EXPECT_TRUE(VerifyAll(reader.get()).ok);
+}
+
+// Seals `rows` (one node, in seq order) again after their columns were changed.
+void Reseal(std::vector<AuditRow>* rows) {
+  for (size_t i = 0; i < rows->size(); ++i) Seal(&(*rows)[i], i ? (*rows)[i - 1].hash : "genesis");
+}
+
+// The new audit filters are exact matches on anchor columns; offset skips matches before the page
+// and its next cursor continues without it.
+TEST_P(ReaderContract, AuditFiltersMethodActorKindCategoryAndOffset) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 8);
+  rows[2].method = "mqtt";
+  rows[3].actor_kind = "service";
+  rows[4].category = "payment";
+  Reseal(&rows);
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  auto seqs = [&](const AuditQuery& q, AuditPage* page = nullptr) {
+    AuditPage local;
+    if (!page) page = &local;
+    Status st = reader->Query(AllScope(), q, page);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    std::vector<int64_t> out;
+    for (const AuditRow& r : page->rows) out.push_back(r.monotonic_seq);
+    return out;
+  };
+  AuditQuery q;
+  q.method = "mqtt";
+  EXPECT_EQ(seqs(q), (std::vector<int64_t>{3}));
+  q.method = "http";
+  EXPECT_EQ(seqs(q).size(), 7u);
+  q = AuditQuery();
+  q.actor_kind = "service";
+  EXPECT_EQ(seqs(q), (std::vector<int64_t>{4}));
+  q = AuditQuery();
+  q.category = "payment";
+  EXPECT_EQ(seqs(q), (std::vector<int64_t>{5}));
+  q.method = "mqtt";  // filters combine
+  EXPECT_TRUE(seqs(q).empty());
+
+  // Offset: newest first, seqs 8..1.
+  q = AuditQuery();
+  q.limit = 3;
+  q.offset = 2;
+  AuditPage page;
+  EXPECT_EQ(seqs(q, &page), (std::vector<int64_t>{6, 5, 4}));
+  EXPECT_TRUE(page.has_more);
+  EXPECT_EQ(page.total_matched, 8);
+  ASSERT_TRUE(page.next);
+  AuditQuery next;
+  next.limit = 3;
+  next.after = page.next;
+  EXPECT_EQ(seqs(next), (std::vector<int64_t>{3, 2, 1}));
+  q.offset = 7;
+  EXPECT_EQ(seqs(q, &page), (std::vector<int64_t>{1}));
+  EXPECT_FALSE(page.has_more);
+  EXPECT_EQ(page.total_matched, 8);
+  for (int64_t beyond : {8, 100}) {
+    q.offset = beyond;
+    EXPECT_TRUE(seqs(q, &page).empty()) << beyond;
+    EXPECT_FALSE(page.has_more);
+    EXPECT_EQ(page.total_matched, 8) << beyond;
+  }
+  q.offset = 1;
+  q.method = "http";  // offset counts matches, not rows: seq 3 is not one
+  q.limit = 4;
+  EXPECT_EQ(seqs(q, &page), (std::vector<int64_t>{7, 6, 5, 4}));
+  EXPECT_EQ(page.total_matched, 7);
+}
+
+// Free text matches the anchor columns as well as the detail, case-insensitively.
+TEST_P(ReaderContract, TextSearchAlsoMatchesTheAnchorColumns) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 6);
+  rows[4].category = "payment";
+  rows[1].actor = "Bob_Smith";
+  Reseal(&rows);
+  store_->Insert("audit_log", rows);
+  auto reader = OpenAudit();
+  ASSERT_TRUE(reader);
+  auto seqs = [&](const std::string& term) {
+    AuditQuery q;
+    q.text = term;
+    AuditPage page;
+    Status st = reader->Query(AllScope(), q, &page);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    std::set<int64_t> out;
+    for (const AuditRow& r : page.rows) out.insert(r.monotonic_seq);
+    return out;
+  };
+  EXPECT_EQ(seqs("PAYMENT"), (std::set<int64_t>{5}));           // category
+  EXPECT_EQ(seqs("order/4"), (std::set<int64_t>{4}));           // target
+  EXPECT_EQ(seqs("REQ-6"), (std::set<int64_t>{6}));             // request_id
+  EXPECT_EQ(seqs("user_login"), (std::set<int64_t>{2, 4, 6}));  // code; _ is literal
+  EXPECT_EQ(seqs("bob_smith"), (std::set<int64_t>{2}));         // actor
+  EXPECT_EQ(seqs("bobxsmith"), (std::set<int64_t>{}));
+  EXPECT_EQ(seqs("SALES").size(), 6u);     // domain
+  EXPECT_EQ(seqs("qty\": 3").size(), 1u);  // the detail still
+  EXPECT_TRUE(seqs("nowhere-at-all").empty());
+}
+
+// Request ids by prefix: a byte range, DISTINCT, ascending, bounded, and scoped: another tenant's
+// ids never appear (audit: tenant_id; streams: the payload tenant rule).
+TEST_P(ReaderContract, RequestIdPrefixesAreScopedRanges) {
+  store_->Exec(store_->SpecDdl("audit_log"));
+  std::vector<AuditRow> rows = Chain("n", 6);
+  rows[0].request_id = "3a7b1c9e4d20";
+  rows[1].request_id = "3a7b1c000001";
+  rows[2].request_id = "3a7b1d";  // the successor of 3a7b1c: outside the range
+  rows[3].request_id = "3a7b1c5555";
+  rows[3].tenant_id.Set("tenant-b");
+  rows[4].request_id = "3a7b1";  // shorter: not in the range of 3a7b1c
+  rows[5].request_id = "3a7b1c9e4d20";
+  Reseal(&rows);
+  store_->Insert("audit_log", rows);
+  store_->Exec(
+      store_->StreamDdl("syslog") +
+      "INSERT INTO syslog (request_id, timestamp, level, event, payload) VALUES "
+      "('3a7b1cffff01','2026-06-15T10:00:00.000000Z','info','a','{\"tenant_id\":\"tenant-a\"}'),"
+      "('3a7b1cffff01','2026-06-15T10:00:01.000000Z','info','a','{\"tenant_id\":\"tenant-a\"}'),"
+      "('3a7b1cbbbb','2026-06-15T10:00:02.000000Z','info','b','{\"tenant_id\":\"tenant-b\"}'),"
+      "('3a7b1caaaa','2026-06-15T10:00:03.000000Z','info','c',"
+      "'{\"x\":{\"tenant_id\":\"tenant-a\"}}'),"
+      "('3a7b1c%_','2026-06-15T10:00:04.000000Z','info','d','{\"tenant_id\":\"tenant-c\"}');");
+  std::string api;
+  for (int i = 0; i < 22; ++i) {
+    const std::string id = std::string(i < 10 ? "bulkid-0" : "bulkid-") + std::to_string(i);
+    api += std::string(api.empty() ? "" : ",") + "('" + id +
+           "','2026-06-15T10:00:00.000000Z','GET','/a',200,'{\"tenant_id\":\"tenant-a\"}')";
+  }
+  store_->Exec(store_->StreamDdl("api_log") +
+               "INSERT INTO api_log (request_id, timestamp, method, path, status, payload) VALUES "
+               "('3a7b1c000001','2026-06-15T10:00:00.000000Z','GET','/a',200,"
+               "'{\"tenant_id\":\"tenant-a\"}')," +
+               api + ";");
+  auto audit = OpenAudit();
+  auto sys = OpenStream(StreamKind::kSys);
+  auto apis = OpenStream(StreamKind::kApi);
+  ASSERT_TRUE(audit && sys && apis);
+  using Ids = std::vector<std::string>;
+  auto ids = [](auto& reader, const TenantScope& scope, const std::string& prefix,
+                size_t max = 50) {
+    Ids out;
+    Status st = reader->RequestIdsWithPrefix(scope, prefix, max, &out);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  };
+  EXPECT_EQ(ids(audit, AllScope(), "3a7b1c"), (Ids{"3a7b1c000001", "3a7b1c5555", "3a7b1c9e4d20"}));
+  EXPECT_EQ(ids(audit, Scope("tenant-a"), "3a7b1c"), (Ids{"3a7b1c000001", "3a7b1c9e4d20"}));
+  EXPECT_EQ(ids(audit, Scope("tenant-b"), "3a7b1c"), (Ids{"3a7b1c5555"}));
+  EXPECT_EQ(ids(audit, Scope("tenant-z"), "3a7b1c"), Ids{});
+  EXPECT_EQ(ids(audit, AllScope(), "3a7b1c", 1), (Ids{"3a7b1c000001"}));
+  EXPECT_EQ(ids(audit, AllScope(), "3a7b1c9e4d20"), (Ids{"3a7b1c9e4d20"}));
+  EXPECT_EQ(ids(audit, AllScope(), "3a7b1c9e4d200"), Ids{});
+  // The range is bytes, not a LIKE pattern: % and _ are plain characters.
+  EXPECT_EQ(ids(sys, AllScope(), "3a7b1c%"), (Ids{"3a7b1c%_"}));
+  EXPECT_EQ(ids(sys, AllScope(), "3a7b1c"),
+            (Ids{"3a7b1c%_", "3a7b1caaaa", "3a7b1cbbbb", "3a7b1cffff01"}));
+  // A payload that only nests a tenant_id belongs to no tenant.
+  EXPECT_EQ(ids(sys, Scope("tenant-a"), "3a7b1c"), (Ids{"3a7b1cffff01"}));
+  EXPECT_EQ(ids(sys, Scope("tenant-b"), "3a7b1c"), (Ids{"3a7b1cbbbb"}));
+  EXPECT_EQ(ids(apis, Scope("tenant-a"), "bulkid-", 5),
+            (Ids{"bulkid-00", "bulkid-01", "bulkid-02", "bulkid-03", "bulkid-04"}));
+  EXPECT_EQ(ids(apis, Scope("tenant-b"), "bulkid-"), Ids{});
+
+  // The resolution the tools and the CLI use, over the three streams.
+  const StoreView view{audit.get(), sys.get(), apis.get(), {}, {}};
+  auto resolve = [&](const TenantScope& scope, const std::string& arg) {
+    RequestIdResolution r;
+    Status st = ResolveRequestId(scope, view, arg, &r);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return r;
+  };
+  RequestIdResolution r = resolve(Scope("tenant-a"), "3a7b1c9e4d20");  // exact
+  EXPECT_EQ(r.request_id, "3a7b1c9e4d20");
+  EXPECT_FALSE(r.from_prefix || r.ambiguous);
+  r = resolve(Scope("tenant-a"), "3a7b1c9e");  // one id begins with it
+  EXPECT_EQ(r.request_id, "3a7b1c9e4d20");
+  EXPECT_TRUE(r.from_prefix);
+  EXPECT_FALSE(r.ambiguous);
+  r = resolve(Scope("tenant-a"), "3a7b1cff");  // a sys id
+  EXPECT_EQ(r.request_id, "3a7b1cffff01");
+  EXPECT_TRUE(r.from_prefix);
+  // Several: the candidates of this tenant only, sorted, each once.
+  r = resolve(Scope("tenant-a"), "3a7b1c");
+  EXPECT_TRUE(r.ambiguous);
+  EXPECT_EQ(r.candidates, (Ids{"3a7b1c000001", "3a7b1c9e4d20", "3a7b1cffff01"}));
+  EXPECT_EQ(r.candidate_count, 3u);
+  EXPECT_FALSE(r.count_is_lower_bound);
+  const std::string msg = AmbiguousRequestIdError("request_id", "3a7b1c", r).message();
+  EXPECT_NE(msg.find("is a prefix of 3 request ids: 3a7b1c000001, 3a7b1c9e4d20, 3a7b1cffff01"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(msg.find("3a7b1c5555"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("3a7b1cbbbb"), std::string::npos) << msg;
+  r = resolve(Scope("tenant-b"), "3a7b1c");
+  EXPECT_EQ(r.candidates, (Ids{"3a7b1c5555", "3a7b1cbbbb"}));
+  // Another tenant's id is not a candidate: its prefix resolves to nothing.
+  for (const char* other : {"3a7b1c55", "3a7b1cbb", "3a7b1caa"}) {
+    r = resolve(Scope("tenant-a"), other);
+    EXPECT_EQ(r.request_id, other);
+    EXPECT_FALSE(r.from_prefix || r.ambiguous) << other;
+  }
+  r = resolve(AllScope(), "3a7b1c55");
+  EXPECT_EQ(r.request_id, "3a7b1c5555");
+  // Below six characters only an exact id counts: no resolution, no candidates.
+  for (const char* shorter : {"3a7b1", "3a7b"}) {
+    r = resolve(AllScope(), shorter);
+    EXPECT_EQ(r.request_id, shorter);
+    EXPECT_FALSE(r.from_prefix || r.ambiguous) << shorter;
+  }
+  // More candidates than are listed: the first 20, the count.
+  r = resolve(Scope("tenant-a"), "bulkid");
+  EXPECT_TRUE(r.ambiguous);
+  ASSERT_EQ(r.candidates.size(), kMaxRequestIdCandidates);
+  EXPECT_EQ(r.candidates.front(), "bulkid-00");
+  EXPECT_EQ(r.candidates.back(), "bulkid-19");
+  EXPECT_EQ(r.candidate_count, 22u);
+  EXPECT_NE(AmbiguousRequestIdError("request_id", "bulkid", r)
+                .message()
+                .find("22 request ids (the first 20)"),
+            std::string::npos);
+}
+
+// A list filter on a lifted column the stream table lacks is refused naming it, not answered
+// with "no rows"; the other filters still work.
+TEST_P(ReaderContract, AStreamFilterOnAnAbsentColumnIsRefused) {
+  store_->Exec(store_->StreamDdl("api_log") + "ALTER TABLE api_log DROP COLUMN service_id;" +
+               "INSERT INTO api_log (request_id, timestamp, method, path, status, payload) VALUES "
+               "('r1','2026-06-15T10:00:00.000000Z','GET','/a',200,'{\"service_id\":\"s\"}');");
+  auto reader = OpenStream(StreamKind::kApi);
+  ASSERT_TRUE(reader);
+  StreamQuery q;
+  q.service_id = "s";
+  StreamPage page;
+  Status st = reader->Query(AllScope(), q, &page);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("has no column service_id"), std::string::npos) << st.message();
+  q = StreamQuery();
+  q.method = "GET";
+  ASSERT_TRUE(reader->Query(AllScope(), q, &page).ok());
+  EXPECT_EQ(page.rows.size(), 1u);
+}
+
+TEST(PrefixSuccessor, IsTheLeastTextAboveEveryExtensionInWholeCharacters) {
+  EXPECT_EQ(PrefixSuccessor("3a7b1c"), "3a7b1d");
+  EXPECT_EQ(PrefixSuccessor("ab\x7f"), "ab\xc2\x80");          // U+007F -> U+0080
+  EXPECT_EQ(PrefixSuccessor("caf\xc3\xa9"), "caf\xc3\xaa");    // é -> ê
+  EXPECT_EQ(PrefixSuccessor("\xed\x9f\xbf"), "\xee\x80\x80");  // U+D7FF -> U+E000
+  EXPECT_EQ(PrefixSuccessor("a\xf4\x8f\xbf\xbf"), "b");        // U+10FFFF is dropped
+  EXPECT_EQ(PrefixSuccessor("\xf4\x8f\xbf\xbf"), std::nullopt);
+  EXPECT_EQ(PrefixSuccessor(""), std::nullopt);
+  EXPECT_EQ(PrefixSuccessor("a\xff"), "b");  // not UTF-8: bytes
+  EXPECT_EQ(PrefixSuccessor("a\xc3"), "a\xc4");
+  EXPECT_EQ(PrefixSuccessor("\xff\xff"), std::nullopt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReaderContract,

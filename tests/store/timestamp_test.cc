@@ -53,27 +53,43 @@ TEST(Timestamp, RejectsWhatNoWriterProduces) {
 TEST(Timestamp, TimeBoundsAcceptRelativeTimes) {
   const Micros now = P("2026-11-23T12:00:00Z");
   std::string error;
-  EXPECT_EQ(*ParseTimeBound("now", now, &error), now);
-  EXPECT_EQ(*ParseTimeBound("now-15m", now, &error), P("2026-11-23T11:45:00Z"));
-  EXPECT_EQ(*ParseTimeBound("now-2h", now, &error), P("2026-11-23T10:00:00Z"));
-  EXPECT_EQ(*ParseTimeBound("now-7d", now, &error), P("2026-11-16T12:00:00Z"));
-  EXPECT_EQ(*ParseTimeBound("2026-01-01T00:00:00Z", now, &error), P("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("now", now, TimeEdge::kSince, &error), now);
+  EXPECT_EQ(*ParseTimeBound("now-15m", now, TimeEdge::kSince, &error), P("2026-11-23T11:45:00Z"));
+  EXPECT_EQ(*ParseTimeBound("now-2h", now, TimeEdge::kSince, &error), P("2026-11-23T10:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("now-7d", now, TimeEdge::kSince, &error), P("2026-11-16T12:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2026-01-01T00:00:00Z", now, TimeEdge::kSince, &error),
+            P("2026-01-01T00:00:00Z"));
   for (const char* bad : {"now-", "now-5", "now-5w", "now+5m", "tomorrow", "now-x1h"}) {
-    EXPECT_FALSE(ParseTimeBound(bad, now, &error).has_value()) << bad;
+    EXPECT_FALSE(ParseTimeBound(bad, now, TimeEdge::kSince, &error).has_value()) << bad;
     EXPECT_NE(error.find("now-15m"), std::string::npos);
   }
 }
 
-// A date alone is that day's 00:00:00Z, as the fasten reader (pydantic) reads it, for either
-// bound; anything else that is almost a date is refused.
+// A date alone is the whole UTC day: as since its first instant, as until its last (so an
+// inclusive window ending at it takes the day and nothing of the next); anything else that is
+// almost a date is refused.
 TEST(Timestamp, TimeBoundsAcceptADateAlone) {
   const Micros now = P("2026-11-23T12:00:00Z");
   std::string error;
-  EXPECT_EQ(*ParseTimeBound("2026-11-20", now, &error), P("2026-11-20T00:00:00Z"));
-  EXPECT_EQ(*ParseTimeBound("2024-02-29", now, &error), P("2024-02-29T00:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2026-11-20", now, TimeEdge::kSince, &error),
+            P("2026-11-20T00:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2024-02-29", now, TimeEdge::kSince, &error),
+            P("2024-02-29T00:00:00Z"));
+  EXPECT_EQ(*ParseTimeBound("2026-11-20", now, TimeEdge::kUntil, &error),
+            P("2026-11-20T23:59:59.999999Z"));
+  EXPECT_EQ(*ParseTimeBound("2024-02-29", now, TimeEdge::kUntil, &error),
+            P("2024-03-01T00:00:00Z") - 1);
+  EXPECT_EQ(*ParseTimeBound("2026-12-31", now, TimeEdge::kUntil, &error) + 1,
+            P("2027-01-01T00:00:00Z"));
+  // Only a date alone depends on the edge: timestamps and relative times do not.
+  for (const char* same : {"2026-11-20T00:00:00Z", "now", "now-2h"}) {
+    EXPECT_EQ(*ParseTimeBound(same, now, TimeEdge::kUntil, &error),
+              *ParseTimeBound(same, now, TimeEdge::kSince, &error))
+        << same;
+  }
   for (const char* bad : {"2026-11-2", "2026-11-200", "2025-02-29", "2026-13-01", "2026-11-20Z",
                           "2026/11/20", "20261120", "2026-11-20T"}) {
-    EXPECT_FALSE(ParseTimeBound(bad, now, &error).has_value()) << bad;
+    EXPECT_FALSE(ParseTimeBound(bad, now, TimeEdge::kSince, &error).has_value()) << bad;
     EXPECT_NE(error.find("a date (2026-08-21"), std::string::npos) << error;
   }
 }
@@ -83,15 +99,19 @@ TEST(Timestamp, TimeBoundsAcceptADateAlone) {
 TEST(Timestamp, RelativeTimeBeyondTheRangeIsRefused) {
   const Micros now = P("2026-11-23T12:00:00Z");
   std::string error;
-  EXPECT_FALSE(ParseTimeBound("now-999999999d", now, &error).has_value());
+  EXPECT_FALSE(ParseTimeBound("now-999999999d", now, TimeEdge::kSince, &error).has_value());
   EXPECT_NE(error.find("now-15m"), std::string::npos);
-  EXPECT_EQ(*ParseTimeBound("now-999999999h", now, &error), now - 999999999LL * 3600 * 1000000);
-  EXPECT_EQ(*ParseTimeBound("now-99999999d", now, &error), now - 99999999LL * 86400 * 1000000);
+  EXPECT_EQ(*ParseTimeBound("now-999999999h", now, TimeEdge::kSince, &error),
+            now - 999999999LL * 3600 * 1000000);
+  EXPECT_EQ(*ParseTimeBound("now-99999999d", now, TimeEdge::kSince, &error),
+            now - 99999999LL * 86400 * 1000000);
   // Found by fuzz_timestamp (crashes/timestamp/relative_long_number): the digits of a number
   // longer than 9 characters were still accumulated, overflowing int64 before the length check
   // refused it.
-  EXPECT_FALSE(ParseTimeBound("now-99999999999999999999999999999999999999h", now, &error));
-  EXPECT_FALSE(ParseTimeBound("now-$n\x17" + std::string(40, 'S') + "h", now, &error));
+  EXPECT_FALSE(
+      ParseTimeBound("now-99999999999999999999999999999999999999h", now, TimeEdge::kSince, &error));
+  EXPECT_FALSE(
+      ParseTimeBound("now-$n\x17" + std::string(40, 'S') + "h", now, TimeEdge::kSince, &error));
 }
 
 TEST(Timestamp, SecondPrefixIsTheNineteenCharacterPrefix) {
