@@ -430,9 +430,11 @@ namespace {
 // budget without a deliberate change of the budget here (docs/mcp.md §4.1 rule 10). About 4 bytes a
 // token: 13,800 bytes is roughly 3,450 tokens (11,419 for the nine query tools, raised by 1,511
 // for validate_answer, whose nested claims/citations schema is most of it, and by 870 for its
-// integrity field, claim scope and stated window in issue 13: 14,469 bytes measured then).
+// integrity field, claim scope and stated window in issue 13: 14,469 bytes measured then; raised
+// to 14,200 in issue 16 for red_metrics' bucket and series and request_trace's waterfall: 14,870
+// bytes measured then).
 TEST(ToolList, StaysWithinItsTokenBudget) {
-  constexpr size_t kBudgetBytes = 13800;
+  constexpr size_t kBudgetBytes = 14200;
   ToolRegistry registry = ToolRegistry::Default();
   CursorSigner cursors = CursorSigner::WithRandomKey();
   Dispatcher dispatcher(&registry, &cursors, ServerInfo{"fasten-mcp", "0.1.0", "t"});
