@@ -133,9 +133,10 @@ Status BuildTrace(const TenantScope& scope, const StoreView& src, const TraceOpt
       WaterfallPart part;
       part.service = r.service_id;
       part.node = r.source_node_id;
+      // No hash: the waterfall points at rows, the timeline shows them (and only a shown row's
+      // monotonic_seq + hash is a citation).
       part.ref = {{"stream", "audit"},
                   {"monotonic_seq", r.monotonic_seq},
-                  {"hash", r.hash},
                   {"source_node_id", r.source_node_id},
                   {"service_id", r.service_id},
                   {"summary", AuditRowSummary(r)}};

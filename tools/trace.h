@@ -28,8 +28,8 @@ struct TraceOptions {
 // stream, events}, offsets in ms from `origin` (the request's first event); each audit and sys
 // row is placed in the span that holds it (by time, and by service and node where both say;
 // of several, the one that started last), the rest are in outside_spans, in time order. Its
-// events carry {offset_ms, stream, summary, service_id} and their citation (seq, or
-// monotonic_seq + hash + source_node_id). Fails only when the audit read fails. Any reader of
+// events carry {offset_ms, stream, summary, service_id} and point at their timeline row (seq, or
+// monotonic_seq + source_node_id). Fails only when the audit read fails. Any reader of
 // `sources` may be null (that stream has no store; `*_missing_why` explains it).
 Status BuildTrace(const TenantScope& scope, const StoreView& sources, const TraceOptions& options,
                   nlohmann::json* out);

@@ -320,6 +320,16 @@ TEST_F(ToolsOnDemo, RequestTraceWaterfallOfTheRefund) {
   EXPECT_EQ(wf["outside_spans"][0]["stream"], "sys");
   EXPECT_EQ(wf["outside_spans"][0]["offset_ms"], 10.0);
   EXPECT_EQ(wf["outside_spans"][0]["service_id"], "payments-worker");
+  // The waterfall points at rows but is no row itself: no hash or digest (the investigator's
+  // ledger takes an object with monotonic_seq + hash, or stream + seq + digest, for a shown row).
+  for (const json& s : spans) {
+    EXPECT_FALSE(s.contains("digest")) << s;
+    for (const json& e : s["events"]) {
+      EXPECT_FALSE(e.contains("hash") || e.contains("digest")) << e;
+    }
+  }
+  for (const json& e : wf["outside_spans"])
+    EXPECT_FALSE(e.contains("hash") || e.contains("digest"));
   // Every timeline row is in the waterfall once.
   size_t placed = spans.size() + wf["outside_spans"].size();
   for (const json& s : spans) placed += s["events"].size();
