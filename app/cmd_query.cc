@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -50,7 +53,9 @@ const char kTraceHelp[] =
                         [--sys-store DSN] [--api-store DSN]
 
 Shows the audit, sys and api rows of one request on one timeline (oldest first), with per-stream
-counts and truncation flags. A stream without a store is reported, never shown as empty.
+counts and truncation flags, then the waterfall: each api call's offset from the request's first
+event, its duration and a bar, with the audit and sys rows it holds indented under it. A stream
+without a store is reported, never shown as empty.
 REQUEST_ID may be a prefix of 6 or more characters that begins exactly one request id (audit,
 sys or api) of the tenant: the trace says which id it resolved to. An exact id always wins; a
 prefix of several ids is an error listing them.
@@ -315,6 +320,87 @@ int RunQuery(int argc, char** argv, CommandIo io) {
   return kExitOk;
 }
 
+// "+12.3 ms" below a second, "+10.001 s" above.
+std::string FormatOffset(const json& ms, bool sign) {
+  if (!ms.is_number()) return "?";
+  const double v = ms.get<double>();
+  char buf[48];
+  if (std::abs(v) < 1000) {
+    std::snprintf(buf, sizeof buf, sign ? "%+.1f ms" : "%.1f ms", v);
+  } else {
+    std::snprintf(buf, sizeof buf, sign ? "%+.3f s" : "%.3f s", v / 1000);
+  }
+  return buf;
+}
+
+std::string Pad(std::string s, size_t width) {
+  if (s.size() < width) s.insert(0, width - s.size(), ' ');
+  return s;
+}
+
+void PrintWaterfallEvent(const json& e, const char* indent, std::ostream& out) {
+  const std::string stream = e.value("stream", "");
+  out << indent << Pad(FormatOffset(e["offset_ms"], true), 12) << "  " << stream
+      << std::string(stream.size() < 6 ? 6 - stream.size() : 1, ' ') << e.value("summary", "");
+  if (stream == "audit") {
+    out << "  [" << e.value("source_node_id", "") << " #" << e.value("monotonic_seq", int64_t{0})
+        << "]";
+  } else {
+    out << "  [" << stream << " #" << e.value("seq", int64_t{0}) << "]";
+  }
+  out << "\n";
+}
+
+// The trace's waterfall as text: one line per api span (offset, duration, a bar on a common
+// scale, method path status service), the events it holds indented under it, then the events
+// outside every span.
+void PrintWaterfall(const json& wf, std::ostream& out) {
+  if (!wf.is_object() || !wf["origin"].is_string()) return;
+  constexpr int kBar = 24;
+  double total = 0;
+  for (const json& s : wf["spans"]) {
+    total =
+        std::max(total, s["offset_ms"].get<double>() +
+                            (s["duration_ms"].is_number() ? s["duration_ms"].get<double>() : 0));
+    for (const json& e : s["events"]) {
+      if (e["offset_ms"].is_number()) total = std::max(total, e["offset_ms"].get<double>());
+    }
+  }
+  for (const json& e : wf["outside_spans"]) {
+    if (e["offset_ms"].is_number()) total = std::max(total, e["offset_ms"].get<double>());
+  }
+  if (total <= 0) total = 1;
+  out << "waterfall (offsets from " << wf["origin"].get<std::string>()
+      << "; bar = " << FormatOffset(total, false) << "):\n";
+  if (wf["spans"].empty()) out << "  no api spans\n";
+  for (const json& s : wf["spans"]) {
+    const double at = s["offset_ms"].get<double>();
+    const double dur = s["duration_ms"].is_number() ? s["duration_ms"].get<double>() : 0;
+    const int from = std::clamp(static_cast<int>(at / total * kBar), 0, kBar - 1);
+    const int len = std::clamp(static_cast<int>(std::lround(dur / total * kBar)), 1, kBar - from);
+    std::string bar(kBar, ' ');
+    bar.replace(static_cast<size_t>(from), static_cast<size_t>(len), static_cast<size_t>(len), '#');
+    out << "  " << Pad(FormatOffset(s["offset_ms"], true), 12) << "  "
+        << Pad(s["duration_ms"].is_number() ? FormatOffset(s["duration_ms"], false) : "? ms", 12)
+        << "  |" << bar << "|  " << s.value("method", "") << " " << s.value("path", "") << " "
+        << (s["status"].is_number() ? DumpJson(s["status"]) : std::string("-"));
+    if (!s.value("service_id", "").empty()) out << "  " << s.value("service_id", "");
+    out << "  [api #" << s.value("seq", int64_t{0}) << "]\n";
+    for (const json& e : s["events"]) PrintWaterfallEvent(e, "      ", out);
+  }
+  if (!wf["outside_spans"].empty()) {
+    out << "outside every span:\n";
+    for (const json& e : wf["outside_spans"]) {
+      if (e.value("stream", "") == "api") {  // an api row whose time does not parse
+        out << "  " << Pad("?", 12) << "  api   " << e.value("method", "") << " "
+            << e.value("path", "") << "  [api #" << e.value("seq", int64_t{0}) << "]\n";
+      } else {
+        PrintWaterfallEvent(e, "  ", out);
+      }
+    }
+  }
+}
+
 int RunTrace(int argc, char** argv, CommandIo io) {
   std::vector<FlagSpec> specs(std::begin(kStoreFlags), std::end(kStoreFlags));
   specs.push_back({"tenant", true});
@@ -384,6 +470,7 @@ int RunTrace(int argc, char** argv, CommandIo io) {
       io.out << " (truncated)";
   }
   io.out << "\n";
+  PrintWaterfall(trace["waterfall"], io.out);
   if (trace.contains("errors")) {
     for (const auto& [s, msg] : trace["errors"].items())
       io.out << "note: " << s << ": " << msg.get<std::string>() << "\n";

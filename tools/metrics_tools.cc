@@ -11,6 +11,9 @@
 
 #include "store/reader.h"
 #include "store/timestamp.h"
+#include "tools/json_out.h"
+#include "tools/metrics_series.h"
+#include "tools/route_template.h"
 #include "tools/tool_common.h"
 #include "tools/tool_defs.h"
 #include "util/json_parse.h"
@@ -27,6 +30,7 @@ struct RedMetricsArgs {
   WindowArgs window;  // since defaults to now-1h, until to now
   std::optional<std::string> service_id;
   int top = 5;
+  std::optional<std::string> bucket;  // one of BucketNames(): adds the series
 };
 
 Result<RedMetricsArgs> ParseRedMetricsArgs(const json& args) {
@@ -34,6 +38,12 @@ Result<RedMetricsArgs> ParseRedMetricsArgs(const json& args) {
   a.window = ParseWindowArgs(args);
   a.service_id = Str(args, "service_id");
   a.top = static_cast<int>(Int(args, "top").value_or(5));
+  a.bucket = Str(args, "bucket");
+  if (a.bucket && !BucketWidth(*a.bucket)) {
+    std::string names;
+    for (const std::string& n : BucketNames()) names += (names.empty() ? "" : ", ") + n;
+    return InvalidArgumentError("bucket: must be one of " + names + "; got '" + *a.bucket + "'");
+  }
   return a;
 }
 
@@ -50,6 +60,35 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
   FASTEN_RETURN_IF_ERROR(Window(args.window, env, &since, &until, std::string("now-1h")));
   if (!until) until = env.now;
   const int top = args.top;
+  // The series' buckets, checked before anything is read.
+  Micros width = 0, first_bucket = 0;
+  int64_t bucket_count = 0;
+  if (args.bucket) {
+    width = *BucketWidth(*args.bucket);
+    first_bucket = BucketStart(*since, width);
+    bucket_count = BucketCount(*since, *until, width);
+    if (bucket_count > kMaxSeriesBuckets) {
+      std::string wider;
+      for (const std::string& n : BucketNames()) {
+        if (BucketCount(*since, *until, *BucketWidth(n)) <= kMaxSeriesBuckets) {
+          wider = n;
+          break;
+        }
+      }
+      return InvalidArgumentError(
+          "bucket: " + *args.bucket + " buckets over this window need " +
+          std::to_string(bucket_count) + " buckets; at most " + std::to_string(kMaxSeriesBuckets) +
+          " are allowed (buckets are 1m to 1d): " +
+          (wider.empty() ? std::string("use a shorter window")
+                         : "use bucket " + wider + " or wider, or a shorter window"));
+    }
+  }
+  struct Bucket {
+    int64_t requests = 0, errors_5xx = 0, errors_4xx = 0;
+    std::vector<double> durations;
+  };
+  std::vector<Bucket> buckets(static_cast<size_t>(bucket_count));
+  int64_t unbucketed = 0;
   Status missing;
   StreamReader* api = Stream(env, StreamKind::kApi, &missing);
   if (!api) return missing;
@@ -60,6 +99,7 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
   struct Route {
     int64_t requests = 0, errors = 0;
     std::vector<double> durations;
+    std::string example_path;  // one raw path counted under this route
   };
   std::map<std::string, Route> routes;
   std::vector<double> durations;
@@ -69,13 +109,28 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
       env.scope, q, kMetricsMaxRows,
       [&](const StreamRow& r) {
         ++total;
-        Route& route = routes[r.method + " " + r.path];
+        Route& route = routes[ApiRoute(r.method, r.path)];
         ++route.requests;
+        if (route.example_path.empty()) route.example_path = r.path;
+        Bucket* bucket = nullptr;
+        if (!buckets.empty()) {
+          // The scan is bounded by the window, so every row has a parsed time inside it.
+          const int64_t i =
+              r.timestamp_ok ? (BucketStart(r.timestamp_us, width) - first_bucket) / width : -1;
+          if (i >= 0 && i < bucket_count) {
+            bucket = &buckets[static_cast<size_t>(i)];
+            ++bucket->requests;
+          } else {
+            ++unbucketed;
+          }
+        }
         if (r.has_status && r.status >= 500) {
           ++server_errors;
           ++route.errors;
+          if (bucket) ++bucket->errors_5xx;
         } else if (r.has_status && r.status >= 400) {
           ++client_errors;
+          if (bucket) ++bucket->errors_4xx;
         }
         json p;
         if (ParseJson(r.payload, JsonLimits{r.payload.size(), kMaxJsonDepth}, &p).ok() &&
@@ -83,6 +138,7 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
           double d = p["duration_ms"].get<double>();
           durations.push_back(d);
           route.durations.push_back(d);
+          if (bucket) bucket->durations.push_back(d);
         }
       },
       &complete);
@@ -98,6 +154,7 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
   for (int i = 0; i < top && i < static_cast<int>(ranked.size()); ++i) {
     Route& r = *ranked[i].second;
     top_routes.push_back({{"route", ranked[i].first},
+                          {"example_path", r.example_path},
                           {"requests", r.requests},
                           {"errors_5xx", r.errors},
                           {"p95_ms", Percentile(r.durations, 0.95)}});
@@ -133,6 +190,53 @@ Result<json> RedMetricsTool(const RedMetricsArgs& args, ToolEnv& env) {
         "stopped after " + std::to_string(kMetricsMaxRows) + " api rows; narrow the window";
   }
   if (total == 0) out["hint"] = Hint("api rows", since, until);
+  if (args.bucket) {
+    json series = json::array();
+    for (int64_t i = 0; i < bucket_count; ++i) {
+      Bucket& b = buckets[static_cast<size_t>(i)];
+      const Micros start = first_bucket + i * width;
+      auto rate = [&](int64_t n) { return b.requests ? static_cast<double>(n) / b.requests : 0.0; };
+      auto latency = [&](double p) {
+        return b.durations.empty() ? json(nullptr) : json(Percentile(b.durations, p));
+      };
+      series.push_back({{"start", CanonicalTimestamp(start)},
+                        {"end", CanonicalTimestamp(start + width)},
+                        {"requests", b.requests},
+                        {"errors_5xx", b.errors_5xx},
+                        {"errors_4xx", b.errors_4xx},
+                        {"error_rate_5xx", rate(b.errors_5xx)},
+                        {"error_rate_4xx", rate(b.errors_4xx)},
+                        {"p50_ms", latency(0.50)},
+                        {"p95_ms", latency(0.95)}});
+    }
+    // A series is not paged: one that would not fit the result budget is refused, saying which
+    // bucket would fit, rather than cut short (a graph of half a window misleads).
+    const size_t used = JsonDumpSize(out) + JsonDumpSize(series) + 64;
+    if (used > env.byte_budget) {
+      const size_t per_bucket = JsonDumpSize(series) / static_cast<size_t>(bucket_count);
+      std::string fits;
+      for (const std::string& n : BucketNames()) {
+        const int64_t c = BucketCount(*since, *until, *BucketWidth(n));
+        if (*BucketWidth(n) > width &&
+            JsonDumpSize(out) + static_cast<size_t>(c) * per_bucket + 64 <= env.byte_budget) {
+          fits = n;
+          break;
+        }
+      }
+      return InvalidArgumentError(
+          "bucket: " + std::to_string(bucket_count) + " " + *args.bucket + " buckets make a " +
+          std::to_string(used) + "-byte result, over the " + std::to_string(env.byte_budget) +
+          "-byte result budget: " +
+          (fits.empty() ? std::string("use a shorter window")
+                        : "use bucket " + fits + " or wider, or a shorter window"));
+    }
+    out["bucket"] = *args.bucket;
+    out["series"] = std::move(series);
+    if (unbucketed > 0) {
+      out["series_note"] = std::to_string(unbucketed) +
+                           " api rows had no time inside the window and are in no bucket";
+    }
+  }
   return out;
 }
 
@@ -188,28 +292,35 @@ Result<json> TopologyTool(const TopologyArgs&, ToolEnv& env) {
 }  // namespace
 
 ToolDef RedMetricsToolDef() {
-  return {"red_metrics",
-          "RED metrics",
-          "Rate, errors and duration from the api stream over a window (default the last hour): "
-          "requests per minute, 5xx and 4xx rates, p50/p95 latency, top routes, plus audit "
-          "error/critical counts.",
-          InputSchema(
-              {{"since", kSince},
-               {"until", kUntil},
-               {"service_id", Text("only this service")},
-               {"top", {{"type", "integer"}, {"minimum", 1}, {"maximum", 20}, {"default", 5}}}}),
-          {{"type", "object"},
-           {"properties",
-            {{"window", {{"type", "object"}}},
-             {"requests", {{"type", "integer"}}},
-             {"requests_per_min", {{"type", "number"}}},
-             {"error_rate_5xx", {{"type", "number"}}},
-             {"latency_ms", {{"type", "object"}}},
-             {"top_routes", {{"type", "array"}}},
-             {"audit_errors", {{"type", "object"}}}}},
-           {"required", {"window", "requests", "top_routes"}}},
-          TypedHandler(ParseRedMetricsArgs, RedMetricsTool),
-          nullptr};
+  return {
+      "red_metrics",
+      "RED metrics",
+      "Rate, errors and duration from the api stream over a window (default the last hour): "
+      "requests per minute, 5xx and 4xx rates, p50/p95 latency, top routes (ids in paths "
+      "become {id}), plus audit error/critical counts. With bucket, also a series per "
+      "UTC-aligned bucket, empty ones included.",
+      InputSchema({{"since", kSince},
+                   {"until", kUntil},
+                   {"service_id", Text("only this service")},
+                   {"top", {{"type", "integer"}, {"minimum", 1}, {"maximum", 20}, {"default", 5}}},
+                   {"bucket",
+                    {{"type", "string"},
+                     {"enum", BucketNames()},
+                     {"description", "series bucket; at most 1440 in the window"}}}}),
+      {{"type", "object"},
+       {"properties",
+        {{"window", {{"type", "object"}}},
+         {"requests", {{"type", "integer"}}},
+         {"requests_per_min", {{"type", "number"}}},
+         {"error_rate_5xx", {{"type", "number"}}},
+         {"latency_ms", {{"type", "object"}}},
+         {"top_routes", {{"type", "array"}}},
+         {"audit_errors", {{"type", "object"}}},
+         {"bucket", {{"type", "string"}}},
+         {"series", {{"type", "array"}}}}},
+       {"required", {"window", "requests", "top_routes"}}},
+      TypedHandler(ParseRedMetricsArgs, RedMetricsTool),
+      nullptr};
 }
 
 ToolDef TopologyToolDef() {

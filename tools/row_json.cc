@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/json_out.h"
+#include "tools/route_template.h"
 #include "util/json_parse.h"
 #include "validator/chain.h"
 #include "validator/digest.h"
@@ -112,6 +113,10 @@ json StreamRowJson(const StreamRow& row, const ContentDigest& digest) {
                                         "not chained";
   j["timestamp"] = DisplayTime(row.timestamp_ok, row.timestamp_us, row.timestamp);
   j["request_id"] = row.request_id;
+  // The route the row counts under in red_metrics (ids in the path as {id}); the raw path stays
+  // in the payload.
+  if (row.kind == StreamKind::kApi && !row.path.empty())
+    j["route"] = ApiRoute(row.method, row.path);
   std::string why;
   if (auto p = ParseForDisplay(row.payload, &why)) {
     j["payload"] = std::move(*p);

@@ -8,6 +8,7 @@
 #include "store/reader.h"
 #include "store/request_id.h"
 #include "store/timestamp.h"
+#include "tools/json_out.h"
 #include "tools/row_json.h"
 #include "tools/tool_common.h"
 #include "tools/tool_defs.h"
@@ -35,6 +36,54 @@ Result<RequestTraceArgs> ParseRequestTraceArgs(const json& args) {
   return a;
 }
 
+// Keeps as much of the waterfall as fits `budget` bytes: its spans in time order, each with its
+// events, then the events outside every span; from the first entry that does not fit on, the rest
+// is left out and counted under "omitted".
+void FitWaterfall(json* waterfall, size_t budget) {
+  size_t used = 128 + JsonDumpSize((*waterfall)["origin"]);
+  bool full = false;
+  int64_t omitted_spans = 0, omitted_events = 0;
+  auto fits = [&](const json& entry) {
+    const size_t size = JsonDumpSize(entry) + 1;
+    if (!full && used + size <= budget) {
+      used += size;
+      return true;
+    }
+    full = true;
+    return false;
+  };
+  json spans = json::array();
+  for (json& span : (*waterfall)["spans"]) {
+    json events = std::move(span["events"]);
+    span["events"] = json::array();
+    if (!fits(span)) {
+      ++omitted_spans;
+      omitted_events += static_cast<int64_t>(events.size());
+      continue;
+    }
+    for (json& e : events) {
+      if (fits(e)) {
+        span["events"].push_back(std::move(e));
+      } else {
+        ++omitted_events;
+      }
+    }
+    spans.push_back(std::move(span));
+  }
+  json outside = json::array();
+  for (json& e : (*waterfall)["outside_spans"]) {
+    if (fits(e)) {
+      outside.push_back(std::move(e));
+    } else {
+      ++omitted_events;
+    }
+  }
+  (*waterfall)["spans"] = std::move(spans);
+  (*waterfall)["outside_spans"] = std::move(outside);
+  (*waterfall)["truncated"] = full;
+  if (full) (*waterfall)["omitted"] = {{"spans", omitted_spans}, {"events", omitted_events}};
+}
+
 Result<json> RequestTraceTool(const RequestTraceArgs& args, ToolEnv& env) {
   const StoreView src = env.stores->view();
   RequestIdResolution resolved;
@@ -47,10 +96,14 @@ Result<json> RequestTraceTool(const RequestTraceArgs& args, ToolEnv& env) {
   json trace;
   Status st = BuildTrace(env.scope, src, o, &trace);
   if (!st.ok()) return StoreError(st);
+  // The waterfall is compact (citations and summaries, no rows): it may take half the budget, the
+  // timeline what is left.
+  FitWaterfall(&trace["waterfall"], env.byte_budget / 2);
   std::vector<json> items;
   for (json& e : trace["timeline"]) items.push_back(std::move(e));
   json timeline = json::array();
-  size_t fit = AppendWithinBudget(items, env.byte_budget, 1024, &timeline);
+  size_t fit = AppendWithinBudget(items, env.byte_budget, 1024 + JsonDumpSize(trace["waterfall"]),
+                                  &timeline);
   trace["timeline"] = std::move(timeline);
   trace["timeline_truncated"] = fit < items.size();
   if (resolved.from_prefix) trace["request_id_resolved_from"] = args.request_id;
@@ -170,7 +223,8 @@ ToolDef RequestTraceToolDef() {
   return {"request_trace",
           "Trace one request",
           "Puts the audit, sys and api rows of one request_id on one timeline (oldest first), with "
-          "per-stream counts, totals and truncation flags.",
+          "per-stream counts, totals and truncation flags, and a waterfall: each api span's "
+          "offset and duration (ms) with the audit and sys rows it holds.",
           InputSchema(
               {{"request_id", Text("request id, or a unique prefix of 6+ chars")},
                {"limit_per_stream",
@@ -181,6 +235,7 @@ ToolDef RequestTraceToolDef() {
             {{"request_id", {{"type", "string"}}},
              {"request_id_resolved_from", {{"type", "string"}}},
              {"timeline", {{"type", "array"}}},
+             {"waterfall", {{"type", "object"}}},
              {"counts", {{"type", "object"}}},
              {"totals", {{"type", "object"}}},
              {"truncated", {{"type", "object"}}}}},

@@ -511,6 +511,26 @@ class Cli(unittest.TestCase):
         self.assertGreater(len(rows), 0)
         self.assertEqual({r["payload"]["service_id"] for r in rows}, {"checkout-api"})
 
+    def test_trace_prints_the_waterfall_under_the_timeline(self):
+        rc, out, err = run("trace", "3a7b1c9e4d20", "--store", self.dsn())
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        head = [i for i, l in enumerate(lines) if l.startswith("waterfall (offsets from ")]
+        self.assertEqual(len(head), 1, out)
+        self.assertIn("2026-11-20T14:32:01.104000Z", lines[head[0]])
+        self.assertTrue(any(l.startswith("counts:") for l in lines[:head[0]]), out)
+        spans = [l for l in lines[head[0]:] if "|" in l and "[api #" in l]
+        self.assertEqual(len(spans), 4, out)
+        self.assertRegex(spans[0], r"\+0\.0 ms +38\.2 ms +\|#.*\| +POST /v1/orders/ord-88412/refunds 202")
+        for i, span in enumerate(spans[1:], start=1):
+            self.assertRegex(span, r"\+%d\.000 s +10\.005 s .*POST /v1/webhooks/stripe/refund 502" % (10 * i))
+        # REFUND_REQUESTED is indented under the refund POST; refund_initiated is outside.
+        first = lines.index(spans[0])
+        self.assertRegex(lines[first + 1], r"^ {8,}\+2\.0 ms  audit REFUND_REQUESTED")
+        outside = lines.index("outside every span:")
+        self.assertIn("refund_initiated", lines[outside + 1])
+        self.assertIn("+10.0 ms", lines[outside + 1])
+
     def test_serve_keeps_stdout_pure_under_concurrent_calls(self):
         # Regression: std::cin is tied to std::cout, so reading the next request flushed stdout
         # while a worker was writing a response: split lines and empty lines on stdout.
