@@ -7,6 +7,7 @@
 #include "store/payload_tenant.h"
 #include "store/reader_common.h"
 #include "store/timestamp.h"
+#include "util/json_text.h"
 
 namespace fasten {
 namespace {
@@ -393,24 +394,6 @@ bool NextCodePoint(std::string_view text, size_t* i, uint32_t* cp) {
   return true;
 }
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // The distinct request ids in [prefix, successor) `where` selects, ascending in byte order, that
 // follow `after` (exclusive), at most `max`.
 SqlStatement PrefixStatement(const SqlWhere& base, const std::string& table,
@@ -461,7 +444,7 @@ std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
     uint32_t& last = cps.back();
     last = last == 0xD7FF ? 0xE000 : last + 1;
     std::string out;
-    for (uint32_t cp : cps) AppendUtf8(cp, &out);
+    for (uint32_t cp : cps) json_text::AppendCodePoint(static_cast<char32_t>(cp), &out);
     return out;
   }
   std::string out(prefix);
