@@ -64,13 +64,7 @@ Result<AuditQueryArgs> ParseAuditQueryArgs(const json& args) {
 Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
   AuditQuery q;
   RequestIdResolution resolved;
-  if (args.request_id) {
-    Status st = ResolveRequestId(env.scope, env.stores->view(), *args.request_id, &resolved);
-    if (!st.ok()) return StoreError(st);
-    if (resolved.ambiguous)
-      return AmbiguousRequestIdError("request_id", *args.request_id, resolved);
-    q.request_id = resolved.request_id;
-  }
+  q.request_id = args.request_id;
   q.code = args.code;
   q.domain = args.domain;
   q.actor = args.actor;
@@ -95,6 +89,21 @@ Result<json> AuditQueryTool(const AuditQueryArgs& args, ToolEnv& env) {
   AuditPage page;
   Status st = env.stores->audit->Query(env.scope, q, &page);
   if (!st.ok()) return StoreError(st);
+  // The id as given is looked up first (the common case costs no prefix lookups); only when it
+  // finds nothing is it tried as a prefix (store/request_id.h: an exact match always wins).
+  if (args.request_id && page.rows.empty() && args.request_id->size() >= kMinRequestIdPrefix) {
+    st = ResolveRequestId(env.scope, env.stores->view(), *args.request_id, &resolved);
+    if (!st.ok()) return StoreError(st);
+    if (resolved.ambiguous) {
+      return AmbiguousRequestIdError("request_id", *args.request_id, resolved);
+    }
+    if (resolved.from_prefix) {
+      q.request_id = resolved.request_id;
+      page = AuditPage();
+      st = env.stores->audit->Query(env.scope, q, &page);
+      if (!st.ok()) return StoreError(st);
+    }
+  }
   RowChecker checker;
   PageParts parts;
   for (const AuditRow& r : page.rows) {

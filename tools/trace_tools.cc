@@ -87,15 +87,25 @@ void FitWaterfall(json* waterfall, size_t budget) {
 Result<json> RequestTraceTool(const RequestTraceArgs& args, ToolEnv& env) {
   const StoreView src = env.stores->view();
   RequestIdResolution resolved;
-  Status found = ResolveRequestId(env.scope, src, args.request_id, &resolved);
-  if (!found.ok()) return StoreError(found);
-  if (resolved.ambiguous) return AmbiguousRequestIdError("request_id", args.request_id, resolved);
   TraceOptions o;
-  o.request_id = resolved.request_id;
+  o.request_id = args.request_id;
   o.limit_per_stream = args.limit_per_stream;
   json trace;
   Status st = BuildTrace(env.scope, src, o, &trace);
   if (!st.ok()) return StoreError(st);
+  // The id as given first; only a trace with no rows tries it as a prefix (store/request_id.h:
+  // an exact match always wins), so a whole id costs no prefix lookups.
+  if (trace["timeline"].empty() && args.request_id.size() >= kMinRequestIdPrefix) {
+    st = ResolveRequestId(env.scope, src, args.request_id, &resolved);
+    if (!st.ok()) return StoreError(st);
+    if (resolved.ambiguous) return AmbiguousRequestIdError("request_id", args.request_id, resolved);
+    if (resolved.from_prefix) {
+      o.request_id = resolved.request_id;
+      trace = json();
+      st = BuildTrace(env.scope, src, o, &trace);
+      if (!st.ok()) return StoreError(st);
+    }
+  }
   // The waterfall is compact (citations and summaries, no rows): it may take half the budget, the
   // timeline what is left.
   FitWaterfall(&trace["waterfall"], env.byte_budget / 2);
