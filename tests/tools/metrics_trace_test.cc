@@ -168,11 +168,16 @@ TEST_F(ToolsOnDemo, RedMetricsSeriesAddsUpToTheAggregate) {
   m.erase("bucket");
   EXPECT_EQ(m, plain);
   // The refund's three 502s are in the 14:30 bucket.
-  for (const json& b : Ok("red_metrics", With(kHour, "bucket", "5m"))["series"]) {
-    if (b["start"] == "2026-11-20T14:30:00.000000Z") {
-      EXPECT_GE(b["errors_5xx"].get<int64_t>(), 3);
+  // (The result is held: a range-for over a member of a temporary reads freed memory.)
+  const json bucketed = Ok("red_metrics", With(kHour, "bucket", "5m"));
+  bool found = false;
+  for (const json& b : bucketed.at("series")) {
+    if (b.at("start") == "2026-11-20T14:30:00.000000Z") {
+      found = true;
+      EXPECT_GE(b.at("errors_5xx").get<int64_t>(), 3);
     }
   }
+  EXPECT_TRUE(found) << bucketed.dump();
 }
 
 TEST_F(ToolsOnDemo, RedMetricsSeriesOfADayAndAnUnalignedWindow) {
