@@ -81,10 +81,9 @@ json CheckpointJson(const ToolEnv& env, const std::string& node, int64_t tip_seq
 
 Result<json> AuditSource(ToolEnv& env, int64_t rows_per_node, bool* ok) {
   AuditReader* audit = env.stores->audit.get();
-  json source = {{"stream", "audit"},
-                 {"dsn", audit->dsn().Display()},
-                 {"reachable", true},
-                 {"completeness", "store"}};
+  json source = {{"stream", "audit"}, {"reachable", true}, {"completeness", "store"}};
+  // Where the store lives is the operator's business, not a tenant's.
+  if (env.scope.all_tenants()) source["dsn"] = audit->dsn().Display();
   std::vector<AuditReader::TopologyEntry> entries;
   Status st = audit->Topology(env.scope, &entries);
   if (!st.ok()) {
@@ -146,7 +145,7 @@ json StreamSource(ToolEnv& env, StreamKind kind, const char* name, bool* ok) {
     source["error"] = why.message();
     return source;
   }
-  source["dsn"] = reader->dsn().Display();
+  if (env.scope.all_tenants()) source["dsn"] = reader->dsn().Display();
   StreamQuery q;
   q.limit = 1;
   q.count_cap = kStreamCountCap;

@@ -336,6 +336,8 @@ TEST_F(DispatcherTest, DoctorReportsEachStoreAndVerifiesTheNewestRowsOfEachNode)
   const json& audit = d["sources"][0];
   EXPECT_EQ(audit["stream"], "audit");
   EXPECT_EQ(audit["reachable"], true);
+  // A tenant is not told where the stores live; the operator (all tenants) is.
+  for (const json& source : d["sources"]) EXPECT_FALSE(source.contains("dsn")) << source;
   json topo = Handle(ToolCall(2, "topology", json::object()))["result"]["structuredContent"];
   int64_t topo_rows = 0;
   for (const json& n : topo["nodes"]) topo_rows += n["rows"].get<int64_t>();
