@@ -266,4 +266,13 @@ std::unique_ptr<AuditReader> OpenSqliteReader(const std::string& path) {
   return reader;
 }
 
+StoreConfig SqliteStoreConfig(const std::string& path) {
+  StoreConfig config;
+  config.audit = ParseDsn("sqlite:///" + path).value();
+  config.sys = config.api = config.audit;
+  config.sys.table.reset();
+  config.api.table.reset();
+  return config;
+}
+
 }  // namespace fasten::testing

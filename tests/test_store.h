@@ -7,6 +7,7 @@
 
 #include "store/reader.h"
 #include "store/row.h"
+#include "store/store_set.h"
 
 namespace fasten::testing {
 
@@ -64,5 +65,9 @@ void WriteFileBytes(const std::string& path, const std::string& bytes);
 
 // A reader of the SQLite store at `path`; fails the test (and returns null) when it cannot open.
 std::unique_ptr<AuditReader> OpenSqliteReader(const std::string& path);
+
+// The StoreConfig of the SQLite store at `path`: its audit table, and the stream tables with their
+// default names (syslog, api_log) in the same file, as a demo store has them.
+StoreConfig SqliteStoreConfig(const std::string& path);
 
 }  // namespace fasten::testing

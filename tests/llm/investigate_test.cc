@@ -139,13 +139,8 @@ class InvestigateTest : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   void Open(const std::string& file, const std::string& tenant = "acme") {
-    StoreConfig config;
-    config.audit = ParseDsn("sqlite:///" + dir_->File(file)).value();
-    config.sys = config.api = config.audit;
-    config.sys.table.reset();
-    config.api.table.reset();
     stores_ = StoreSet{};
-    ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
+    ASSERT_TRUE(OpenStoreSet(testing::SqliteStoreConfig(dir_->File(file)), true, &stores_).ok());
     env_.scope = test_support::TestScopes::Tenant(tenant);
     env_.stores = &stores_;
     env_.cursors = &cursors_;

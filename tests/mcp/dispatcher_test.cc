@@ -30,11 +30,8 @@ class DispatcherTest : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   void SetUp() override {
-    StoreConfig config;
-    config.audit = ParseDsn("sqlite:///" + dir_->File("demo.db")).value();
-    config.sys = config.api = config.audit;
-    config.sys.table.reset();
-    ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
+    ASSERT_TRUE(
+        OpenStoreSet(testing::SqliteStoreConfig(dir_->File("demo.db")), true, &stores_).ok());
     ctx_.connection = &connection_;
     ctx_.stores = &stores_;
     ctx_.notify = [this](const json& n) { notifications_.push_back(n); };
@@ -379,12 +376,8 @@ TEST_F(DispatcherTest, DoctorReportsEachStoreAndVerifiesTheNewestRowsOfEachNode)
   o.tamper = true;
   DemoSummary s;
   ASSERT_TRUE(WriteDemoStore(o, &s).ok());
-  StoreConfig config;
-  config.audit = ParseDsn("sqlite:///" + o.path).value();
-  config.sys = config.api = config.audit;
-  config.sys.table.reset();
   StoreSet tampered;
-  ASSERT_TRUE(OpenStoreSet(config, true, &tampered).ok());
+  ASSERT_TRUE(OpenStoreSet(testing::SqliteStoreConfig(o.path), true, &tampered).ok());
   CallContext ctx{test_support::TestScopes::Tenant("acme")};
   ctx.connection = &connection_;
   ctx.stores = &tampered;

@@ -69,13 +69,7 @@ std::string Text(const json& response) {
 
 class StdioTransport : public ::testing::Test {
  protected:
-  StoreConfig Config(const std::string& path) {
-    StoreConfig config;
-    config.audit = ParseDsn("sqlite:///" + path).value();
-    config.sys = config.api = config.audit;
-    config.sys.table.reset();
-    return config;
-  }
+  StoreConfig Config(const std::string& path) { return testing::SqliteStoreConfig(path); }
 
   testing::TempDir dir_;
   ToolRegistry registry_ = ToolRegistry::Default();

@@ -38,11 +38,8 @@ class ToolsOnDemo : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   void SetUp() override {
-    StoreConfig config;
-    config.audit = ParseDsn("sqlite:///" + dir_->File("demo.db")).value();
-    config.sys = config.api = config.audit;
-    config.sys.table.reset();
-    ASSERT_TRUE(OpenStoreSet(config, true, &stores_).ok());
+    ASSERT_TRUE(
+        OpenStoreSet(testing::SqliteStoreConfig(dir_->File("demo.db")), true, &stores_).ok());
     env_.stores = &stores_;
     env_.now = At("2026-11-21T00:00:00Z");
   }
